@@ -1,0 +1,1 @@
+"""Everything that touches the world: the event store, the feed, the CLI."""

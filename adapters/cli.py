@@ -1,0 +1,236 @@
+"""``billing-ledger``: the command-line entry point (interface.md, "CLI").
+
+Exit status: 0 done, 2 bad input (the message names the line or option and the field), 1 anything else.
+The CLI holds no rules: it parses, calls the services and projections, and prints.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import fields
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from adapters import service
+from adapters.feed import BadInput, _instant, parse_feed
+from adapters.store import Ledger, StoreURLError, open_ledger
+from domain.errors import LedgerError
+from domain.money import Payment
+from projections.replay import known, replay, retractions
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False)
+FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+
+
+class State:
+    db: str | None = None
+
+
+def now() -> datetime:
+    """The adapter owns the clock."""
+    return datetime.now(UTC)
+
+
+def instant(option: str, value: str | None, default: datetime | None = None) -> datetime:
+    if value is None:
+        if default is None:
+            raise BadInput(None, f"{option}: missing")
+        return default
+    try:
+        return _instant(value)
+    except ValueError as e:
+        raise BadInput(None, f"{option}: {e}") from None
+
+
+def ledger() -> Ledger:
+    return open_ledger(State.db)
+
+
+@app.callback()
+def main_options(
+    db: Annotated[Optional[str], typer.Option("--db", envvar="BILLING_LEDGER_DB",
+                                              help="SQLAlchemy URL; default sqlite:///billing-ledger.db")] = None,
+) -> None:
+    State.db = db
+
+
+@app.command("record")
+def record_cmd(
+    feed_path: Annotated[str, typer.Argument(metavar="FEED.jsonl", help="the feed, or - for standard input")],
+    preserve_recorded_at: Annotated[bool, typer.Option("--preserve-recorded-at",
+                                                       help="take each line's recorded_at (migrations)")] = False,
+) -> None:
+    """Append a feed of commands, all or nothing."""
+    if feed_path == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            with open(feed_path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise BadInput(None, f"FEED.jsonl: cannot read {feed_path!r}: {e.strerror}") from None
+    lines = parse_feed(text.splitlines())
+    result = service.record(ledger(), lines, now(), preserve_recorded_at=preserve_recorded_at)
+    out.print(f"recorded {result.recorded}, duplicates {result.duplicates}, denied {result.denied}")
+
+
+@app.command("quote")
+def quote_cmd(
+    instance: str,
+    at: Annotated[str, typer.Option("--at", help="business time of the refund request (ISO 8601 with offset)")],
+    known_at: Annotated[Optional[str], typer.Option("--known-at", help="judge on what was recorded by then")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="auto, five_day, self_service, exception")] = "auto",
+    with_: Annotated[Optional[list[str]], typer.Option("--with", help="instances refunded together")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """What a refund requested at --at would pay, as known at --known-at. Writes nothing."""
+    t = instant("--at", at)
+    k = instant("--known-at", known_at, now())
+    q = service.quote(ledger(), instance, t, k, mode, with_ or [])
+    if as_json:
+        print(json.dumps(q.as_json(), indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"Refund quote for {q.instance} at {q.at.isoformat()} (known at {q.known_at.isoformat()})")
+    for col in ("instance", "order", "kind", "rule", "paid", "consumed", "refund", "explanation"):
+        table.add_column(col, justify="right" if col in ("paid", "consumed", "refund") else "left")
+    for line in q.lines:
+        j = line.as_json()
+        table.add_row(j["instance"], j["order"], j["kind"], j["rule"], j["paid"], j.get("consumed", "—"),
+                      j["refund"], j["formula"])
+    out.print(table)
+    for r in q.reasons:
+        out.print(f"  {r.rule}: {r.message}")
+    out.print(f"policy {q.policy} · mode {q.mode} · eligible {'yes' if q.eligible else 'no'} · "
+              f"outcome {q.outcome} · amount [bold]{q.currency} {q.amount}[/bold]")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Payment):
+        return value.as_dict()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+HIDDEN = {"originator_id", "originator_version", "timestamp", "at", "line"}
+
+
+def history_rows(events: list[Any], known_at: datetime) -> list[dict[str, Any]]:
+    facts = known(events, known_at)
+    void = retractions(facts)
+    rows = []
+    for f in facts:
+        row = {"version": f.originator_version, "recorded_at": f.timestamp.isoformat(), "at": f.at.isoformat(),
+               "fact": type(f).__name__, "id": f.line,
+               "details": {x.name: _plain(getattr(f, x.name)) for x in fields(f) if x.name not in HIDDEN}}
+        r = void.get(f.line) if f.line else None
+        if r is not None:
+            row["retracted"] = {"by": r.line, "version": r.originator_version,
+                                "recorded_at": r.timestamp.isoformat(), "reason": r.reason}
+        rows.append(row)
+    return rows
+
+
+@app.command("history")
+def history_cmd(
+    instance: str,
+    known_at: Annotated[Optional[str], typer.Option("--known-at")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Every fact about the instance, with both times, the line id, and retractions."""
+    k = instant("--known-at", known_at, now())
+    (_, events), = service.iter_events(ledger(), [instance])
+    rows = history_rows(events, k)
+    if as_json:
+        print(json.dumps({"instance": instance, "known_at": k.isoformat(), "facts": rows}, indent=2))
+        return
+    table = Table(title=f"History of {instance} (known at {k.isoformat()})")
+    for col in ("#", "recorded at", "business at", "fact", "id", "details", "status"):
+        table.add_column(col)
+    for r in rows:
+        status = ""
+        if "retracted" in r:
+            x = r["retracted"]
+            status = f"retracted by #{x['version']} ({x['by']}) at {x['recorded_at']}: {x['reason']}"
+        details = ", ".join(f"{k}={json.dumps(v) if isinstance(v, (dict, list)) else v}"
+                            for k, v in r["details"].items() if v not in (None, {}, []))
+        table.add_row(str(r["version"]), r["recorded_at"], r["at"], r["fact"], r["id"] or "", details, status,
+                      style="dim" if status else None)
+    out.print(table)
+
+
+def timeline_rows(events: list[Any], at: datetime, known_at: datetime) -> list[dict[str, Any]]:
+    view = replay(events, FAR_FUTURE, known_at)
+    if view is None:
+        return []
+    rows = []
+    for o in view.orders:
+        overlaps = [p.order for p in view.orders if p is not o and p.start < o.end and o.start < p.end]
+        rows.append({"order": o.order, "kind": o.kind, "placed_at": o.at.isoformat(),
+                     "start": o.start.isoformat(), "end": o.end.isoformat(),
+                     "taken_effect": o.taken_effect(at), "in_effect": o.start <= at < o.end, "overlaps": overlaps})
+    return rows
+
+
+@app.command("timeline")
+def timeline_cmd(
+    instance: str,
+    at: Annotated[Optional[str], typer.Option("--at")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Each order's validity period, whether it had taken effect at --at, and overlaps."""
+    k = now()
+    t = instant("--at", at, k)
+    (_, events), = service.iter_events(ledger(), [instance])
+    rows = timeline_rows(events, t, k)
+    if as_json:
+        print(json.dumps({"instance": instance, "at": t.isoformat(), "orders": rows}, indent=2))
+        return
+    table = Table(title=f"Timeline of {instance} at {t.isoformat()}")
+    for col in ("order", "kind", "placed at", "valid from", "valid until", "taken effect", "overlaps"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["order"], r["kind"], r["placed_at"], r["start"], r["end"],
+                      "yes" if r["taken_effect"] else "no", ", ".join(r["overlaps"]))
+    out.print(table)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except (BadInput, LedgerError, StoreURLError) as e:
+        err.print(str(e), markup=False)
+        sys.exit(2)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(1)
+    except Exception as e:  # noqa: BLE001 - the CLI's last resort: say what failed, status 1
+        import click
+
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            sys.exit(2 if isinstance(e, click.exceptions.UsageError) else 1)
+        err.print(f"error: {type(e).__name__}: {e}", markup=False)
+        sys.exit(1)
+    sys.exit(0)
+
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""The `Instance` aggregate: every fact about one purchased resource, in one stream.
+
+Decide, then record: each public command checks the facts against what the ledger
+already knows (and raises a `LedgerError` naming the field), then triggers one
+event. Event ``apply`` methods only append: the business meaning of the history is
+computed by pure folds (`domain.orders`, `projections`), so a replay never depends
+on anything but the events. Every event carries the business time ``at`` and the
+feed line ``line`` (its idempotency id, if any); the recorded time is the event's
+``timestamp``, supplied by the adapter's clock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import Conflict, Inconsistent, InstanceReleased, UnknownInstance, UnknownReference
+from domain.money import Payment
+from domain.orders import build_orders, expiry, term_price
+
+NAMESPACE = uuid.UUID("6f1c7f36-5b43-4e0b-9a8e-2f2d1b0c9a11")
+
+
+def instance_id(name: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"instance:{name}")
+
+
+def key_id(kind: str, value: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"{kind}:{value}")
+
+
+class Instance(Aggregate):
+    """One instance (KEC, EIP, EBS, KRDS, ... or a KorPro subscription)."""
+
+    class Opened(Aggregate.Created):
+        """Opens the instance's stream (the library makes it an ``Instance.Event`` too); not a fact."""
+
+        name: str
+        at: datetime
+        line: str | None
+
+        def apply(self, aggregate: Instance) -> None:
+            pass
+
+    class Event(Aggregate.Event):
+        at: datetime
+        line: str | None
+
+        def apply(self, aggregate: Instance) -> None:
+            aggregate.facts.append(self)
+
+    class Purchased(Event):
+        KIND = "purchase"
+        order: str
+        account: str
+        product: str
+        months: int
+        monthly_price: Decimal
+        payment: Payment
+        currency: str
+        discounts: dict[str, Decimal]
+        activated_at: datetime | None
+        trial_started_at: datetime | None
+        billing: str
+        image: str | None
+        bandwidth_mbps: int | None
+        promotion: dict[str, Any] | None
+        spec: dict[str, Any] | None
+
+    class Renewed(Event):
+        KIND = "renewal"
+        order: str
+        months: int
+        monthly_price: Decimal
+        payment: Payment
+        discounts: dict[str, Decimal]
+
+    class Upgraded(Event):
+        KIND = "upgrade"
+        order: str
+        monthly_price: Decimal
+        payment: Payment
+        spec: dict[str, Any] | None
+
+    class Downgraded(Event):
+        KIND = "downgrade"
+        order: str
+        monthly_price: Decimal
+        credit: Decimal
+        spec: dict[str, Any] | None
+
+    class BillingModeChanged(Event):
+        mode: str
+
+    class EipBound(Event):
+        eip: str
+
+    class EipUnbound(Event):
+        eip: str
+
+    class DiskMounted(Event):
+        disk: str
+
+    class DiskUnmounted(Event):
+        disk: str
+
+    class KdrdsAssociated(Event):
+        kdrds: str
+
+    class KdrdsDeleted(Event):
+        kdrds: str
+
+    class Retracted(Event):
+        """The fact recorded by line ``target`` is void from this event's recorded time on."""
+
+        target: str
+        target_version: int
+        reason: str
+
+    def __init__(self, name: str, at: datetime, line: str | None) -> None:
+        self.name = name
+        self.facts: list[Instance.Event] = []
+
+    # ----- what the ledger knows now (all recorded, minus retracted) -----
+
+    @property
+    def retracted(self) -> set[str]:
+        return {f.target for f in self.facts if isinstance(f, Instance.Retracted)}
+
+    def live_facts(self) -> list[Instance.Event]:
+        return live(self.facts)
+
+    @property
+    def purchase(self) -> Instance.Purchased | None:
+        return next((f for f in self.live_facts() if isinstance(f, Instance.Purchased)), None)
+
+    def require_purchase(self, field: str = "instance") -> Instance.Purchased:
+        p = self.purchase
+        if p is None:
+            raise UnknownInstance(f"instance {self.name!r} has no purchase in the ledger", field)
+        return p
+
+    def bound(self, added: type, removed: type, attr: str) -> set[str]:
+        out: set[str] = set()
+        for f in self.live_facts():
+            if isinstance(f, added):
+                out.add(getattr(f, attr))
+            elif isinstance(f, removed):
+                out.discard(getattr(f, attr))
+        return out
+
+    # ----- commands -----
+
+    def record_purchase(self, *, timestamp: datetime, price: Decimal | None, **fields: Any) -> None:
+        """A new purchase; the instance must not already have a live purchase."""
+        if self.purchase is not None:
+            raise Conflict(f"instance {self.name!r} was already purchased (order {self.purchase.order!r})",
+                           "instance")
+        check_payment(fields["payment"], price, fields["monthly_price"], fields["months"], fields["discounts"],
+                      fields["promotion"])
+        if fields["activated_at"] is not None and fields["activated_at"] < fields["at"]:
+            raise Inconsistent("activation cannot precede the purchase", "activated_at")
+        self.trigger_event(Instance.Purchased, timestamp=timestamp, **fields)
+
+    def record_renewal(self, *, timestamp: datetime, currency: str | None, price: Decimal | None,
+                       **fields: Any) -> None:
+        self._check_order(fields["at"], currency)
+        check_payment(fields["payment"], price, fields["monthly_price"], fields["months"], fields["discounts"],
+                      None)
+        self.trigger_event(Instance.Renewed, timestamp=timestamp, **fields)
+
+    def record_change(self, kind: str, *, timestamp: datetime, currency: str | None, price: Decimal | None,
+                      **fields: Any) -> None:
+        """An upgrade or downgrade: K-T3 validity ``[at, expiry)``, so the instance must be in effect."""
+        self._check_order(fields["at"], currency)
+        orders = build_orders(f for f in self.live_facts() if f.at <= fields["at"])
+        first_start = min(o.start for o in orders if o.is_base)
+        end = expiry(orders)
+        if not (first_start <= fields["at"] < end):  # type: ignore[operator]
+            raise Inconsistent(f"an {kind} must fall within the instance's validity "
+                               f"[{first_start.isoformat()}, {end.isoformat()})", "at")  # type: ignore[union-attr]
+        if kind == "upgrade":
+            if price is not None and fields["payment"].total != price:
+                raise Inconsistent(f"payment tenders add up to {fields['payment'].total}, not the price {price}",
+                                   "payment")
+            self.trigger_event(Instance.Upgraded, timestamp=timestamp, **fields)
+        else:
+            self.trigger_event(Instance.Downgraded, timestamp=timestamp, **fields)
+
+    def record_fact(self, event_class: type[Instance.Event], *, timestamp: datetime, **fields: Any) -> None:
+        """A non-monetary fact (billing mode, bindings)."""
+        self.require_purchase()
+        self._check_not_released()
+        self.trigger_event(event_class, timestamp=timestamp, **fields)
+
+    def retract(self, *, target: str, reason: str, at: datetime, line: str | None, timestamp: datetime) -> None:
+        """Void the fact recorded by line ``target``; history keeps both."""
+        if target in self.retracted:
+            raise Conflict(f"line {target!r} is already retracted", "target")
+        fact = next((f for f in self.facts if f.line == target), None)
+        if fact is None:
+            raise UnknownReference(f"no line {target!r} on instance {self.name!r}", "target")
+        if isinstance(fact, Instance.Retracted):
+            raise Inconsistent("a retraction cannot be retracted; record the fact again instead", "target")
+        self.trigger_event(Instance.Retracted, timestamp=timestamp, target=target,
+                           target_version=fact.originator_version, reason=reason, at=at, line=line)
+
+    # ----- checks -----
+
+    def _check_order(self, at: datetime, currency: str | None) -> None:
+        purchase = self.require_purchase()
+        self._check_not_released()
+        if currency is not None and currency != purchase.currency:
+            raise Inconsistent(f"instance {self.name!r} is billed in {purchase.currency}, not {currency} (K-M3)",
+                               "currency")
+        if at < purchase.at:
+            raise Inconsistent(f"an order cannot precede the instance's purchase at {purchase.at.isoformat()}",
+                               "at")
+
+    def _check_not_released(self) -> None:
+        """K-L3; refund applications (and so releases) are added by the eligibility work."""
+        released = getattr(self, "released_by", None)
+        if released:
+            raise InstanceReleased(f"instance {self.name!r} was released by refund {released!r}", "instance")
+
+
+def live(facts: list[Instance.Event]) -> list[Instance.Event]:
+    """Facts not voided by a retraction among ``facts``, in business-time order (stable on recorded order)."""
+    void = {f.target for f in facts if isinstance(f, Instance.Retracted)}
+    kept = [f for f in facts if not isinstance(f, Instance.Retracted) and f.line not in void]
+    return sorted(kept, key=lambda f: f.at)
+
+
+def check_payment(payment: Payment, price: Decimal | None, monthly_price: Decimal, months: int,
+                  discounts: dict[str, Decimal], promotion: dict[str, Any] | None) -> None:
+    """Tenders must add up to the order's price: the given ``price``, or else (no promotion)
+    the term's list price ``months x monthly_price x f(months)`` to the cent."""
+    if price is None:
+        if promotion:
+            return  # a promotion sets its own price (K-P1); give ``price`` to have it checked
+        exact = term_price(monthly_price, months, tuple(sorted((int(k), v) for k, v in discounts.items())))
+        if exact * 100 != int(exact * 100):
+            return  # the list price is not a whole number of cents: only an explicit price can be checked
+        price = Decimal(int(exact * 100)) / 100
+    if payment.total != price:
+        raise Inconsistent(f"payment tenders add up to {payment.total}, not the price {price}", "payment")
+
+
+class Key(Aggregate):
+    """A globally unique id (a feed line id, an order id, a refund id) and what owns it.
+
+    One small aggregate per id: creating it twice conflicts in the event store, so
+    uniqueness holds even between concurrent writers.
+    """
+
+    class Claimed(Aggregate.Created):
+        kind: str
+        value: str
+        owner: str
+        digest: str
+
+    class Released(Aggregate.Event):
+        def apply(self, key: Key) -> None:
+            key.active = False
+
+    class Reclaimed(Aggregate.Event):
+        owner: str
+        digest: str
+
+        def apply(self, key: Key) -> None:
+            key.owner, key.digest, key.active = self.owner, self.digest, True
+
+    def __init__(self, kind: str, value: str, owner: str, digest: str) -> None:
+        self.kind, self.value, self.owner, self.digest = kind, value, owner, digest
+        self.active = True
+
+    @classmethod
+    def claim(cls, kind: str, value: str, owner: str, digest: str, timestamp: datetime) -> Key:
+        return cls._create(cls.Claimed, id=key_id(kind, value), kind=kind, value=value, owner=owner,
+                           digest=digest, timestamp=timestamp)
+
+    def release(self, timestamp: datetime) -> None:
+        self.trigger_event(Key.Released, timestamp=timestamp)
+
+    def reclaim(self, owner: str, digest: str, timestamp: datetime) -> None:
+        if self.active:
+            raise Conflict(f"{self.kind} id {self.value!r} is already used (by {self.owner!r})", self.kind)
+        self.trigger_event(Key.Reclaimed, timestamp=timestamp, owner=owner, digest=digest)

@@ -1,0 +1,209 @@
+"""Kingsoft refund amount (policy ``kingsoft-2021-05-27``): rules K-M*, K-A*, K-U1, K-D1, K-R1, K-P1.
+
+Pure functions of an instance's orders (with K-T3 validity) and the application
+time ``t``. Every figure is an exact `Fraction` until the line is rounded once,
+half-down, to cents (K-M2).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, NamedTuple
+
+from domain.money import exact, fmt, round_cents
+from domain.orders import Order
+from domain.timeutil import MONTH_DAYS, usage_days
+
+POLICY = "kingsoft-2021-05-27"
+
+
+@dataclass(frozen=True)
+class KingsoftParameters:
+    """Policy settings a what-if replay may override (the spec's **Parameter** lines)."""
+
+    refundable_tenders: tuple[str, ...] = ("cash", "cloud_ticket")  # K-M1
+    calendar_tz: str = "+08:00"  # K-Q1
+    holidays: tuple[date, ...] = field(default=())  # K-L2
+
+    def override(self, **changes: Any) -> KingsoftParameters:
+        return replace(self, **changes)
+
+
+class Line(NamedTuple):
+    """One refunded order: what was paid, what was consumed, what is refunded, and why."""
+
+    instance: str
+    order: str
+    kind: str
+    rule: str
+    paid: Fraction
+    consumed: Fraction | None  # None where the rule refunds a whole payment
+    refund: Decimal  # rounded once (K-M2)
+    formula: str
+
+    def as_json(self) -> dict[str, str]:
+        """``consumed`` is shown as ``paid - refund`` so each line adds up to the cent;
+        the exact consumption is in ``formula``."""
+        out = {"instance": self.instance, "order": self.order, "kind": self.kind, "rule": self.rule,
+               "paid": fmt(round_cents(self.paid, "half_down"))}
+        if self.consumed is not None:
+            out["consumed"] = fmt(round_cents(self.paid, "half_down") - self.refund)
+        out["refund"] = fmt(self.refund)
+        out["formula"] = self.formula
+        return out
+
+
+def num(x: Fraction | Decimal | int) -> str:
+    """A number for a formula: exact decimal when it terminates, else ``a/b``."""
+    x = Fraction(x)
+    d = x.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    if d != 1:
+        return f"{x.numerator}/{x.denominator}"
+    s = format(Decimal(x.numerator) / Decimal(x.denominator), "f")
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def money(x: Fraction | Decimal) -> str:
+    """An amount for a formula: 2 decimals when it is whole cents, else exact."""
+    x = Fraction(x)
+    return fmt(Decimal(x.numerator) / Decimal(x.denominator)) if (x * 100).denominator == 1 else num(x)
+
+
+def rate(x: Fraction) -> str:
+    """A discount factor for a formula, at least 2 decimals (0.70)."""
+    s = num(x)
+    return s + "0" if len(s.partition(".")[2]) == 1 else s
+
+
+def k_a1_consumed(price_by_day: list[Fraction], factor: Fraction, full_months: int) -> Fraction:
+    """K-A1 consumption: the first ``30m`` days at the discount factor ``f(m)``, the rest at list price."""
+    cut = MONTH_DAYS * full_months
+    return sum(price_by_day[:cut], Fraction(0)) / MONTH_DAYS * factor + \
+        sum(price_by_day[cut:], Fraction(0)) / MONTH_DAYS
+
+
+def base_line(instance: str, o: Order, t: datetime, params: KingsoftParameters, rule: str,
+              changes: list[Order]) -> Line:
+    """K-A1 for the base order in effect (K-A3 when it is a renewal), or K-D1 when it has a downgrade.
+
+    K-D1: with spec changes in the base order's validity, actual payment = base + its upgrades - credits,
+    and each usage day is priced at the spec in effect at the start of that day (day ``i`` starts at
+    ``start + (i-1) x 24h``; a change at instant ``c`` applies to the day that starts at ``c``).
+    K-T4: after expiry the usage is capped at the order's length.
+    """
+    length = MONTH_DAYS * (o.months or 0)
+    d = min(usage_days(o.start, t), length)
+    m, r = divmod(d, MONTH_DAYS)
+    factor = o.discount_factor(m)
+    paid = o.payment.actual(params.refundable_tenders)
+    if changes:
+        rule = "K-D1"
+        paid += sum((c.payment.actual(params.refundable_tenders) - exact(c.credit) for c in changes), Fraction(0))
+        starts = [usage_days(o.start, c.start) if c.start > o.start else 0 for c in changes]
+        prices = [Fraction(o.monthly_price)] + [Fraction(c.monthly_price) for c in changes]
+        by_day = [prices[bisect.bisect_right(starts, i)] for i in range(d)]
+        consumed = k_a1_consumed(by_day, factor, m)
+        formula = (f"{money(paid)} − Σ price(day)/30 over {d} days (f({m}) = {rate(factor)} on the first "
+                   f"{MONTH_DAYS * m}) = {money(paid)} − {num(consumed)}")
+    else:
+        daily = Fraction(o.monthly_price) / MONTH_DAYS
+        consumed = daily * (MONTH_DAYS * m) * factor + daily * r
+        p = num(o.monthly_price)
+        terms = []
+        if m:
+            terms.append(f"{p}/30 × {MONTH_DAYS * m}" + (f" × {rate(factor)}" if factor != 1 else ""))
+        if r or not m:
+            terms.append(f"{p}/30 × {r}")
+        formula = f"{money(paid)} − ({' + '.join(terms)})"
+    if not o.refundable:
+        return _promotion_line(instance, o, paid)
+    refund = round_cents(paid - consumed, "half_down")
+    return Line(instance, o.order, o.kind, rule, paid, consumed, refund, f"{formula} = {fmt(refund)}")
+
+
+def upgrade_line(instance: str, u: Order, t: datetime, params: KingsoftParameters) -> Line:
+    """K-U1: ``paid_U / D_U x (D_U - u)``, D_U its covered days (K-T1 counting), u days used since it."""
+    paid = u.payment.actual(params.refundable_tenders)
+    covered = usage_days(u.start, u.end)
+    used = min(usage_days(u.start, t), covered)
+    if not u.refundable:
+        return _promotion_line(instance, u, paid)
+    exact_refund = paid / covered * (covered - used) if covered else Fraction(0)
+    refund = round_cents(exact_refund, "half_down")
+    return Line(instance, u.order, u.kind, "K-U1", paid, paid - exact_refund, refund,
+                f"{money(paid)}/{covered} × ({covered} − {used}) = {fmt(refund)}")
+
+
+def whole_payment_line(instance: str, o: Order, params: KingsoftParameters, rule: str) -> Line:
+    """K-A2: an order not yet in effect refunds its whole actual payment."""
+    paid = o.payment.actual(params.refundable_tenders)
+    if not o.refundable:
+        return _promotion_line(instance, o, paid)
+    refund = round_cents(paid, "half_down")
+    return Line(instance, o.order, o.kind, rule, paid, None, refund,
+                f"whole actual payment {money(paid)} (not yet in effect)")
+
+
+def expired_line(instance: str, o: Order, params: KingsoftParameters) -> Line:
+    """K-A3: once a later base order is in effect, earlier ones refund 0."""
+    paid = o.payment.actual(params.refundable_tenders)
+    return Line(instance, o.order, o.kind, "K-A3", paid, paid, Decimal("0.00"),
+                "superseded by a later base order in effect: 0.00")
+
+
+def _promotion_line(instance: str, o: Order, paid: Fraction) -> Line:
+    """K-P1: the promotion's own rule (``refundable: false``) wins."""
+    pid = (o.promotion or {}).get("id", "?")
+    return Line(instance, o.order, o.kind, "K-P1", paid, None, Decimal("0.00"),
+                f"promotion {pid} is not refundable: 0.00")
+
+
+def base_in_effect(orders: list[Order], t: datetime) -> Order | None:
+    """K-T4: the purchase or renewal whose validity contains ``t``; after the last one has expired,
+    that last one; None while no base order has taken effect."""
+    bases = sorted((o for o in orders if o.is_base), key=lambda o: o.start)
+    for o in bases:
+        if o.start <= t < o.end:
+            return o
+    started = [o for o in bases if o.start <= t]
+    return started[-1] if started else None
+
+
+def refund_lines(instance: str, orders: list[Order], t: datetime, params: KingsoftParameters) -> list[Line]:
+    """K-R1 (and K-A4): base order in effect (K-A1 / K-A3 / K-D1) + each upgrade that has taken effect
+    (K-U1) + each base order not yet in effect (K-A2); earlier base orders refund 0 (K-A3)."""
+    effective = base_in_effect(orders, t)
+    absorbed = []
+    if effective is not None:
+        own = [o for o in orders if not o.is_base and effective.start <= o.start < effective.end]
+        if any(o.kind == "downgrade" for o in own):
+            absorbed = sorted(own, key=lambda o: o.start)
+    lines: list[Line] = []
+    for o in orders:
+        if o.is_base:
+            if effective is None or o.start > t:
+                lines.append(whole_payment_line(instance, o, params, "K-A2"))
+            elif o is effective:
+                lines.append(base_line(instance, o, t, params, "K-A1" if o.kind == "purchase" else "K-A3",
+                                       absorbed))
+            else:
+                lines.append(expired_line(instance, o, params))
+        elif o.kind == "upgrade" and o not in absorbed:
+            lines.append(upgrade_line(instance, o, t, params))
+    return lines
+
+
+def total(lines: list[Line]) -> tuple[Decimal, str]:
+    """K-M2 / K-M4: the amount is the sum of the rounded lines; ``<= 0`` refunds nothing
+    (amount 0.00, outcome ``resources_cleared``)."""
+    amount = sum((ln.refund for ln in lines), Decimal("0.00"))
+    if amount <= 0:
+        return Decimal("0.00"), "resources_cleared"
+    return amount, "refund"

@@ -1,0 +1,78 @@
+"""Money: exact `Decimal` at rest, `Fraction` inside formulas, rounded once per line.
+
+K-M1 (actual payment) and K-M2 (half-down rounding to cents) live here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from fractions import Fraction
+from typing import Literal
+
+CENT = Fraction(1, 100)
+TENDERS = ("cash", "cloud_ticket", "voucher", "gift_balance")
+Rounding = Literal["half_down", "half_up"]
+
+
+def exact(value: Decimal | int | Fraction) -> Fraction:
+    """A money value as an exact fraction; a float is a programming error."""
+    if isinstance(value, float) or isinstance(value, bool):
+        raise TypeError(f"money must never be a float or bool: {value!r}")
+    return Fraction(value)
+
+
+def round_cents(value: Fraction, mode: Rounding) -> Decimal:
+    """Round an exact amount to cents, once.
+
+    K-M2: ``half_down`` sends ties towards zero (0.125 -> 0.12, 0.126 -> 0.13);
+    KorPro uses ``half_up`` (ties away from zero). Same as `decimal`'s
+    ROUND_HALF_DOWN / ROUND_HALF_UP, but computed on the exact fraction so that
+    a non-terminating value (1/3) is never truncated first.
+    """
+    if isinstance(value, float):
+        raise TypeError("money must never be a float")
+    sign = -1 if value < 0 else 1
+    cents = abs(Fraction(value)) / CENT
+    whole, rest = divmod(cents.numerator, cents.denominator)
+    twice = 2 * rest
+    if twice > cents.denominator or (twice == cents.denominator and mode == "half_up"):
+        whole += 1
+    return (Decimal(sign * whole) / 100).quantize(Decimal("0.01"))
+
+
+def fmt(value: Decimal) -> str:
+    """Two-decimal string, the interface's money format."""
+    return str(value.quantize(Decimal("0.01")))
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """How an order was paid, split by tender (K-M1)."""
+
+    cash: Decimal = Decimal("0")
+    cloud_ticket: Decimal = Decimal("0")
+    voucher: Decimal = Decimal("0")
+    gift_balance: Decimal = Decimal("0")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if not isinstance(getattr(self, f.name), Decimal):
+                raise TypeError(f"payment.{f.name} must be a Decimal, got {getattr(self, f.name)!r}")
+
+    @property
+    def total(self) -> Decimal:
+        return self.cash + self.cloud_ticket + self.voucher + self.gift_balance
+
+    def actual(self, refundable_tenders: tuple[str, ...] = ("cash", "cloud_ticket")) -> Fraction:
+        """K-M1: the part of the payment that may be refunded (cash + cloud tickets by default).
+
+        Vouchers, gift balance and the discounted amount are never refunded.
+        """
+        unknown = set(refundable_tenders) - set(TENDERS)
+        if unknown:
+            raise ValueError(f"unknown tender(s) {sorted(unknown)}; tenders are {TENDERS}")
+        return sum((exact(getattr(self, t)) for t in refundable_tenders), Fraction(0))
+
+    def as_dict(self) -> dict[str, str]:
+        return {t: str(getattr(self, t)) for t in TENDERS}

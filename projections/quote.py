@@ -1,0 +1,72 @@
+"""The refund quote: the amount (K-M*, K-A*, K-U1, K-D1, K-R1, K-P1) for an instance and the
+instances refunded with it, as a pure function of their replayed views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from domain.errors import Inconsistent
+from domain.kingsoft import POLICY, KingsoftParameters, Line, refund_lines, total
+from domain.money import fmt
+from projections.replay import InstanceView
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"rule": self.rule, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Quote:
+    instance: str
+    at: datetime
+    known_at: datetime
+    currency: str
+    mode: str
+    eligible: bool
+    amount: Decimal
+    outcome: str  # refund | resources_cleared | denied
+    lines: list[Line]
+    reasons: list[Reason] = field(default_factory=list)
+    policy: str = POLICY
+
+    def as_json(self) -> dict[str, Any]:
+        """The interface's ``quote --json`` shape."""
+        return {
+            "instance": self.instance,
+            "at": self.at.isoformat(),
+            "known_at": self.known_at.isoformat(),
+            "policy": self.policy,
+            "currency": self.currency,
+            "mode": self.mode,
+            "eligible": self.eligible,
+            "reasons": [r.as_json() for r in self.reasons],
+            "amount": fmt(self.amount),
+            "outcome": self.outcome,
+            "lines": [ln.as_json() for ln in self.lines],
+        }
+
+
+def amount_lines(views: list[InstanceView], at: datetime, params: KingsoftParameters) -> list[Line]:
+    """K-R1 lines of every instance in the application, primary first."""
+    currencies = {v.currency for v in views}
+    if len(currencies) > 1:
+        raise Inconsistent(f"instances refunded together are billed in {sorted(currencies)} (K-M3)", "with")
+    return [ln for v in views for ln in refund_lines(v.name, v.orders, at, params)]
+
+
+def amount_quote(views: list[InstanceView], at: datetime, known_at: datetime, mode: str,
+                 params: KingsoftParameters | None = None) -> Quote:
+    """The amount part of a quote (eligibility is judged separately and may deny it)."""
+    params = params or KingsoftParameters()
+    lines = amount_lines(views, at, params)
+    amount, outcome = total(lines)
+    return Quote(instance=views[0].name, at=at, known_at=known_at, currency=views[0].currency, mode=mode,
+                 eligible=True, amount=amount, outcome=outcome, lines=lines)
