@@ -1,0 +1,75 @@
+"""K-T1, K-T2, K-M1, K-M2: usage days, 30-day months, actual payment, half-down rounding."""
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from domain.money import Payment, exact, round_cents
+from domain.timeutil import DAY, months_days, usage_days
+
+T = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("delta", "days"), [
+    (timedelta(0), 0),
+    (-timedelta(hours=1), 0),
+    (timedelta(seconds=1), 1),
+    (timedelta(hours=24), 1),
+    (timedelta(hours=24, seconds=1), 2),
+    (timedelta(days=417), 417),
+    (timedelta(days=416, hours=23), 417),
+])
+def test_usage_days_counts_any_started_24h_as_a_day_K_T1(delta, days):
+    assert usage_days(T, T + delta) == days
+
+
+def test_usage_days_compares_instants_across_offsets_K_T1():
+    beijing = T.astimezone(timezone(timedelta(hours=8)))
+    assert usage_days(beijing, T + DAY) == 1
+
+
+def test_a_month_is_thirty_days_K_T2():
+    assert months_days(1) == timedelta(days=30)
+    assert months_days(24) == timedelta(days=720)
+
+
+@pytest.mark.parametrize(("value", "down", "up"), [
+    (Fraction(125, 1000), "0.12", "0.13"),
+    (Fraction(126, 1000), "0.13", "0.13"),
+    (Fraction(124, 1000), "0.12", "0.12"),
+    (Fraction(-125, 1000), "-0.12", "-0.13"),
+    (Fraction(1, 3), "0.33", "0.33"),
+    (Fraction(2, 3), "0.67", "0.67"),
+    (Fraction(265, 3), "88.33", "88.33"),
+])
+def test_rounding_half_down_and_half_up_K_M2(value, down, up):
+    assert round_cents(value, "half_down") == Decimal(down)
+    assert round_cents(value, "half_up") == Decimal(up)
+
+
+def test_round_cents_agrees_with_decimal_half_down_on_terminating_values_K_M2():
+    from decimal import ROUND_HALF_DOWN
+    for cents in range(-2000, 2000, 7):
+        value = Decimal(cents) / 1000
+        assert round_cents(Fraction(value), "half_down") == value.quantize(Decimal("0.01"), ROUND_HALF_DOWN)
+
+
+def test_actual_payment_is_cash_plus_cloud_tickets_K_M1():
+    p = Payment(cash=Decimal("100"), cloud_ticket=Decimal("20"), voucher=Decimal("50"),
+                gift_balance=Decimal("10"))
+    assert p.actual() == 120
+    assert p.actual(("cash",)) == 100
+    assert p.total == Decimal("180")
+    with pytest.raises(ValueError):
+        p.actual(("bitcoin",))
+
+
+def test_money_refuses_floats():
+    with pytest.raises(TypeError):
+        exact(0.1)
+    with pytest.raises(TypeError):
+        Payment(cash=0.1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        round_cents(0.125, "half_down")  # type: ignore[arg-type]
