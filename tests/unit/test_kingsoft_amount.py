@@ -102,6 +102,7 @@ def test_renewal_taken_effect_refunds_only_the_renewal_K_A3():
 
 
 def test_renewal_not_taken_effect_refunds_base_plus_whole_renewal_K_A4_K_A2():
+    """K-A4: the base order in effect by K-A1, plus the whole payment of the renewal not yet in effect (K-A2)."""
     ledger = ledger_with(purchase(months=1, price="30.00"), renew(order="r1", months=2, price="30.00", at=day(5)))
     q = quote(ledger, at=day(10))
     lines = lines_by_order(q)
@@ -163,6 +164,7 @@ def test_downgrade_without_price_change_is_exactly_K_A1_K_D1():
 
 
 def test_negative_total_clears_resources_and_refunds_nothing_K_M4():
+    """K-M4: a negative line (a K-D1 credit larger than what is left) gives amount 0.00, resources_cleared."""
     ledger = ledger_with(purchase(months=12, price="30.00", cash="360.00"),
                          downgrade(order="d1", price="15.00", credit="300.00", at=day(1)))
     q = quote(ledger, at=day(200)).as_json()
