@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Optional
 
@@ -22,6 +22,7 @@ from adapters.feed import BadInput, _instant, parse_feed
 from adapters.store import Ledger, StoreURLError, open_ledger
 from domain.errors import LedgerError
 from domain.money import Payment
+from projections.deadlines import overdue, tz_of
 from projections.replay import known, replay, retractions
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
@@ -89,12 +90,17 @@ def quote_cmd(
     known_at: Annotated[Optional[str], typer.Option("--known-at", help="judge on what was recorded by then")] = None,
     mode: Annotated[str, typer.Option("--mode", help="auto, five_day, self_service, exception")] = "auto",
     with_: Annotated[Optional[list[str]], typer.Option("--with", help="instances refunded together")] = None,
+    exception_report: Annotated[Optional[str], typer.Option("--exception-report",
+                                                            help="written exception report (K-E1)")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", help="e.g. product_retirement (K-E1)")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """What a refund requested at --at would pay, as known at --known-at. Writes nothing."""
     t = instant("--at", at)
     k = instant("--known-at", known_at, now())
-    q = service.quote(ledger(), instance, t, k, mode, with_ or [])
+    if mode not in ("auto", "five_day", "self_service", "exception"):
+        raise BadInput(None, f"--mode: {mode!r} is not one of auto, five_day, self_service, exception")
+    q = service.quote(ledger(), instance, t, k, mode, with_ or [], exception_report=exception_report, reason=reason)
     if as_json:
         print(json.dumps(q.as_json(), indent=2, ensure_ascii=False))
         return
@@ -173,8 +179,8 @@ def history_cmd(
     out.print(table)
 
 
-def timeline_rows(events: list[Any], at: datetime, known_at: datetime) -> list[dict[str, Any]]:
-    view = replay(events, FAR_FUTURE, known_at)
+def timeline_rows(instance: str, events: list[Any], at: datetime, known_at: datetime) -> list[dict[str, Any]]:
+    view = replay(instance, events, FAR_FUTURE, known_at)
     if view is None:
         return []
     rows = []
@@ -196,7 +202,7 @@ def timeline_cmd(
     k = now()
     t = instant("--at", at, k)
     (_, events), = service.iter_events(ledger(), [instance])
-    rows = timeline_rows(events, t, k)
+    rows = timeline_rows(instance, events, t, k)
     if as_json:
         print(json.dumps({"instance": instance, "at": t.isoformat(), "orders": rows}, indent=2))
         return
@@ -207,6 +213,34 @@ def timeline_cmd(
         table.add_row(r["order"], r["kind"], r["placed_at"], r["start"], r["end"],
                       "yes" if r["taken_effect"] else "no", ", ".join(r["overlaps"]))
     out.print(table)
+
+
+@app.command("overdue")
+def overdue_cmd(
+    at: Annotated[str, typer.Option("--at", help="business time to judge deadlines at")],
+    holiday: Annotated[Optional[list[str]], typer.Option("--holiday", help="a non-working day, YYYY-MM-DD")] = None,
+    calendar_tz: Annotated[str, typer.Option("--calendar-tz", help="the policy's time zone")] = "+08:00",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Refund applications still open past their K-L2 deadline (5 working days)."""
+    t = instant("--at", at)
+    try:
+        holidays = tuple(date.fromisoformat(h) for h in holiday or [])
+        tz_of(calendar_tz)
+    except ValueError as e:
+        raise BadInput(None, f"--holiday/--calendar-tz: {e}") from None
+    late = overdue(service.all_applications(ledger(), now()), t, calendar_tz, holidays)
+    if as_json:
+        print(json.dumps({"at": t.isoformat(), "overdue": [o.as_json() for o in late]}, indent=2))
+        return
+    table = Table(title=f"Refund applications overdue at {t.isoformat()} (K-L2)")
+    for col in ("refund", "instance", "applied at", "due", "amount"):
+        table.add_column(col)
+    for o in late:
+        j = o.as_json()
+        table.add_row(j["refund"], j["instance"], j["applied_at"], j["due"], j["amount"])
+    out.print(table)
+    out.print(f"{len(late)} overdue")
 
 
 def main() -> None:

@@ -14,15 +14,17 @@ from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from adapters import feed
 from adapters.feed import BadInput
 from adapters.store import Ledger
-from domain.errors import Inconsistent, LedgerError, UnknownInstance, UnknownReference
-from domain.instance import Instance, Key, instance_id, key_id
+from domain.errors import Conflict, Inconsistent, LedgerError, UnknownInstance, UnknownReference
+from domain.instance import Account, Instance, Key, account_id, instance_id, key_id
 from domain.kingsoft import KingsoftParameters
-from projections.quote import Quote, amount_quote
-from projections.replay import replay
+from projections.deadlines import ApplicationRecord, fold_applications
+from projections.eligibility import Request, assess
+from projections.quote import Quote
 
 PAIRS: dict[str, tuple[type, type]] = {  # attribute: (added, removed)
     "eip": (Instance.EipBound, Instance.EipUnbound),
@@ -52,8 +54,11 @@ class UnitOfWork:
     """Aggregates loaded or created while applying one feed; saved together."""
 
     ledger: Ledger
+    params: KingsoftParameters = field(default_factory=KingsoftParameters)
     instances: dict[str, Instance | None] = field(default_factory=dict)
     keys: dict[str, Key | None] = field(default_factory=dict)
+    accounts: dict[str, Account] = field(default_factory=dict)
+    denied: int = 0
 
     def instance(self, name: str) -> Instance | None:
         if name not in self.instances:
@@ -75,6 +80,11 @@ class UnitOfWork:
             self.instances[name] = inst
         return inst
 
+    def account(self, name: str, timestamp: datetime) -> Account:
+        if name not in self.accounts:
+            self.accounts[name] = self._get(account_id(name)) or Account.open(name, timestamp)
+        return self.accounts[name]
+
     def key(self, kind: str, value: str) -> Key | None:
         k = f"{kind}:{value}"
         if k not in self.keys:
@@ -95,7 +105,8 @@ class UnitOfWork:
             return None
 
     def dirty(self) -> list[Any]:
-        return [a for a in [*self.instances.values(), *self.keys.values()] if a is not None and a.pending_events]
+        everything = [*self.instances.values(), *self.keys.values(), *self.accounts.values()]
+        return [a for a in everything if a is not None and a.pending_events]
 
 
 def last_recorded_at(ledger: Ledger) -> datetime | None:
@@ -150,6 +161,7 @@ def apply_feed(uow: UnitOfWork, ledger: Ledger, lines: list[feed.Line], now: dat
         except LedgerError as e:
             raise BadInput(line.number, str(e)) from None
         result.recorded += 1
+    result.denied = uow.denied
     return result
 
 
@@ -245,15 +257,68 @@ def _retract(uow: UnitOfWork, c: feed.Retract, ts: datetime) -> str:
     return key.owner
 
 
-def _not_yet(uow: UnitOfWork, c: Any, ts: datetime) -> str:
-    raise LedgerError(f"{c.type!r} is not supported by this version of the ledger", "type")
+def _request_refund(uow: UnitOfWork, c: feed.RequestRefund, ts: datetime) -> str:
+    """Judge the request on what the ledger knows now (K-L1: the quote is frozen into the event);
+    save the account and every instance of the application together."""
+    inst = uow.require(c.instance)
+    purchase = inst.check_can_request()
+    bundle = [uow.require(w, "with") for w in c.with_]
+    for b in bundle:
+        b.check_can_request("with")
+    key = uow.key("refund", c.refund)
+    if key is not None:
+        raise Conflict(f"refund id {c.refund!r} is already used (on {key.owner!r})", "refund")
+    account = uow.account(purchase.account, ts)
+    request = Request(at=c.at, mode=c.mode, exception_report=c.exception_report, reason=c.reason)
+    q = assess([(i.name, i.facts) for i in [inst, *bundle]], account.facts, request, ts, uow.params)
+    frozen = q.as_json()
+    if q.eligible:
+        counts = q.mode != "exception"  # K-E1: exception refunds do not count against K-Q1
+        inst.apply_refund(timestamp=ts, at=c.at, line=c.id, refund=c.refund, mode=q.mode, with_=list(c.with_),
+                          amount=q.amount, currency=q.currency, counts_quota=counts, quote=frozen)
+        for b in bundle:
+            b.include_in_refund(timestamp=ts, at=c.at, line=None, refund=c.refund, primary=c.instance)
+        members = [inst, *bundle]
+        account.record(Account.ApplicationAccepted, timestamp=ts, at=c.at, line=c.id, refund=c.refund, mode=q.mode,
+                       instances=[m.name for m in members], products=[m.require_purchase().product for m in members],
+                       purchased_at=[m.require_purchase().at for m in members], counts_quota=counts)
+    else:
+        inst.deny_refund(timestamp=ts, at=c.at, line=c.id, refund=c.refund, mode=c.mode,
+                         reasons=[r.as_json() for r in q.reasons], quote=frozen)
+        account.record(Account.ApplicationDenied, timestamp=ts, at=c.at, line=c.id, refund=c.refund,
+                       reasons=[r.rule for r in q.reasons])
+        uow.denied += 1
+    uow.claim("refund", c.refund, c.instance, "", ts)
+    return c.instance
+
+
+def _settle(uow: UnitOfWork, c: feed.CompleteRefund | feed.RejectRefund, ts: datetime) -> str:
+    """complete_refund / reject_refund (K-L2, K-Q2) of an accepted, open application."""
+    key = uow.key("refund", c.refund)
+    if key is None:
+        raise UnknownReference(f"no refund {c.refund!r} was requested", "refund")
+    inst = uow.instance(key.owner)
+    assert inst is not None, "a refund key always names an existing instance"
+    if isinstance(c, feed.CompleteRefund):
+        inst.settle_refund(Instance.RefundCompleted, refund=c.refund, at=c.at, timestamp=ts, line=c.id)
+        return key.owner
+    applied = next(f for f in inst.facts if isinstance(f, Instance.RefundApplied) and f.refund == c.refund)
+    inst.settle_refund(Instance.RefundRejected, refund=c.refund, at=c.at, timestamp=ts, line=c.id, reason=c.reason)
+    for name in applied.with_:  # K-L3: a rejection un-releases every instance of the application
+        member = uow.instance(name)
+        assert member is not None
+        member.settle_refund(Instance.RefundRejected, refund=c.refund, at=c.at, timestamp=ts, line=None,
+                             reason=c.reason)
+    account = uow.account(inst.require_purchase().account, ts)
+    account.record(Account.ApplicationRejected, timestamp=ts, at=c.at, line=c.id, refund=c.refund, reason=c.reason)
+    return key.owner
 
 
 HANDLERS: dict[str, Callable[[UnitOfWork, Any, datetime], str]] = {
     "purchase": _purchase, "renew": _renew, "upgrade": _upgrade, "downgrade": _downgrade,
     "change_billing_mode": _billing_mode, "retract": _retract,
     **{k: _binding for k in BINDINGS},
-    "request_refund": _not_yet, "complete_refund": _not_yet, "reject_refund": _not_yet,
+    "request_refund": _request_refund, "complete_refund": _settle, "reject_refund": _settle,
 }
 
 
@@ -273,14 +338,36 @@ def iter_events(ledger: Ledger, names: list[str]) -> Iterator[tuple[str, list[An
 
 
 def quote(ledger: Ledger, name: str, at: datetime, known_at: datetime, mode: str = "auto",
-          with_: list[str] | None = None, params: KingsoftParameters | None = None) -> Quote:
+          with_: list[str] | None = None, params: KingsoftParameters | None = None,
+          exception_report: str | None = None, reason: str | None = None) -> Quote:
     """What a refund of ``name`` (and ``with_``) requested at ``at`` would pay, judged on what the
     ledger knew at ``known_at``. Writes nothing."""
-    views = []
-    for inst, events in iter_events(ledger, [name, *(with_ or [])]):
-        view = replay(events, at, known_at)
-        if view is None:
-            raise UnknownInstance(f"{inst!r} had no purchase at {at.isoformat()} as known at "
-                                  f"{known_at.isoformat()}", "instance")
-        views.append(view)
-    return amount_quote(views, at, known_at, mode, params)
+    instances = list(iter_events(ledger, [name, *(with_ or [])]))
+    purchase = next((e for e in instances[0][1] if isinstance(e, Instance.Purchased)), None)
+    account_events = events_at(ledger, account_id(purchase.account)) if purchase else []
+    request = Request(at=at, mode=mode, exception_report=exception_report, reason=reason)
+    return assess(instances, account_events, request, known_at, params)
+
+
+def events_at(ledger: Ledger, aggregate_id: Any) -> list[Any]:
+    return list(ledger.events.get(aggregate_id))
+
+
+def all_applications(ledger: Ledger, known_at: datetime, page: int = 1000) -> list[ApplicationRecord]:
+    """Every accepted refund application and its settlement, from the notification log, as known at ``known_at``."""
+    topics = [get_topic(c) for c in (Instance.Opened, Instance.RefundApplied, Instance.RefundCompleted,
+                                     Instance.RefundRejected)]
+    names: dict[Any, str] = {}
+    pairs = []
+    start = 1
+    while True:
+        batch = ledger.recorder.select_notifications(start=start, limit=page, topics=topics)
+        for note in batch:
+            event = ledger.mapper.to_domain_event(note)
+            if isinstance(event, Instance.Opened):
+                names[event.originator_id] = event.name
+            elif event.timestamp <= known_at:
+                pairs.append((names[event.originator_id], event))
+        if len(batch) < page:
+            return fold_applications(pairs)
+        start = batch[-1].id + 1

@@ -114,6 +114,40 @@ class Instance(Aggregate):
     class KdrdsDeleted(Event):
         kdrds: str
 
+    class RefundApplied(Event):
+        """K-L1: an accepted application, with its frozen quote; K-L3: releases the instance."""
+
+        refund: str
+        mode: str
+        with_: list[str]
+        amount: Decimal
+        currency: str
+        counts_quota: bool
+        quote: dict[str, Any]
+
+    class RefundIncluded(Event):
+        """This instance is refunded (and released) together with ``primary``'s application."""
+
+        refund: str
+        primary: str
+
+    class RefundDenied(Event):
+        """A request the policy does not allow: recorded with its reasons; counts against no quota."""
+
+        refund: str
+        mode: str
+        reasons: list[dict[str, str]]
+        quote: dict[str, Any]
+
+    class RefundCompleted(Event):
+        refund: str
+
+    class RefundRejected(Event):
+        """K-Q2: staff rejected the application; the instance is no longer released."""
+
+        refund: str
+        reason: str
+
     class Retracted(Event):
         """The fact recorded by line ``target`` is void from this event's recorded time on."""
 
@@ -206,6 +240,9 @@ class Instance(Aggregate):
             raise UnknownReference(f"no line {target!r} on instance {self.name!r}", "target")
         if isinstance(fact, Instance.Retracted):
             raise Inconsistent("a retraction cannot be retracted; record the fact again instead", "target")
+        if isinstance(fact, REFUND_EVENTS):
+            raise Inconsistent("a refund decision cannot be retracted; reject the application instead (K-Q2)",
+                               "target")
         self.trigger_event(Instance.Retracted, timestamp=timestamp, target=target,
                            target_version=fact.originator_version, reason=reason, at=at, line=line)
 
@@ -221,11 +258,43 @@ class Instance(Aggregate):
             raise Inconsistent(f"an order cannot precede the instance's purchase at {purchase.at.isoformat()}",
                                "at")
 
-    def _check_not_released(self) -> None:
-        """K-L3; refund applications (and so releases) are added by the eligibility work."""
-        released = getattr(self, "released_by", None)
+    def _check_not_released(self, field: str = "instance") -> None:
+        """K-L3: a refunded instance takes no further orders or refund requests."""
+        released = released_by(self.live_facts())
         if released:
-            raise InstanceReleased(f"instance {self.name!r} was released by refund {released!r}", "instance")
+            raise InstanceReleased(f"instance {self.name!r} was released by refund {released!r} (K-L3)", field)
+
+    # ----- refunds -----
+
+    def refund_status(self, refund: str) -> str | None:
+        return refund_status(self.facts, refund)
+
+    def check_can_request(self, field: str = "instance") -> Instance.Purchased:
+        purchase = self.require_purchase(field)
+        self._check_not_released(field)
+        return purchase
+
+    def apply_refund(self, *, timestamp: datetime, **fields: Any) -> None:
+        self.trigger_event(Instance.RefundApplied, timestamp=timestamp, **fields)
+
+    def include_in_refund(self, *, timestamp: datetime, **fields: Any) -> None:
+        self.trigger_event(Instance.RefundIncluded, timestamp=timestamp, **fields)
+
+    def deny_refund(self, *, timestamp: datetime, **fields: Any) -> None:
+        self.trigger_event(Instance.RefundDenied, timestamp=timestamp, **fields)
+
+    def settle_refund(self, event_class: type[Instance.Event], *, refund: str, at: datetime, timestamp: datetime,
+                      **fields: Any) -> None:
+        """Complete or reject an accepted application (K-L2, K-Q2): once, and not before it was applied."""
+        status = self.refund_status(refund)
+        if status != "accepted":
+            raise Conflict(f"refund {refund!r} is {status}; only an accepted, open application can be settled",
+                           "refund")
+        applied = next(f for f in self.facts if isinstance(f, Instance.RefundApplied | Instance.RefundIncluded)
+                       and f.refund == refund)
+        if at < applied.at:
+            raise Inconsistent(f"refund {refund!r} was applied for at {applied.at.isoformat()}", "at")
+        self.trigger_event(event_class, timestamp=timestamp, refund=refund, at=at, **fields)
 
 
 def live(facts: list[Instance.Event]) -> list[Instance.Event]:
@@ -233,6 +302,38 @@ def live(facts: list[Instance.Event]) -> list[Instance.Event]:
     void = {f.target for f in facts if isinstance(f, Instance.Retracted)}
     kept = [f for f in facts if not isinstance(f, Instance.Retracted) and f.line not in void]
     return sorted(kept, key=lambda f: f.at)
+
+
+REFUND_EVENTS = (Instance.RefundApplied, Instance.RefundIncluded, Instance.RefundDenied, Instance.RefundCompleted,
+                 Instance.RefundRejected)
+
+
+def released_by(facts: list[Instance.Event]) -> str | None:
+    """K-L3: the refund whose accepted application released the instance (and was not rejected), if any."""
+    open_: list[str] = []
+    for f in facts:
+        if isinstance(f, Instance.RefundApplied | Instance.RefundIncluded):
+            open_.append(f.refund)
+        elif isinstance(f, Instance.RefundRejected) and f.refund in open_:
+            open_.remove(f.refund)
+    return open_[0] if open_ else None
+
+
+def refund_status(facts: list[Instance.Event], refund: str) -> str | None:
+    """accepted | denied | completed | rejected, or None for a refund this instance never saw."""
+    status = None
+    for f in facts:
+        if getattr(f, "refund", None) != refund:
+            continue
+        if isinstance(f, Instance.RefundApplied | Instance.RefundIncluded):
+            status = "accepted"
+        elif isinstance(f, Instance.RefundDenied):
+            status = "denied"
+        elif isinstance(f, Instance.RefundCompleted):
+            status = "completed"
+        elif isinstance(f, Instance.RefundRejected):
+            status = "rejected"
+    return status
 
 
 def check_payment(payment: Payment, price: Decimal | None, monthly_price: Decimal, months: int,
@@ -290,3 +391,60 @@ class Key(Aggregate):
         if self.active:
             raise Conflict(f"{self.kind} id {self.value!r} is already used (by {self.owner!r})", self.kind)
         self.trigger_event(Key.Reclaimed, timestamp=timestamp, owner=owner, digest=digest)
+
+
+class Account(Aggregate):
+    """The consistency boundary for rules that span an account's instances (K-F4, K-F5, K-Q1).
+
+    Every judged refund request appends one event here, in the same transaction as the instances
+    it concerns: two concurrent requests of one account conflict on this aggregate's version, and
+    the loser is judged again against the winner's outcome.
+    """
+
+    class Opened(Aggregate.Created):
+        """Opens the account's stream (the library makes it an ``Account.Event`` too); not a fact."""
+
+        name: str
+        at: datetime
+        line: str | None
+
+        def apply(self, aggregate: Account) -> None:
+            pass
+
+    class Event(Aggregate.Event):
+        at: datetime
+        line: str | None
+
+        def apply(self, aggregate: Account) -> None:
+            aggregate.facts.append(self)
+
+    class ApplicationAccepted(Event):
+        refund: str
+        mode: str
+        instances: list[str]
+        products: list[str]
+        purchased_at: list[datetime]
+        counts_quota: bool
+
+    class ApplicationDenied(Event):
+        refund: str
+        reasons: list[str]
+
+    class ApplicationRejected(Event):
+        refund: str
+        reason: str
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.facts: list[Account.Event] = []
+
+    @classmethod
+    def open(cls, name: str, timestamp: datetime) -> Account:
+        return cls._create(cls.Opened, id=account_id(name), name=name, at=timestamp, line=None, timestamp=timestamp)
+
+    def record(self, event_class: type[Account.Event], *, timestamp: datetime, **fields: Any) -> None:
+        self.trigger_event(event_class, timestamp=timestamp, **fields)
+
+
+def account_id(name: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"account:{name}")

@@ -1,9 +1,10 @@
-"""Bitemporal replay: an instance as it stood at business time ``at``, as the ledger knew it at ``known_at``.
+"""Bitemporal replay: an instance (or an account) as it stood at business time ``at``, as the ledger
+knew it at ``known_at``.
 
 1. keep the events recorded by ``known_at`` (recorded time = the event's ``timestamp``);
 2. drop the facts that a retraction known by then voids (the retraction's recorded time decides);
 3. keep the facts that had happened by ``at`` (business time), in business-time order;
-4. fold them: orders with K-T3 validity, bindings, billing mode.
+4. fold them: orders with K-T3 validity, bindings, releases (K-L3).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.instance import Instance, live
+from domain.instance import Account, Instance, live, released_by
 from domain.orders import Order, build_orders
 
 
@@ -26,6 +27,7 @@ class InstanceView:
     eips: frozenset[str]
     disks: frozenset[str]
     kdrds: frozenset[str]
+    released_by: str | None
 
     @property
     def account(self) -> str:
@@ -40,38 +42,55 @@ class InstanceView:
         return self.purchase.currency
 
 
-def known(events: Iterable[Any], known_at: datetime) -> list[Instance.Event]:
-    """Instance facts (retractions included) recorded by ``known_at``, in recorded order."""
-    return [e for e in events
-            if isinstance(e, Instance.Event) and not isinstance(e, Instance.Opened) and e.timestamp <= known_at]
+def known(events: Iterable[Any], known_at: datetime) -> list[Any]:
+    """Facts (retractions included, stream-opening events excluded) recorded by ``known_at``, in recorded order."""
+    return [e for e in events if isinstance(e, Instance.Event | Account.Event)
+            and not isinstance(e, Instance.Opened | Account.Opened) and e.timestamp <= known_at]
 
 
 def retractions(facts: Sequence[Instance.Event]) -> dict[str, Instance.Retracted]:
     return {f.target: f for f in facts if isinstance(f, Instance.Retracted)}
 
 
-def replay(events: Iterable[Any], at: datetime, known_at: datetime) -> InstanceView | None:
+def replay(name: str, events: Iterable[Any], at: datetime, known_at: datetime) -> InstanceView | None:
     """The instance at business time ``at`` as known at ``known_at``; None if no purchase had happened."""
     facts = [f for f in live(known(events, known_at)) if f.at <= at]
     purchase = next((f for f in facts if isinstance(f, Instance.Purchased)), None)
     if purchase is None:
         return None
     return InstanceView(
-        name=_name(events),
+        name=name,
         purchase=purchase,
         orders=build_orders(facts),
         facts=facts,
         eips=_toggled(facts, Instance.EipBound, Instance.EipUnbound, "eip"),
         disks=_toggled(facts, Instance.DiskMounted, Instance.DiskUnmounted, "disk"),
         kdrds=_toggled(facts, Instance.KdrdsAssociated, Instance.KdrdsDeleted, "kdrds"),
+        released_by=released_by(facts),
     )
 
 
-def _name(events: Iterable[Any]) -> str:
-    for e in events:
-        if isinstance(e, Instance.Opened):
-            return e.name
-    raise ValueError("event stream has no Opened event")
+@dataclass(frozen=True)
+class PriorApplication:
+    """An accepted refund application of the account (K-F4, K-F5, K-Q1 count these)."""
+
+    refund: str
+    at: datetime
+    mode: str
+    instances: tuple[str, ...]
+    products: tuple[str, ...]
+    purchased_at: tuple[datetime, ...]
+    counts_quota: bool
+    rejected: bool
+
+
+def applications(events: Iterable[Any], at: datetime, known_at: datetime) -> list[PriorApplication]:
+    """The account's accepted applications up to business time ``at``, as known at ``known_at``."""
+    facts = sorted((f for f in known(events, known_at) if f.at <= at), key=lambda f: f.at)
+    rejected = {f.refund for f in facts if isinstance(f, Account.ApplicationRejected)}
+    return [PriorApplication(f.refund, f.at, f.mode, tuple(f.instances), tuple(f.products), tuple(f.purchased_at),
+                             f.counts_quota, f.refund in rejected)
+            for f in facts if isinstance(f, Account.ApplicationAccepted)]
 
 
 def _toggled(facts: list[Instance.Event], on: type, off: type, attr: str) -> frozenset[str]:

@@ -81,14 +81,14 @@ def test_validity_of_purchase_renewal_and_spec_change_K_T3():
         renew(order="r1", months=2, at=day(10)),  # placed before expiry: starts at expiry (day 32)
         upgrade(order="u1", price="20.00", cash="5.00", at=day(20)),  # [day 20, expiry day 92)
     )
-    view = replay(events_of(ledger, "kec-1"), FAR, FAR)
+    view = replay("kec-1", events_of(ledger, "kec-1"), FAR, FAR)
     spans = {o.order: (o.start, o.end) for o in view.orders}
     assert spans["kec-1-buy"] == (day(2), day(32))
     assert spans["r1"] == (day(32), day(92))
     assert spans["u1"] == (day(20), day(92))
 
     lapsed = ledger_with(purchase(months=1, at=day(0)), renew(order="r2", months=1, at=day(40)))
-    view = replay(events_of(lapsed, "kec-1"), FAR, FAR)
+    view = replay("kec-1", events_of(lapsed, "kec-1"), FAR, FAR)
     assert {o.order: o.start for o in view.orders}["r2"] == day(40)  # already expired: starts when placed
 
 

@@ -70,6 +70,6 @@ def test_lines_add_up_to_the_amount_and_replay_is_deterministic_K_M2_K_R1(months
 def test_refund_lines_are_a_pure_function_of_the_events(months, price, t):
     ledger = ledger_with(purchase(months=months, price=str(price)))
     events = events_of(ledger, "kec-1")
-    once = refund_lines("kec-1", replay(events, t, FAR).orders, t, KingsoftParameters())
-    again = refund_lines("kec-1", replay(list(events), t, FAR).orders, t, KingsoftParameters())
+    once = refund_lines("kec-1", replay("kec-1", events, t, FAR).orders, t, KingsoftParameters())
+    again = refund_lines("kec-1", replay("kec-1", list(events), t, FAR).orders, t, KingsoftParameters())
     assert once == again and total(once) == total(again)

@@ -1,0 +1,327 @@
+"""Kingsoft eligibility: which mode a refund request is judged under, and every rule that denies it.
+
+Rules are pure functions ``(Application) -> list[Reason]`` (beancount's plugin shape): each returns
+*every* violation it finds, not the first. ``judge`` runs the rules of each candidate mode and turns
+the outcome into a `Quote`:
+
+- ``five_day`` (K-F1..K-F9): the whole actual payment of every instance in the application;
+- ``self_service`` (K-S1..K-S4): the amount rules (K-A*, K-U1, K-D1, K-R1);
+- ``exception`` (K-E1): the self-service amount, for a request citing a written exception report
+  (or a product retirement / data-centre migration); no quota;
+- every mode: K-L3 (released instances), and for console modes K-Q1 (quota).
+
+``auto`` tries five-day, then self-service, then exception (only when the request cites a report).
+Decision (K-F6): an application is judged as a whole; if any instance fails, it is denied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from domain.errors import Inconsistent, UnknownInstance
+from domain.instance import Instance
+from domain.kingsoft import KingsoftParameters, Line, total
+from domain.money import round_cents
+from projections.deadlines import tz_of
+from projections.quote import Quote, Reason, amount_lines
+from projections.replay import InstanceView, PriorApplication, applications, replay
+
+FIVE_DAY_WINDOW = timedelta(hours=5 * 24)
+FIVE_DAY_PRODUCTS = ("KEC", "EBS", "KRDS")  # K-F1 (+ EIP bound to its KEC)
+SELF_SERVICE_PRODUCTS = ("KEC", "EBS", "KRDS", "MongoDB", "KingAI")  # K-S1 (+ EIP bound to its KEC)
+EXCEPTION_REASONS = ("product_retirement", "data_centre_migration", "data_center_migration")
+QUOTA = 3  # K-Q1
+MODES = ("five_day", "self_service", "exception")
+# most specific first: facts about one instance, then the account's history, then product lists
+SPECIFICITY = ("K-L3", "K-P1", "K-F8", "K-F6", "K-F7", "K-S3", "K-S2", "K-F3", "K-F2", "K-F5", "K-F4", "K-E1",
+               "K-Q1", "K-S1", "K-F1")
+
+
+@dataclass(frozen=True)
+class Request:
+    at: datetime
+    mode: str = "auto"  # auto | five_day | self_service | exception
+    exception_report: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Application:
+    """A refund request with everything it is judged on: the instances (primary first) and the
+    account's earlier accepted applications, all as known at ``known_at``."""
+
+    views: list[InstanceView]
+    prior: list[PriorApplication]
+    request: Request
+    known_at: datetime
+    params: KingsoftParameters = field(default_factory=KingsoftParameters)
+
+    @property
+    def primary(self) -> InstanceView:
+        return self.views[0]
+
+    @property
+    def at(self) -> datetime:
+        return self.request.at
+
+
+Rule = Callable[[Application], list[Reason]]
+
+
+def _bundled_eip(app: Application, v: InstanceView) -> bool:
+    return v is not app.primary and v.product == "EIP" and app.primary.product == "KEC" and v.name in app.primary.eips
+
+
+# ----- every mode -----
+
+def released(app: Application) -> list[Reason]:
+    """K-L3: a released instance cannot be refunded again."""
+    return [Reason("K-L3", f"{v.name} was already released by refund {v.released_by}")
+            for v in app.views if v.released_by]
+
+
+def quota(app: Application) -> list[Reason]:
+    """K-Q1: at most 3 console applications per account per calendar month (policy time zone); denied
+    requests and K-E1 exception refunds do not count; K-Q2-rejected ones do."""
+    tz = tz_of(app.params.calendar_tz)
+    month = _month(app.at, tz)
+    used = [p.refund for p in app.prior if p.counts_quota and _month(p.at, tz) == month]
+    if len(used) >= QUOTA:
+        return [Reason("K-Q1", f"account {app.primary.account} already made {len(used)} refund applications in "
+                               f"{month[0]}-{month[1]:02d} ({', '.join(used)}); the limit is {QUOTA} a month")]
+    return []
+
+
+# ----- five-day unconditional refund -----
+
+def five_day_products(app: Application) -> list[Reason]:
+    """K-F1: KEC (with its bound EIP), EBS, KRDS, subscription billing only."""
+    out = []
+    for v in app.views:
+        if v.product not in FIVE_DAY_PRODUCTS and not _bundled_eip(app, v) and v.product != "EIP":
+            out.append(Reason("K-F1", f"{v.name} is a {v.product}: five-day refunds cover KEC (with its EIP), "
+                                      "EBS and KRDS"))
+        if v.purchase.billing != "subscription":
+            out.append(Reason("K-F1", f"{v.name} is billed {v.purchase.billing}, not by subscription"))
+    return out
+
+
+def five_day_window(app: Application) -> list[Reason]:
+    """K-F2: within 5 x 24 h of activation, inclusive; a trial starts the window."""
+    out = []
+    for v in app.views:
+        start = v.purchase.trial_started_at or v.purchase.activated_at or v.purchase.at
+        if app.at > start + FIVE_DAY_WINDOW:
+            what = "trial start" if v.purchase.trial_started_at else "activation"
+            out.append(Reason("K-F2", f"{v.name}: the five-day window closed at "
+                                      f"{(start + FIVE_DAY_WINDOW).isoformat()} ({what} + 120 h)"))
+    return out
+
+
+def new_purchase_only(app: Application) -> list[Reason]:
+    """K-F3: not after a renewal, an upgrade or downgrade, or a billing-mode change."""
+    out = []
+    for v in app.views:
+        changes = [o.kind for o in v.orders if o.kind != "purchase"]
+        changes += ["billing_mode_change" for f in v.facts if isinstance(f, Instance.BillingModeChanged)]
+        if changes:
+            out.append(Reason("K-F3", f"{v.name} is no longer a new purchase (it had: {', '.join(changes)})"))
+    return out
+
+
+def one_per_product(app: Application) -> list[Reason]:
+    """K-F4: an account may five-day-refund at most one instance per product, ever."""
+    out = []
+    for v in app.views:
+        earlier = [p.refund for p in app.prior if p.mode == "five_day" and not p.rejected and v.product in p.products]
+        if earlier:
+            out.append(Reason("K-F4", f"account {v.account} already five-day-refunded a {v.product} "
+                                      f"(refund {earlier[0]})"))
+    return out
+
+
+def cooling_off(app: Application) -> list[Reason]:
+    """K-F5: instances purchased in [t0, t0 + 5 x 24 h] after a five-day application at t0 are excluded."""
+    out = []
+    for v in app.views:
+        for p in app.prior:
+            if p.mode == "five_day" and p.at <= v.purchase.at <= p.at + FIVE_DAY_WINDOW:
+                out.append(Reason("K-F5", f"{v.name} was purchased within five days after five-day refund "
+                                          f"{p.refund} ({p.at.isoformat()})"))
+    return out
+
+
+def eip_rides_with_kec(app: Application) -> list[Reason]:
+    """K-F6: a bound EIP only together with its KEC, not renewed, bandwidth <= 200 Mbps."""
+    out = []
+    for v in app.views:
+        if v.product != "EIP":
+            continue
+        if not _bundled_eip(app, v):
+            out.append(Reason("K-F6", f"EIP {v.name} can be five-day-refunded only together with its KEC"))
+        if any(o.kind == "renewal" for o in v.orders):
+            out.append(Reason("K-F6", f"EIP {v.name} was renewed"))
+        if (v.purchase.bandwidth_mbps or 0) > 200:
+            out.append(Reason("K-F6", f"EIP {v.name} has {v.purchase.bandwidth_mbps} Mbps (more than 200)"))
+    return out
+
+
+def one_ebs_per_kec(app: Application) -> list[Reason]:
+    """K-F7: a KEC application may include at most one mounted EBS data disk."""
+    disks = [v.name for v in app.views[1:] if v.product == "EBS"]
+    if app.primary.product == "KEC" and len(disks) > 1:
+        return [Reason("K-F7", f"a KEC application may include one EBS data disk, not {len(disks)} "
+                               f"({', '.join(disks)})")]
+    return []
+
+
+def kdrds_first(app: Application) -> list[Reason]:
+    """K-F8: a KRDS associated with an undeleted KDRDS is not eligible."""
+    return [Reason("K-F8", f"KRDS {v.name} is associated with KDRDS {', '.join(sorted(v.kdrds))}: delete it first")
+            for v in app.views if v.product == "KRDS" and v.kdrds]
+
+
+def promotion_forbids_five_day(app: Application) -> list[Reason]:
+    """K-P1: a promotion's own rule (``five_day_refund: false``) wins."""
+    return [Reason("K-P1", f"{v.name} was bought in promotion {v.purchase.promotion['id']}, which has no "
+                           "five-day refund")
+            for v in app.views if v.purchase.promotion and v.purchase.promotion.get("five_day_refund") is False]
+
+
+# ----- self-service refund after five days -----
+
+def self_service_products(app: Application) -> list[Reason]:
+    """K-S1: KEC (with its bound EIP), EBS, KRDS, MongoDB, KingAI."""
+    return [Reason("K-S1", f"{v.name} is a {v.product}, which has no self-service refund"
+                           + (" (an EIP only together with its KEC)" if v.product == "EIP" else ""))
+            for v in app.views if v.product not in SELF_SERVICE_PRODUCTS and not _bundled_eip(app, v)]
+
+
+def market_image(app: Application) -> list[Reason]:
+    """K-S2: a KEC that uses a Cloud Market image is not eligible."""
+    return [Reason("K-S2", f"KEC {v.name} uses a Cloud Market image")
+            for v in app.views if v.product == "KEC" and v.purchase.image == "market"]
+
+
+def renewal_downgrade_overlap(app: Application) -> list[Reason]:
+    """K-S3: renewed, then downgraded, with overlapping renewal and downgrade validity periods."""
+    out = []
+    for v in app.views:
+        for r in (o for o in v.orders if o.kind == "renewal"):
+            for d in (o for o in v.orders if o.kind == "downgrade" and o.at >= r.at):
+                if d.start < r.end and r.start < d.end:
+                    out.append(Reason("K-S3", f"{v.name}: downgrade {d.order} overlaps renewal {r.order} "
+                                              f"([{max(d.start, r.start).isoformat()}, "
+                                              f"{min(d.end, r.end).isoformat()}))"))
+    return out
+
+
+# ----- exception refunds -----
+
+def exception_cited(app: Application) -> list[Reason]:
+    """K-E1: an exception refund cites a written exception report, or a product retirement or
+    data-centre migration."""
+    if app.request.exception_report or (app.request.reason or "") in EXCEPTION_REASONS:
+        return []
+    return [Reason("K-E1", "an exception refund must cite a written exception report (exception_report) or a "
+                           "product retirement / data-centre migration (reason)")]
+
+
+RULES: dict[str, tuple[Rule, ...]] = {
+    "five_day": (released, promotion_forbids_five_day, kdrds_first, eip_rides_with_kec, one_ebs_per_kec,
+                 new_purchase_only, five_day_window, cooling_off, one_per_product, quota, five_day_products),
+    "self_service": (released, renewal_downgrade_overlap, market_image, quota, self_service_products),
+    "exception": (released, exception_cited),
+}
+
+
+def reasons_for(app: Application, mode: str) -> list[Reason]:
+    return ordered([r for rule in RULES[mode] for r in rule(app)])
+
+
+def ordered(reasons: list[Reason]) -> list[Reason]:
+    unique = list(dict.fromkeys(reasons))
+    return sorted(unique, key=lambda r: SPECIFICITY.index(r.rule) if r.rule in SPECIFICITY else len(SPECIFICITY))
+
+
+def candidates(request: Request) -> tuple[str, ...]:
+    if request.mode != "auto":
+        return (request.mode,)
+    cited = bool(request.exception_report) or (request.reason or "") in EXCEPTION_REASONS
+    return ("five_day", "self_service", "exception") if cited else ("five_day", "self_service")
+
+
+def judge(app: Application) -> Quote:
+    """The mode the request is judged under, its amount, and every rule that denies the others."""
+    passed_over: list[Reason] = []
+    for mode in candidates(app.request):
+        reasons = reasons_for(app, mode)
+        if not reasons:
+            lines = five_day_lines(app) if mode == "five_day" else amount_lines(app.views, app.at, app.params)
+            amount, outcome = total(lines)
+            informational = [Reason(r.rule, f"{_label(m)} not available: {r.message}") for m, r in passed_over]
+            return Quote(instance=app.primary.name, at=app.at, known_at=app.known_at, currency=app.primary.currency,
+                         mode=mode, eligible=True, amount=amount, outcome=outcome, lines=lines,
+                         reasons=informational)
+        passed_over += [(mode, r) for r in reasons]
+    return Quote(instance=app.primary.name, at=app.at, known_at=app.known_at, currency=app.primary.currency,
+                 mode="none", eligible=False, amount=Decimal("0.00"), outcome="denied", lines=[],
+                 reasons=ordered([r for _, r in passed_over]))
+
+
+def five_day_lines(app: Application) -> list[Line]:
+    """K-F9: the whole actual payment (K-M1) of every instance in the application."""
+    lines = []
+    for v in app.views:
+        for o in v.orders:
+            paid = o.payment.actual(app.params.refundable_tenders)
+            if not o.refundable:
+                lines.append(Line(v.name, o.order, o.kind, "K-P1", paid, None, Decimal("0.00"),
+                                  f"promotion {o.promotion['id']} is not refundable: 0.00"))  # type: ignore[index]
+                continue
+            refund = round_cents(paid, "half_down")
+            lines.append(Line(v.name, o.order, o.kind, "K-F9", paid, None, refund,
+                              f"five-day refund: whole actual payment {refund}"))
+    return lines
+
+
+def _label(mode: str) -> str:
+    return mode.replace("_", "-")
+
+
+def _month(t: datetime, tz: timezone) -> tuple[int, int]:
+    local = t.astimezone(tz)
+    return local.year, local.month
+
+
+def check_bundle(views: list[InstanceView]) -> None:
+    """Bad input (not a denial): every instance in ``with`` must be an EIP bound to, or an EBS mounted on,
+    the primary KEC, of the same account, and named once."""
+    primary, names = views[0], [v.name for v in views]
+    if len(set(names)) != len(names):
+        raise Inconsistent(f"an instance is named twice in the application: {names}", "with")
+    for v in views[1:]:
+        if v.account != primary.account:
+            raise Inconsistent(f"{v.name} belongs to account {v.account}, not {primary.account}", "with")
+        if v.name not in primary.eips | primary.disks:
+            raise Inconsistent(f"{v.name} is not an EIP bound to, or an EBS mounted on, {primary.name}", "with")
+
+
+def assess(instances: list[tuple[str, list[Any]]], account_events: list[Any], request: Request,
+           known_at: datetime, params: KingsoftParameters | None = None) -> Quote:
+    """Replay the instances (primary first) and the account at the request's time, as known at
+    ``known_at``, and judge the request. Raises `UnknownInstance` for an instance with no purchase then."""
+    views = []
+    for name, events in instances:
+        view = replay(name, events, request.at, known_at)
+        if view is None:
+            raise UnknownInstance(f"{name!r} had no purchase at {request.at.isoformat()} as known at "
+                                  f"{known_at.isoformat()}", "instance" if not views else "with")
+        views.append(view)
+    check_bundle(views)
+    prior = applications(account_events, request.at, known_at)
+    return judge(Application(views, prior, request, known_at, params or KingsoftParameters()))
