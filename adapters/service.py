@@ -7,13 +7,15 @@ feed is recorded all or nothing. The clock is the caller's (``now``).
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, OperationalError
 from eventsourcing.utils import get_topic
 
 from adapters import feed
@@ -59,6 +61,7 @@ class UnitOfWork:
     keys: dict[str, Key | None] = field(default_factory=dict)
     accounts: dict[str, Account] = field(default_factory=dict)
     denied: int = 0
+    latest: datetime | None = None  # the newest recorded time among the loaded aggregates
 
     def instance(self, name: str) -> Instance | None:
         if name not in self.instances:
@@ -100,9 +103,12 @@ class UnitOfWork:
 
     def _get(self, aggregate_id: Any) -> Any:
         try:
-            return self.ledger.repository.get(aggregate_id)
+            aggregate = self.ledger.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+        if self.latest is None or aggregate.modified_on > self.latest:
+            self.latest = aggregate.modified_on
+        return aggregate
 
     def dirty(self) -> list[Any]:
         everything = [*self.instances.values(), *self.keys.values(), *self.accounts.values()]
@@ -120,25 +126,52 @@ def last_recorded_at(ledger: Ledger) -> datetime | None:
     return event.timestamp
 
 
-def record(ledger: Ledger, lines: list[feed.Line], now: datetime, *, preserve_recorded_at: bool = False,
-           attempts: int = 3) -> RecordResult:
-    """Apply a validated feed atomically; retried against the new state if a concurrent writer won."""
+class ConcurrentWriters(RuntimeError):
+    """Other writers kept changing the same aggregates; nothing of this feed was written."""
+
+
+class _StaleClock(Exception):
+    """The feed's recorded time precedes a fact it was judged on (another writer's clock ran ahead)."""
+
+    def __init__(self, latest: datetime) -> None:
+        self.latest = latest
+
+
+Clock = Callable[[], datetime]
+
+
+def record(ledger: Ledger, lines: list[feed.Line], now: datetime | Clock, *, preserve_recorded_at: bool = False,
+           attempts: int = 30) -> RecordResult:
+    """Apply a validated feed atomically.
+
+    Every decision is judged on what the ledger knows at the feed's recorded time, and that time is
+    never earlier than any fact the decision rests on. When a concurrent writer saved one of the same
+    aggregates first (optimistic concurrency: the save fails whole), the clock is read again and the
+    feed is judged again against the new state.
+    """
+    clock: Clock = now if callable(now) else (lambda: now)  # type: ignore[assignment,return-value]
+    floor: datetime | None = None
     for attempt in range(attempts):
         uow = UnitOfWork(ledger)
-        result = apply_feed(uow, ledger, lines, now, preserve_recorded_at)
+        try:
+            result = apply_feed(uow, ledger, lines, clock(), preserve_recorded_at, floor)
+        except _StaleClock as stale:
+            floor = stale.latest
+            continue
         try:
             ledger.save(*uow.dirty())
             return result
-        except IntegrityError:
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
+        except (IntegrityError, OperationalError):
+            time.sleep(random.uniform(0.005, 0.05) * min(attempt + 1, 5))
+    raise ConcurrentWriters(f"gave up after {attempts} attempts: other writers kept changing the same instances "
+                            "or account; nothing was written, record the feed again")
 
 
-def apply_feed(uow: UnitOfWork, ledger: Ledger, lines: list[feed.Line], now: datetime,
-               preserve: bool) -> RecordResult:
+def apply_feed(uow: UnitOfWork, ledger: Ledger, lines: list[feed.Line], now: datetime, preserve: bool,
+               floor: datetime | None = None) -> RecordResult:
     result = RecordResult()
-    floor = last_recorded_at(ledger)
+    last = last_recorded_at(ledger)
+    floor = max(t for t in (last, floor) if t is not None) if (last or floor) else None
     stamp = max(now, floor) if floor else now  # recorded time never goes backwards
     for line in lines:
         c = line.command
@@ -160,6 +193,11 @@ def apply_feed(uow: UnitOfWork, ledger: Ledger, lines: list[feed.Line], now: dat
                 uow.claim("line", c.id, owner, line.digest, stamp)
         except LedgerError as e:
             raise BadInput(line.number, str(e)) from None
+        if uow.latest is not None and uow.latest > stamp:
+            if preserve:
+                raise BadInput(line.number, f"recorded_at: {stamp.isoformat()} is before "
+                                            f"{uow.latest.isoformat()}, when a fact it concerns was recorded")
+            raise _StaleClock(uow.latest)
         result.recorded += 1
     result.denied = uow.denied
     return result

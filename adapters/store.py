@@ -72,8 +72,24 @@ def settings_from_url(url: str) -> dict[str, str]:
 
 
 def open_ledger(url: str | None = None, **extra: Any) -> Ledger:
-    """Open (creating tables if needed) the ledger at ``url``, else ``$BILLING_LEDGER_DB``, else the default."""
+    """Open (creating tables if needed) the ledger at ``url``, else ``$BILLING_LEDGER_DB``, else the default.
+
+    On PostgreSQL the tables (and functions) are created only when missing: concurrent ``CREATE``
+    statements from several processes fail ("tuple concurrently updated")."""
     url = url or os.environ.get("BILLING_LEDGER_DB") or DEFAULT_URL
     env = settings_from_url(url)
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres" and _pg_tables_exist(env):
+        env["CREATE_TABLE"] = "n"
     env.update(extra)
     return Ledger(env=env)
+
+
+def _pg_tables_exist(env: dict[str, str]) -> bool:
+    import psycopg
+
+    table = f"{Ledger.name.lower()}_events"
+    if env.get("POSTGRES_SCHEMA"):
+        table = f"{env['POSTGRES_SCHEMA']}.{table}"
+    with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+                         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"], connect_timeout=10) as con:
+        return con.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is not None

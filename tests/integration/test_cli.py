@@ -37,7 +37,8 @@ def test_recording_a_feed_twice_changes_nothing(seeded: CLI):
     assert seeded.rows() == before
 
 
-def test_feed_from_standard_input_and_default_database(cli: CLI):
+def test_feed_from_standard_input_and_default_database(tmp_path: Path):
+    cli = CLI("unused: the default is the embedded SQLite file in the working directory", tmp_path)
     feed = (ROOT / "examples" / "seed-examples.jsonl").read_text()
     done = cli.run("record", "-", input=feed, db=False)
     assert done.returncode == 0, done.stderr

@@ -201,6 +201,7 @@ def test_denied_and_exception_requests_do_not_count_K_Q1_K_E1():
 
 
 def test_staff_rejection_keeps_the_quota_slot_used_K_Q2():
+    """K-Q2: staff may reject an application after it was submitted; the quota slot stays used."""
     names = [f"db-{n}" for n in range(4)]
     ledger = ledger_with(*(purchase(n, product="MongoDB") for n in names))
     record(ledger, *(req(n, f"r{i}", at=day(20)) for i, n in enumerate(names[:3])),
