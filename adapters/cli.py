@@ -19,6 +19,7 @@ from rich.table import Table
 
 from adapters import service
 from adapters.feed import BadInput, _instant, parse_feed
+from adapters.integrity import verify
 from adapters.store import Ledger, StoreURLError, open_ledger
 from domain.errors import LedgerError
 from domain.money import Payment
@@ -243,27 +244,41 @@ def overdue_cmd(
     out.print(f"{len(late)} overdue")
 
 
+@app.command("verify")
+def verify_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Re-walk the hash-chained log; exit 1 and name the first row that was edited, deleted, inserted or
+    reordered."""
+    result = verify(ledger())
+    if as_json:
+        print(json.dumps(result.as_json(), indent=2))
+    elif result.ok:
+        out.print(f"ok: {result.rows} rows under {result.seals} seals, head {result.head}")
+    else:
+        if result.finding:
+            out.print(f"BROKEN at position {result.finding.position}: {result.finding.message}")
+        for problem in result.seal_problems:
+            out.print(f"BROKEN: {problem}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 def main() -> None:
+    """Exit status: 0 done, 2 bad input, 1 anything else."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except (BadInput, LedgerError, StoreURLError) as e:
         err.print(str(e), markup=False)
         sys.exit(2)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
         sys.exit(1)
     except Exception as e:  # noqa: BLE001 - the CLI's last resort: say what failed, status 1
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
+        if hasattr(e, "show") and hasattr(e, "exit_code"):  # click's usage and parameter errors: status 2
             e.show()
-            sys.exit(2 if isinstance(e, click.exceptions.UsageError) else 1)
+            sys.exit(e.exit_code)
         err.print(f"error: {type(e).__name__}: {e}", markup=False)
         sys.exit(1)
-    sys.exit(0)
-
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from eventsourcing.utils import get_topic
 
 from adapters import feed
 from adapters.feed import BadInput
+from adapters.integrity import sealed
 from adapters.store import Ledger
 from domain.errors import Conflict, Inconsistent, LedgerError, UnknownInstance, UnknownReference
 from domain.instance import Account, Instance, Key, account_id, instance_id, key_id
@@ -62,6 +63,7 @@ class UnitOfWork:
     accounts: dict[str, Account] = field(default_factory=dict)
     denied: int = 0
     latest: datetime | None = None  # the newest recorded time among the loaded aggregates
+    stamp: datetime | None = None  # the last recorded time given to this feed's events
 
     def instance(self, name: str) -> Instance | None:
         if name not in self.instances:
@@ -158,8 +160,11 @@ def record(ledger: Ledger, lines: list[feed.Line], now: datetime | Clock, *, pre
         except _StaleClock as stale:
             floor = stale.latest
             continue
+        dirty = uow.dirty()
+        if not dirty:
+            return result  # nothing new (e.g. only duplicates): nothing to write, not even a seal
         try:
-            ledger.save(*uow.dirty())
+            ledger.save(*dirty, sealed(ledger, dirty, uow.stamp or clock()))
             return result
         except (IntegrityError, OperationalError):
             time.sleep(random.uniform(0.005, 0.05) * min(attempt + 1, 5))
@@ -193,6 +198,7 @@ def apply_feed(uow: UnitOfWork, ledger: Ledger, lines: list[feed.Line], now: dat
                 uow.claim("line", c.id, owner, line.digest, stamp)
         except LedgerError as e:
             raise BadInput(line.number, str(e)) from None
+        uow.stamp = stamp
         if uow.latest is not None and uow.latest > stamp:
             if preserve:
                 raise BadInput(line.number, f"recorded_at: {stamp.isoformat()} is before "

@@ -27,7 +27,7 @@ from domain.instance import Instance
 from domain.kingsoft import KingsoftParameters, Line, total
 from domain.money import round_cents
 from projections.deadlines import tz_of
-from projections.quote import Quote, Reason, amount_lines
+from projections.quote import Quote, Reason, amount_lines, cite
 from projections.replay import InstanceView, PriorApplication, applications, replay
 
 FIVE_DAY_WINDOW = timedelta(hours=5 * 24)
@@ -80,7 +80,8 @@ def _bundled_eip(app: Application, v: InstanceView) -> bool:
 
 def released(app: Application) -> list[Reason]:
     """K-L3: a released instance cannot be refunded again."""
-    return [Reason("K-L3", f"{v.name} was already released by refund {v.released_by}")
+    return [Reason("K-L3", f"{v.name} was already released by refund {v.released_by}",
+                   tuple(cite(f) for f in v.facts if getattr(f, "refund", None) == v.released_by))
             for v in app.views if v.released_by]
 
 
@@ -89,10 +90,11 @@ def quota(app: Application) -> list[Reason]:
     requests and K-E1 exception refunds do not count; K-Q2-rejected ones do."""
     tz = tz_of(app.params.calendar_tz)
     month = _month(app.at, tz)
-    used = [p.refund for p in app.prior if p.counts_quota and _month(p.at, tz) == month]
+    used = [p for p in app.prior if p.counts_quota and _month(p.at, tz) == month]
     if len(used) >= QUOTA:
         return [Reason("K-Q1", f"account {app.primary.account} already made {len(used)} refund applications in "
-                               f"{month[0]}-{month[1]:02d} ({', '.join(used)}); the limit is {QUOTA} a month")]
+                               f"{month[0]}-{month[1]:02d} ({', '.join(p.refund for p in used)}); the limit is "
+                               f"{QUOTA} a month", tuple(cite(p.event) for p in used))]
     return []
 
 
@@ -104,9 +106,10 @@ def five_day_products(app: Application) -> list[Reason]:
     for v in app.views:
         if v.product not in FIVE_DAY_PRODUCTS and not _bundled_eip(app, v) and v.product != "EIP":
             out.append(Reason("K-F1", f"{v.name} is a {v.product}: five-day refunds cover KEC (with its EIP), "
-                                      "EBS and KRDS"))
+                                      "EBS and KRDS", (cite(v.purchase),)))
         if v.purchase.billing != "subscription":
-            out.append(Reason("K-F1", f"{v.name} is billed {v.purchase.billing}, not by subscription"))
+            out.append(Reason("K-F1", f"{v.name} is billed {v.purchase.billing}, not by subscription",
+                              (cite(v.purchase),)))
     return out
 
 
@@ -118,7 +121,8 @@ def five_day_window(app: Application) -> list[Reason]:
         if app.at > start + FIVE_DAY_WINDOW:
             what = "trial start" if v.purchase.trial_started_at else "activation"
             out.append(Reason("K-F2", f"{v.name}: the five-day window closed at "
-                                      f"{(start + FIVE_DAY_WINDOW).isoformat()} ({what} + 120 h)"))
+                                      f"{(start + FIVE_DAY_WINDOW).isoformat()} ({what} + 120 h)",
+                              (cite(v.purchase),)))
     return out
 
 
@@ -126,10 +130,12 @@ def new_purchase_only(app: Application) -> list[Reason]:
     """K-F3: not after a renewal, an upgrade or downgrade, or a billing-mode change."""
     out = []
     for v in app.views:
-        changes = [o.kind for o in v.orders if o.kind != "purchase"]
-        changes += ["billing_mode_change" for f in v.facts if isinstance(f, Instance.BillingModeChanged)]
+        changes = [f for f in v.facts if getattr(f, "KIND", "purchase") != "purchase"
+                   or isinstance(f, Instance.BillingModeChanged)]
         if changes:
-            out.append(Reason("K-F3", f"{v.name} is no longer a new purchase (it had: {', '.join(changes)})"))
+            kinds = ", ".join(getattr(f, "KIND", "billing_mode_change") for f in changes)
+            out.append(Reason("K-F3", f"{v.name} is no longer a new purchase (it had: {kinds})",
+                              tuple(cite(f) for f in changes)))
     return out
 
 
@@ -137,10 +143,10 @@ def one_per_product(app: Application) -> list[Reason]:
     """K-F4: an account may five-day-refund at most one instance per product, ever."""
     out = []
     for v in app.views:
-        earlier = [p.refund for p in app.prior if p.mode == "five_day" and not p.rejected and v.product in p.products]
+        earlier = [p for p in app.prior if p.mode == "five_day" and not p.rejected and v.product in p.products]
         if earlier:
             out.append(Reason("K-F4", f"account {v.account} already five-day-refunded a {v.product} "
-                                      f"(refund {earlier[0]})"))
+                                      f"(refund {earlier[0].refund})", (cite(earlier[0].event),)))
     return out
 
 
@@ -151,7 +157,7 @@ def cooling_off(app: Application) -> list[Reason]:
         for p in app.prior:
             if p.mode == "five_day" and p.at <= v.purchase.at <= p.at + FIVE_DAY_WINDOW:
                 out.append(Reason("K-F5", f"{v.name} was purchased within five days after five-day refund "
-                                          f"{p.refund} ({p.at.isoformat()})"))
+                                          f"{p.refund} ({p.at.isoformat()})", (cite(p.event), cite(v.purchase))))
     return out
 
 
@@ -162,33 +168,39 @@ def eip_rides_with_kec(app: Application) -> list[Reason]:
         if v.product != "EIP":
             continue
         if not _bundled_eip(app, v):
-            out.append(Reason("K-F6", f"EIP {v.name} can be five-day-refunded only together with its KEC"))
-        if any(o.kind == "renewal" for o in v.orders):
-            out.append(Reason("K-F6", f"EIP {v.name} was renewed"))
+            out.append(Reason("K-F6", f"EIP {v.name} can be five-day-refunded only together with its KEC",
+                              (cite(v.purchase),)))
+        renewals = [f for f in v.facts if isinstance(f, Instance.Renewed)]
+        if renewals:
+            out.append(Reason("K-F6", f"EIP {v.name} was renewed", tuple(cite(f) for f in renewals)))
         if (v.purchase.bandwidth_mbps or 0) > 200:
-            out.append(Reason("K-F6", f"EIP {v.name} has {v.purchase.bandwidth_mbps} Mbps (more than 200)"))
+            out.append(Reason("K-F6", f"EIP {v.name} has {v.purchase.bandwidth_mbps} Mbps (more than 200)",
+                              (cite(v.purchase),)))
     return out
 
 
 def one_ebs_per_kec(app: Application) -> list[Reason]:
     """K-F7: a KEC application may include at most one mounted EBS data disk."""
-    disks = [v.name for v in app.views[1:] if v.product == "EBS"]
+    disks = [v for v in app.views[1:] if v.product == "EBS"]
     if app.primary.product == "KEC" and len(disks) > 1:
+        mounts = [f for f in app.primary.facts if isinstance(f, Instance.DiskMounted)]
         return [Reason("K-F7", f"a KEC application may include one EBS data disk, not {len(disks)} "
-                               f"({', '.join(disks)})")]
+                               f"({', '.join(v.name for v in disks)})", tuple(cite(f, f.disk) for f in mounts))]
     return []
 
 
 def kdrds_first(app: Application) -> list[Reason]:
     """K-F8: a KRDS associated with an undeleted KDRDS is not eligible."""
-    return [Reason("K-F8", f"KRDS {v.name} is associated with KDRDS {', '.join(sorted(v.kdrds))}: delete it first")
+    return [Reason("K-F8", f"KRDS {v.name} is associated with KDRDS {', '.join(sorted(v.kdrds))}: delete it first",
+                   tuple(cite(f, f.kdrds) for f in v.facts if isinstance(f, Instance.KdrdsAssociated)
+                         and f.kdrds in v.kdrds))
             for v in app.views if v.product == "KRDS" and v.kdrds]
 
 
 def promotion_forbids_five_day(app: Application) -> list[Reason]:
     """K-P1: a promotion's own rule (``five_day_refund: false``) wins."""
     return [Reason("K-P1", f"{v.name} was bought in promotion {v.purchase.promotion['id']}, which has no "
-                           "five-day refund")
+                           "five-day refund", (cite(v.purchase),))
             for v in app.views if v.purchase.promotion and v.purchase.promotion.get("five_day_refund") is False]
 
 
@@ -197,13 +209,14 @@ def promotion_forbids_five_day(app: Application) -> list[Reason]:
 def self_service_products(app: Application) -> list[Reason]:
     """K-S1: KEC (with its bound EIP), EBS, KRDS, MongoDB, KingAI."""
     return [Reason("K-S1", f"{v.name} is a {v.product}, which has no self-service refund"
-                           + (" (an EIP only together with its KEC)" if v.product == "EIP" else ""))
+                           + (" (an EIP only together with its KEC)" if v.product == "EIP" else ""),
+                   (cite(v.purchase),))
             for v in app.views if v.product not in SELF_SERVICE_PRODUCTS and not _bundled_eip(app, v)]
 
 
 def market_image(app: Application) -> list[Reason]:
     """K-S2: a KEC that uses a Cloud Market image is not eligible."""
-    return [Reason("K-S2", f"KEC {v.name} uses a Cloud Market image")
+    return [Reason("K-S2", f"KEC {v.name} uses a Cloud Market image", (cite(v.purchase),))
             for v in app.views if v.product == "KEC" and v.purchase.image == "market"]
 
 
@@ -214,9 +227,10 @@ def renewal_downgrade_overlap(app: Application) -> list[Reason]:
         for r in (o for o in v.orders if o.kind == "renewal"):
             for d in (o for o in v.orders if o.kind == "downgrade" and o.at >= r.at):
                 if d.start < r.end and r.start < d.end:
+                    events = [f for f in v.facts if getattr(f, "order", None) in (r.order, d.order)]
                     out.append(Reason("K-S3", f"{v.name}: downgrade {d.order} overlaps renewal {r.order} "
                                               f"([{max(d.start, r.start).isoformat()}, "
-                                              f"{min(d.end, r.end).isoformat()}))"))
+                                              f"{min(d.end, r.end).isoformat()}))", tuple(cite(f) for f in events)))
     return out
 
 
@@ -244,7 +258,10 @@ def reasons_for(app: Application, mode: str) -> list[Reason]:
 
 
 def ordered(reasons: list[Reason]) -> list[Reason]:
-    unique = list(dict.fromkeys(reasons))
+    first: dict[tuple[str, str], Reason] = {}
+    for r in reasons:
+        first.setdefault((r.rule, r.message), r)
+    unique = list(first.values())
     return sorted(unique, key=lambda r: SPECIFICITY.index(r.rule) if r.rule in SPECIFICITY else len(SPECIFICITY))
 
 
@@ -263,7 +280,8 @@ def judge(app: Application) -> Quote:
         if not reasons:
             lines = five_day_lines(app) if mode == "five_day" else amount_lines(app.views, app.at, app.params)
             amount, outcome = total(lines)
-            informational = [Reason(r.rule, f"{_label(m)} not available: {r.message}") for m, r in passed_over]
+            informational = [Reason(r.rule, f"{_label(m)} not available: {r.message}", r.facts)
+                             for m, r in passed_over]
             return Quote(instance=app.primary.name, at=app.at, known_at=app.known_at, currency=app.primary.currency,
                          mode=mode, eligible=True, amount=amount, outcome=outcome, lines=lines,
                          reasons=informational)

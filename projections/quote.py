@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.errors import Inconsistent
 from domain.kingsoft import POLICY, KingsoftParameters, Line, refund_lines, total
@@ -14,13 +14,34 @@ from domain.money import fmt
 from projections.replay import InstanceView
 
 
+class Cited(NamedTuple):
+    """A recorded fact a reason rests on, with both of its times."""
+
+    fact: str
+    ref: str | None  # the order, refund or feed-line id that names it
+    at: str
+    recorded_at: str
+
+    def as_json(self) -> dict[str, str | None]:
+        return self._asdict()
+
+
+def cite(event: Any, ref: str | None = None) -> Cited:
+    ref = ref or getattr(event, "order", None) or getattr(event, "refund", None) or getattr(event, "line", None)
+    return Cited(type(event).__name__, ref, event.at.isoformat(), event.timestamp.isoformat())
+
+
 @dataclass(frozen=True)
 class Reason:
     rule: str
     message: str
+    facts: tuple[Cited, ...] = ()
 
-    def as_json(self) -> dict[str, str]:
-        return {"rule": self.rule, "message": self.message}
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.rule, "message": self.message}
+        if self.facts:
+            out["facts"] = [f.as_json() for f in self.facts]
+        return out
 
 
 @dataclass(frozen=True)

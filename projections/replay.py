@@ -82,6 +82,7 @@ class PriorApplication:
     purchased_at: tuple[datetime, ...]
     counts_quota: bool
     rejected: bool
+    event: Account.ApplicationAccepted
 
 
 def applications(events: Iterable[Any], at: datetime, known_at: datetime) -> list[PriorApplication]:
@@ -89,7 +90,7 @@ def applications(events: Iterable[Any], at: datetime, known_at: datetime) -> lis
     facts = sorted((f for f in known(events, known_at) if f.at <= at), key=lambda f: f.at)
     rejected = {f.refund for f in facts if isinstance(f, Account.ApplicationRejected)}
     return [PriorApplication(f.refund, f.at, f.mode, tuple(f.instances), tuple(f.products), tuple(f.purchased_at),
-                             f.counts_quota, f.refund in rejected)
+                             f.counts_quota, f.refund in rejected, f)
             for f in facts if isinstance(f, Account.ApplicationAccepted)]
 
 

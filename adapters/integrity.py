@@ -1,0 +1,84 @@
+"""Sealing each saved batch into the hash chain, and re-walking the log to verify it (``billing-ledger verify``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.utils import get_topic
+
+from adapters.store import Ledger
+from domain.chain import CHAIN_ID, GENESIS, Chain, Finding, compare, fold, row_digest
+
+CHAIN_TOPICS = {get_topic(Chain.Started), get_topic(Chain.Sealed)}
+
+
+def sealed(ledger: Ledger, aggregates: list[Any], timestamp: datetime) -> Chain:
+    """The chain, with a seal over the rows these aggregates' pending events will be stored as (same order
+    as `Application.save` stores them). Save it last, in the same call."""
+    digests = []
+    for aggregate in aggregates:
+        for event in aggregate.pending_events:
+            stored = ledger.mapper.to_stored_event(event)
+            digests.append(row_digest(stored.originator_id, stored.originator_version, stored.topic, stored.state))
+    last = next(iter(ledger.events.get(CHAIN_ID, desc=True, limit=1)), None)
+    chain = Chain.resume(last) if last is not None else Chain.start(timestamp)
+    chain.seal(digests, timestamp)
+    return chain
+
+
+def rows(ledger: Ledger, page: int = 1000) -> Iterator[Any]:
+    start = 1
+    while True:
+        batch = ledger.recorder.select_notifications(start=start, limit=page)
+        yield from batch
+        if len(batch) < page:
+            return
+        start = batch[-1].id + 1
+
+
+@dataclass
+class Verification:
+    rows: int = 0
+    seals: int = 0
+    head: str = GENESIS
+    finding: Finding | None = None
+    seal_problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.finding is None and not self.seal_problems
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "rows": self.rows, "seals": self.seals, "head": self.head,
+                "first_problem": self.finding.as_json() if self.finding else None, "seal_problems": self.seal_problems}
+
+
+def verify(ledger: Ledger) -> Verification:
+    """Re-walk the whole log: every row's digest against the sealed sequence, every seal against its
+    predecessor's head."""
+    out = Verification()
+    actual: list[tuple[int, str]] = []
+    expected: list[str] = []
+    head = GENESIS
+    for note in rows(ledger):
+        if note.topic not in CHAIN_TOPICS or note.originator_id != CHAIN_ID:
+            actual.append((note.id, row_digest(note.originator_id, note.originator_version, note.topic, note.state)))
+            continue
+        try:
+            event = ledger.mapper.to_domain_event(note)
+        except Exception as e:  # noqa: BLE001 - a seal that no longer decodes was edited
+            out.seal_problems.append(f"seal row {note.id} does not decode ({type(e).__name__}): edited")
+            continue
+        if isinstance(event, Chain.Sealed):
+            out.seals += 1
+            if event.prev != head or event.head != fold(event.prev, event.digests):
+                out.seal_problems.append(f"seal row {note.id} does not follow its predecessor: edited, or a seal "
+                                         "before it was deleted")
+            head = event.head
+            expected.extend(event.digests)
+    out.rows, out.head = len(actual), head
+    out.finding = compare(actual, expected)
+    return out
