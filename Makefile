@@ -21,10 +21,11 @@ demo: $(STAMP)
 	@echo "== Seed example 2: 1 core at 120/year, upgraded on day 90, refund asked 5 days later =="
 	$(BIN)/billing-ledger --db $(DEMO_DB) quote kec-2 --at 2027-04-06T00:00:00+08:00
 
-# The suite runs on SQLite and, through a throwaway server that scripts/ installs and starts, on PostgreSQL.
+# The suite runs on SQLite and, through a throwaway server that scripts/ installs and starts, on PostgreSQL;
+# scripts/test-env also installs chromium for the HTML timeline's render test.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	scripts/with-postgres $(BIN)/pytest -rs
+	scripts/test-env $(BIN)/pytest -rs
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache .hypothesis

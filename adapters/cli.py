@@ -21,6 +21,7 @@ from adapters import service
 from adapters.feed import BadInput, _instant, parse_feed
 from adapters.integrity import verify
 from adapters.store import Ledger, StoreURLError, open_ledger
+from adapters.timeline_html import render as render_timeline
 from domain.errors import LedgerError
 from domain.money import Payment
 from projections.deadlines import overdue, tz_of
@@ -94,6 +95,7 @@ def quote_cmd(
     exception_report: Annotated[Optional[str], typer.Option("--exception-report",
                                                             help="written exception report (K-E1)")] = None,
     reason: Annotated[Optional[str], typer.Option("--reason", help="e.g. product_retirement (K-E1)")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="each line's formula, each reason's facts")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """What a refund requested at --at would pay, as known at --known-at. Writes nothing."""
@@ -114,7 +116,14 @@ def quote_cmd(
                       j["refund"], j["formula"])
     out.print(table)
     for r in q.reasons:
-        out.print(f"  {r.rule}: {r.message}")
+        out.print(f"  {r.rule}: {r.message}", markup=False)
+        if explain:
+            for f in r.facts:
+                out.print(f"      rests on {f.fact} {f.ref or ''} at {f.at} (recorded {f.recorded_at})", markup=False)
+    if explain:
+        out.print("How each line was computed:")
+        for line in q.lines:
+            out.print(f"  {line.instance} {line.order} [{line.rule}]: {line.formula}", markup=False)
     out.print(f"policy {q.policy} · mode {q.mode} · eligible {'yes' if q.eligible else 'no'} · "
               f"outcome {q.outcome} · amount [bold]{q.currency} {q.amount}[/bold]")
 
@@ -131,6 +140,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+def _brief(key: str, value: Any) -> str:
+    """A fact's detail for the human table (``--json`` has everything)."""
+    if key == "quote":
+        return f"(frozen quote: {value['mode']}, {value['amount']}, {len(value['lines'])} line(s))"
+    if key == "payment":
+        return json.dumps({t: a for t, a in value.items() if Decimal(a)})
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
 
 
 HIDDEN = {"originator_id", "originator_version", "timestamp", "at", "line"}
@@ -173,8 +191,7 @@ def history_cmd(
         if "retracted" in r:
             x = r["retracted"]
             status = f"retracted by #{x['version']} ({x['by']}) at {x['recorded_at']}: {x['reason']}"
-        details = ", ".join(f"{k}={json.dumps(v) if isinstance(v, (dict, list)) else v}"
-                            for k, v in r["details"].items() if v not in (None, {}, []))
+        details = ", ".join(f"{k}={_brief(k, v)}" for k, v in r["details"].items() if v not in (None, {}, []))
         table.add_row(str(r["version"]), r["recorded_at"], r["at"], r["fact"], r["id"] or "", details, status,
                       style="dim" if status else None)
     out.print(table)
@@ -197,15 +214,23 @@ def timeline_rows(instance: str, events: list[Any], at: datetime, known_at: date
 def timeline_cmd(
     instance: str,
     at: Annotated[Optional[str], typer.Option("--at")] = None,
+    known_at: Annotated[Optional[str], typer.Option("--known-at", help="as recorded by then")] = None,
+    html: Annotated[Optional[str], typer.Option("--html", help="write a self-contained SVG page here")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Each order's validity period, whether it had taken effect at --at, and overlaps."""
-    k = now()
+    k = instant("--known-at", known_at, now())
     t = instant("--at", at, k)
     (_, events), = service.iter_events(ledger(), [instance])
+    if html:
+        with open(html, "w", encoding="utf-8") as f:
+            f.write(render_timeline(instance, events, t, k))
+        out.print(f"wrote {html}")
+        return
     rows = timeline_rows(instance, events, t, k)
     if as_json:
-        print(json.dumps({"instance": instance, "at": t.isoformat(), "orders": rows}, indent=2))
+        print(json.dumps({"instance": instance, "at": t.isoformat(), "known_at": k.isoformat(), "orders": rows},
+                         indent=2))
         return
     table = Table(title=f"Timeline of {instance} at {t.isoformat()}")
     for col in ("order", "kind", "placed at", "valid from", "valid until", "taken effect", "overlaps"):
@@ -242,6 +267,40 @@ def overdue_cmd(
         table.add_row(j["refund"], j["instance"], j["applied_at"], j["due"], j["amount"])
     out.print(table)
     out.print(f"{len(late)} overdue")
+
+
+@app.command("diff")
+def diff_cmd(
+    instance: str,
+    at: Annotated[str, typer.Option("--at", help="business time of the refund request")],
+    known_at: Annotated[str, typer.Option("--known-at", help="the first knowledge time")],
+    vs: Annotated[str, typer.Option("--vs", help="the second knowledge time")],
+    mode: Annotated[str, typer.Option("--mode")] = "auto",
+    with_: Annotated[Optional[list[str]], typer.Option("--with")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """How the quote for --at changed between --known-at and --vs, and which recorded events caused it."""
+    t, k1, k2 = instant("--at", at), instant("--known-at", known_at), instant("--vs", vs)
+    d = service.diff(ledger(), instance, t, k1, k2, mode, with_ or [])
+    if as_json:
+        print(json.dumps(d, indent=2))
+        return
+    out.print(f"Quote for {instance} at {t.isoformat()}: known at {k1.isoformat()} vs {k2.isoformat()}")
+    if not (d["changed"] or d["lines"] or d["reasons"]["added"] or d["reasons"]["removed"]):
+        out.print("  no change")
+    for c in d["changed"]:
+        out.print(f"  {c['field']}: {c['from']} -> {c['to']}", markup=False)
+    for ln in d["lines"]:
+        a, b = (x["refund"] if x else "—" for x in (ln["from"], ln["to"]))
+        out.print(f"  line {ln['instance']}/{ln['order']}: {a} -> {b}", markup=False)
+    for rule in d["reasons"]["added"]:
+        out.print(f"  reason added: {rule}")
+    for rule in d["reasons"]["removed"]:
+        out.print(f"  reason removed: {rule}")
+    out.print("Caused by (recorded in between):")
+    for c in d["caused_by"]:
+        extra = f" of line {c['target']} ({c['reason']})" if "target" in c else ""
+        out.print(f"  {c['recorded_at']}  {c['stream']}: {c['fact']}{extra} id={c['id']} at {c['at']}", markup=False)
 
 
 @app.command("verify")

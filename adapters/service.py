@@ -26,6 +26,7 @@ from domain.errors import Conflict, Inconsistent, LedgerError, UnknownInstance, 
 from domain.instance import Account, Instance, Key, account_id, instance_id, key_id
 from domain.kingsoft import KingsoftParameters
 from projections.deadlines import ApplicationRecord, fold_applications
+from projections.diff import diff as projections_diff
 from projections.eligibility import Request, assess
 from projections.quote import Quote
 
@@ -415,3 +416,20 @@ def all_applications(ledger: Ledger, known_at: datetime, page: int = 1000) -> li
         if len(batch) < page:
             return fold_applications(pairs)
         start = batch[-1].id + 1
+
+
+def diff(ledger: Ledger, name: str, at: datetime, k1: datetime, k2: datetime, mode: str = "auto",
+         with_: list[str] | None = None) -> dict[str, Any]:
+    """The quote for ``at`` as known at ``k1`` vs ``k2``, and the recorded events that changed it."""
+    def known_quote(k: datetime) -> Quote | None:
+        try:
+            return quote(ledger, name, at, k, mode, with_)
+        except UnknownInstance:
+            return None
+
+    streams = list(iter_events(ledger, [name, *(with_ or [])]))
+    purchase = next((e for e in streams[0][1] if isinstance(e, Instance.Purchased)), None)
+    if purchase is not None:
+        streams.append((f"account {purchase.account}", events_at(ledger, account_id(purchase.account))))
+    pairs = [(stream, e) for stream, events in streams for e in events]
+    return projections_diff(known_quote(k1), known_quote(k2), pairs, k1, k2)

@@ -11,7 +11,7 @@ import pytest
 
 PG_URL = os.environ.get("BILLING_LEDGER_TEST_PG")
 STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
-    not PG_URL, reason="no PostgreSQL: run through `make test` (scripts/with-postgres)"))]
+    not PG_URL, reason="no PostgreSQL: run through `make test` (scripts/test-env)"))]
 
 
 def libpq(url: str) -> str:
