@@ -23,8 +23,9 @@ from adapters.integrity import verify
 from adapters.store import Ledger, StoreURLError, open_ledger
 from adapters.timeline_html import render as render_timeline
 from domain.errors import LedgerError
+from domain.korpro import REASONS
 from domain.money import Payment
-from projections.deadlines import overdue, tz_of
+from projections.deadlines import overdue
 from projections.replay import known, replay, retractions
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
@@ -51,6 +52,16 @@ def instant(option: str, value: str | None, default: datetime | None = None) -> 
         return _instant(value)
     except ValueError as e:
         raise BadInput(None, f"{option}: {e}") from None
+
+
+def parse_sets(sets: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in sets or []:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            raise BadInput(None, f"--set: {item!r} is not NAME=VALUE")
+        out[name.strip()] = value.strip()
+    return out
 
 
 def ledger() -> Ledger:
@@ -90,7 +101,10 @@ def quote_cmd(
     instance: str,
     at: Annotated[str, typer.Option("--at", help="business time of the refund request (ISO 8601 with offset)")],
     known_at: Annotated[Optional[str], typer.Option("--known-at", help="judge on what was recorded by then")] = None,
-    mode: Annotated[str, typer.Option("--mode", help="auto, five_day, self_service, exception")] = "auto",
+    mode: Annotated[str, typer.Option("--mode", help="Kingsoft: auto, five_day, self_service, exception; "
+                                                      "KorPro: the refund reason")] = "auto",
+    invoice: Annotated[Optional[str], typer.Option("--invoice", help="KorPro: the invoice concerned")] = None,
+    sets: Annotated[Optional[list[str]], typer.Option("--set", help="override a policy parameter: NAME=VALUE")] = None,
     with_: Annotated[Optional[list[str]], typer.Option("--with", help="instances refunded together")] = None,
     exception_report: Annotated[Optional[str], typer.Option("--exception-report",
                                                             help="written exception report (K-E1)")] = None,
@@ -101,9 +115,11 @@ def quote_cmd(
     """What a refund requested at --at would pay, as known at --known-at. Writes nothing."""
     t = instant("--at", at)
     k = instant("--known-at", known_at, now())
-    if mode not in ("auto", "five_day", "self_service", "exception"):
-        raise BadInput(None, f"--mode: {mode!r} is not one of auto, five_day, self_service, exception")
-    q = service.quote(ledger(), instance, t, k, mode, with_ or [], exception_report=exception_report, reason=reason)
+    modes = ("auto", "five_day", "self_service", "exception", *REASONS)
+    if mode not in modes:
+        raise BadInput(None, f"--mode: {mode!r} is not one of {', '.join(modes)}")
+    q = service.quote(ledger(), instance, t, k, mode, with_ or [], exception_report=exception_report, reason=reason,
+                      invoice=invoice, overrides=parse_sets(sets))
     if as_json:
         print(json.dumps(q.as_json(), indent=2, ensure_ascii=False))
         return
@@ -124,8 +140,9 @@ def quote_cmd(
         out.print("How each line was computed:")
         for line in q.lines:
             out.print(f"  {line.instance} {line.order} [{line.rule}]: {line.formula}", markup=False)
+    ceiling = f" · staff decision needed, ceiling {q.ceiling}" if q.ceiling is not None else ""
     out.print(f"policy {q.policy} · mode {q.mode} · eligible {'yes' if q.eligible else 'no'} · "
-              f"outcome {q.outcome} · amount [bold]{q.currency} {q.amount}[/bold]")
+              f"outcome {q.outcome} · amount [bold]{q.currency} {q.amount}[/bold]{ceiling}")
 
 
 def _plain(value: Any) -> Any:
@@ -245,28 +262,28 @@ def timeline_cmd(
 def overdue_cmd(
     at: Annotated[str, typer.Option("--at", help="business time to judge deadlines at")],
     holiday: Annotated[Optional[list[str]], typer.Option("--holiday", help="a non-working day, YYYY-MM-DD")] = None,
-    calendar_tz: Annotated[str, typer.Option("--calendar-tz", help="the policy's time zone")] = "+08:00",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Refund applications still open past their K-L2 deadline (5 working days)."""
+    """Refunds past a deadline: K-L2 (Kingsoft, 5 working days), P-R2 / P-D1 (KorPro decisions, 3 / 5
+    business days), P-R3 (KorPro payment, 10 business days: flagged)."""
     t = instant("--at", at)
     try:
         holidays = tuple(date.fromisoformat(h) for h in holiday or [])
-        tz_of(calendar_tz)
     except ValueError as e:
-        raise BadInput(None, f"--holiday/--calendar-tz: {e}") from None
-    late = overdue(service.all_applications(ledger(), now()), t, calendar_tz, holidays)
+        raise BadInput(None, f"--holiday: {e}") from None
+    late = overdue(service.refund_events(ledger(), now()), t, holidays)
     if as_json:
         print(json.dumps({"at": t.isoformat(), "overdue": [o.as_json() for o in late]}, indent=2))
         return
-    table = Table(title=f"Refund applications overdue at {t.isoformat()} (K-L2)")
-    for col in ("refund", "instance", "applied at", "due", "amount"):
+    table = Table(title=f"Refunds past a deadline at {t.isoformat()}")
+    for col in ("refund", "instance", "rule", "waiting for", "since", "due", "amount", "severity"):
         table.add_column(col)
     for o in late:
         j = o.as_json()
-        table.add_row(j["refund"], j["instance"], j["applied_at"], j["due"], j["amount"])
+        table.add_row(j["refund"], j["instance"], j["rule"], j["waiting_for"], j["since"], j["due"], j["amount"],
+                      j["severity"])
     out.print(table)
-    out.print(f"{len(late)} overdue")
+    out.print(f"{len(late)} past a deadline")
 
 
 @app.command("diff")

@@ -190,6 +190,9 @@ class Kdrds(Command):
 
 
 class RequestRefund(Command):
+    """Kingsoft: ``mode``, ``with``, ``exception_report``, ``reason`` (free text). KorPro: ``reason`` (one of
+    the policy's reasons), ``email``, ``invoice``, ``explanation`` (all required, P-R1)."""
+
     type: Literal["request_refund"]
     instance: Id
     refund: Id
@@ -197,6 +200,9 @@ class RequestRefund(Command):
     with_: list[Id] = Field(default=[], alias="with")
     exception_report: Id | None = None
     reason: str | None = None
+    email: str | None = None
+    invoice: str | None = None
+    explanation: str | None = None
 
 
 class CompleteRefund(Command):
@@ -216,6 +222,81 @@ class Retract(Command):
     reason: Id
 
 
+class Subscribe(Command):
+    type: Literal["subscribe"]
+    instance: Id
+    account: Id
+    plan: Literal["performance", "fixed"]
+    currency: Id = "USD"
+    commitment_months: Months = 12
+    estimated_monthly_savings: Money | None = None
+    cpus: Annotated[int, Field(gt=0, strict=True)] | None = None
+
+
+class Charge(Command):
+    type: Literal["charge"]
+    instance: Id
+    invoice: Id
+    amount: Money
+    period_start: Instant
+    period_end: Instant
+    estimated_savings: Money | None = None
+
+
+class ReportSavings(Command):
+    type: Literal["report_savings"]
+    instance: Id
+    invoice: Id
+    actual_savings: Money
+
+
+class ReportOutage(Command):
+    type: Literal["report_outage"]
+    instance: Id
+    start: Instant
+    end: Instant
+
+
+class ReportBillingError(Command):
+    type: Literal["report_billing_error"]
+    instance: Id
+    invoice: Id
+    incorrect_amount: Money
+    duplicate: Annotated[bool, Field(strict=True)] = False
+
+
+class EndSubscription(Command):
+    type: Literal["cancel", "terminate_for_violation"]
+    instance: Id
+
+
+class DecideRefund(Command):
+    type: Literal["decide_refund"]
+    refund: Id
+    approve: Annotated[bool, Field(strict=True)]
+    amount: Money | None = None
+    reason: str | None = None
+
+
+class Escalate(Command):
+    type: Literal["escalate"]
+    refund: Id
+
+
+class DecideEscalation(Command):
+    type: Literal["decide_escalation"]
+    refund: Id
+    approve: Annotated[bool, Field(strict=True)]
+    amount: Money | None = None
+
+
+class PostPolicy(Command):
+    type: Literal["post_policy"]
+    policy: Literal["korpro"]
+    version: Id
+    parameters: dict[str, Any] = {}
+
+
 COMMANDS: dict[str, type[Command]] = {
     "purchase": Purchase, "renew": Renew, "upgrade": Upgrade, "downgrade": Downgrade,
     "change_billing_mode": ChangeBillingMode,
@@ -223,6 +304,10 @@ COMMANDS: dict[str, type[Command]] = {
     "associate_kdrds": Kdrds, "delete_kdrds": Kdrds,
     "request_refund": RequestRefund, "complete_refund": CompleteRefund, "reject_refund": RejectRefund,
     "retract": Retract,
+    "subscribe": Subscribe, "charge": Charge, "report_savings": ReportSavings, "report_outage": ReportOutage,
+    "report_billing_error": ReportBillingError, "cancel": EndSubscription, "terminate_for_violation": EndSubscription,
+    "decide_refund": DecideRefund, "escalate": Escalate, "decide_escalation": DecideEscalation,
+    "post_policy": PostPolicy,
 }
 
 

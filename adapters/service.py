@@ -23,11 +23,12 @@ from adapters.feed import BadInput
 from adapters.integrity import sealed
 from adapters.store import Ledger
 from domain.errors import Conflict, Inconsistent, LedgerError, UnknownInstance, UnknownReference
-from domain.instance import Account, Instance, Key, account_id, instance_id, key_id
-from domain.kingsoft import KingsoftParameters
-from projections.deadlines import ApplicationRecord, fold_applications
+from domain.instance import Account, Instance, Key, account_id, instance_id, key_id, opening
+from domain.korpro import REASONS, PolicyBook, Subscription, policy_book_id
 from projections.diff import diff as projections_diff
 from projections.eligibility import Request, assess
+from projections.policies import Context, assess_korpro
+from projections.policies import assess as assess_policy
 from projections.quote import Quote
 
 PAIRS: dict[str, tuple[type, type]] = {  # attribute: (added, removed)
@@ -58,10 +59,10 @@ class UnitOfWork:
     """Aggregates loaded or created while applying one feed; saved together."""
 
     ledger: Ledger
-    params: KingsoftParameters = field(default_factory=KingsoftParameters)
     instances: dict[str, Instance | None] = field(default_factory=dict)
     keys: dict[str, Key | None] = field(default_factory=dict)
     accounts: dict[str, Account] = field(default_factory=dict)
+    book: PolicyBook | None = None
     denied: int = 0
     latest: datetime | None = None  # the newest recorded time among the loaded aggregates
     stamp: datetime | None = None  # the last recorded time given to this feed's events
@@ -78,13 +79,25 @@ class UnitOfWork:
         inst.require_purchase(field_name)
         return inst
 
-    def open(self, name: str, at: datetime, timestamp: datetime) -> Instance:
+    def open(self, name: str, at: datetime, timestamp: datetime, kind: type[Instance] = Instance) -> Instance:
         inst = self.instance(name)
         if inst is None:
-            inst = Instance._create(Instance.Opened, id=instance_id(name), name=name, at=at, line=None,
-                                    timestamp=timestamp)
+            inst = kind._create(kind.Opened, id=instance_id(name), name=name, at=at, line=None, timestamp=timestamp)
             self.instances[name] = inst
+        elif type(inst) is not kind:
+            raise Conflict(f"{name!r} is already a {type(inst).__name__}, not a {kind.__name__}", "instance")
         return inst
+
+    def subscription(self, name: str, field_name: str = "instance") -> Subscription:
+        inst = self.require(name, field_name)
+        if not isinstance(inst, Subscription):
+            raise Inconsistent(f"{name!r} is not a KorPro subscription", field_name)
+        return inst
+
+    def policy_book(self, timestamp: datetime) -> PolicyBook:
+        if self.book is None:
+            self.book = self._get(policy_book_id()) or PolicyBook.open(timestamp)
+        return self.book
 
     def account(self, name: str, timestamp: datetime) -> Account:
         if name not in self.accounts:
@@ -114,7 +127,7 @@ class UnitOfWork:
         return aggregate
 
     def dirty(self) -> list[Any]:
-        everything = [*self.instances.values(), *self.keys.values(), *self.accounts.values()]
+        everything = [*self.instances.values(), *self.keys.values(), *self.accounts.values(), self.book]
         return [a for a in everything if a is not None and a.pending_events]
 
 
@@ -306,6 +319,11 @@ def _request_refund(uow: UnitOfWork, c: feed.RequestRefund, ts: datetime) -> str
     """Judge the request on what the ledger knows now (K-L1: the quote is frozen into the event);
     save the account and every instance of the application together."""
     inst = uow.require(c.instance)
+    if isinstance(inst, Subscription):
+        return _korpro_request(uow, inst, c, ts)
+    for name in ("email", "invoice", "explanation"):
+        if getattr(c, name) is not None:
+            raise Inconsistent(f"{name} belongs to KorPro requests; {c.instance!r} is a Kingsoft instance", name)
     purchase = inst.check_can_request()
     bundle = [uow.require(w, "with") for w in c.with_]
     for b in bundle:
@@ -315,7 +333,7 @@ def _request_refund(uow: UnitOfWork, c: feed.RequestRefund, ts: datetime) -> str
         raise Conflict(f"refund id {c.refund!r} is already used (on {key.owner!r})", "refund")
     account = uow.account(purchase.account, ts)
     request = Request(at=c.at, mode=c.mode, exception_report=c.exception_report, reason=c.reason)
-    q = assess([(i.name, i.facts) for i in [inst, *bundle]], account.facts, request, ts, uow.params)
+    q = assess([(i.name, i.facts) for i in [inst, *bundle]], account.facts, request, ts)
     frozen = q.as_json()
     if q.eligible:
         counts = q.mode != "exception"  # K-E1: exception refunds do not count against K-Q1
@@ -337,13 +355,104 @@ def _request_refund(uow: UnitOfWork, c: feed.RequestRefund, ts: datetime) -> str
     return c.instance
 
 
-def _settle(uow: UnitOfWork, c: feed.CompleteRefund | feed.RejectRefund, ts: datetime) -> str:
-    """complete_refund / reject_refund (K-L2, K-Q2) of an accepted, open application."""
-    key = uow.key("refund", c.refund)
+def _korpro_request(uow: UnitOfWork, sub: Subscription, c: feed.RequestRefund, ts: datetime) -> str:
+    """A KorPro request (P-R1: email, invoice and explanation required), judged by the policy version in
+    force at its time (P-V1); eligible requests wait for a staff decision (P-R2), billing errors do not (P-B1)."""
+    for name in ("email", "invoice", "explanation"):
+        if not getattr(c, name):
+            raise LedgerError(f"a KorPro refund request needs the account {name} (P-R1)", name)
+    if c.reason not in REASONS:
+        raise LedgerError(f"{c.reason!r} is not a KorPro refund reason ({', '.join(REASONS)})", "reason")
+    if c.with_ or c.exception_report or c.mode != "auto":
+        raise Inconsistent("mode, with and exception_report belong to Kingsoft requests", "mode")
+    if uow.key("refund", c.refund) is not None:
+        raise Conflict(f"refund id {c.refund!r} is already used", "refund")
+    if c.invoice not in {f.invoice for f in sub.live_facts() if isinstance(f, Subscription.Charged)}:
+        raise LedgerError(f"no charge for invoice {c.invoice!r} on {sub.name!r}", "invoice")
+    book = uow.book or uow._get(policy_book_id())
+    posted = book.posted if book is not None else []
+    ctx = Context(instances=[(sub.name, sub.facts)], load=lambda _id: posted, at=c.at, known_at=ts, mode="auto",
+                  reason=c.reason, invoice=c.invoice)
+    q = assess_korpro(ctx)
+    frozen = q.as_json()
+    if q.eligible:
+        sub.trigger_event(Subscription.RefundRequested, timestamp=ts, at=c.at, line=c.id, refund=c.refund,
+                          reason=c.reason, email=c.email, invoice=c.invoice, explanation=c.explanation,
+                          amount=q.amount, ceiling=q.ceiling, policy_version=q.policy, quote=frozen,
+                          approved=c.reason in ("billing_error", "duplicate_payment"))
+    else:
+        sub.deny_refund(timestamp=ts, at=c.at, line=c.id, refund=c.refund, mode=c.reason,
+                        reasons=[r.as_json() for r in q.reasons], quote=frozen)
+        uow.denied += 1
+    uow.claim("refund", c.refund, sub.name, "", ts)
+    return sub.name
+
+
+def _refund_owner(uow: UnitOfWork, refund: str) -> Instance:
+    key = uow.key("refund", refund)
     if key is None:
-        raise UnknownReference(f"no refund {c.refund!r} was requested", "refund")
+        raise UnknownReference(f"no refund {refund!r} was requested", "refund")
     inst = uow.instance(key.owner)
     assert inst is not None, "a refund key always names an existing instance"
+    return inst
+
+
+def _decide(uow: UnitOfWork, c: feed.DecideRefund | feed.DecideEscalation, ts: datetime) -> str:
+    """decide_refund (P-R2) / decide_escalation (P-D1)."""
+    sub = _refund_owner(uow, c.refund)
+    if not isinstance(sub, Subscription):
+        raise Inconsistent(f"refund {c.refund!r} is a Kingsoft application: complete or reject it", "refund")
+    sub.decide(refund=c.refund, approve=c.approve, amount=c.amount, reason=getattr(c, "reason", None), at=c.at,
+               line=c.id, timestamp=ts, escalation=isinstance(c, feed.DecideEscalation))
+    return sub.name
+
+
+def _escalate(uow: UnitOfWork, c: feed.Escalate, ts: datetime) -> str:
+    sub = _refund_owner(uow, c.refund)
+    if not isinstance(sub, Subscription):
+        raise Inconsistent(f"refund {c.refund!r} is a Kingsoft application; escalation is KorPro's (P-D1)", "refund")
+    sub.escalate(refund=c.refund, at=c.at, line=c.id, timestamp=ts)
+    return sub.name
+
+
+def _subscribe(uow: UnitOfWork, c: feed.Subscribe, ts: datetime) -> str:
+    sub = uow.open(c.instance, c.at, ts, Subscription)
+    assert isinstance(sub, Subscription)
+    sub.subscribe(timestamp=ts, at=c.at, line=c.id, account=c.account, plan=c.plan, currency=c.currency,
+                  commitment_months=c.commitment_months, estimated_monthly_savings=c.estimated_monthly_savings,
+                  cpus=c.cpus)
+    return c.instance
+
+
+SUBSCRIPTION_FACTS: dict[str, type[Instance.Event]] = {
+    "charge": Subscription.Charged, "report_savings": Subscription.SavingsReported,
+    "report_outage": Subscription.OutageReported, "report_billing_error": Subscription.BillingErrorReported,
+    "cancel": Subscription.Cancelled, "terminate_for_violation": Subscription.TerminatedForViolation,
+}
+
+
+def _subscription_fact(uow: UnitOfWork, c: Any, ts: datetime) -> str:
+    fields_ = c.model_dump(exclude={"type", "id", "recorded_at", "instance"})
+    uow.subscription(c.instance).record(SUBSCRIPTION_FACTS[c.type], timestamp=ts, line=c.id, **fields_)
+    return c.instance
+
+
+def _post_policy(uow: UnitOfWork, c: feed.PostPolicy, ts: datetime) -> str:
+    """P-V1: a new version, in force from its ``at``."""
+    uow.policy_book(ts).post(version=c.version, parameters=c.parameters, at=c.at, line=c.id, timestamp=ts)
+    return f"policy:{c.policy}"
+
+
+def _settle(uow: UnitOfWork, c: feed.CompleteRefund | feed.RejectRefund, ts: datetime) -> str:
+    """complete_refund / reject_refund (K-L2, K-Q2) of an accepted, open application."""
+    inst = _refund_owner(uow, c.refund)
+    if isinstance(inst, Subscription):
+        if isinstance(c, feed.RejectRefund):
+            raise Inconsistent("a KorPro refund is rejected with decide_refund (approve: false)", "type")
+        inst.complete(refund=c.refund, at=c.at, line=c.id, timestamp=ts)
+        return inst.name
+    key = uow.key("refund", c.refund)
+    assert key is not None
     if isinstance(c, feed.CompleteRefund):
         inst.settle_refund(Instance.RefundCompleted, refund=c.refund, at=c.at, timestamp=ts, line=c.id)
         return key.owner
@@ -364,6 +473,8 @@ HANDLERS: dict[str, Callable[[UnitOfWork, Any, datetime], str]] = {
     "change_billing_mode": _billing_mode, "retract": _retract,
     **{k: _binding for k in BINDINGS},
     "request_refund": _request_refund, "complete_refund": _settle, "reject_refund": _settle,
+    "subscribe": _subscribe, **{k: _subscription_fact for k in SUBSCRIPTION_FACTS},
+    "decide_refund": _decide, "decide_escalation": _decide, "escalate": _escalate, "post_policy": _post_policy,
 }
 
 
@@ -383,25 +494,28 @@ def iter_events(ledger: Ledger, names: list[str]) -> Iterator[tuple[str, list[An
 
 
 def quote(ledger: Ledger, name: str, at: datetime, known_at: datetime, mode: str = "auto",
-          with_: list[str] | None = None, params: KingsoftParameters | None = None,
-          exception_report: str | None = None, reason: str | None = None) -> Quote:
+          with_: list[str] | None = None, overrides: dict[str, Any] | None = None,
+          exception_report: str | None = None, reason: str | None = None, invoice: str | None = None) -> Quote:
     """What a refund of ``name`` (and ``with_``) requested at ``at`` would pay, judged on what the
-    ledger knew at ``known_at``. Writes nothing."""
+    ledger knew at ``known_at`` by the policy the instance's product selects. Writes nothing."""
     instances = list(iter_events(ledger, [name, *(with_ or [])]))
-    purchase = next((e for e in instances[0][1] if isinstance(e, Instance.Purchased)), None)
-    account_events = events_at(ledger, account_id(purchase.account)) if purchase else []
-    request = Request(at=at, mode=mode, exception_report=exception_report, reason=reason)
-    return assess(instances, account_events, request, known_at, params)
+    ctx = Context(instances=instances, load=lambda aggregate_id: events_at(ledger, aggregate_id), at=at,
+                  known_at=known_at, mode=mode, exception_report=exception_report, reason=reason, invoice=invoice,
+                  overrides=overrides or {})
+    return assess_policy(ctx)
 
 
 def events_at(ledger: Ledger, aggregate_id: Any) -> list[Any]:
     return list(ledger.events.get(aggregate_id))
 
 
-def all_applications(ledger: Ledger, known_at: datetime, page: int = 1000) -> list[ApplicationRecord]:
-    """Every accepted refund application and its settlement, from the notification log, as known at ``known_at``."""
-    topics = [get_topic(c) for c in (Instance.Opened, Instance.RefundApplied, Instance.RefundCompleted,
-                                     Instance.RefundRejected)]
+def refund_events(ledger: Ledger, known_at: datetime, page: int = 1000) -> list[tuple[str, Any]]:
+    """Every refund lifecycle event in the ledger, with its instance, as known at ``known_at``
+    (read from the notification log, filtered by topic)."""
+    classes = (Instance.RefundApplied, Instance.RefundCompleted, Instance.RefundRejected,
+               Subscription.RefundRequested, Subscription.RefundDecided, Subscription.Escalated,
+               Subscription.EscalationDecided, Subscription.RefundCompleted, Subscription.RefundRejected)
+    topics = [get_topic(c) for c in (Instance.Opened, Subscription.Opened, *classes)]
     names: dict[Any, str] = {}
     pairs = []
     start = 1
@@ -414,7 +528,7 @@ def all_applications(ledger: Ledger, known_at: datetime, page: int = 1000) -> li
             elif event.timestamp <= known_at:
                 pairs.append((names[event.originator_id], event))
         if len(batch) < page:
-            return fold_applications(pairs)
+            return pairs
         start = batch[-1].id + 1
 
 
@@ -428,7 +542,7 @@ def diff(ledger: Ledger, name: str, at: datetime, k1: datetime, k2: datetime, mo
             return None
 
     streams = list(iter_events(ledger, [name, *(with_ or [])]))
-    purchase = next((e for e in streams[0][1] if isinstance(e, Instance.Purchased)), None)
+    purchase = opening(streams[0][1])
     if purchase is not None:
         streams.append((f"account {purchase.account}", events_at(ledger, account_id(purchase.account))))
     pairs = [(stream, e) for stream, events in streams for e in events]

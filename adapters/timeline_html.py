@@ -28,7 +28,7 @@ def render(instance: str, events: list[Any], at: datetime, known_at: datetime) -
     void = {f.target: f for f in facts if isinstance(f, Instance.Retracted)}
     retracted = [f for f in facts if f.line in void and not isinstance(f, Instance.Retracted)]
     refunds = [f for f in alive if isinstance(f, Instance.RefundApplied | Instance.RefundDenied)]
-    purchase = next((f for f in alive if isinstance(f, Instance.Purchased)), None)
+    purchase = next((f for f in alive if isinstance(f, Instance.Purchased)), None)  # Kingsoft: five-day window
 
     moments = [at] + [t for o in orders for t in (o.start, o.end)] + [f.at for f in retracted + refunds]
     lo, hi = min(moments), max(moments)

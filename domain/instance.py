@@ -55,6 +55,7 @@ class Instance(Aggregate):
 
     class Purchased(Event):
         KIND = "purchase"
+        OPENS = True  # the fact that opens the instance (account, product, currency)
         order: str
         account: str
         product: str
@@ -169,10 +170,11 @@ class Instance(Aggregate):
         return live(self.facts)
 
     @property
-    def purchase(self) -> Instance.Purchased | None:
-        return next((f for f in self.live_facts() if isinstance(f, Instance.Purchased)), None)
+    def purchase(self) -> Any:
+        """The opening fact: a Kingsoft purchase, or (subclasses) a subscription; None if none is live."""
+        return opening(self.live_facts())
 
-    def require_purchase(self, field: str = "instance") -> Instance.Purchased:
+    def require_purchase(self, field: str = "instance") -> Any:
         p = self.purchase
         if p is None:
             raise UnknownInstance(f"instance {self.name!r} has no purchase in the ledger", field)
@@ -295,6 +297,11 @@ class Instance(Aggregate):
         if at < applied.at:
             raise Inconsistent(f"refund {refund!r} was applied for at {applied.at.isoformat()}", "at")
         self.trigger_event(event_class, timestamp=timestamp, refund=refund, at=at, **fields)
+
+
+def opening(facts: Any) -> Any:
+    """The first live fact that opens an instance (``OPENS``), or None."""
+    return next((f for f in facts if getattr(f, "OPENS", False)), None)
 
 
 def live(facts: list[Instance.Event]) -> list[Instance.Event]:

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import Any
 
-from domain.money import exact, fmt, round_cents
+from domain.errors import LedgerError
+from domain.lines import Line, money, num, rate
+from domain.money import TENDERS, exact, fmt, round_cents
 from domain.orders import Order
 from domain.timeutil import MONTH_DAYS, usage_days
 
@@ -29,57 +31,27 @@ class KingsoftParameters:
     calendar_tz: str = "+08:00"  # K-Q1
     holidays: tuple[date, ...] = field(default=())  # K-L2
 
-    def override(self, **changes: Any) -> KingsoftParameters:
+    def parse(self, values: dict[str, Any]) -> KingsoftParameters:
+        """A copy with overrides given as text (``--set refundable_tenders=cash``, ``holidays=2026-10-01,...``)."""
+        changes: dict[str, Any] = {}
+        for name, raw in values.items():
+            if name == "refundable_tenders":
+                tenders = tuple(t for t in str(raw).split(",") if t)
+                unknown = set(tenders) - set(TENDERS)
+                if unknown:
+                    raise LedgerError(f"unknown tender(s) {sorted(unknown)}; tenders are {TENDERS}", name)
+                changes[name] = tenders
+            elif name == "holidays":
+                try:
+                    changes[name] = tuple(date.fromisoformat(d) for d in str(raw).split(",") if d)
+                except ValueError as e:
+                    raise LedgerError(str(e), name) from None
+            elif name == "calendar_tz":
+                changes[name] = str(raw)
+            else:
+                raise LedgerError(f"unknown Kingsoft parameter {name!r} (known: refundable_tenders, calendar_tz, "
+                                  "holidays)", "parameters")
         return replace(self, **changes)
-
-
-class Line(NamedTuple):
-    """One refunded order: what was paid, what was consumed, what is refunded, and why."""
-
-    instance: str
-    order: str
-    kind: str
-    rule: str
-    paid: Fraction
-    consumed: Fraction | None  # None where the rule refunds a whole payment
-    refund: Decimal  # rounded once (K-M2)
-    formula: str
-
-    def as_json(self) -> dict[str, str]:
-        """``consumed`` is shown as ``paid - refund`` so each line adds up to the cent;
-        the exact consumption is in ``formula``."""
-        out = {"instance": self.instance, "order": self.order, "kind": self.kind, "rule": self.rule,
-               "paid": fmt(round_cents(self.paid, "half_down"))}
-        if self.consumed is not None:
-            out["consumed"] = fmt(round_cents(self.paid, "half_down") - self.refund)
-        out["refund"] = fmt(self.refund)
-        out["formula"] = self.formula
-        return out
-
-
-def num(x: Fraction | Decimal | int) -> str:
-    """A number for a formula: exact decimal when it terminates, else ``a/b``."""
-    x = Fraction(x)
-    d = x.denominator
-    for p in (2, 5):
-        while d % p == 0:
-            d //= p
-    if d != 1:
-        return f"{x.numerator}/{x.denominator}"
-    s = format(Decimal(x.numerator) / Decimal(x.denominator), "f")
-    return s.rstrip("0").rstrip(".") if "." in s else s
-
-
-def money(x: Fraction | Decimal) -> str:
-    """An amount for a formula: 2 decimals when it is whole cents, else exact."""
-    x = Fraction(x)
-    return fmt(Decimal(x.numerator) / Decimal(x.denominator)) if (x * 100).denominator == 1 else num(x)
-
-
-def rate(x: Fraction) -> str:
-    """A discount factor for a formula, at least 2 decimals (0.70)."""
-    s = num(x)
-    return s + "0" if len(s.partition(".")[2]) == 1 else s
 
 
 def k_a1_consumed(price_by_day: list[Fraction], factor: Fraction, full_months: int) -> Fraction:

@@ -1,8 +1,13 @@
-"""Processing deadlines in working days (K-L2: applications settled within 5 working days).
+"""Refund deadlines in working days, for both policies.
+
+- K-L2: a Kingsoft application is completed or rejected within 5 working days (policy time zone +08:00);
+- P-R2: a KorPro request is decided within 3 business days; P-R3: an approved refund is paid within 10
+  (past that it is *flagged*, not failed: card refunds may take longer); P-D1: an escalation is decided
+  within 5.
 
 Working days are Monday to Friday in the policy's time zone, minus the ``holidays`` Parameter.
-Decision: the submission day is day 0; an application is due by the end of the 5th working day
-after it, and overdue from then on while neither completed nor rejected.
+Decision: the day a stage starts is day 0; the stage is due by the end of the n-th working day after it,
+and overdue from then on while it is still open at the business time asked about.
 """
 
 from __future__ import annotations
@@ -13,18 +18,23 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from domain.instance import Instance
+from domain.korpro import Subscription
 
-PROCESSING_DAYS = 5  # K-L2
+KINGSOFT_TZ, KORPRO_TZ = "+08:00", "+00:00"
 
 
 @dataclass(frozen=True)
-class ApplicationRecord:
+class Stage:
+    """What an open refund is waiting for, since when, and under which rule."""
+
     refund: str
     instance: str
-    at: datetime
+    rule: str  # K-L2 | P-R2 | P-R3 | P-D1
+    waiting_for: str
+    since: datetime
+    days: int
+    calendar_tz: str
     amount: str
-    settled: str | None = None  # completed | rejected
-    settled_at: datetime | None = None
 
 
 def tz_of(offset: str) -> timezone:
@@ -42,47 +52,59 @@ def add_working_days(start: date, n: int, holidays: Iterable[date]) -> date:
     return day
 
 
-def due(submitted: datetime, calendar_tz: str, holidays: Iterable[date]) -> datetime:
+def due(since: datetime, calendar_tz: str, holidays: Iterable[date], days: int = 5) -> datetime:
     tz = tz_of(calendar_tz)
-    last = add_working_days(submitted.astimezone(tz).date(), PROCESSING_DAYS, holidays)
+    last = add_working_days(since.astimezone(tz).date(), days, holidays)
     return datetime.combine(last, time.max, tzinfo=tz)
 
 
-def fold_applications(events: Iterable[tuple[str, Any]]) -> list[ApplicationRecord]:
-    """Accepted applications and how they were settled, from ``(instance, event)`` pairs in recorded order."""
-    records: dict[str, ApplicationRecord] = {}
-    for instance, e in events:
+def open_stages(events: Iterable[tuple[str, Any]], at: datetime) -> list[Stage]:
+    """Each refund's stage at business time ``at``, from ``(instance, event)`` pairs (as known)."""
+    stages: dict[str, Stage | None] = {}
+    amounts: dict[str, str] = {}
+    for instance, e in sorted(events, key=lambda p: p[1].at):
+        if e.at > at or not hasattr(e, "refund"):
+            continue
+
+        def stage(rule: str, waiting: str, days: int, tz: str, e: Any = e, instance: str = instance) -> Stage:
+            return Stage(e.refund, instance, rule, waiting, e.at, days, tz, amounts.get(e.refund, ""))
+
         if isinstance(e, Instance.RefundApplied):
-            records[e.refund] = ApplicationRecord(e.refund, instance, e.at, str(e.amount))
-        elif isinstance(e, Instance.RefundCompleted | Instance.RefundRejected) and e.refund in records:
-            kind = "completed" if isinstance(e, Instance.RefundCompleted) else "rejected"
-            r = records[e.refund]
-            records[e.refund] = ApplicationRecord(r.refund, r.instance, r.at, r.amount, kind, e.at)
-    return list(records.values())
+            amounts[e.refund] = str(e.amount)
+            stages[e.refund] = stage("K-L2", "completion or rejection", 5, KINGSOFT_TZ)
+        elif isinstance(e, Subscription.RefundRequested):
+            amounts[e.refund] = str(e.amount)
+            stages[e.refund] = (stage("P-R3", "payment", 10, KORPRO_TZ) if e.approved
+                                else stage("P-R2", "a staff decision", 3, KORPRO_TZ))
+        elif isinstance(e, Subscription.RefundDecided | Subscription.EscalationDecided):
+            if e.approve and e.amount is not None:
+                amounts[e.refund] = str(e.amount)
+            stages[e.refund] = stage("P-R3", "payment", 10, KORPRO_TZ) if e.approve else None
+        elif isinstance(e, Subscription.Escalated):
+            stages[e.refund] = stage("P-D1", "the escalation's decision", 5, KORPRO_TZ)
+        elif isinstance(e, Instance.RefundCompleted | Instance.RefundRejected):
+            stages[e.refund] = None
+    return [s for s in stages.values() if s is not None]
 
 
 @dataclass(frozen=True)
 class Overdue:
-    refund: str
-    instance: str
-    at: datetime
+    stage: Stage
     due: datetime
-    amount: str
 
     def as_json(self) -> dict[str, str]:
-        return {"refund": self.refund, "instance": self.instance, "applied_at": self.at.isoformat(),
-                "due": self.due.isoformat(), "amount": self.amount}
+        s = self.stage
+        return {"refund": s.refund, "instance": s.instance, "rule": s.rule, "waiting_for": s.waiting_for,
+                "since": s.since.isoformat(), "due": self.due.isoformat(), "amount": s.amount,
+                "severity": "flag" if s.rule == "P-R3" else "overdue"}
 
 
-def overdue(records: Iterable[ApplicationRecord], at: datetime, calendar_tz: str,
-            holidays: Iterable[date]) -> list[Overdue]:
-    """Applications still open at ``at`` (business time) past their K-L2 deadline."""
+def overdue(events: Iterable[tuple[str, Any]], at: datetime, holidays: Iterable[date] = ()) -> list[Overdue]:
+    """Refunds whose current stage is past its deadline at business time ``at``."""
     holidays = tuple(holidays)
-    out = []
-    for r in records:
-        if r.at > at or (r.settled_at is not None and r.settled_at <= at):
-            continue
-        deadline = due(r.at, calendar_tz, holidays)
+    late = []
+    for s in open_stages(events, at):
+        deadline = due(s.since, s.calendar_tz, holidays, s.days)
         if at > deadline:
-            out.append(Overdue(r.refund, r.instance, r.at, deadline, r.amount))
-    return sorted(out, key=lambda o: o.due)
+            late.append(Overdue(s, deadline))
+    return sorted(late, key=lambda o: o.due)

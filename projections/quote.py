@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from domain.errors import Inconsistent
-from domain.kingsoft import POLICY, KingsoftParameters, Line, refund_lines, total
+from domain.kingsoft import POLICY, KingsoftParameters, refund_lines, total
+from domain.lines import Line
 from domain.money import fmt
 from projections.replay import InstanceView
 
@@ -57,6 +58,7 @@ class Quote:
     lines: list[Line]
     reasons: list[Reason] = field(default_factory=list)
     policy: str = POLICY
+    ceiling: Decimal | None = None  # discretionary refunds (KorPro P-G3, P-X1): the most a decision may grant
 
     def as_json(self) -> dict[str, Any]:
         """The interface's ``quote --json`` shape."""
@@ -72,6 +74,7 @@ class Quote:
             "amount": fmt(self.amount),
             "outcome": self.outcome,
             "lines": [ln.as_json() for ln in self.lines],
+            **({"ceiling": fmt(self.ceiling), "staff_decision_required": True} if self.ceiling is not None else {}),
         }
 
 

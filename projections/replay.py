@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.instance import Account, Instance, live, released_by
+from domain.instance import Account, Instance, live, opening, released_by
 from domain.orders import Order, build_orders
 
 
 @dataclass(frozen=True)
 class InstanceView:
     name: str
-    purchase: Instance.Purchased
+    purchase: Any  # the opening fact: Instance.Purchased, or a KorPro Subscription.Subscribed
     orders: list[Order]
     facts: list[Instance.Event]  # live facts with ``at <= at``, business-time order
     eips: frozenset[str]
@@ -55,7 +55,7 @@ def retractions(facts: Sequence[Instance.Event]) -> dict[str, Instance.Retracted
 def replay(name: str, events: Iterable[Any], at: datetime, known_at: datetime) -> InstanceView | None:
     """The instance at business time ``at`` as known at ``known_at``; None if no purchase had happened."""
     facts = [f for f in live(known(events, known_at)) if f.at <= at]
-    purchase = next((f for f in facts if isinstance(f, Instance.Purchased)), None)
+    purchase = opening(facts)
     if purchase is None:
         return None
     return InstanceView(

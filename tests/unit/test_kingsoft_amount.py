@@ -6,7 +6,6 @@ Every expected figure is worked out by hand in the test, from the rule's own for
 import pytest
 
 from adapters.feed import BadInput
-from domain.kingsoft import KingsoftParameters
 from tests.feedkit import (
     day,
     downgrade,
@@ -67,7 +66,7 @@ def test_purchase_not_yet_activated_refunds_its_whole_actual_payment_K_A2_K_M1()
     assert (line["rule"], line["paid"], line["refund"]) == ("K-A2", "120.00", "120.00")
     assert "consumed" not in line
     # K-M1 is a Parameter: only cash refundable
-    q2 = quote(ledger, at=day(2), params=KingsoftParameters(refundable_tenders=("cash",)))
+    q2 = quote(ledger, at=day(2), overrides={"refundable_tenders": "cash"})
     assert q2.as_json()["amount"] == "100.00"
 
 

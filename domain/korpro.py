@@ -1,0 +1,317 @@
+"""KorPro (policy ``korpro-2025-12-20``): a SaaS subscription, its events, its parameters and its
+amount rules (rules-korpro.md, P-*). Money is rounded half-up to cents at each refund line.
+
+A `Subscription` is an `Instance` (same stream, same id space, same retraction and release machinery)
+with its own events; the product ``KorPro`` selects this policy.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import Conflict, Inconsistent, LedgerError
+from domain.instance import NAMESPACE, Instance
+
+POLICY = "korpro"
+BASE_VERSION = "2025-12-20"
+PRODUCT = "KorPro"
+REASONS = ("money_back", "savings_shortfall", "early_termination", "trial", "billing_error", "duplicate_payment",
+           "outage", "not_as_described", "technical_incompatibility", "change_of_mind", "user_error", "third_party")
+DISCRETIONARY = ("early_termination", "not_as_described")  # P-G3, P-X1: a staff decision sets the amount
+
+
+@dataclass(frozen=True)
+class KorProParameters:
+    """The spec's **Parameter** lines (and the windows the source names), overridable per call."""
+
+    performance_rate: Decimal = Decimal("0.20")  # P-M1
+    base_fee: Decimal = Decimal("500")  # P-M2
+    per_cpu_fee: Decimal = Decimal("4")  # P-M2
+    shortfall_threshold: Decimal = Decimal("0.50")  # P-G2
+    money_back_days: int = 30  # P-G1
+    trial_days: int = 14  # P-F1
+    described_days: int = 30  # P-X1
+    incompatibility_days: int = 30  # P-X2
+    outage_min_hours: int = 24  # P-O1
+    review_days: int = 3  # P-R2
+    processing_days: int = 10  # P-R3
+    escalation_days: int = 5  # P-D1
+    calendar_tz: str = "+00:00"
+    holidays: tuple[date, ...] = ()
+
+    def override(self, values: dict[str, Any]) -> KorProParameters:
+        """A copy with ``values`` (from a feed or a what-if) parsed into each field's type."""
+        known = {f.name: f for f in fields(self)}
+        parsed: dict[str, Any] = {}
+        for name, raw in values.items():
+            if name not in known:
+                raise LedgerError(f"unknown KorPro parameter {name!r} (known: {', '.join(known)})", "parameters")
+            current = getattr(self, name)
+            try:
+                if isinstance(current, Decimal):
+                    if not isinstance(raw, str):
+                        raise ValueError("give it as a JSON string, e.g. \"0.25\"")
+                    parsed[name] = Decimal(raw)
+                elif isinstance(current, bool) or not isinstance(current, (int, str, tuple)):
+                    raise ValueError("not overridable")
+                elif isinstance(current, int):
+                    if isinstance(raw, str) and raw.isdigit():
+                        raw = int(raw)
+                    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
+                        raise ValueError("give a whole number")
+                    parsed[name] = raw
+                elif isinstance(current, tuple):
+                    items = raw.split(",") if isinstance(raw, str) else raw
+                    parsed[name] = tuple(date.fromisoformat(d) for d in items if d)
+                else:
+                    parsed[name] = str(raw)
+            except (ValueError, TypeError, ArithmeticError) as e:
+                raise LedgerError(f"parameter {name}: {e}", f"parameters.{name}") from None
+        return replace(self, **parsed)
+
+
+class Subscription(Instance):
+    """One KorPro customer's subscription (P-M1 performance-based, or P-M2 fixed-rate)."""
+
+    class Subscribed(Instance.Event):
+        OPENS = True
+        account: str
+        product: str
+        plan: str  # performance | fixed
+        currency: str
+        commitment_months: int
+        estimated_monthly_savings: Decimal | None
+        cpus: int | None
+
+    class Charged(Instance.Event):
+        invoice: str
+        amount: Decimal
+        period_start: datetime
+        period_end: datetime
+        estimated_savings: Decimal | None
+
+    class SavingsReported(Instance.Event):
+        invoice: str
+        actual_savings: Decimal
+
+    class OutageReported(Instance.Event):
+        start: datetime
+        end: datetime
+
+    class BillingErrorReported(Instance.Event):
+        invoice: str
+        incorrect_amount: Decimal
+        duplicate: bool
+
+    class Cancelled(Instance.Event):
+        pass
+
+    class TerminatedForViolation(Instance.Event):
+        pass
+
+    class RefundRequested(Instance.Event):
+        """An eligible request, with its frozen quote; waits for a staff decision (P-R2) unless P-B1."""
+
+        refund: str
+        reason: str
+        email: str
+        invoice: str
+        explanation: str
+        amount: Decimal
+        ceiling: Decimal | None
+        approved: bool  # P-B1: billing errors need no review
+        policy_version: str
+        quote: dict[str, Any]
+
+    class RefundDecided(Instance.Event):
+        refund: str
+        approve: bool
+        amount: Decimal | None
+        reason: str | None
+
+    class Escalated(Instance.Event):
+        refund: str
+
+    class EscalationDecided(Instance.Event):
+        refund: str
+        approve: bool
+        amount: Decimal | None
+
+    # ----- commands -----
+
+    def subscribe(self, *, timestamp: datetime, **fields_: Any) -> None:
+        if self.purchase is not None:
+            raise Conflict(f"subscription {self.name!r} already exists", "instance")
+        if fields_["plan"] == "performance" and fields_["estimated_monthly_savings"] is None:
+            raise LedgerError("a performance-based subscription needs estimated_monthly_savings (P-M1)",
+                              "estimated_monthly_savings")
+        if fields_["plan"] == "fixed" and fields_["cpus"] is None:
+            raise LedgerError("a fixed-rate subscription needs cpus (P-M2)", "cpus")
+        self.trigger_event(Subscription.Subscribed, timestamp=timestamp, product=PRODUCT, **fields_)
+
+    def record(self, event_class: type[Instance.Event], *, timestamp: datetime, **fields_: Any) -> None:
+        """A subscription fact; invoices must be known (and new, for a charge)."""
+        sub = self.require_purchase()
+        self._check_not_released()
+        if fields_["at"] < sub.at:
+            raise Inconsistent(f"cannot precede the subscription at {sub.at.isoformat()}", "at")
+        invoice = fields_.get("invoice")
+        charged = {f.invoice for f in self.live_facts() if isinstance(f, Subscription.Charged)}
+        if event_class is Subscription.Charged:
+            if invoice in charged:
+                raise Conflict(f"invoice {invoice!r} was already charged", "invoice")
+            if not fields_["period_start"] < fields_["period_end"]:
+                raise Inconsistent("the billing period must end after it starts", "period_end")
+        elif invoice is not None and invoice not in charged:
+            raise LedgerError(f"no charge for invoice {invoice!r} on {self.name!r}", "invoice")
+        if event_class is Subscription.OutageReported and not fields_["start"] < fields_["end"]:
+            raise Inconsistent("an outage must end after it starts", "end")
+        if event_class in (Subscription.Cancelled, Subscription.TerminatedForViolation) and any(
+                isinstance(f, Subscription.Cancelled | Subscription.TerminatedForViolation) for f in self.live_facts()):
+            raise Conflict(f"subscription {self.name!r} has already ended", "type")
+        self.trigger_event(event_class, timestamp=timestamp, **fields_)
+
+    def korpro_status(self, refund: str) -> str | None:
+        """requested | approved | rejected | escalated | completed | denied, or None."""
+        status = None
+        for f in self.facts:
+            if getattr(f, "refund", None) != refund:
+                continue
+            if isinstance(f, Subscription.RefundRequested):
+                status = "approved" if f.approved else "requested"
+            elif isinstance(f, Subscription.RefundDecided | Subscription.EscalationDecided):
+                status = "approved" if f.approve else "rejected"
+            elif isinstance(f, Subscription.Escalated):
+                status = "escalated"
+            elif isinstance(f, Instance.RefundDenied):
+                status = "denied"
+            elif isinstance(f, Instance.RefundCompleted):
+                status = "completed"
+        return status
+
+    def request_of(self, refund: str) -> Subscription.RefundRequested:
+        return next(f for f in self.facts if isinstance(f, Subscription.RefundRequested) and f.refund == refund)
+
+    def decide(self, *, refund: str, approve: bool, amount: Decimal | None, reason: str | None, at: datetime,
+               line: str | None, timestamp: datetime, escalation: bool = False) -> None:
+        """A staff decision (P-R2) or an escalation's decision (P-D1). A discretionary approval needs an
+        amount within the ceiling; others may lower the quoted amount, never raise it."""
+        status = self.korpro_status(refund)
+        expected = "escalated" if escalation else "requested"
+        if status != expected:
+            raise Conflict(f"refund {refund!r} is {status}; only a {expected} refund can be decided here", "refund")
+        req = self.request_of(refund)
+        if at < req.at:
+            raise Inconsistent(f"refund {refund!r} was requested at {req.at.isoformat()}", "at")
+        limit = req.ceiling if req.ceiling is not None else req.amount
+        if approve and req.ceiling is not None and amount is None:
+            raise LedgerError(f"a discretionary refund ({req.reason}) needs the decided amount (0 allowed, at most "
+                              f"{limit})", "amount")
+        if amount is not None and amount > limit:
+            raise Inconsistent(f"amount {amount} exceeds what the policy allows ({limit})", "amount")
+        if escalation:
+            self.trigger_event(Subscription.EscalationDecided, timestamp=timestamp, refund=refund, approve=approve,
+                               amount=amount, at=at, line=line)
+        else:
+            self.trigger_event(Subscription.RefundDecided, timestamp=timestamp, refund=refund, approve=approve,
+                               amount=amount, reason=reason, at=at, line=line)
+
+    def escalate(self, *, refund: str, at: datetime, line: str | None, timestamp: datetime) -> None:
+        """P-D1: a rejected request may be escalated once."""
+        if self.korpro_status(refund) != "rejected":
+            raise Conflict(f"refund {refund!r} is {self.korpro_status(refund)}; only a rejected one can be escalated",
+                           "refund")
+        if any(isinstance(f, Subscription.Escalated) and f.refund == refund for f in self.facts):
+            raise Conflict(f"refund {refund!r} was already escalated once (P-D1)", "refund")
+        self.trigger_event(Subscription.Escalated, timestamp=timestamp, refund=refund, at=at, line=line)
+
+    def complete(self, *, refund: str, at: datetime, line: str | None, timestamp: datetime) -> None:
+        if self.korpro_status(refund) != "approved":
+            raise Conflict(f"refund {refund!r} is {self.korpro_status(refund)}; only an approved refund can be "
+                           "completed", "refund")
+        self.trigger_event(Instance.RefundCompleted, timestamp=timestamp, refund=refund, at=at, line=line)
+
+
+def policy_book_id() -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"policy:{POLICY}")
+
+
+class PolicyBook(Aggregate):
+    """P-V1: every version of the KorPro policy the ledger was given, each in force from its ``at``."""
+
+    class Opened(Aggregate.Created):
+        pass
+
+    class VersionPosted(Aggregate.Event):
+        version: str
+        parameters: dict[str, Any]
+        at: datetime
+        line: str | None
+
+        def apply(self, book: PolicyBook) -> None:
+            book.posted.append(self)
+
+    def __init__(self) -> None:
+        self.posted: list[PolicyBook.VersionPosted] = []
+
+    @classmethod
+    def open(cls, timestamp: datetime) -> PolicyBook:
+        return cls._create(cls.Opened, id=policy_book_id(), timestamp=timestamp)
+
+    def post(self, *, version: str, parameters: dict[str, Any], at: datetime, line: str | None,
+             timestamp: datetime) -> None:
+        if version in {e.version for e in self.posted} or version == BASE_VERSION:
+            raise Conflict(f"policy version {version!r} was already posted", "version")
+        KorProParameters().override(parameters)  # bad parameters are bad input now, not at quote time
+        self.trigger_event(PolicyBook.VersionPosted, timestamp=timestamp, version=version, parameters=parameters,
+                           at=at, line=line)
+
+
+def in_force(posted: list[Any], at: datetime, known_at: datetime) -> tuple[str, KorProParameters]:
+    """P-V1: the version in force at business time ``at``, as known at ``known_at`` (the base version before
+    any posting). Each posted version's parameters override the base policy's."""
+    version, params = BASE_VERSION, KorProParameters()
+    for e in sorted((e for e in posted if isinstance(e, PolicyBook.VersionPosted)
+                     and e.timestamp <= known_at and e.at <= at), key=lambda e: e.at):
+        version, params = e.version, KorProParameters().override(e.parameters)
+    return version, params
+
+
+# ----- amount rules (pure) -----
+
+def add_months(t: datetime, months: int) -> datetime:
+    """Calendar months (the commitment is "1 year"); the day is clipped to the month's length."""
+    y, m = divmod(t.month - 1 + months, 12)
+    year, month = t.year + y, m + 1
+    for day in (t.day, 30, 29, 28):
+        try:
+            return t.replace(year=year, month=month, day=min(t.day, day))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def fixed_fee(params: KorProParameters, cpus: int) -> Decimal:
+    """P-M2: 500 base + 4 per CPU under management."""
+    return params.base_fee + params.per_cpu_fee * cpus
+
+
+def performance_fee(params: KorProParameters, estimated_savings: Decimal) -> Fraction:
+    """P-M1: 20% of the month's estimated savings."""
+    return Fraction(params.performance_rate) * Fraction(estimated_savings)
+
+
+def outage_share(fee: Decimal, period: tuple[datetime, datetime], outage: tuple[datetime, datetime]) -> Fraction:
+    """P-O1: the period's fee prorated by the outage time inside it / the period's length."""
+    start, end = max(period[0], outage[0]), min(period[1], outage[1])
+    if end <= start:
+        return Fraction(0)
+    return Fraction(fee) * Fraction((end - start) / timedelta(microseconds=1)) / Fraction(
+        (period[1] - period[0]) / timedelta(microseconds=1))

@@ -1,0 +1,330 @@
+"""KorPro refund quotes (rules-korpro.md): the subscription as known at ``known_at`` at business time ``at``,
+and, for the request's reason, the eligible amount (one line per invoice) or every rule that denies it.
+
+The version in force at the request's time (P-V1) supplies the parameters. Lines are rounded half-up.
+No invoice is ever refunded beyond what was charged: earlier refunds that are not rejected (their frozen
+lines) are taken off first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from domain.errors import LedgerError
+from domain.korpro import (
+    DISCRETIONARY,
+    POLICY,
+    REASONS,
+    KorProParameters,
+    Subscription,
+    add_months,
+    fixed_fee,
+    outage_share,
+    performance_fee,
+)
+from domain.lines import Line, money, num
+from domain.money import round_cents
+from projections.quote import Quote, Reason, cite
+from projections.replay import known, live
+
+
+@dataclass(frozen=True)
+class KorProView:
+    name: str
+    sub: Subscription.Subscribed
+    charges: dict[str, Subscription.Charged]
+    savings: dict[str, Subscription.SavingsReported]
+    outages: list[Subscription.OutageReported]
+    errors: list[Subscription.BillingErrorReported]
+    ended: Any  # Cancelled | TerminatedForViolation | None
+    refunded: dict[str, Fraction]  # invoice -> refunded by earlier requests that were not rejected
+    facts: list[Any] = field(default_factory=list)
+
+    @property
+    def start(self) -> datetime:
+        return self.sub.at
+
+    @property
+    def paid(self) -> Fraction:
+        return sum((Fraction(c.amount) for c in self.charges.values()), Fraction(0))
+
+
+def replay_subscription(name: str, events: list[Any], at: datetime, known_at: datetime) -> KorProView | None:
+    facts = [f for f in live(known(events, known_at)) if f.at <= at]
+    sub = next((f for f in facts if isinstance(f, Subscription.Subscribed)), None)
+    if sub is None:
+        return None
+    status: dict[str, str] = {}
+    lines: dict[str, list[dict[str, str]]] = {}
+    for f in facts:
+        if isinstance(f, Subscription.RefundRequested):
+            status[f.refund] = "open"
+            lines[f.refund] = f.quote["lines"]
+        elif isinstance(f, Subscription.RefundDecided | Subscription.EscalationDecided) and f.refund in status:
+            status[f.refund] = "open" if f.approve else "rejected"
+            if f.approve and f.amount is not None:  # a decided amount replaces the quoted lines' total
+                lines[f.refund] = _scaled(lines[f.refund], Fraction(f.amount))
+    refunded: dict[str, Fraction] = {}
+    for refund, state in status.items():
+        if state != "rejected":
+            for ln in lines[refund]:
+                refunded[ln["order"]] = refunded.get(ln["order"], Fraction(0)) + Fraction(Decimal(ln["refund"]))
+    return KorProView(
+        name=name, sub=sub,
+        charges={f.invoice: f for f in facts if isinstance(f, Subscription.Charged)},
+        savings={f.invoice: f for f in facts if isinstance(f, Subscription.SavingsReported)},
+        outages=[f for f in facts if isinstance(f, Subscription.OutageReported)],
+        errors=[f for f in facts if isinstance(f, Subscription.BillingErrorReported)],
+        ended=next((f for f in facts if isinstance(f, Subscription.Cancelled | Subscription.TerminatedForViolation)),
+                   None),
+        refunded=refunded, facts=facts)
+
+
+def _scaled(lines: list[dict[str, str]], amount: Fraction) -> list[dict[str, str]]:
+    """A decided amount spread over the quoted lines, first lines first."""
+    out, left = [], amount
+    for ln in lines:
+        take = min(left, Fraction(Decimal(ln["refund"])))
+        out.append({**ln, "refund": str(round_cents(take, "half_up"))})
+        left -= take
+    return out
+
+
+@dataclass(frozen=True)
+class KorProRequest:
+    at: datetime
+    reason: str
+    invoice: str | None = None
+
+
+@dataclass(frozen=True)
+class Judged:
+    lines: list[Line]
+    reasons: list[Reason]
+    ceiling: Decimal | None = None
+
+
+Judge = Callable[[KorProView, KorProRequest, KorProParameters], Judged]
+
+
+def _line(v: KorProView, c: Subscription.Charged, rule: str, exact: Fraction, formula: str) -> Line:
+    """One invoice's refund, capped at what is left of it after earlier refunds, rounded half-up."""
+    left = Fraction(c.amount) - v.refunded.get(c.invoice, Fraction(0))
+    capped = max(min(exact, left), Fraction(0))
+    refund = round_cents(capped, "half_up")
+    note = f" (capped: {money(v.refunded[c.invoice])} already refunded)" if capped != exact else ""
+    return Line(v.name, c.invoice, "charge", rule, Fraction(c.amount), None, refund, f"{formula} = {refund}{note}")
+
+
+def _denied(rule: str, message: str, *facts: Any) -> Judged:
+    return Judged([], [Reason(rule, message, tuple(cite(f) for f in facts))])
+
+
+def _whole(v: KorProView, rule: str, what: str) -> Judged:
+    lines = [_line(v, c, rule, Fraction(c.amount), f"{what}: whole fee {money(c.amount)}") for c in v.charges.values()]
+    return Judged(lines, []) if lines else _denied(rule, "no fee has been paid yet")
+
+
+def _within(v: KorProView, since: datetime, days: int, at: datetime) -> bool:
+    return at <= since + timedelta(days=days)
+
+
+def money_back(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
+    """P-G1: within 30 days of the start of a performance-based subscription, every fee paid."""
+    if v.sub.plan != "performance":
+        return _denied("P-G1", "the money-back guarantee is for performance-based plans (fixed-rate: trial, P-F1)",
+                       v.sub)
+    if not _within(v, v.start, p.money_back_days, r.at):
+        return _denied("P-G1", f"the {p.money_back_days}-day money-back guarantee ended at "
+                               f"{(v.start + timedelta(days=p.money_back_days)).isoformat()}", v.sub)
+    return _whole(v, "P-G1", "money-back guarantee")
+
+
+def trial(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
+    """P-F1: cancellation within 14 days of the first payment of a fixed-rate plan, every fee paid."""
+    if v.sub.plan != "fixed":
+        return _denied("P-F1", "the trial refund is for fixed-rate plans (performance: money-back, P-G1)", v.sub)
+    if not v.charges:
+        return _denied("P-F1", "no payment has been made yet")
+    first = min(v.charges.values(), key=lambda c: c.at)
+    if not _within(v, first.at, p.trial_days, r.at):
+        return _denied("P-F1", f"the {p.trial_days}-day trial after the first payment ended at "
+                               f"{(first.at + timedelta(days=p.trial_days)).isoformat()}", first)
+    return _whole(v, "P-F1", "trial cancellation")
+
+
+def change_of_mind(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
+    """P-N1: a change of mind is refunded only within the trial (P-F1) or guarantee (P-G1) period."""
+    within = (money_back if v.sub.plan == "performance" else trial)(v, r, p)
+    if within.lines:
+        return within
+    denial = [Reason("P-N1", "no refund for a change of mind after the trial / guarantee period",
+                     tuple(cite(f) for f in [v.sub]))]
+    if v.sub.plan == "fixed":
+        denial.append(Reason("P-F2", "no refund for a partial month: cancellation takes effect at the end of the "
+                                     "current billing period"))
+    return Judged([], denial + within.reasons)
+
+
+def savings_shortfall(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
+    """P-G2: each billed month whose reported actual savings are below 50% of the estimate is re-priced on
+    the actual savings: fee - 20% x actual."""
+    if v.sub.plan != "performance":
+        return _denied("P-G2", "savings validation is for performance-based plans", v.sub)
+    lines = []
+    for invoice, s in v.savings.items():
+        c = v.charges[invoice]
+        estimate = c.estimated_savings if c.estimated_savings is not None else v.sub.estimated_monthly_savings
+        if estimate and Fraction(s.actual_savings) < Fraction(p.shortfall_threshold) * Fraction(estimate):
+            exact = Fraction(c.amount) - performance_fee(p, s.actual_savings)
+            lines.append(_line(v, c, "P-G2", exact, f"{money(c.amount)} − {num(p.performance_rate)} × "
+                                                    f"{money(s.actual_savings)} (actual < {num(p.shortfall_threshold)}"
+                                                    f" × estimate {money(estimate)})"))
+    if not lines:
+        return _denied("P-G2", "no billed month has reported actual savings below "
+                               f"{num(p.shortfall_threshold * 100)}% of the estimate", *v.savings.values())
+    return Judged(lines, [])
+
+
+def early_termination(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
+    """P-G3: before the commitment ends, at most the fees paid for months not yet used, by staff decision."""
+    if v.sub.plan != "performance":
+        return _denied("P-G3", "early termination refunds are for performance-based plans", v.sub)
+    end = add_months(v.start, v.sub.commitment_months)
+    if r.at >= end:
+        return _denied("P-G3", f"the {v.sub.commitment_months}-month commitment ended at {end.isoformat()}", v.sub)
+    unused = [c for c in v.charges.values() if c.period_start >= r.at]
+    lines = [_line(v, c, "P-G3", Fraction(c.amount), f"unused month {c.period_start.date()}: at most "
+                                                     f"{money(c.amount)}") for c in unused]
+    if not lines or not sum(ln.refund for ln in lines):
+        return _denied("P-G3", "no fee was paid for a month not yet used")
+    return Judged(lines, [], ceiling=sum((ln.refund for ln in lines), Decimal("0.00")))
+
+
+def billing_error(v: KorProView, r: KorProRequest, p: KorProParameters, duplicate: bool = False) -> Judged:
+    """P-B1: the incorrect part of a charge (or a duplicate payment), in full, immediately."""
+    errors = [e for e in v.errors if e.invoice == r.invoice and e.duplicate == duplicate]
+    what = "duplicate payment" if duplicate else "billing error"
+    if not errors:
+        return _denied("P-B1", f"no {what} was reported for invoice {r.invoice}")
+    c = v.charges[r.invoice]  # type: ignore[index]
+    exact = sum((Fraction(e.incorrect_amount) for e in errors), Fraction(0))
+    return Judged([_line(v, c, "P-B1", exact, f"{what} on {c.invoice}: "
+                                              + " + ".join(money(e.incorrect_amount) for e in errors))], [])
+
+
+def outage(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
+    """P-O1: each outage longer than 24 consecutive hours refunds the fee of each affected billing period
+    prorated by outage time / period length."""
+    long_ = [o for o in v.outages if o.end - o.start > timedelta(hours=p.outage_min_hours)]
+    lines = []
+    for c in v.charges.values():
+        shares = [(o, outage_share(c.amount, (c.period_start, c.period_end), (o.start, o.end))) for o in long_]
+        shares = [(o, s) for o, s in shares if s]
+        if shares:
+            hours = " + ".join(num(Fraction((min(o.end, c.period_end) - max(o.start, c.period_start))
+                                            / timedelta(hours=1))) + " h" for o, _ in shares)
+            period = num(Fraction((c.period_end - c.period_start) / timedelta(hours=1)))
+            lines.append(_line(v, c, "P-O1", sum((s for _, s in shares), Fraction(0)),
+                               f"{money(c.amount)} × ({hours}) / {period} h"))
+    if not lines:
+        return _denied("P-O1", f"no outage longer than {p.outage_min_hours} consecutive hours touched a billed "
+                               "period", *v.outages)
+    return Judged(lines, [])
+
+
+def not_as_described(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
+    """P-X1: within 30 days of the charge it concerns; amount decided by staff, up to that charge."""
+    c = v.charges[r.invoice]  # type: ignore[index]
+    if not _within(v, c.at, p.described_days, r.at):
+        return _denied("P-X1", f"more than {p.described_days} days after charge {c.invoice}", c)
+    line = _line(v, c, "P-X1", Fraction(c.amount), f"charge {c.invoice}: at most {money(c.amount)}")
+    return Judged([line], [], ceiling=line.refund)
+
+
+def incompatible(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
+    """P-X2: within 30 days of the subscription start (requirements met): every fee paid."""
+    if not _within(v, v.start, p.incompatibility_days, r.at):
+        return _denied("P-X2", f"more than {p.incompatibility_days} days after the subscription started", v.sub)
+    return _whole(v, "P-X2", "technical incompatibility")
+
+
+def never(rule: str, message: str) -> Judge:
+    def judge(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
+        return _denied(rule, message)
+    judge.__doc__ = f"{rule}: {message}"
+    return judge
+
+
+JUDGES: dict[str, Judge] = {
+    "money_back": money_back, "trial": trial, "change_of_mind": change_of_mind,
+    "savings_shortfall": savings_shortfall, "early_termination": early_termination,
+    "billing_error": billing_error, "duplicate_payment": lambda v, r, p: billing_error(v, r, p, duplicate=True),
+    "outage": outage, "not_as_described": not_as_described, "technical_incompatibility": incompatible,
+    "user_error": never("P-N3", "user error or misconfiguration is not refunded"),
+    "third_party": never("P-N4", "third-party cloud charges are not refunded by KorPro"),
+}
+assert set(JUDGES) == set(REASONS)
+
+
+def suspected_billing_errors(v: KorProView, p: KorProParameters) -> list[Reason]:
+    """P-M1 / P-M2: an invoice whose amount differs from the pricing formula is flagged, never rewritten."""
+    out = []
+    for c in v.charges.values():
+        if v.sub.plan == "fixed" and v.sub.cpus is not None:
+            expected, rule = Fraction(fixed_fee(p, v.sub.cpus)), "P-M2"
+        elif v.sub.plan == "performance" and (c.estimated_savings or v.sub.estimated_monthly_savings) is not None:
+            expected = performance_fee(p, c.estimated_savings or v.sub.estimated_monthly_savings)
+            rule = "P-M1"
+        else:
+            continue
+        if Fraction(c.amount) != expected:
+            out.append(Reason(rule, f"suspected billing error: invoice {c.invoice} charged {money(c.amount)}, the "
+                                    f"formula gives {money(expected)}", (cite(c),)))
+    return out
+
+
+def judge(v: KorProView, request: KorProRequest, params: KorProParameters, version: str,
+          known_at: datetime) -> Quote:
+    """The quote for a KorPro request: eligible with its lines, or denied with every reason."""
+    if request.reason not in JUDGES:
+        raise LedgerError(f"a KorPro request needs a reason, one of: {', '.join(REASONS)}", "reason")
+    if request.reason in ("billing_error", "duplicate_payment", "not_as_described") and \
+            request.invoice not in v.charges:
+        raise LedgerError(f"invoice {request.invoice!r} is not a charge of {v.name}", "invoice")
+    judged = JUDGES[request.reason](v, request, params)
+    reasons = list(judged.reasons)
+    if isinstance(v.ended, Subscription.TerminatedForViolation) and request.reason not in ("billing_error",
+                                                                                            "duplicate_payment"):
+        reasons.insert(0, Reason("P-N2", "the account was terminated for a Terms of Service violation: no refund "
+                                         "except billing errors", (cite(v.ended),)))
+    flags = suspected_billing_errors(v, params)
+    policy = f"{POLICY}-{version}"
+    if reasons or not judged.lines:
+        return Quote(instance=v.name, at=request.at, known_at=known_at, currency=v.sub.currency, mode=request.reason,
+                     eligible=False, amount=Decimal("0.00"), outcome="denied", lines=[], reasons=reasons,
+                     policy=policy)
+    amount = sum((ln.refund for ln in judged.lines), Decimal("0.00"))
+    if amount <= 0:
+        return Quote(instance=v.name, at=request.at, known_at=known_at, currency=v.sub.currency, mode=request.reason,
+                     eligible=False, amount=Decimal("0.00"), outcome="denied", lines=[],
+                     reasons=[Reason(judged.lines[0].rule, "nothing is left to refund on these invoices")],
+                     policy=policy)
+    info = flags
+    if request.reason in DISCRETIONARY:
+        rule = judged.lines[0].rule
+        info = [Reason(rule, f"a staff decision is needed: the amount is at most {judged.ceiling} (the decision "
+                             "records the amount, 0 allowed)")] + flags
+    return Quote(instance=v.name, at=request.at, known_at=known_at, currency=v.sub.currency, mode=request.reason,
+                 eligible=True, amount=amount, outcome="refund", lines=judged.lines, reasons=info, policy=policy,
+                 ceiling=judged.ceiling)
+
+
+def is_subscription(events: list[Any]) -> bool:
+    return any(isinstance(e, Subscription.Subscribed) for e in events)
+
