@@ -20,6 +20,15 @@ demo: $(STAMP)
 	$(BIN)/billing-ledger --db $(DEMO_DB) quote kec-1 --at 2027-02-22T10:00:00+08:00
 	@echo "== Seed example 2: 1 core at 120/year, upgraded on day 90, refund asked 5 days later =="
 	$(BIN)/billing-ledger --db $(DEMO_DB) quote kec-2 --at 2027-04-06T00:00:00+08:00
+	$(BIN)/billing-ledger --db $(DEMO_DB) record examples/korpro-examples.jsonl
+	@echo "== KorPro, performance-based: January's actual savings were 40% of the estimate (P-G2) =="
+	$(BIN)/billing-ledger --db $(DEMO_DB) quote kp-1 --at 2026-03-10T00:00:00Z --mode savings_shortfall
+	@echo "== KorPro, performance-based: a 36-hour outage in February (P-O1) =="
+	$(BIN)/billing-ledger --db $(DEMO_DB) quote kp-1 --at 2026-03-10T00:00:00Z --mode outage
+	@echo "== KorPro, fixed-rate (25 CPUs): cancelled within the 14-day trial (P-F1) =="
+	$(BIN)/billing-ledger --db $(DEMO_DB) quote kp-2 --at 2026-01-20T00:00:00Z --mode trial
+	@echo "== KorPro, fixed-rate: the billing error on inv-202 was approved at once (P-B1); its payment is late (P-R3) =="
+	$(BIN)/billing-ledger --db $(DEMO_DB) overdue --at 2026-03-10T00:00:00Z
 
 # The suite runs on SQLite and, through a throwaway server that scripts/ installs and starts, on PostgreSQL;
 # scripts/test-env also installs chromium for the HTML timeline's render test.

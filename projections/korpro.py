@@ -9,7 +9,7 @@ lines) are taken off first.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -43,7 +43,9 @@ class KorProView:
     errors: list[Subscription.BillingErrorReported]
     ended: Any  # Cancelled | TerminatedForViolation | None
     refunded: dict[str, Fraction]  # invoice -> refunded by earlier requests that were not rejected
+    refunded_for: dict[tuple[str, str], Fraction]  # (invoice, reason) -> the same, per reason
     facts: list[Any] = field(default_factory=list)
+    reason: str = ""  # the reason being judged (set by `judge`)
 
     @property
     def start(self) -> datetime:
@@ -61,19 +63,25 @@ def replay_subscription(name: str, events: list[Any], at: datetime, known_at: da
         return None
     status: dict[str, str] = {}
     lines: dict[str, list[dict[str, str]]] = {}
+    reasons: dict[str, str] = {}
     for f in facts:
         if isinstance(f, Subscription.RefundRequested):
             status[f.refund] = "open"
             lines[f.refund] = f.quote["lines"]
+            reasons[f.refund] = f.reason
         elif isinstance(f, Subscription.RefundDecided | Subscription.EscalationDecided) and f.refund in status:
             status[f.refund] = "open" if f.approve else "rejected"
             if f.approve and f.amount is not None:  # a decided amount replaces the quoted lines' total
                 lines[f.refund] = _scaled(lines[f.refund], Fraction(f.amount))
     refunded: dict[str, Fraction] = {}
+    refunded_for: dict[tuple[str, str], Fraction] = {}
     for refund, state in status.items():
         if state != "rejected":
             for ln in lines[refund]:
-                refunded[ln["order"]] = refunded.get(ln["order"], Fraction(0)) + Fraction(Decimal(ln["refund"]))
+                amount = Fraction(Decimal(ln["refund"]))
+                refunded[ln["order"]] = refunded.get(ln["order"], Fraction(0)) + amount
+                key = (ln["order"], reasons[refund])
+                refunded_for[key] = refunded_for.get(key, Fraction(0)) + amount
     return KorProView(
         name=name, sub=sub,
         charges={f.invoice: f for f in facts if isinstance(f, Subscription.Charged)},
@@ -82,7 +90,7 @@ def replay_subscription(name: str, events: list[Any], at: datetime, known_at: da
         errors=[f for f in facts if isinstance(f, Subscription.BillingErrorReported)],
         ended=next((f for f in facts if isinstance(f, Subscription.Cancelled | Subscription.TerminatedForViolation)),
                    None),
-        refunded=refunded, facts=facts)
+        refunded=refunded, refunded_for=refunded_for, facts=facts)
 
 
 def _scaled(lines: list[dict[str, str]], amount: Fraction) -> list[dict[str, str]]:
@@ -113,11 +121,13 @@ Judge = Callable[[KorProView, KorProRequest, KorProParameters], Judged]
 
 
 def _line(v: KorProView, c: Subscription.Charged, rule: str, exact: Fraction, formula: str) -> Line:
-    """One invoice's refund, capped at what is left of it after earlier refunds, rounded half-up."""
+    """One invoice's refund, rounded half-up: what was already granted for the same reason on this invoice
+    comes off first (nothing is refunded twice), and the line never exceeds what is left of the invoice."""
+    same = v.refunded_for.get((c.invoice, v.reason), Fraction(0))
     left = Fraction(c.amount) - v.refunded.get(c.invoice, Fraction(0))
-    capped = max(min(exact, left), Fraction(0))
+    capped = max(min(exact - same, left), Fraction(0))
     refund = round_cents(capped, "half_up")
-    note = f" (capped: {money(v.refunded[c.invoice])} already refunded)" if capped != exact else ""
+    note = f" (less {money(v.refunded.get(c.invoice, 0))} already refunded on {c.invoice})" if capped != exact else ""
     return Line(v.name, c.invoice, "charge", rule, Fraction(c.amount), None, refund, f"{formula} = {refund}{note}")
 
 
@@ -297,6 +307,7 @@ def judge(v: KorProView, request: KorProRequest, params: KorProParameters, versi
     if request.reason in ("billing_error", "duplicate_payment", "not_as_described") and \
             request.invoice not in v.charges:
         raise LedgerError(f"invoice {request.invoice!r} is not a charge of {v.name}", "invoice")
+    v = replace(v, reason=request.reason)
     judged = JUDGES[request.reason](v, request, params)
     reasons = list(judged.reasons)
     if isinstance(v.ended, Subscription.TerminatedForViolation) and request.reason not in ("billing_error",
