@@ -7,6 +7,7 @@ The CLI holds no rules: it parses, calls the services and projections, and print
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import fields
 from datetime import UTC, date, datetime
@@ -17,10 +18,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters import service
+from adapters import readmodels, service
 from adapters.feed import BadInput, _instant, parse_feed
 from adapters.integrity import verify
-from adapters.store import Ledger, StoreURLError, open_ledger
+from adapters.store import DEFAULT_URL, Ledger, StoreURLError, open_ledger
 from adapters.timeline_html import render as render_timeline
 from domain.errors import LedgerError
 from domain.korpro import REASONS
@@ -284,6 +285,29 @@ def overdue_cmd(
                       j["severity"])
     out.print(table)
     out.print(f"{len(late)} past a deadline")
+
+
+@app.command("project")
+def project_cmd(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="drop the read models and replay from event zero")] = False,
+    batch: Annotated[int, typer.Option("--batch", help="notifications per transaction")] = 200,
+) -> None:
+    """Catch the SQL read models (orders, refund applications, account ledger) up with the event log."""
+    from rich.progress import Progress
+
+    lg = ledger()
+    engine = readmodels.engine_for(State.db or os.environ.get("BILLING_LEDGER_DB") or DEFAULT_URL)
+    if rebuild:
+        readmodels.rebuild(engine)
+    start = readmodels.position(engine)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("projecting", total=None)
+
+        def advance(pos: int, top: int) -> None:
+            bar.update(task, completed=pos, total=top)
+
+        reached = readmodels.catch_up(lg, engine, batch=batch, progress=advance)
+    out.print(f"projected events {start + 1}..{reached}" if reached > start else f"up to date at {reached}")
 
 
 @app.command("diff")

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.integration.conftest import ROOT, CLI
+from tests.integration.conftest import CLI, ROOT
 
 FEED = ROOT / "examples" / "korpro-examples.jsonl"
 

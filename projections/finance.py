@@ -1,0 +1,261 @@
+"""Finance rows, as pure functions of an instance's events: its orders, its refund applications, and the
+per-day account ledger (paid, consumed, refunded, and the deferred balance = paid - consumed - refunded).
+
+Recognition (Decision; the spec is silent): each order's actual payment (K-M1; a KorPro charge's amount) is
+consumed straight-line over its validity (a charge: its billing period), from its start. A refund is
+attributed to the orders its frozen quote lines name. A Kingsoft refund releases the instance (K-L3): what
+is still deferred on its orders is recognised as consumed on that day, so the instance's deferred balance
+becomes exactly 0. A KorPro refund and a Kingsoft downgrade credit are partial: the rest of the order's
+deferred amount is spread over the rest of its validity. Cents are exact: cumulative amounts are rounded
+half-up at each day's end and the day's figure is the difference, so days always add up to the order.
+Days are UTC dates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from domain.instance import Instance, opening
+from domain.korpro import Subscription
+from domain.money import round_cents
+from domain.orders import build_orders
+from projections.replay import known, live
+
+FAR = datetime.max.replace(tzinfo=UTC)
+
+
+def cents(x: Fraction | Decimal) -> int:
+    return int(round_cents(Fraction(x), "half_up") * 100)
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    instance: str
+    order: str
+    account: str
+    product: str
+    kind: str  # purchase | renewal | upgrade | downgrade | charge
+    placed_at: datetime
+    start: datetime
+    end: datetime
+    currency: str
+    paid_cents: int  # actual payment (K-M1); a charge's amount
+    credit_cents: int  # a downgrade's credit
+    status: str  # active | refunded
+
+
+@dataclass(frozen=True)
+class RefundRow:
+    refund: str
+    instance: str
+    account: str
+    policy: str
+    mode: str
+    requested_at: datetime
+    recorded_at: datetime
+    currency: str
+    amount_cents: int  # the frozen quote's amount, or the amount a staff decision granted
+    state: str  # accepted | requested | approved | rejected | escalated | completed | denied
+    settled_at: datetime | None
+    lines: tuple[tuple[str, str, int], ...]  # (instance, order, refund cents) as frozen
+    releases: bool  # Kingsoft applications release their instances (K-L3)
+
+
+def instance_rows(name: str, events: Iterable[Any], known_at: datetime = FAR) -> tuple[list[OrderRow],
+                                                                                      list[RefundRow]]:
+    """The orders and refund applications of one instance, as known at ``known_at``."""
+    events = list(events)
+    facts = live(known(events, known_at))
+    head = opening(facts)
+    if head is None:
+        return [], []
+    refunds = _refunds(name, head, facts, events, known_at)
+    released = any(r.releases and r.state in ("accepted", "completed") for r in refunds) or any(
+        isinstance(f, Instance.RefundIncluded) for f in facts) and not _included_rejected(facts)
+    status = "refunded" if released else "active"
+    rows = []
+    if isinstance(head, Subscription.Subscribed):
+        for f in facts:
+            if isinstance(f, Subscription.Charged):
+                rows.append(OrderRow(name, f.invoice, head.account, head.product, "charge", f.at, f.period_start,
+                                     f.period_end, head.currency, cents(f.amount), 0, status))
+    else:
+        for o in build_orders(facts):
+            rows.append(OrderRow(name, o.order, head.account, head.product, o.kind, o.at, o.start, o.end,
+                                 head.currency, cents(o.payment.actual()), cents(o.credit), status))
+    return rows, refunds
+
+
+def _included_rejected(facts: list[Any]) -> bool:
+    included = {f.refund for f in facts if isinstance(f, Instance.RefundIncluded)}
+    rejected = {f.refund for f in facts if isinstance(f, Instance.RefundRejected)}
+    return bool(included) and included <= rejected
+
+
+def _lines(quote: dict[str, Any]) -> tuple[tuple[str, str, int], ...]:
+    return tuple((ln["instance"], ln["order"], cents(Decimal(ln["refund"]))) for ln in quote.get("lines", []))
+
+
+def _refunds(name: str, head: Any, facts: list[Any], events: list[Any], known_at: datetime) -> list[RefundRow]:
+    rows: dict[str, dict[str, Any]] = {}
+    for f in facts:
+        ref = getattr(f, "refund", None)
+        if ref is None or isinstance(f, Instance.RefundIncluded):
+            continue
+        if isinstance(f, Instance.RefundApplied):
+            rows[ref] = dict(refund=ref, instance=name, account=head.account, policy=f.quote["policy"], mode=f.mode,
+                             requested_at=f.at, recorded_at=f.timestamp, currency=f.currency,
+                             amount_cents=cents(f.amount), state="accepted", settled_at=None,
+                             lines=_lines(f.quote), releases=True)
+        elif isinstance(f, Subscription.RefundRequested):
+            rows[ref] = dict(refund=ref, instance=name, account=head.account, policy=f.policy_version,
+                             mode=f.reason, requested_at=f.at, recorded_at=f.timestamp, currency=head.currency,
+                             amount_cents=cents(f.amount), state="approved" if f.approved else "requested",
+                             settled_at=None, lines=_lines(f.quote), releases=False)
+        elif isinstance(f, Instance.RefundDenied):
+            rows[ref] = dict(refund=ref, instance=name, account=head.account, policy=f.quote.get("policy", ""),
+                             mode=f.mode, requested_at=f.at, recorded_at=f.timestamp, currency=head.currency,
+                             amount_cents=0, state="denied", settled_at=None, lines=(), releases=False)
+        elif ref in rows:
+            row = rows[ref]
+            if isinstance(f, Subscription.RefundDecided | Subscription.EscalationDecided):
+                row["state"] = "approved" if f.approve else "rejected"
+                if f.approve and f.amount is not None:
+                    row["lines"] = _scale(row["lines"], cents(f.amount))
+                    row["amount_cents"] = cents(f.amount)
+            elif isinstance(f, Subscription.Escalated):
+                row["state"] = "escalated"
+            elif isinstance(f, Instance.RefundCompleted):
+                row["state"], row["settled_at"] = "completed", f.at
+            elif isinstance(f, Instance.RefundRejected):
+                row["state"], row["settled_at"] = "rejected", f.at
+    return [RefundRow(**r) for r in rows.values()]
+
+
+def _scale(lines: tuple[tuple[str, str, int], ...], amount: int) -> tuple[tuple[str, str, int], ...]:
+    out, left = [], amount
+    for instance, order, c in lines:
+        take = min(left, c)
+        out.append((instance, order, take))
+        left -= take
+    return tuple(out)
+
+
+# ----- the account ledger -----
+
+@dataclass(frozen=True)
+class DayRow:
+    account: str
+    currency: str
+    day: date
+    opening_cents: int
+    paid_cents: int
+    consumed_cents: int
+    refunded_cents: int
+    closing_cents: int  # the deferred balance at the end of the day
+
+
+def _day_end(d: date) -> datetime:
+    return datetime.combine(d + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def _utc_day(t: datetime) -> date:
+    return t.astimezone(UTC).date()
+
+
+def order_schedule(order: OrderRow, refunds: list[tuple[datetime, int, bool]]) -> dict[date, tuple[int, int, int]]:
+    """Per UTC day: (paid, consumed, refunded) cents of one order. ``refunds``: (time, cents, releases)."""
+    flows: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
+    flows[_utc_day(order.placed_at)][0] += order.paid_cents
+    # piecewise-linear cumulative consumption: breakpoints (time, cumulative consumed, exact)
+    points: list[tuple[datetime, Fraction]] = [(order.start, Fraction(0))]
+    remaining, a, done = Fraction(order.paid_cents), order.start, Fraction(0)
+    span = order.end - order.start
+    for t, r, releases in sorted(refunds):
+        flows[_utc_day(t)][2] += r
+        t = min(max(t, a), order.end)
+        used = remaining * Fraction((t - a) / span) / Fraction((order.end - a) / span) if order.end > a else remaining
+        done += used
+        points.append((t, done))
+        remaining -= used + r
+        a = t
+        if releases:
+            done += remaining
+            points.append((t, done))
+            remaining = Fraction(0)
+    done += remaining
+    points.append((order.end, done))
+    if not points or order.end <= order.start:
+        flows[_utc_day(order.start)][1] += int(done)
+        return {d: tuple(v) for d, v in flows.items()}  # type: ignore[misc]
+
+    def cumulative(t: datetime) -> Fraction:
+        prev_t, prev_v = points[0]
+        if t <= prev_t:
+            return Fraction(0)
+        for pt, pv in points[1:]:
+            if t <= pt:
+                if pt == prev_t:
+                    return pv
+                return prev_v + (pv - prev_v) * Fraction((t - prev_t) / (pt - prev_t))
+            prev_t, prev_v = pt, pv
+        return points[-1][1]
+
+    first, last = _utc_day(order.start), _utc_day(max(order.end, points[-1][0]))
+    before, d = 0, first
+    while d <= last:
+        now = cents(cumulative(_day_end(d)) / 100)
+        flows[d][1] += now - before
+        before, d = now, d + timedelta(days=1)
+    return {d: tuple(v) for d, v in flows.items()}  # type: ignore[misc]
+
+
+def account_days(orders: list[OrderRow], refunds: list[RefundRow]) -> list[DayRow]:
+    """The per-day account ledger of one account, from its order and refund rows."""
+    by_order: dict[tuple[str, str], list[tuple[datetime, int, bool]]] = defaultdict(list)
+    for r in refunds:
+        if r.state in ("accepted", "approved", "completed"):
+            for instance, order, c in r.lines:
+                by_order[(instance, order)].append((r.requested_at, c, r.releases))
+    released = {(r.instance, r.requested_at) for r in refunds if r.releases and r.state in ("accepted", "completed")}
+    release_at: dict[str, datetime] = {}
+    for instance, at in released:
+        release_at[instance] = min(at, release_at.get(instance, at))
+    for r in refunds:  # every instance of a released application stops consuming then (K-L3)
+        if r.releases and r.state in ("accepted", "completed"):
+            for instance, _, _ in r.lines:
+                release_at[instance] = min(r.requested_at, release_at.get(instance, r.requested_at))
+    for o in orders:  # a downgrade's credit comes off the base order in effect when it was placed
+        if o.kind == "downgrade" and o.credit_cents:
+            base = next((b for b in orders if b.instance == o.instance and b.kind in ("purchase", "renewal")
+                         and b.start <= o.placed_at < b.end), None)
+            if base is not None:
+                by_order[(base.instance, base.order)].append((o.placed_at, o.credit_cents, False))
+    totals: dict[tuple[str, str, date], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for o in orders:
+        events = list(by_order.get((o.instance, o.order), []))
+        if o.instance in release_at and not any(rel for _, _, rel in events):
+            events.append((release_at[o.instance], 0, True))
+        for d, (paid, consumed, refunded) in order_schedule(o, events).items():
+            t = totals[(o.account, o.currency, d)]
+            t[0], t[1], t[2] = t[0] + paid, t[1] + consumed, t[2] + refunded
+    rows, balance = [], defaultdict(int)
+    for (account, currency, d), (paid, consumed, refunded) in sorted(totals.items()):
+        if not (paid or consumed or refunded):
+            continue
+        opening_ = balance[(account, currency)]
+        closing = opening_ + paid - consumed - refunded
+        balance[(account, currency)] = closing
+        rows.append(DayRow(account, currency, d, opening_, paid, consumed, refunded, closing))
+    return rows
+
+
+def lines_json(lines: tuple[tuple[str, str, int], ...]) -> str:
+    return json.dumps([{"instance": i, "order": o, "refund_cents": c} for i, o, c in lines])

@@ -1,0 +1,87 @@
+"""Read models with exactly-once catch-up: a real `kill -9` of `billing-ledger project` several times,
+then a restart, leaves the tables identical to a clean rebuild; and the account ledger balances."""
+
+import random
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+from adapters import readmodels, service
+from adapters.feed import parse_feed
+from adapters.store import open_ledger
+from tests.feedkit import jsonl
+from tests.integration.conftest import EXE
+
+CST = timezone(timedelta(hours=8))
+
+
+def busy_feed(instances: int, seed: int = 7) -> list[dict]:
+    """Purchases, renewals, upgrades and refund requests over many accounts (deterministic)."""
+    rnd = random.Random(seed)
+    t0 = datetime(2026, 1, 1, tzinfo=CST)
+    lines = []
+    for i in range(instances):
+        name, months, price = f"kec-{i}", rnd.choice([1, 3, 12]), rnd.choice(["10.00", "30.00", "45.00"])
+        start = t0 + timedelta(days=rnd.randrange(0, 200), hours=rnd.randrange(24))
+        lines.append({"type": "purchase", "at": start.isoformat(), "instance": name, "account": f"acct-{i % 40}",
+                      "product": rnd.choice(["KEC", "EBS", "MongoDB"]), "order": f"o-{i}", "months": months,
+                      "monthly_price": price, "payment": {"cash": str(Decimal(price) * months)}})
+        if rnd.random() < 0.3:
+            lines.append({"type": "renew", "at": (start + timedelta(days=3)).isoformat(), "instance": name,
+                          "order": f"r-{i}", "months": 1, "monthly_price": price, "payment": {"cash": price}})
+        if rnd.random() < 0.3:
+            lines.append({"type": "request_refund", "at": (start + timedelta(days=rnd.randrange(1, 40))).isoformat(),
+                          "instance": name, "refund": f"rf-{i}"})
+    return lines
+
+
+def test_kill_9_at_any_moment_then_restart_equals_a_clean_rebuild(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    ledger = open_ledger(url)
+    service.record(ledger, parse_feed(jsonl(*busy_feed(400)).splitlines()), datetime.now(UTC))
+    engine = readmodels.engine_for(url)
+
+    rnd, kills = random.Random(11), 0
+    for _ in range(4):
+        proc = subprocess.Popen([str(EXE), "--db", url, "project", "--batch", "10"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(0.8, 2.0))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    assert kills >= 2, "the projection finished before it could be killed: make the ledger bigger"
+    interrupted_at = readmodels.position(engine)
+    assert 0 < interrupted_at < ledger.recorder.max_notification_id()
+    done = subprocess.run([str(EXE), "--db", url, "project"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    after_crashes = readmodels.dump(engine)
+
+    rebuilt = subprocess.run([str(EXE), "--db", url, "project", "--rebuild"], capture_output=True, text=True,
+                             timeout=600)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert readmodels.dump(engine) == after_crashes
+    assert len(after_crashes["rm_orders"]) > 400 and after_crashes["rm_refund_applications"]
+
+
+def test_the_account_ledger_balances_to_the_cent(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    ledger = open_ledger(url)
+    feed = busy_feed(60, seed=3)
+    service.record(ledger, parse_feed(jsonl(*feed).splitlines()), datetime.now(UTC))
+    engine = readmodels.engine_for(url)
+    readmodels.catch_up(ledger, engine)
+    tables = readmodels.dump(engine)
+    paid = sum(int(Decimal(x["payment"]["cash"]) * 100) for x in feed if "payment" in x)
+    ledger_rows = tables["rm_account_ledger"]
+    assert sum(r[4] for r in ledger_rows) == paid  # every payment shows up once
+    granted = sum(r[8] for r in tables["rm_refund_applications"] if r[9] == "accepted")  # amount_cents, state
+    assert sum(r[6] for r in ledger_rows) == granted  # refunds recognised = accepted applications' frozen amounts
+    by_account: dict = {}
+    for account, currency, day, opening, p, consumed, r, closing in ledger_rows:
+        assert closing == opening + p - consumed - r
+        by_account[(account, currency)] = closing
+    # at the end of all validity, nothing is deferred any more: paid = consumed + refunded, account by account
+    assert set(by_account.values()) == {0}
