@@ -80,7 +80,7 @@ def test_the_account_ledger_balances_to_the_cent(tmp_path):
     granted = sum(r[8] for r in tables["rm_refund_applications"] if r[9] == "accepted")  # amount_cents, state
     assert sum(r[6] for r in ledger_rows) == granted  # refunds recognised = accepted applications' frozen amounts
     by_account: dict = {}
-    for account, currency, day, opening, p, consumed, r, closing in ledger_rows:
+    for account, currency, _day, opening, p, consumed, r, closing in ledger_rows:
         assert closing == opening + p - consumed - r
         by_account[(account, currency)] = closing
     # at the end of all validity, nothing is deferred any more: paid = consumed + refunded, account by account
