@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters import readmodels, service
+from adapters import finance, readmodels, service
 from adapters.feed import BadInput, _instant, parse_feed
 from adapters.integrity import verify
 from adapters.store import DEFAULT_URL, Ledger, StoreURLError, open_ledger
@@ -27,6 +27,7 @@ from domain.errors import LedgerError
 from domain.korpro import REASONS
 from domain.money import Payment
 from projections.deadlines import overdue
+from projections.reconcile import expected_items, reconcile
 from projections.replay import known, replay, retractions
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
@@ -308,6 +309,46 @@ def project_cmd(
 
         reached = readmodels.catch_up(lg, engine, batch=batch, progress=advance)
     out.print(f"projected events {start + 1}..{reached}" if reached > start else f"up to date at {reached}")
+
+
+@app.command("reconcile")
+def reconcile_cmd(
+    statement: Annotated[str, typer.Option("--statement", help="the payment provider's CSV statement")],
+    out_csv: Annotated[Optional[str], typer.Option("--out", help="write every finding to this CSV")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Compare the ledger with a payment statement; exit 1 when anything does not reconcile."""
+    try:
+        with open(statement, encoding="utf-8", newline="") as handle:
+            lines = finance.read_statement(handle)
+    except OSError as e:
+        raise BadInput(None, f"--statement: cannot read {statement!r}: {e.strerror}") from None
+    findings = reconcile(lines, expected_items(*finance.ledger_rows(ledger())))
+    rows = [f.as_json() for f in findings]
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.status] = counts.get(f.status, 0) + 1
+    if out_csv:
+        import csv
+
+        with open(out_csv, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["status"])
+            writer.writeheader()
+            writer.writerows(rows)
+    if as_json:
+        print(json.dumps({"counts": counts, "findings": rows}, indent=2))
+    else:
+        table = Table(title=f"Reconciliation against {statement}")
+        for col in ("status", "kind", "reference", "statement", "ledger", "currency", "row", "detail"):
+            table.add_column(col)
+        for r in rows:
+            if r["status"] != "matched":
+                table.add_row(r["status"], r["kind"], r["reference"], r["statement_amount"] or "—",
+                              r["ledger_amount"] or "—", r["currency"] or "", str(r["row"] or ""), r["detail"])
+        out.print(table)
+        out.print(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty statement")
+    if any(f.status != "matched" for f in findings):
+        raise typer.Exit(1)
 
 
 @app.command("diff")

@@ -49,7 +49,8 @@ orders = Table(
     Column("valid_from", TIME, nullable=False), Column("valid_until", TIME, nullable=False),
     Column("currency", String(3), nullable=False), Column("paid_cents", BigInteger, nullable=False),
     Column("credit_cents", BigInteger, nullable=False), Column("status", String(20), nullable=False),
-    CheckConstraint("paid_cents >= 0 AND credit_cents >= 0", name="ck_orders_amounts"),
+    Column("cash_cents", BigInteger, nullable=False),
+    CheckConstraint("paid_cents >= 0 AND credit_cents >= 0 AND cash_cents >= 0", name="ck_orders_amounts"),
 )
 refund_applications = Table(
     "rm_refund_applications", metadata,
@@ -90,7 +91,8 @@ def iso(t: Any) -> str | None:
 def order_values(r: OrderRow) -> dict[str, Any]:
     return {"instance": r.instance, "order_id": r.order, "account": r.account, "product": r.product,
             "kind": r.kind, "placed_at": iso(r.placed_at), "valid_from": iso(r.start), "valid_until": iso(r.end),
-            "currency": r.currency, "paid_cents": r.paid_cents, "credit_cents": r.credit_cents, "status": r.status}
+            "currency": r.currency, "paid_cents": r.paid_cents, "credit_cents": r.credit_cents, "status": r.status,
+            "cash_cents": r.cash_cents}
 
 
 def refund_values(r: RefundRow) -> dict[str, Any]:
@@ -120,7 +122,7 @@ def _rows_of_account(conn: Any, account: str) -> tuple[list[OrderRow], list[Refu
         return datetime.fromisoformat(v) if v else None
 
     order_rows = [OrderRow(r.instance, r.order_id, r.account, r.product, r.kind, t(r.placed_at), t(r.valid_from),
-                           t(r.valid_until), r.currency, r.paid_cents, r.credit_cents, r.status)
+                           t(r.valid_until), r.currency, r.paid_cents, r.credit_cents, r.status, r.cash_cents)
                   for r in conn.execute(select(orders).where(orders.c.account == account))]
     import json
 

@@ -49,6 +49,7 @@ class OrderRow:
     paid_cents: int  # actual payment (K-M1); a charge's amount
     credit_cents: int  # a downgrade's credit
     status: str  # active | refunded
+    cash_cents: int = 0  # what a payment provider moved (the cash tender; a charge's amount)
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,12 @@ def instance_rows(name: str, events: Iterable[Any], known_at: datetime = FAR) ->
         for f in facts:
             if isinstance(f, Subscription.Charged):
                 rows.append(OrderRow(name, f.invoice, head.account, head.product, "charge", f.at, f.period_start,
-                                     f.period_end, head.currency, cents(f.amount), 0, status))
+                                     f.period_end, head.currency, cents(f.amount), 0, status, cents(f.amount)))
     else:
         for o in build_orders(facts):
             rows.append(OrderRow(name, o.order, head.account, head.product, o.kind, o.at, o.start, o.end,
-                                 head.currency, cents(o.payment.actual()), cents(o.credit), status))
+                                 head.currency, cents(o.payment.actual()), cents(o.credit), status,
+                                 cents(o.payment.cash)))
     return rows, refunds
 
 
