@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters import finance, readmodels, service
+from adapters import finance, readmodels, service, whatif
 from adapters.feed import BadInput, _instant, parse_feed
 from adapters.integrity import verify
 from adapters.store import DEFAULT_URL, Ledger, StoreURLError, open_ledger
@@ -349,6 +349,72 @@ def reconcile_cmd(
         out.print(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty statement")
     if any(f.status != "matched" for f in findings):
         raise typer.Exit(1)
+
+
+@app.command("what-if")
+def what_if_cmd(
+    instance: Annotated[Optional[str], typer.Argument(help="one instance's scenario (with --add / --drop)")] = None,
+    at: Annotated[Optional[str], typer.Option("--at", help="instance scenario: the request's business time")] = None,
+    add: Annotated[Optional[str], typer.Option("--add", help="facts to add (a feed, JSON Lines)")] = None,
+    drop: Annotated[Optional[list[str]], typer.Option("--drop", help="the id of a recorded line to leave out")] = None,
+    sets: Annotated[Optional[list[str]], typer.Option("--set", help="a policy parameter: NAME=VALUE")] = None,
+    policy_version: Annotated[Optional[str], typer.Option("--policy-version",
+                                                          help="judge KorPro requests by this posted version")] = None,
+    account: Annotated[Optional[str], typer.Option("--account", help="only this account's requests")] = None,
+    mode: Annotated[str, typer.Option("--mode")] = "auto",
+    csv_out: Annotated[Optional[str], typer.Option("--csv", help="write the per-request rows to this CSV")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Recompute refunds under a scenario, writing nothing: one instance with facts added or dropped, or
+    every recorded request (or an account's) with policy parameters overridden."""
+    lg = ledger()
+    overrides = parse_sets(sets)
+    if instance is not None:
+        t = instant("--at", at)
+        added = []
+        if add:
+            try:
+                with open(add, encoding="utf-8") as f:
+                    added = [x for x in f.read().splitlines() if x.strip()]
+            except OSError as e:
+                raise BadInput(None, f"--add: cannot read {add!r}: {e.strerror}") from None
+        before, after = whatif.scenario(lg, instance, t, now(), added, drop or [], mode, overrides=overrides)
+        result = {"instance": instance, "at": t.isoformat(), "today": before.as_json(), "scenario": after.as_json(),
+                  "difference": str(after.amount - before.amount)}
+        if as_json:
+            print(json.dumps(result, indent=2))
+        else:
+            out.print(f"{instance} at {t.isoformat()}: today {before.currency} {before.amount} ({before.mode}), "
+                      f"scenario {after.amount} ({after.mode}), difference {after.amount - before.amount}")
+        return
+    if policy_version:
+        overrides = {**whatif.policy_version_parameters(lg, policy_version), **overrides}
+    rows, totals = [], {}
+    for r in whatif.rejudge_all(lg, overrides, account):
+        rows.append(r.as_json())
+        base, scen = totals.get(r.currency, (Decimal(0), Decimal(0)))
+        totals[r.currency] = (base + r.baseline, scen + r.scenario)
+    summary = {c: {"baseline": str(b), "scenario": str(s), "difference": str(s - b)} for c, (b, s) in totals.items()}
+    if csv_out:
+        import csv
+
+        with open(csv_out, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["instance"])
+            writer.writeheader()
+            writer.writerows(rows)
+    if as_json:
+        print(json.dumps({"overrides": overrides, "requests": rows, "totals": summary}, indent=2))
+        return
+    table = Table(title=f"What-if: {', '.join(f'{k}={v}' for k, v in overrides.items()) or 'no change'}")
+    for col in ("instance", "refund", "policy", "at", "today", "scenario", "difference"):
+        table.add_column(col, justify="right" if col in ("today", "scenario", "difference") else "left")
+    for r in rows:
+        if r["difference"] not in ("0", "0.00"):
+            table.add_row(r["instance"], r["refund"], r["policy"], r["at"], r["baseline"], r["scenario"],
+                          r["difference"])
+    out.print(table)
+    for currency, t in summary.items():
+        out.print(f"total {currency}: today {t['baseline']}, scenario {t['scenario']}, difference {t['difference']}")
 
 
 @app.command("diff")

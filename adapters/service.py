@@ -382,7 +382,7 @@ def _korpro_request(uow: UnitOfWork, sub: Subscription, c: feed.RequestRefund, t
                           approved=c.reason in ("billing_error", "duplicate_payment"))
     else:
         sub.deny_refund(timestamp=ts, at=c.at, line=c.id, refund=c.refund, mode=c.reason,
-                        reasons=[r.as_json() for r in q.reasons], quote=frozen)
+                        reasons=[r.as_json() for r in q.reasons], quote=frozen, invoice=c.invoice)
         uow.denied += 1
     uow.claim("refund", c.refund, sub.name, "", ts)
     return sub.name

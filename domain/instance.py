@@ -139,6 +139,7 @@ class Instance(Aggregate):
         mode: str
         reasons: list[dict[str, str]]
         quote: dict[str, Any]
+        invoice: str | None = None  # KorPro: the invoice the request concerned
 
     class RefundCompleted(Event):
         refund: str

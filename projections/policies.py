@@ -8,7 +8,7 @@ self-service list").
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from domain.errors import LedgerError, UnknownInstance
 from domain.instance import account_id, opening
 from domain.kingsoft import POLICY as KINGSOFT
 from domain.kingsoft import KingsoftParameters
-from domain.korpro import BASE_VERSION, PRODUCT, in_force, policy_book_id
+from domain.korpro import BASE_VERSION, PRODUCT, KorProParameters, in_force, policy_book_id
 from domain.policy import PolicyInfo
 from projections import eligibility, korpro
 from projections.quote import Quote
@@ -37,9 +37,19 @@ class Context:
     overrides: dict[str, Any] = field(default_factory=dict)  # parameter overrides, as given (what-if)
 
 
+def own(overrides: dict[str, Any], parameters: type) -> dict[str, Any]:
+    """The overrides a policy's parameters know; a name that no registered policy knows is bad input."""
+    every = {f.name for cls in (KingsoftParameters, KorProParameters) for f in fields(cls)}
+    unknown = sorted(set(overrides) - every)
+    if unknown:
+        raise LedgerError(f"unknown policy parameter(s) {unknown}; known: {sorted(every)}", "--set")
+    mine = {f.name for f in fields(parameters)}
+    return {k: v for k, v in overrides.items() if k in mine}
+
+
 def assess_kingsoft(ctx: Context) -> Quote:
     purchase = opening(ctx.instances[0][1])
-    params = KingsoftParameters().parse(ctx.overrides)
+    params = KingsoftParameters().parse(own(ctx.overrides, KingsoftParameters))
     request = eligibility.Request(at=ctx.at, mode=ctx.mode, exception_report=ctx.exception_report, reason=ctx.reason)
     return eligibility.assess(ctx.instances, ctx.load(account_id(purchase.account)), request, ctx.known_at, params)
 
@@ -54,7 +64,7 @@ def assess_korpro(ctx: Context) -> Quote:
                               f"{ctx.known_at.isoformat()}", "instance")
     version, params = in_force(ctx.load(policy_book_id()), ctx.at, ctx.known_at)
     if ctx.overrides:
-        params = params.override(ctx.overrides)
+        params = params.override(own(ctx.overrides, KorProParameters))
     reason = ctx.reason if ctx.mode == "auto" else ctx.mode
     return korpro.judge(view, korpro.KorProRequest(ctx.at, reason or "", ctx.invoice), params, version, ctx.known_at)
 

@@ -1,0 +1,140 @@
+"""What-if replays: nothing is written to the ledger.
+
+- **Instance scenario** (`scenario`): the instance's streams (with its account, the policy book, and the
+  line keys a ``--drop`` needs) are copied into an in-memory ledger; the scenario feed (facts to add; the
+  dropped lines become retractions) is recorded there through the same validation as a real feed; the
+  quote at ``at`` is compared before and after.
+- **Ledger-wide scenario** (`rejudge_all`): every recorded refund request (or only an account's) is judged
+  again, on exactly what preceded it (its own stream and its account up to, not including, its own
+  events), once under today's parameters and once with the overrides (``--set``, ``--policy-version``).
+  Instances are read one at a time: memory stays flat as the ledger grows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from adapters import service
+from adapters.feed import parse_feed
+from adapters.finance import instance_names
+from adapters.store import Ledger
+from domain.errors import LedgerError
+from domain.instance import Instance, account_id, instance_id, key_id, opening
+from domain.korpro import PolicyBook, Subscription, policy_book_id
+from projections.policies import Context
+from projections.policies import assess as assess_policy
+from projections.quote import Quote
+
+FAR = datetime.max.replace(tzinfo=UTC)
+
+
+def _copy(source: Ledger, target: Ledger, aggregate_id: Any) -> None:
+    stored = source.recorder.select_events(aggregate_id)
+    if stored:
+        target.recorder.insert_events(stored)
+
+
+def scenario(ledger: Ledger, name: str, at: datetime, now: datetime, add: list[str], drop: list[str],
+             mode: str = "auto", with_: list[str] | None = None, **quote_kw: Any) -> tuple[Quote, Quote]:
+    """The quote for ``name`` at ``at`` as the ledger stands, and with the scenario's facts."""
+    before = service.quote(ledger, name, at, now, mode, with_, **quote_kw)
+    memory = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    names = [name, *(with_ or [])]
+    for n in names:
+        _copy(ledger, memory, instance_id(n))
+    head = opening(service.events_of(ledger, name))
+    if head is not None:
+        _copy(ledger, memory, account_id(head.account))
+    _copy(ledger, memory, policy_book_id())
+    for line_id in drop:
+        _copy(ledger, memory, key_id("line", line_id))
+    import json
+
+    retractions = [json.dumps({"type": "retract", "at": at.isoformat(), "target": line_id,
+                               "reason": "what-if: dropped"}) for line_id in drop]
+    lines = parse_feed([*add, *retractions])
+    service.record(memory, lines, now)
+    after = service.quote(memory, name, at, FAR, mode, with_, **quote_kw)
+    return before, after
+
+
+@dataclass(frozen=True)
+class Rejudged:
+    instance: str
+    account: str
+    refund: str
+    policy: str
+    at: datetime
+    currency: str
+    baseline: Decimal  # today's parameters
+    scenario: Decimal  # with the overrides
+
+    @property
+    def difference(self) -> Decimal:
+        return self.scenario - self.baseline
+
+    def as_json(self) -> dict[str, str]:
+        return {"instance": self.instance, "account": self.account, "refund": self.refund, "policy": self.policy,
+                "at": self.at.isoformat(), "currency": self.currency, "baseline": str(self.baseline),
+                "scenario": str(self.scenario), "difference": str(self.difference)}
+
+
+REQUESTS = (Instance.RefundApplied, Instance.RefundDenied, Subscription.RefundRequested)
+
+
+def _before(events: list[Any], stop: Any) -> list[Any]:
+    """The events of a stream before ``stop`` (by version; one feed shares one recorded time)."""
+    return [e for e in events if e.originator_version < stop.originator_version]
+
+
+def _context(ledger: Ledger, name: str, events: list[Any], request: Any, account_events: list[Any],
+             overrides: dict[str, Any]) -> Context:
+    instances = [(name, _before(events, request))]
+    for other in getattr(request, "with_", []) or []:
+        theirs = service.events_of(ledger, other)
+        included = next(e for e in theirs if isinstance(e, Instance.RefundIncluded) and e.refund == request.refund)
+        instances.append((other, _before(theirs, included)))
+    own = next((e for e in account_events if getattr(e, "refund", None) == request.refund), None)
+    account = _before(account_events, own) if own is not None else account_events
+    book = list(ledger.events.get(policy_book_id())) if isinstance(request, Subscription.RefundRequested) or \
+        isinstance(opening(events), Subscription.Subscribed) else []
+
+    def load(aggregate_id: Any) -> list[Any]:
+        return book if aggregate_id == policy_book_id() else account
+
+    kingsoft_mode = request.mode if isinstance(request, Instance.RefundApplied | Instance.RefundDenied) else "auto"
+    if isinstance(opening(events), Subscription.Subscribed):
+        reason = request.reason if isinstance(request, Subscription.RefundRequested) else request.mode
+        return Context(instances=instances, load=load, at=request.at, known_at=request.timestamp, mode="auto",
+                       reason=reason, invoice=getattr(request, "invoice", None), overrides=overrides)
+    return Context(instances=instances, load=load, at=request.at, known_at=request.timestamp, mode=kingsoft_mode,
+                   exception_report="(as recorded)" if kingsoft_mode == "exception" else None, overrides=overrides)
+
+
+def policy_version_parameters(ledger: Ledger, version: str) -> dict[str, Any]:
+    for e in ledger.events.get(policy_book_id()):
+        if isinstance(e, PolicyBook.VersionPosted) and e.version == version:
+            return dict(e.parameters)
+    raise LedgerError(f"no KorPro policy version {version!r} was posted", "--policy-version")
+
+
+def rejudge_all(ledger: Ledger, overrides: dict[str, Any], account: str | None = None) -> Iterator[Rejudged]:
+    """Every recorded refund request judged again under today's parameters and under the overrides (each
+    policy takes the parameter names it knows)."""
+    for aggregate_id, name in instance_names(ledger):
+        events = list(ledger.events.get(aggregate_id))
+        head = opening(events)
+        if head is None or (account is not None and head.account != account):
+            continue
+        korpro = isinstance(head, Subscription.Subscribed)
+        account_events = [] if korpro else list(ledger.events.get(account_id(head.account)))
+        for request in (e for e in events if isinstance(e, REQUESTS)):
+            base = assess_policy(_context(ledger, name, events, request, account_events, {}))
+            what = assess_policy(_context(ledger, name, events, request, account_events, overrides))
+            yield Rejudged(name, head.account, request.refund, base.policy, request.at, base.currency, base.amount,
+                           what.amount)
+

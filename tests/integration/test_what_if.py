@@ -1,0 +1,93 @@
+"""What-if replays through the real CLI: nothing is written; expected figures are worked out here."""
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import CLI
+
+CST = "+08:00"
+
+
+def day(n: int) -> str:
+    return f"2026-01-{1 + n:02d}T00:00:00{CST}" if n < 31 else f"2026-02-{n - 30:02d}T00:00:00{CST}"
+
+
+KINGSOFT = [
+    {"type": "purchase", "at": day(0), "instance": "kec-1", "account": "acme", "product": "KEC", "order": "o-1",
+     "months": 12, "monthly_price": "30.00", "payment": {"cash": "300.00", "cloud_ticket": "60.00"}},
+    {"type": "purchase", "at": day(0), "instance": "db-2", "account": "acme", "product": "MongoDB", "order": "o-2",
+     "months": 1, "monthly_price": "30.00", "payment": {"cash": "20.00", "cloud_ticket": "10.00"}},
+    {"type": "request_refund", "at": day(10), "instance": "kec-1", "refund": "r-1"},
+    {"type": "request_refund", "at": day(3), "instance": "db-2", "refund": "r-2"},
+]
+KORPRO = [
+    {"type": "subscribe", "at": "2026-01-05T00:00:00Z", "instance": "kp-1", "account": "initech",
+     "plan": "performance", "estimated_monthly_savings": "10000.00"},
+    {"type": "charge", "at": "2026-01-05T00:00:00Z", "instance": "kp-1", "invoice": "inv-1", "amount": "2000.00",
+     "period_start": "2026-01-05T00:00:00Z", "period_end": "2026-02-05T00:00:00Z"},
+    {"type": "report_savings", "at": "2026-02-06T00:00:00Z", "instance": "kp-1", "invoice": "inv-1",
+     "actual_savings": "4000.00"},
+    {"type": "post_policy", "at": "2026-06-01T00:00:00Z", "policy": "korpro", "version": "2026-06",
+     "parameters": {"performance_rate": "0.25"}},
+    {"type": "request_refund", "at": "2026-02-10T00:00:00Z", "instance": "kp-1", "refund": "r-3",
+     "reason": "savings_shortfall", "email": "ap@initech.example", "invoice": "inv-1", "explanation": "low"},
+]
+
+
+@pytest.fixture
+def books(cli: CLI) -> CLI:
+    cli.ok("record", "-", input="\n".join(json.dumps(x) for x in KINGSOFT + KORPRO) + "\n")
+    return cli
+
+
+def test_ledger_wide_parameter_overrides_change_every_refund_as_the_formulas_say(books: CLI, tmp_path: Path):
+    before = books.rows()
+    done = books.json("what-if", "--set", "refundable_tenders=cash", "--set", "performance_rate=0.25")
+    assert books.rows() == before  # nothing written
+    by = {r["refund"]: r for r in done["requests"]}
+    daily = Decimal("30.00") / 30
+    # r-1: self-service (K-F2 closed), 10 days used. Today: cash + tickets 360 - 10 x 1.00; scenario: cash only
+    assert (by["r-1"]["baseline"], by["r-1"]["scenario"]) == (str(360 - 10 * daily), str(300 - 10 * daily))
+    # r-2: MongoDB has no five-day refund: self-service, 3 days used
+    assert (by["r-2"]["baseline"], by["r-2"]["scenario"]) == (str(30 - 3 * daily), str(20 - 3 * daily))
+    # r-3: P-G2 re-priced on actual savings: fee - rate x actual
+    assert (by["r-3"]["baseline"], by["r-3"]["scenario"]) == (
+        str(Decimal("2000.00") - Decimal("0.20") * 4000), str(Decimal("2000.00") - Decimal("0.25") * 4000))
+    cny = (360 - 10 * daily) + (30 - 3 * daily), (300 - 10 * daily) + (20 - 3 * daily)
+    assert done["totals"]["CNY"] == {"baseline": str(cny[0]), "scenario": str(cny[1]),
+                                     "difference": str(cny[1] - cny[0])}
+    assert done["totals"]["USD"]["difference"] == "-200.00"
+    only_acme = books.json("what-if", "--set", "refundable_tenders=cash", "--account", "acme")
+    assert sorted(r["refund"] for r in only_acme["requests"]) == ["r-1", "r-2"]
+
+
+def test_a_posted_policy_version_can_judge_earlier_requests_P_V1(books: CLI):
+    done = books.json("what-if", "--policy-version", "2026-06")
+    by = {r["refund"]: r for r in done["requests"]}
+    assert (by["r-3"]["baseline"], by["r-3"]["scenario"]) == ("1200.00", "1000.00")
+    assert by["r-1"]["difference"] == "0.00"
+
+
+def test_one_instance_with_facts_dropped_or_added(books: CLI, tmp_path: Path):
+    books.ok("record", "-", input="\n".join(json.dumps(x) for x in [
+        {"type": "purchase", "at": day(0), "instance": "kec-9", "account": "acme", "product": "KEC", "order": "o-9",
+         "months": 12, "monthly_price": "10.00", "payment": {"cash": "120.00"}},
+        {"type": "upgrade", "id": "up-9", "at": day(30), "instance": "kec-9", "order": "u-9", "monthly_price": "20.00",
+         "payment": {"cash": "110.00"}}]) + "\n")
+    before = books.rows()
+    at = ["--at", day(40)]
+    # today: K-A1 120 - 10/30 x 40 = 106.67; K-U1 110/330 x (330 - 10) = 106.67 -> 213.34
+    dropped = books.json("what-if", "kec-9", *at, "--drop", "up-9")
+    assert (dropped["today"]["amount"], dropped["scenario"]["amount"], dropped["difference"]) == (
+        "213.34", "106.67", "-106.67")
+    renewal = tmp_path / "renewal.jsonl"
+    renewal.write_text(json.dumps({"type": "renew", "at": day(35), "instance": "kec-9", "order": "r-9", "months": 1,
+                                   "monthly_price": "20.00", "payment": {"cash": "20.00"}}) + "\n")
+    added = books.json("what-if", "kec-9", *at, "--add", str(renewal))
+    assert (added["scenario"]["amount"], added["difference"]) == ("233.34", "20.00")  # K-A2: not in effect
+    assert books.rows() == before
+    bad = books.run("what-if", "kec-9", *at, "--drop", "no-such-line")
+    assert bad.returncode == 2 and "target" in bad.stderr
