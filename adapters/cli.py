@@ -417,6 +417,26 @@ def what_if_cmd(
         out.print(f"total {currency}: today {t['baseline']}, scenario {t['scenario']}, difference {t['difference']}")
 
 
+@app.command("export")
+def export_cmd(
+    what: Annotated[str, typer.Argument(help="refunds | orders | account-ledger")],
+    start: Annotated[str, typer.Option("--from", help="business time, inclusive")],
+    end: Annotated[str, typer.Option("--to", help="business time, exclusive")],
+    out_path: Annotated[str, typer.Option("--out", help="the file to write")],
+    fmt: Annotated[str, typer.Option("--format", help="csv | parquet")] = "csv",
+    known_at: Annotated[Optional[str], typer.Option("--known-at", help="as the ledger knew it then")] = None,
+) -> None:
+    """Export refunds, orders or the account ledger for a period, as known at --known-at."""
+    if what not in finance.EXPORTS:
+        raise BadInput(None, f"WHAT: {what!r} is not one of {', '.join(finance.EXPORTS)}")
+    if fmt not in ("csv", "parquet"):
+        raise BadInput(None, f"--format: {fmt!r} is not csv or parquet")
+    t1, t2, k = instant("--from", start), instant("--to", end), instant("--known-at", known_at, now())
+    rows = finance.export_rows(ledger(), what, t1, t2, k)
+    (finance.write_csv if fmt == "csv" else finance.write_parquet)(rows, out_path, finance.COLUMNS[what])
+    out.print(f"wrote {len(rows)} {what} rows to {out_path}")
+
+
 @app.command("diff")
 def diff_cmd(
     instance: str,

@@ -16,10 +16,10 @@ from adapters.feed import BadInput
 from adapters.store import Ledger
 from domain.instance import Instance
 from domain.korpro import Subscription
-from projections.finance import FAR, OrderRow, RefundRow, instance_rows
+from projections.finance import FAR, OrderRow, RefundRow, account_days, instance_rows
 from projections.reconcile import StatementLine
 
-COLUMNS = ("kind", "reference", "account", "amount", "currency", "booked_at")
+STATEMENT_COLUMNS = ("kind", "reference", "account", "amount", "currency", "booked_at")
 _AMOUNT = re.compile(r"^\d+(\.\d{1,2})?$")
 
 
@@ -48,16 +48,16 @@ def ledger_rows(ledger: Ledger, known_at: datetime = FAR) -> tuple[list[OrderRow
 def read_statement(handle: TextIO) -> list[StatementLine]:
     """A payment statement (CSV with a header row). Bad input names the row (header = row 1) and column."""
     reader = csv.DictReader(handle)
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    missing = [c for c in STATEMENT_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise BadInput(None, f"row 1 (header): missing column(s) {', '.join(missing)}")
-    unknown = [c for c in reader.fieldnames or [] if c not in COLUMNS]
+    unknown = [c for c in reader.fieldnames or [] if c not in STATEMENT_COLUMNS]
     if unknown:
         raise BadInput(None, f"row 1 (header): unknown column(s) {', '.join(unknown)}")
     lines = []
     for n, raw in enumerate(reader, start=2):
-        if None in raw or any(raw[c] is None for c in COLUMNS):
-            raise BadInput(None, f"row {n}: expected {len(COLUMNS)} columns")
+        if None in raw or any(raw[c] is None for c in STATEMENT_COLUMNS):
+            raise BadInput(None, f"row {n}: expected {len(STATEMENT_COLUMNS)} columns")
 
         def bad(column: str, what: str, n: int = n) -> BadInput:
             return BadInput(None, f"row {n}, column {column}: {what}")
@@ -83,3 +83,82 @@ def read_statement(handle: TextIO) -> list[StatementLine]:
         lines.append(StatementLine(n, kind, raw["reference"].strip(), raw["account"].strip(),
                                    int(Decimal(amount) * 100), currency, booked))
     return lines
+
+
+# ----- exports -----
+
+EXPORTS = ("refunds", "orders", "account-ledger")
+
+
+def _money(c: int) -> Decimal:
+    return (Decimal(c) / 100).quantize(Decimal("0.01"))
+
+
+def export_rows(ledger: Ledger, what: str, start: datetime, end: datetime, known_at: datetime) -> list[dict[str, Any]]:
+    """The rows of one export, business time in ``[start, end)``, as the ledger knew it at ``known_at``."""
+    orders, refunds = ledger_rows(ledger, known_at)
+    if what == "orders":
+        return [{"instance": o.instance, "order": o.order, "account": o.account, "product": o.product,
+                 "kind": o.kind, "placed_at": o.placed_at, "valid_from": o.start, "valid_until": o.end,
+                 "currency": o.currency, "paid": _money(o.paid_cents), "cash": _money(o.cash_cents),
+                 "credit": _money(o.credit_cents), "status": o.status}
+                for o in orders if start <= o.placed_at < end]
+    if what == "refunds":
+        return [{"refund": r.refund, "instance": r.instance, "account": r.account, "policy": r.policy,
+                 "mode": r.mode, "requested_at": r.requested_at, "recorded_at": r.recorded_at,
+                 "currency": r.currency, "amount": _money(r.amount_cents), "state": r.state,
+                 "settled_at": r.settled_at}
+                for r in refunds if start <= r.requested_at < end]
+    by_account: dict[str, tuple[list[OrderRow], list[RefundRow]]] = {}
+    for o in orders:
+        by_account.setdefault(o.account, ([], []))[0].append(o)
+    for r in refunds:
+        by_account.setdefault(r.account, ([], []))[1].append(r)
+    rows = []
+    for account in sorted(by_account):
+        for d in account_days(*by_account[account]):
+            if start.date() <= d.day < end.date():
+                rows.append({"account": d.account, "currency": d.currency, "day": d.day,
+                             "opening": _money(d.opening_cents), "paid": _money(d.paid_cents),
+                             "consumed": _money(d.consumed_cents), "refunded": _money(d.refunded_cents),
+                             "closing": _money(d.closing_cents)})
+    return rows
+
+
+def write_csv(rows: list[dict[str, Any]], path: str, columns: list[str]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (v.isoformat() if hasattr(v, "isoformat") else "" if v is None else str(v))
+                             for k, v in row.items()})
+
+
+def write_parquet(rows: list[dict[str, Any]], path: str, columns: list[str]) -> None:
+    """Money as decimal128(18, 2), times as timestamps with their UTC instant, days as dates."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def kind(name: str) -> Any:
+        sample = next((r[name] for r in rows if r.get(name) is not None), None)
+        if isinstance(sample, Decimal):
+            return pa.decimal128(18, 2)
+        if isinstance(sample, datetime):
+            return pa.timestamp("us", tz="UTC")
+        if sample is not None and type(sample).__name__ == "date":
+            return pa.date32()
+        if isinstance(sample, bool):
+            return pa.bool_()
+        return pa.string()
+
+    schema = pa.schema([(c, kind(c)) for c in columns])
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+
+
+COLUMNS = {
+    "orders": ["instance", "order", "account", "product", "kind", "placed_at", "valid_from", "valid_until",
+               "currency", "paid", "cash", "credit", "status"],
+    "refunds": ["refund", "instance", "account", "policy", "mode", "requested_at", "recorded_at", "currency",
+                "amount", "state", "settled_at"],
+    "account-ledger": ["account", "currency", "day", "opening", "paid", "consumed", "refunded", "closing"],
+}
