@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DB := sqlite:///demo.db
 
-.PHONY: demo test lint clean
+.PHONY: demo test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	scripts/test-env $(BIN)/pytest -rs
+
+# Speed is reported here, never asserted in tests. BENCH_INSTANCES=100000 make bench for a bigger run.
+BENCH_INSTANCES ?= 10000
+bench: $(STAMP)
+	scripts/test-env $(BIN)/python -m bench.run --instances $(BENCH_INSTANCES) --json bench/results.json
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache .hypothesis

@@ -15,18 +15,17 @@ from domain.chain import CHAIN_ID, GENESIS, Chain, Finding, compare, fold, row_d
 CHAIN_TOPICS = {get_topic(Chain.Started), get_topic(Chain.Sealed)}
 
 
-def sealed(ledger: Ledger, aggregates: list[Any], timestamp: datetime) -> Chain:
-    """The chain, with a seal over the rows these aggregates' pending events will be stored as (same order
-    as `Application.save` stores them). Save it last, in the same call."""
-    digests = []
-    for aggregate in aggregates:
-        for event in aggregate.pending_events:
-            stored = ledger.mapper.to_stored_event(event)
-            digests.append(row_digest(stored.originator_id, stored.originator_version, stored.topic, stored.state))
+def save_sealed(ledger: Ledger, aggregates: list[Any], timestamp: datetime) -> None:
+    """Store the aggregates' pending events and, after them in the same transaction, the seal over their
+    rows. Each event is encoded once: the bytes that are hashed are the bytes that are stored. A stale
+    aggregate (or chain) version raises the library's IntegrityError and nothing is written."""
+    stored = [ledger.mapper.to_stored_event(e) for a in aggregates for e in a.collect_events()]
+    digests = [row_digest(s.originator_id, s.originator_version, s.topic, s.state) for s in stored]
     last = next(iter(ledger.events.get(CHAIN_ID, desc=True, limit=1)), None)
     chain = Chain.resume(last) if last is not None else Chain.start(timestamp)
     chain.seal(digests, timestamp)
-    return chain
+    stored += [ledger.mapper.to_stored_event(e) for e in chain.collect_events()]
+    ledger.recorder.insert_events(stored)
 
 
 def rows(ledger: Ledger, page: int = 1000) -> Iterator[Any]:

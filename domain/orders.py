@@ -76,6 +76,7 @@ def build_orders(facts: Iterable[Any]) -> list[Order]:
     - upgrade/downgrade: ``[at, expiry at that moment)``, covering every renewal already placed.
     """
     orders: list[Order] = []
+    current: datetime | None = None  # the expiry so far: the end of the latest base order
     for f in facts:
         kind = getattr(f, "KIND", None)
         if kind is None:
@@ -85,13 +86,13 @@ def build_orders(facts: Iterable[Any]) -> list[Order]:
             start = f.activated_at or f.at
             orders.append(Order(kind, start=start, end=start + months_days(f.months), payment=f.payment,
                                 months=f.months, discounts=_rates(f.discounts), promotion=f.promotion, **common))
+            current = max(current, orders[-1].end) if current else orders[-1].end
         elif kind == "renewal":
-            current = expiry(orders)
             start = current if current is not None and current > f.at else f.at
             orders.append(Order(kind, start=start, end=start + months_days(f.months), payment=f.payment,
                                 months=f.months, discounts=_rates(f.discounts), **common))
+            current = max(current, orders[-1].end) if current else orders[-1].end
         else:
-            current = expiry(orders)
             end = current if current is not None else f.at
             payment = f.payment if kind == "upgrade" else Payment()
             credit = f.credit if kind == "downgrade" else Decimal("0")

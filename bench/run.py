@@ -1,0 +1,235 @@
+"""The benchmark suite (`make bench`): every figure names its workload and its ratio to a reference
+measured side by side in the same run.
+
+- ingest: feed lines/s through `record` (validation, aggregates, keys, seals), vs. the library's own batched
+  insert of the very same stored events (events/s);
+- replay: a quote for every instance at one time (events/s), vs. the raw ceiling: `sqlite3` scan of
+  ``stored_events`` + ``json.loads`` of each row;
+- quote latency p50/p99 for histories of 10, 100 and 1,000 events;
+- what-if over the whole ledger (every recorded request judged twice): requests/s and peak RSS at two sizes
+  (each in a fresh process);
+- PostgreSQL ingest and replay when ``BILLING_LEDGER_TEST_PG`` names a server.
+
+    python -m bench.run --instances 10000 [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from adapters import service, whatif
+from adapters.feed import parse_feed
+from adapters.finance import instance_names
+from adapters.store import Ledger, open_ledger
+from bench.generate import generate
+from projections.policies import Context
+from projections.policies import assess as assess_policy
+
+CHUNK = 2000
+QUOTE_AT = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+def record_feed(ledger: Ledger, lines: list[str]) -> float:
+    """Seconds to record ``lines`` in feeds of CHUNK lines."""
+    start = time.perf_counter()
+    for i in range(0, len(lines), CHUNK):
+        service.record(ledger, parse_feed(lines[i:i + CHUNK]), datetime.now(UTC))
+    return time.perf_counter() - start
+
+
+def library_insert(source: Ledger, url: str) -> tuple[int, float]:
+    """The same stored events, inserted into a fresh store by the library's recorder, in batches."""
+    target = open_ledger(url)
+    rows = []
+    start_id = 1
+    while True:
+        batch = source.recorder.select_notifications(start=start_id, limit=10000)
+        rows += batch
+        if len(batch) < 10000:
+            break
+        start_id = batch[-1].id + 1
+    start = time.perf_counter()
+    for i in range(0, len(rows), CHUNK):
+        target.recorder.insert_events(rows[i:i + CHUNK])
+    return len(rows), time.perf_counter() - start
+
+
+def replay_all(ledger: Ledger) -> tuple[int, int, float]:
+    """A quote for every instance at QUOTE_AT (auto mode; KorPro: money-back), as known now."""
+    now = datetime.now(UTC)
+    events = instances = 0
+    start = time.perf_counter()
+    for aggregate_id, name in instance_names(ledger):
+        stream = list(ledger.events.get(aggregate_id))
+        events += len(stream)
+        instances += 1
+        ctx = Context(instances=[(name, stream)], load=lambda i: list(ledger.events.get(i)), at=QUOTE_AT,
+                      known_at=now, reason="money_back")
+        try:
+            assess_policy(ctx)
+        except Exception:  # noqa: BLE001 - an instance with no purchase by then: still read and replayed
+            pass
+    return instances, events, time.perf_counter() - start
+
+
+def raw_ceiling(path: str) -> tuple[int, float]:
+    """sqlite3 full scan of stored_events + json.loads of every row: what the store can physically deliver."""
+    con = sqlite3.connect(path)
+    start = time.perf_counter()
+    n = 0
+    for (state,) in con.execute("SELECT state FROM stored_events"):
+        json.loads(state)
+        n += 1
+    return n, time.perf_counter() - start
+
+
+def history(events: int) -> list[str]:
+    """One instance whose history has ``events`` facts: a purchase, then renewals and EIP bindings."""
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    lines = [{"type": "purchase", "at": t.isoformat(), "instance": f"h{events}", "account": f"h{events}",
+              "product": "KEC", "order": f"h{events}-o0", "months": 1, "monthly_price": "30.00",
+              "payment": {"cash": "30.00"}},
+             {"type": "purchase", "at": t.isoformat(), "instance": f"h{events}-eip", "account": f"h{events}",
+              "product": "EIP", "order": f"h{events}-eip-o", "months": 1, "monthly_price": "5.00",
+              "payment": {"cash": "5.00"}}]
+    for i in range(1, events):
+        at = (t + timedelta(hours=i)).isoformat()
+        if i % 2:
+            kind = "bind_eip" if (i // 2) % 2 == 0 else "unbind_eip"
+            lines.append({"type": kind, "at": at, "instance": f"h{events}", "eip": f"h{events}-eip"})
+        else:
+            lines.append({"type": "renew", "at": at, "instance": f"h{events}", "order": f"h{events}-o{i}",
+                          "months": 1, "monthly_price": "30.00", "payment": {"cash": "30.00"}})
+    return [json.dumps(x) for x in lines]
+
+
+def quote_latency(sizes: tuple[int, ...] = (10, 50, 100, 1000)) -> dict[int, tuple[float, float]]:
+    ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"})
+    out = {}
+    for n in sizes:
+        service.record(ledger, parse_feed(history(n)), datetime.now(UTC))
+        at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=n + 1)
+        reps = 200 if n <= 100 else 50
+        timings = []
+        for _ in range(reps):
+            start = time.perf_counter()
+            service.quote(ledger, f"h{n}", at, datetime.now(UTC))
+            timings.append(time.perf_counter() - start)
+        timings.sort()
+        out[n] = (statistics.median(timings) * 1000, timings[int(len(timings) * 0.99) - 1] * 1000)
+    return out
+
+
+def what_if_child(url: str) -> dict[str, float]:
+    """Run in a fresh process: the what-if over the whole ledger, its throughput and peak RSS."""
+    ledger = open_ledger(url)
+    start = time.perf_counter()
+    n = sum(1 for _ in whatif.rejudge_all(ledger, {"refundable_tenders": "cash", "performance_rate": "0.25"}))
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"requests": n, "seconds": seconds, "peak_rss_mb": peak_mb}
+
+
+def what_if(url: str) -> dict[str, float]:
+    done = subprocess.run([sys.executable, "-m", "bench.run", "--what-if-child", url], capture_output=True,
+                          text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    return json.loads(done.stdout)
+
+
+def build(instances: int, workdir: str, seed: int = 1) -> tuple[str, int, float, Ledger]:
+    path = os.path.join(workdir, f"ledger-{instances}.db")
+    ledger = open_ledger(f"sqlite:///{path}")
+    lines = [json.dumps(x) for x in generate(instances, seed)]
+    seconds = record_feed(ledger, lines)
+    return path, len(lines), seconds, ledger
+
+
+def suite(instances: int, pg_url: str | None) -> dict[str, Any]:
+    results: dict[str, Any] = {"instances": instances, "machine": f"{os.cpu_count()} cores, {sys.platform}, "
+                                                                  f"Python {sys.version.split()[0]}"}
+    with tempfile.TemporaryDirectory() as workdir:
+        path, lines, seconds, ledger = build(instances, workdir)
+        events, lib_seconds = library_insert(ledger, f"sqlite:///{os.path.join(workdir, 'copy.db')}")
+        results["ingest"] = {"lines": lines, "lines_per_s": lines / seconds,
+                             "library_events_per_s": events / lib_seconds, "stored_events": events}
+        n, ev, secs = replay_all(ledger)
+        rows, raw = raw_ceiling(path)
+        results["replay"] = {"instances": n, "events": ev, "events_per_s": ev / secs, "raw_rows_per_s": rows / raw}
+        small_path, *_ = build(max(instances // 10, 50), workdir, seed=2)
+        results["what_if"] = {"large": {"instances": instances, **what_if(f"sqlite:///{path}")},
+                              "small": {"instances": max(instances // 10, 50),
+                                        **what_if(f"sqlite:///{small_path}")}}
+    results["quote_ms"] = {str(k): {"p50": v[0], "p99": v[1]} for k, v in quote_latency().items()}
+    if pg_url:
+        from tests.stores import fresh_pg_database
+
+        url = fresh_pg_database()
+        pg = open_ledger(url)
+        lines = [json.dumps(x) for x in generate(min(instances, 5000), 3)]
+        seconds = record_feed(pg, lines)
+        n, ev, secs = replay_all(pg)
+        results["postgresql"] = {"lines": len(lines), "lines_per_s": len(lines) / seconds,
+                                 "replay_events_per_s": ev / secs}
+    return results
+
+
+def table(r: dict[str, Any]) -> str:
+    i, rp, w, q = r["ingest"], r["replay"], r["what_if"], r["quote_ms"]
+    rows = [
+        ("ingest (record, feeds of 2,000 lines)", f"{i['lines_per_s']:,.0f} lines/s",
+         f"library batched insert {i['library_events_per_s']:,.0f} ev/s",
+         f"{i['lines_per_s'] / i['library_events_per_s']:.2f}"),
+        (f"replay: quote every instance ({rp['instances']:,})", f"{rp['events_per_s']:,.0f} ev/s",
+         f"raw sqlite3+json.loads {rp['raw_rows_per_s']:,.0f} rows/s",
+         f"{rp['events_per_s'] / rp['raw_rows_per_s']:.2f}"),
+        *((f"quote latency, {n}-event history", f"p50 {v['p50']:.2f} ms, p99 {v['p99']:.2f} ms",
+           "10-event history p50", f"{v['p50'] / q['10']['p50']:.2f}") for n, v in q.items()),
+        (f"what-if, {w['large']['instances']:,} instances",
+         f"{w['large']['requests'] / w['large']['seconds']:,.0f} req/s, peak {w['large']['peak_rss_mb']:.0f} MB",
+         f"peak at {w['small']['instances']:,}: {w['small']['peak_rss_mb']:.0f} MB",
+         f"{w['large']['peak_rss_mb'] / w['small']['peak_rss_mb']:.2f}"),
+    ]
+    if "postgresql" in r:
+        p = r["postgresql"]
+        rows.append((f"PostgreSQL ingest ({p['lines']:,} lines)", f"{p['lines_per_s']:,.0f} lines/s",
+                     "SQLite ingest", f"{p['lines_per_s'] / i['lines_per_s']:.2f}"))
+        rows.append(("PostgreSQL replay", f"{p['replay_events_per_s']:,.0f} ev/s", "SQLite replay",
+                     f"{p['replay_events_per_s'] / rp['events_per_s']:.2f}"))
+    width = [max(len(x[c]) for x in rows) for c in range(4)]
+    head = ("workload", "figure", "reference", "ratio")
+    width = [max(w_, len(h)) for w_, h in zip(width, head, strict=True)]
+    lines = [" | ".join(h.ljust(w_) for h, w_ in zip(head, width, strict=True)), "-+-".join("-" * w_ for w_ in width)]
+    lines += [" | ".join(c.ljust(w_) for c, w_ in zip(row, width, strict=True)) for row in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="billing-ledger benchmarks")
+    parser.add_argument("--instances", type=int, default=10000)
+    parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--what-if-child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.what_if_child:
+        print(json.dumps(what_if_child(args.what_if_child)))
+        return
+    results = suite(args.instances, os.environ.get("BILLING_LEDGER_TEST_PG"))
+    print(f"billing-ledger benchmarks: {args.instances:,} generated instances; {results['machine']}")
+    print(table(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

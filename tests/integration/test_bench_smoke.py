@@ -1,0 +1,22 @@
+"""The benchmark suite runs (tiny), so it cannot rot. No timing is asserted: speed is reported by
+`make bench`, never tested."""
+
+import json
+import subprocess
+import sys
+
+from tests.integration.conftest import ROOT
+
+
+def test_the_benchmark_suite_produces_every_figure(tmp_path):
+    out = tmp_path / "bench.json"
+    done = subprocess.run([sys.executable, "-m", "bench.run", "--instances", "60", "--json", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text())
+    assert figures["ingest"]["lines"] > 60 and figures["ingest"]["stored_events"] > figures["ingest"]["lines"]
+    assert figures["replay"]["instances"] == 60
+    assert set(figures["quote_ms"]) == {"10", "50", "100", "1000"}
+    assert figures["what_if"]["large"]["requests"] > 0
+    for line in ("ingest", "replay", "quote latency, 1000-event history", "what-if"):
+        assert line in done.stdout
