@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -125,16 +126,26 @@ def policy_version_parameters(ledger: Ledger, version: str) -> dict[str, Any]:
 def rejudge_all(ledger: Ledger, overrides: dict[str, Any], account: str | None = None) -> Iterator[Rejudged]:
     """Every recorded refund request judged again under today's parameters and under the overrides (each
     policy takes the parameter names it knows)."""
+    accounts: OrderedDict[str, list[Any]] = OrderedDict()  # a few recent accounts: memory stays flat
+
+    def account_events(name: str) -> list[Any]:
+        if name not in accounts:
+            accounts[name] = list(ledger.events.get(account_id(name)))
+            if len(accounts) > 64:
+                accounts.popitem(last=False)
+        return accounts[name]
+
     for aggregate_id, name in instance_names(ledger):
         events = list(ledger.events.get(aggregate_id))
         head = opening(events)
-        if head is None or (account is not None and head.account != account):
+        requests = [e for e in events if isinstance(e, REQUESTS)]
+        if head is None or not requests or (account is not None and head.account != account):
             continue
         korpro = isinstance(head, Subscription.Subscribed)
-        account_events = [] if korpro else list(ledger.events.get(account_id(head.account)))
-        for request in (e for e in events if isinstance(e, REQUESTS)):
-            base = assess_policy(_context(ledger, name, events, request, account_events, {}))
-            what = assess_policy(_context(ledger, name, events, request, account_events, overrides))
+        account_stream = [] if korpro else account_events(head.account)
+        for request in requests:
+            base = assess_policy(_context(ledger, name, events, request, account_stream, {}))
+            what = assess_policy(_context(ledger, name, events, request, account_stream, overrides))
             yield Rejudged(name, head.account, request.refund, base.policy, request.at, base.currency, base.amount,
                            what.amount)
 
