@@ -329,12 +329,7 @@ def reconcile_cmd(
     for f in findings:
         counts[f.status] = counts.get(f.status, 0) + 1
     if out_csv:
-        import csv
-
-        with open(out_csv, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["status"])
-            writer.writeheader()
-            writer.writerows(rows)
+        finance.write_csv(rows, out_csv, list(rows[0]) if rows else ["status"])
     if as_json:
         print(json.dumps({"counts": counts, "findings": rows}, indent=2))
     else:
@@ -396,12 +391,7 @@ def what_if_cmd(
         totals[r.currency] = (base + r.baseline, scen + r.scenario)
     summary = {c: {"baseline": str(b), "scenario": str(s), "difference": str(s - b)} for c, (b, s) in totals.items()}
     if csv_out:
-        import csv
-
-        with open(csv_out, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["instance"])
-            writer.writeheader()
-            writer.writerows(rows)
+        finance.write_csv(rows, csv_out, list(rows[0]) if rows else ["instance"])
     if as_json:
         print(json.dumps({"overrides": overrides, "requests": rows, "totals": summary}, indent=2))
         return

@@ -334,8 +334,3 @@ def judge(v: KorProView, request: KorProRequest, params: KorProParameters, versi
     return Quote(instance=v.name, at=request.at, known_at=known_at, currency=v.sub.currency, mode=request.reason,
                  eligible=True, amount=amount, outcome="refund", lines=judged.lines, reasons=info, policy=policy,
                  ceiling=judged.ceiling)
-
-
-def is_subscription(events: list[Any]) -> bool:
-    return any(isinstance(e, Subscription.Subscribed) for e in events)
-

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from domain.errors import Inconsistent
-from domain.kingsoft import POLICY, KingsoftParameters, refund_lines, total
+from domain.kingsoft import POLICY, KingsoftParameters, refund_lines
 from domain.lines import Line
 from domain.money import fmt
 from projections.replay import InstanceView
@@ -84,13 +84,3 @@ def amount_lines(views: list[InstanceView], at: datetime, params: KingsoftParame
     if len(currencies) > 1:
         raise Inconsistent(f"instances refunded together are billed in {sorted(currencies)} (K-M3)", "with")
     return [ln for v in views for ln in refund_lines(v.name, v.orders, at, params)]
-
-
-def amount_quote(views: list[InstanceView], at: datetime, known_at: datetime, mode: str,
-                 params: KingsoftParameters | None = None) -> Quote:
-    """The amount part of a quote (eligibility is judged separately and may deny it)."""
-    params = params or KingsoftParameters()
-    lines = amount_lines(views, at, params)
-    amount, outcome = total(lines)
-    return Quote(instance=views[0].name, at=at, known_at=known_at, currency=views[0].currency, mode=mode,
-                 eligible=True, amount=amount, outcome=outcome, lines=lines)
