@@ -1,8 +1,8 @@
 """Application services: load aggregates, call the domain, save in one transaction, translate errors.
 
-``record`` applies a whole feed in memory and saves every touched aggregate with one
-``Application.save`` (one transaction, optimistic concurrency on every aggregate): a
-feed is recorded all or nothing. The clock is the caller's (``now``).
+``record`` applies a whole feed in memory and stores the new events of every touched aggregate, with
+the hash chain's seal over them, in one insert (one transaction, optimistic concurrency on every
+aggregate): a feed is recorded all or nothing. The clock is the caller's (``now``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from eventsourcing.utils import get_topic
 from adapters import feed
 from adapters.feed import BadInput
 from adapters.integrity import save_sealed
+from adapters.prefetch import select_many
 from adapters.store import Ledger
 from domain.errors import Conflict, Inconsistent, LedgerError, UnknownInstance, UnknownReference
 from domain.instance import Account, Instance, Key, account_id, instance_id, key_id, opening
@@ -74,6 +75,20 @@ class UnitOfWork:
     denied: int = 0
     latest: datetime | None = None  # the newest recorded time among the loaded aggregates
     stamp: datetime | None = None  # the last recorded time given to this feed's events
+    prefetched: dict[Any, list[Any]] = field(default_factory=dict)  # stored events read ahead, by aggregate id
+
+    def prefetch(self, lines: list[feed.Line]) -> None:
+        """Read every aggregate the feed names, in a few queries (see `adapters.prefetch`)."""
+        ids = [policy_book_id()]
+        for line in lines:
+            c = line.command
+            ids += [instance_id(getattr(c, a)) for a in ("instance", "eip", "disk") if getattr(c, a, None)]
+            ids += [instance_id(w) for w in getattr(c, "with_", [])]
+            ids += [key_id("line", v) for v in (c.id, getattr(c, "target", None)) if v]
+            ids += [key_id(kind, getattr(c, kind)) for kind in ("order", "refund") if getattr(c, kind, None)]
+            if getattr(c, "account", None):
+                ids.append(account_id(c.account))
+        self.prefetched = select_many(self.ledger.recorder, ids) or {}
 
     def instance(self, name: str) -> Instance | None:
         if name not in self.instances:
@@ -126,10 +141,16 @@ class UnitOfWork:
             key.reclaim(owner, digest, timestamp)
 
     def _get(self, aggregate_id: Any) -> Any:
-        try:
-            aggregate = self.ledger.repository.get(aggregate_id, projector_func=fold)
-        except AggregateNotFoundError:
-            return None
+        if aggregate_id in self.prefetched:
+            stored = self.prefetched.pop(aggregate_id)
+            if not stored:
+                return None
+            aggregate = fold(None, map(self.ledger.mapper.to_domain_event, stored))
+        else:
+            try:
+                aggregate = self.ledger.repository.get(aggregate_id, projector_func=fold)
+            except AggregateNotFoundError:
+                return None
         if self.latest is None or aggregate.modified_on > self.latest:
             self.latest = aggregate.modified_on
         return aggregate
@@ -177,6 +198,7 @@ def record(ledger: Ledger, lines: list[feed.Line], now: datetime | Clock, *, pre
     floor: datetime | None = None
     for attempt in range(attempts):
         uow = UnitOfWork(ledger)
+        uow.prefetch(lines)
         try:
             result = apply_feed(uow, ledger, lines, clock(), preserve_recorded_at, floor)
         except _StaleClock as stale:

@@ -52,6 +52,7 @@ class Instance(Aggregate):
 
         def apply(self, aggregate: Instance) -> None:
             aggregate.facts.append(self)
+            aggregate._live = None
 
     class Purchased(Event):
         KIND = "purchase"
@@ -160,6 +161,7 @@ class Instance(Aggregate):
     def __init__(self, name: str, at: datetime, line: str | None) -> None:
         self.name = name
         self.facts: list[Instance.Event] = []
+        self._live: list[Instance.Event] | None = None  # cached `live(facts)`, dropped by every new fact
 
     # ----- what the ledger knows now (all recorded, minus retracted) -----
 
@@ -168,7 +170,9 @@ class Instance(Aggregate):
         return {f.target for f in self.facts if isinstance(f, Instance.Retracted)}
 
     def live_facts(self) -> list[Instance.Event]:
-        return live(self.facts)
+        if self._live is None:
+            self._live = live(self.facts)
+        return self._live
 
     @property
     def purchase(self) -> Any:
