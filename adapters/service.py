@@ -81,13 +81,13 @@ class UnitOfWork:
         """Read every aggregate the feed names, in a few queries (see `adapters.prefetch`)."""
         ids = [policy_book_id()]
         for line in lines:
-            c = line.command
-            ids += [instance_id(getattr(c, a)) for a in ("instance", "eip", "disk") if getattr(c, a, None)]
-            ids += [instance_id(w) for w in getattr(c, "with_", [])]
-            ids += [key_id("line", v) for v in (c.id, getattr(c, "target", None)) if v]
-            ids += [key_id(kind, getattr(c, kind)) for kind in ("order", "refund") if getattr(c, kind, None)]
-            if getattr(c, "account", None):
-                ids.append(account_id(c.account))
+            c = vars(line.command)  # the model's fields (pydantic's getattr is slow for absent ones)
+            ids += [instance_id(c[a]) for a in ("instance", "eip", "disk") if c.get(a)]
+            ids += [instance_id(w) for w in c.get("with_", ())]
+            ids += [key_id("line", v) for v in (c["id"], c.get("target")) if v]
+            ids += [key_id(kind, c[kind]) for kind in ("order", "refund") if c.get(kind)]
+            if c.get("account"):
+                ids.append(account_id(c["account"]))
         self.prefetched = select_many(self.ledger.recorder, ids) or {}
 
     def instance(self, name: str) -> Instance | None:

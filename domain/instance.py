@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -25,10 +26,12 @@ from domain.orders import build_orders, expiry, term_price
 NAMESPACE = uuid.UUID("6f1c7f36-5b43-4e0b-9a8e-2f2d1b0c9a11")
 
 
+@lru_cache(maxsize=65536)
 def instance_id(name: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"instance:{name}")
 
 
+@lru_cache(maxsize=65536)
 def key_id(kind: str, value: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"{kind}:{value}")
 
@@ -458,5 +461,6 @@ class Account(Aggregate):
         self.trigger_event(event_class, timestamp=timestamp, **fields)
 
 
+@lru_cache(maxsize=65536)
 def account_id(name: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"account:{name}")
