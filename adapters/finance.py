@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from eventsourcing.utils import get_topic
 
 from adapters.feed import BadInput
+from adapters.prefetch import select_many
 from adapters.store import Ledger
 from domain.instance import Instance
 from domain.korpro import Subscription
@@ -36,10 +37,28 @@ def instance_names(ledger: Ledger, page: int = 1000) -> Iterator[tuple[Any, str]
         start = batch[-1].id + 1
 
 
+def stream_instances(ledger: Ledger, batch: int = 500) -> Iterator[tuple[str, list[Any]]]:
+    """Every instance with its events, reading ``batch`` instances per query (memory stays flat)."""
+    pending: list[tuple[Any, str]] = []
+
+    def flush() -> Iterator[tuple[str, list[Any]]]:
+        stored = select_many(ledger.recorder, [i for i, _ in pending])
+        for aggregate_id, name in pending:
+            rows = stored[aggregate_id] if stored is not None else ledger.recorder.select_events(aggregate_id)
+            yield name, [ledger.mapper.to_domain_event(s) for s in rows]
+        pending.clear()
+
+    for pair in instance_names(ledger):
+        pending.append(pair)
+        if len(pending) >= batch:
+            yield from flush()
+    yield from flush()
+
+
 def ledger_rows(ledger: Ledger, known_at: datetime = FAR) -> tuple[list[OrderRow], list[RefundRow]]:
     orders, refunds = [], []
-    for aggregate_id, name in instance_names(ledger):
-        o, r = instance_rows(name, ledger.events.get(aggregate_id), known_at)
+    for name, events in stream_instances(ledger):
+        o, r = instance_rows(name, events, known_at)
         orders += o
         refunds += r
     return orders, refunds

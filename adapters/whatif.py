@@ -21,7 +21,7 @@ from typing import Any
 
 from adapters import service
 from adapters.feed import parse_feed
-from adapters.finance import instance_names
+from adapters.finance import stream_instances
 from adapters.store import Ledger
 from domain.errors import LedgerError
 from domain.instance import Instance, account_id, instance_id, key_id, opening
@@ -135,8 +135,7 @@ def rejudge_all(ledger: Ledger, overrides: dict[str, Any], account: str | None =
                 accounts.popitem(last=False)
         return accounts[name]
 
-    for aggregate_id, name in instance_names(ledger):
-        events = list(ledger.events.get(aggregate_id))
+    for name, events in stream_instances(ledger):
         head = opening(events)
         requests = [e for e in events if isinstance(e, REQUESTS)]
         if head is None or not requests or (account is not None and head.account != account):
