@@ -85,3 +85,18 @@ def test_the_account_ledger_balances_to_the_cent(tmp_path):
         by_account[(account, currency)] = closing
     # at the end of all validity, nothing is deferred any more: paid = consumed + refunded, account by account
     assert set(by_account.values()) == {0}
+
+
+def test_catching_up_in_small_batches_equals_one_big_batch(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    ledger = open_ledger(url)
+    feed = busy_feed(40, seed=5)
+    half = len(feed) // 2
+    service.record(ledger, parse_feed(jsonl(*feed[:half]).splitlines()), datetime.now(UTC))
+    small, big = (readmodels.engine_for(f"sqlite:///{tmp_path / name}") for name in ("small.db", "big.db"))
+    readmodels.catch_up(ledger, small, batch=1)  # part of the log, one notification per transaction...
+    service.record(ledger, parse_feed(jsonl(*feed[half:]).splitlines()), datetime.now(UTC))
+    readmodels.catch_up(ledger, small, batch=3)  # ...then the rest, three at a time
+    readmodels.catch_up(ledger, big, batch=100000)
+    assert readmodels.dump(small) == readmodels.dump(big)
+    assert readmodels.position(small) == readmodels.position(big) == ledger.recorder.max_notification_id()
