@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
@@ -311,10 +311,10 @@ COMMANDS: dict[str, type[Command]] = {
 }
 
 
-class Line(BaseModel):
-    """A validated feed line: its number, its command, and the digest of its content (for ``id``)."""
+class Line(NamedTuple):
+    """A validated feed line: its number, its command, and for a line with an ``id`` the digest of its
+    content (canonical JSON without ``recorded_at``), which tells a duplicate from a conflicting reuse."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
     number: int
     command: Command
     digest: str
@@ -337,9 +337,11 @@ def parse_line(number: int, text: str) -> Line:
         command = model.model_validate(raw)
     except ValidationError as e:
         raise BadInput(number, describe(e)) from None
-    content = {k: v for k, v in raw.items() if k != "recorded_at"}
-    digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-    return Line(number=number, command=command, digest=digest)
+    digest = ""
+    if command.id is not None:
+        content = {k: v for k, v in raw.items() if k != "recorded_at"}
+        digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return Line(number, command, digest)
 
 
 def describe(error: ValidationError) -> str:
