@@ -101,8 +101,13 @@ def _included_rejected(facts: list[Any]) -> bool:
     return bool(included) and included <= rejected
 
 
-def _lines(quote: dict[str, Any]) -> tuple[tuple[str, str, int], ...]:
-    return tuple((ln["instance"], ln["order"], cents(Decimal(ln["refund"]))) for ln in quote.get("lines", []))
+def _lines(quote: dict[str, Any], amount_cents: int | None = None) -> tuple[tuple[str, str, int], ...]:
+    """The frozen quote's lines as (instance, order, refund cents). K-M4: when the lines sum to 0 or less the
+    amount is 0.00 and nothing is refunded on any order (a negative line is not a charge)."""
+    lines = tuple((ln["instance"], ln["order"], cents(Decimal(ln["refund"]))) for ln in quote.get("lines", []))
+    if amount_cents == 0:
+        return tuple((i, o, 0) for i, o, _ in lines)
+    return lines
 
 
 def _refunds(name: str, head: Any, facts: list[Any], events: list[Any], known_at: datetime) -> list[RefundRow]:
@@ -115,12 +120,12 @@ def _refunds(name: str, head: Any, facts: list[Any], events: list[Any], known_at
             rows[ref] = dict(refund=ref, instance=name, account=head.account, policy=f.quote["policy"], mode=f.mode,
                              requested_at=f.at, recorded_at=f.timestamp, currency=f.currency,
                              amount_cents=cents(f.amount), state="accepted", settled_at=None,
-                             lines=_lines(f.quote), releases=True)
+                             lines=_lines(f.quote, cents(f.amount)), releases=True)
         elif isinstance(f, Subscription.RefundRequested):
             rows[ref] = dict(refund=ref, instance=name, account=head.account, policy=f.policy_version,
                              mode=f.reason, requested_at=f.at, recorded_at=f.timestamp, currency=head.currency,
                              amount_cents=cents(f.amount), state="approved" if f.approved else "requested",
-                             settled_at=None, lines=_lines(f.quote), releases=False)
+                             settled_at=None, lines=_lines(f.quote, cents(f.amount)), releases=False)
         elif isinstance(f, Instance.RefundDenied):
             rows[ref] = dict(refund=ref, instance=name, account=head.account, policy=f.quote.get("policy", ""),
                              mode=f.mode, requested_at=f.at, recorded_at=f.timestamp, currency=head.currency,
