@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -510,11 +510,11 @@ HANDLERS: dict[str, Callable[[UnitOfWork, Any, datetime], str]] = {
 
 # ----- reading -----
 
-def events_of(ledger: Ledger, name: str) -> list[Any]:
-    return list(ledger.events.get(instance_id(name)))
+def events_of(ledger: Ledger, name: str) -> Sequence[Any]:
+    return ledger.streams.get(instance_id(name))
 
 
-def iter_events(ledger: Ledger, names: list[str]) -> Iterator[tuple[str, list[Any]]]:
+def iter_events(ledger: Ledger, names: list[str]) -> Iterator[tuple[str, Sequence[Any]]]:
     for name in names:
         events = events_of(ledger, name)
         if not events:
@@ -535,8 +535,8 @@ def quote(ledger: Ledger, name: str, at: datetime, known_at: datetime, mode: str
     return assess_policy(ctx)
 
 
-def events_at(ledger: Ledger, aggregate_id: Any) -> list[Any]:
-    return list(ledger.events.get(aggregate_id))
+def events_at(ledger: Ledger, aggregate_id: Any) -> Sequence[Any]:
+    return ledger.streams.get(aggregate_id)
 
 
 def refund_events(ledger: Ledger, known_at: datetime, page: int = 1000) -> list[tuple[str, Any]]:

@@ -37,6 +37,12 @@ class Ledger(Application):
 
     name = "BillingLedger"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from adapters.streams import StreamCache
+
+        self.streams = StreamCache(self)  # decoded streams kept between reads (quotes, diffs, timelines)
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(PaymentAsDict())

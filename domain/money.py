@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Literal
 
 CENT = Fraction(1, 100)
@@ -69,10 +70,16 @@ class Payment:
 
         Vouchers, gift balance and the discounted amount are never refunded.
         """
-        unknown = set(refundable_tenders) - set(TENDERS)
-        if unknown:
-            raise ValueError(f"unknown tender(s) {sorted(unknown)}; tenders are {TENDERS}")
-        return sum((exact(getattr(self, t)) for t in refundable_tenders), Fraction(0))
+        return _actual(self, tuple(refundable_tenders))
 
     def as_dict(self) -> dict[str, str]:
         return {t: str(getattr(self, t)) for t in TENDERS}
+
+
+@lru_cache(maxsize=65536)
+def _actual(payment: Payment, refundable_tenders: tuple[str, ...]) -> Fraction:
+    """K-M1, memoised: payments are immutable values and a ledger holds few distinct ones."""
+    unknown = set(refundable_tenders) - set(TENDERS)
+    if unknown:
+        raise ValueError(f"unknown tender(s) {sorted(unknown)}; tenders are {TENDERS}")
+    return sum((exact(getattr(payment, t)) for t in refundable_tenders), Fraction(0))

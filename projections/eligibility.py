@@ -130,8 +130,7 @@ def new_purchase_only(app: Application) -> list[Reason]:
     """K-F3: not after a renewal, an upgrade or downgrade, or a billing-mode change."""
     out = []
     for v in app.views:
-        changes = [f for f in v.facts if getattr(f, "KIND", "purchase") != "purchase"
-                   or isinstance(f, Instance.BillingModeChanged)]
+        changes = v.changes
         if changes:
             kinds = ", ".join(getattr(f, "KIND", "billing_mode_change") for f in changes)
             out.append(Reason("K-F3", f"{v.name} is no longer a new purchase (it had: {kinds})",
@@ -224,8 +223,9 @@ def renewal_downgrade_overlap(app: Application) -> list[Reason]:
     """K-S3: renewed, then downgraded, with overlapping renewal and downgrade validity periods."""
     out = []
     for v in app.views:
-        for r in (o for o in v.orders if o.kind == "renewal"):
-            for d in (o for o in v.orders if o.kind == "downgrade" and o.at >= r.at):
+        downgrades = [o for o in v.orders if o.kind == "downgrade"]
+        for r in (o for o in v.orders if o.kind == "renewal") if downgrades else ():
+            for d in (o for o in downgrades if o.at >= r.at):
                 if d.start < r.end and r.start < d.end:
                     events = [f for f in v.facts if getattr(f, "order", None) in (r.order, d.order)]
                     out.append(Reason("K-S3", f"{v.name}: downgrade {d.order} overlaps renewal {r.order} "

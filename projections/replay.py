@@ -12,10 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from domain.instance import Account, Instance, live, opening, released_by
 from domain.orders import Order, build_orders
+
+CHANGES = (Instance.Renewed, Instance.Upgraded, Instance.Downgraded, Instance.BillingModeChanged)
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,12 @@ class InstanceView:
     disks: frozenset[str]
     kdrds: frozenset[str]
     released_by: str | None
+
+    @cached_property
+    def changes(self) -> list[Instance.Event]:
+        """The facts after which it is no longer a new purchase (K-F3): renewals, upgrades, downgrades and
+        billing-mode changes."""
+        return [f for f in self.facts if isinstance(f, CHANGES)]
 
     @property
     def account(self) -> str:
@@ -52,8 +61,36 @@ def retractions(facts: Sequence[Instance.Event]) -> dict[str, Instance.Retracted
     return {f.target: f for f in facts if isinstance(f, Instance.Retracted)}
 
 
+class Stream(tuple):  # noqa: SLOT001 - the memo needs a __dict__
+    """An aggregate's events (an immutable value), with what is derived from the whole of it memoised.
+
+    ``version`` is the last event's version; ``last_at`` / ``last_recorded`` the latest business and
+    recorded times in it. A question whose ``at`` and ``known_at`` reach both sees every event, so its
+    answer is the same for all such questions and is computed once per stream value."""
+
+    def __init__(self, events: Iterable[Any] = ()):
+        super().__init__()
+        self.version = self[-1].originator_version if self else None
+        self.last_at = max((e.at for e in self if hasattr(e, "at")), default=None)
+        self.last_recorded = max((e.timestamp for e in self), default=None)
+        self.memo: dict[Any, Any] = {}
+
+    def covers(self, at: datetime, known_at: datetime) -> bool:
+        return (self.last_recorded is None or known_at >= self.last_recorded) and \
+            (self.last_at is None or at >= self.last_at)
+
+
 def replay(name: str, events: Iterable[Any], at: datetime, known_at: datetime) -> InstanceView | None:
     """The instance at business time ``at`` as known at ``known_at``; None if no purchase had happened."""
+    if isinstance(events, Stream) and events.covers(at, known_at):
+        key = ("view", name)
+        if key not in events.memo:
+            events.memo[key] = _replay(name, events, at, known_at)
+        return events.memo[key]
+    return _replay(name, events, at, known_at)
+
+
+def _replay(name: str, events: Iterable[Any], at: datetime, known_at: datetime) -> InstanceView | None:
     facts = [f for f in live(known(events, known_at)) if f.at <= at]
     purchase = opening(facts)
     if purchase is None:
