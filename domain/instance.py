@@ -26,12 +26,12 @@ from domain.orders import build_orders, expiry, term_price
 NAMESPACE = uuid.UUID("6f1c7f36-5b43-4e0b-9a8e-2f2d1b0c9a11")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def instance_id(name: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"instance:{name}")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def key_id(kind: str, value: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"{kind}:{value}")
 
@@ -461,6 +461,6 @@ class Account(Aggregate):
         self.trigger_event(event_class, timestamp=timestamp, **fields)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def account_id(name: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"account:{name}")

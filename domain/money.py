@@ -76,7 +76,7 @@ class Payment:
         return {t: str(getattr(self, t)) for t in TENDERS}
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def _actual(payment: Payment, refundable_tenders: tuple[str, ...]) -> Fraction:
     """K-M1, memoised: payments are immutable values and a ledger holds few distinct ones."""
     unknown = set(refundable_tenders) - set(TENDERS)
