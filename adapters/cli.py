@@ -323,7 +323,10 @@ def reconcile_cmd(
             lines = finance.read_statement(handle)
     except OSError as e:
         raise BadInput(None, f"--statement: cannot read {statement!r}: {e.strerror}") from None
-    findings = reconcile(lines, expected_items(*finance.ledger_rows(ledger())))
+    expected = {}
+    for orders, refunds in finance.iter_rows(ledger()):  # one instance at a time: memory follows the statement
+        expected.update(expected_items(orders, refunds, lines))
+    findings = reconcile(lines, expected)
     rows = [f.as_json() for f in findings]
     counts: dict[str, int] = {}
     for f in findings:
@@ -423,8 +426,8 @@ def export_cmd(
         raise BadInput(None, f"--format: {fmt!r} is not csv or parquet")
     t1, t2, k = instant("--from", start), instant("--to", end), instant("--known-at", known_at, now())
     rows = finance.export_rows(ledger(), what, t1, t2, k)
-    (finance.write_csv if fmt == "csv" else finance.write_parquet)(rows, out_path, finance.COLUMNS[what])
-    out.print(f"wrote {len(rows)} {what} rows to {out_path}")
+    n = (finance.write_csv if fmt == "csv" else finance.write_parquet)(rows, out_path, finance.COLUMNS[what])
+    out.print(f"wrote {n} {what} rows to {out_path}")
 
 
 @app.command("diff")

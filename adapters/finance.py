@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TextIO
@@ -55,10 +55,16 @@ def stream_instances(ledger: Ledger, batch: int = 500) -> Iterator[tuple[str, li
     yield from flush()
 
 
-def ledger_rows(ledger: Ledger, known_at: datetime = FAR) -> tuple[list[OrderRow], list[RefundRow]]:
-    orders, refunds = [], []
+def iter_rows(ledger: Ledger, known_at: datetime = FAR) -> Iterator[tuple[list[OrderRow], list[RefundRow]]]:
+    """Each instance's order and refund rows, one instance at a time (flat memory)."""
     for name, events in stream_instances(ledger):
-        o, r = instance_rows(name, events, known_at)
+        yield instance_rows(name, events, known_at)
+
+
+def ledger_rows(ledger: Ledger, known_at: datetime = FAR) -> tuple[list[OrderRow], list[RefundRow]]:
+    """Every row of the ledger, in memory (the account ledger needs an account's rows together)."""
+    orders, refunds = [], []
+    for o, r in iter_rows(ledger, known_at):
         orders += o
         refunds += r
     return orders, refunds
@@ -113,65 +119,81 @@ def _money(c: int) -> Decimal:
     return (Decimal(c) / 100).quantize(Decimal("0.01"))
 
 
-def export_rows(ledger: Ledger, what: str, start: datetime, end: datetime, known_at: datetime) -> list[dict[str, Any]]:
-    """The rows of one export, business time in ``[start, end)``, as the ledger knew it at ``known_at``."""
-    orders, refunds = ledger_rows(ledger, known_at)
+def export_rows(ledger: Ledger, what: str, start: datetime, end: datetime,
+                known_at: datetime) -> Iterator[dict[str, Any]]:
+    """The rows of one export, business time in ``[start, end)``, as the ledger knew it at ``known_at``.
+    Orders and refunds are streamed instance by instance; the account ledger reads every row first."""
     if what == "orders":
-        return [{"instance": o.instance, "order": o.order, "account": o.account, "product": o.product,
-                 "kind": o.kind, "placed_at": o.placed_at, "valid_from": o.start, "valid_until": o.end,
-                 "currency": o.currency, "paid": _money(o.paid_cents), "cash": _money(o.cash_cents),
-                 "credit": _money(o.credit_cents), "status": o.status}
-                for o in orders if start <= o.placed_at < end]
+        for orders, _ in iter_rows(ledger, known_at):
+            yield from ({"instance": o.instance, "order": o.order, "account": o.account, "product": o.product,
+                         "kind": o.kind, "placed_at": o.placed_at, "valid_from": o.start, "valid_until": o.end,
+                         "currency": o.currency, "paid": _money(o.paid_cents), "cash": _money(o.cash_cents),
+                         "credit": _money(o.credit_cents), "status": o.status}
+                        for o in orders if start <= o.placed_at < end)
+        return
     if what == "refunds":
-        return [{"refund": r.refund, "instance": r.instance, "account": r.account, "policy": r.policy,
-                 "mode": r.mode, "requested_at": r.requested_at, "recorded_at": r.recorded_at,
-                 "currency": r.currency, "amount": _money(r.amount_cents), "state": r.state,
-                 "settled_at": r.settled_at}
-                for r in refunds if start <= r.requested_at < end]
+        for _, refunds in iter_rows(ledger, known_at):
+            yield from ({"refund": r.refund, "instance": r.instance, "account": r.account, "policy": r.policy,
+                         "mode": r.mode, "requested_at": r.requested_at, "recorded_at": r.recorded_at,
+                         "currency": r.currency, "amount": _money(r.amount_cents), "state": r.state,
+                         "settled_at": r.settled_at}
+                        for r in refunds if start <= r.requested_at < end)
+        return
+    orders, refunds = ledger_rows(ledger, known_at)
     by_account: dict[str, tuple[list[OrderRow], list[RefundRow]]] = {}
     for o in orders:
         by_account.setdefault(o.account, ([], []))[0].append(o)
     for r in refunds:
         by_account.setdefault(r.account, ([], []))[1].append(r)
-    rows = []
     for account in sorted(by_account):
         for d in account_days(*by_account[account]):
             if start.date() <= d.day < end.date():
-                rows.append({"account": d.account, "currency": d.currency, "day": d.day,
-                             "opening": _money(d.opening_cents), "paid": _money(d.paid_cents),
-                             "consumed": _money(d.consumed_cents), "refunded": _money(d.refunded_cents),
-                             "closing": _money(d.closing_cents)})
-    return rows
+                yield {"account": d.account, "currency": d.currency, "day": d.day,
+                       "opening": _money(d.opening_cents), "paid": _money(d.paid_cents),
+                       "consumed": _money(d.consumed_cents), "refunded": _money(d.refunded_cents),
+                       "closing": _money(d.closing_cents)}
 
 
-def write_csv(rows: list[dict[str, Any]], path: str, columns: list[str]) -> None:
+def write_csv(rows: Iterable[dict[str, Any]], path: str, columns: list[str]) -> int:
+    """Write ``rows`` as they come; returns how many."""
+    n = 0
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         for row in rows:
             writer.writerow({k: (v.isoformat() if hasattr(v, "isoformat") else "" if v is None else str(v))
                              for k, v in row.items()})
+            n += 1
+    return n
 
 
-def write_parquet(rows: list[dict[str, Any]], path: str, columns: list[str]) -> None:
-    """Money as decimal128(18, 2), times as timestamps with their UTC instant, days as dates."""
+PARQUET_BATCH = 10_000
+
+
+def write_parquet(rows: Iterable[dict[str, Any]], path: str, columns: list[str]) -> int:
+    """Money as decimal128(18, 2), times as timestamps with their UTC instant, days as dates (`TYPES`);
+    written ``PARQUET_BATCH`` rows at a time. Returns how many rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    def kind(name: str) -> Any:
-        sample = next((r[name] for r in rows if r.get(name) is not None), None)
-        if isinstance(sample, Decimal):
-            return pa.decimal128(18, 2)
-        if isinstance(sample, datetime):
-            return pa.timestamp("us", tz="UTC")
-        if sample is not None and type(sample).__name__ == "date":
-            return pa.date32()
-        if isinstance(sample, bool):
-            return pa.bool_()
-        return pa.string()
+    kinds = {"money": pa.decimal128(18, 2), "time": pa.timestamp("us", tz="UTC"), "day": pa.date32(),
+             "text": pa.string()}
+    schema = pa.schema([(c, kinds[TYPES.get(c, "text")]) for c in columns])
+    n, batch = 0, []
+    with pq.ParquetWriter(path, schema) as writer:
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= PARQUET_BATCH:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                n, batch = n + len(batch), []
+        writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+    return n + len(batch)
 
-    schema = pa.schema([(c, kind(c)) for c in columns])
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+
+TYPES = {**dict.fromkeys(("paid", "cash", "credit", "amount", "opening", "consumed", "refunded", "closing"), "money"),
+         **dict.fromkeys(("placed_at", "valid_from", "valid_until", "requested_at", "recorded_at", "settled_at"),
+                         "time"),
+         "day": "day"}
 
 
 COLUMNS = {

@@ -10,6 +10,7 @@ each expected ledger item that no line matched is missing_in_statement.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -65,7 +66,10 @@ class Expected:
     required: bool  # must appear in the statement (a cash charge, a completed refund)
 
 
-def expected_items(orders: list[OrderRow], refunds: list[RefundRow]) -> dict[tuple[str, str], Expected]:
+def expected_items(orders: Iterable[OrderRow], refunds: Iterable[RefundRow],
+                   statement: list[StatementLine] | None = None) -> dict[tuple[str, str], Expected]:
+    """What the ledger expects to see paid. Given the ``statement``, only the items `reconcile` can look at:
+    those a line names, and those the statement's period must show (so a ledger-wide job keeps little)."""
     out = {}
     for o in orders:
         if o.kind != "downgrade":
@@ -76,7 +80,19 @@ def expected_items(orders: list[OrderRow], refunds: list[RefundRow]) -> dict[tup
             on = (r.settled_at or r.requested_at).astimezone(UTC).date()
             out[("refund", r.refund)] = Expected("refund", r.refund, r.account, r.amount_cents, r.currency, on,
                                                  r.state == "completed")
-    return out
+    if statement is None:
+        return out
+    named = {(s.kind, s.reference) for s in statement}
+    first, last = period(statement)
+    return {k: e for k, e in out.items() if k in named or (e.required and first <= e.on <= last)}
+
+
+def period(statement: list[StatementLine]) -> tuple[date, date]:
+    """The statement's first and last booking days (UTC); an empty statement covers no day."""
+    if not statement:
+        return date.max, date.min
+    return (min(s.booked_at for s in statement).astimezone(UTC).date(),
+            max(s.booked_at for s in statement).astimezone(UTC).date())
 
 
 def reconcile(statement: list[StatementLine], expected: dict[tuple[str, str], Expected]) -> list[Finding]:
@@ -109,8 +125,7 @@ def reconcile(statement: list[StatementLine], expected: dict[tuple[str, str], Ex
         else:
             findings.append(finding("matched", "", e))
     if statement:
-        first = min(s.booked_at for s in statement).astimezone(UTC).date()
-        last = max(s.booked_at for s in statement).astimezone(UTC).date()
+        first, last = period(statement)
         for key, e in sorted(expected.items()):
             if key not in seen and e.required and first <= e.on <= last:
                 findings.append(Finding("missing_in_statement", e.kind, e.reference, e.account, None, e.amount_cents,
