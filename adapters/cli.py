@@ -27,7 +27,7 @@ from domain.errors import LedgerError
 from domain.korpro import REASONS
 from domain.money import Payment
 from projections.deadlines import overdue
-from projections.reconcile import expected_items, reconcile
+from projections.reconcile import Scope, expected_items, reconcile
 from projections.replay import known, replay, retractions
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
@@ -323,9 +323,9 @@ def reconcile_cmd(
             lines = finance.read_statement(handle)
     except OSError as e:
         raise BadInput(None, f"--statement: cannot read {statement!r}: {e.strerror}") from None
-    expected = {}
+    expected, scope = {}, Scope.of(lines)
     for orders, refunds in finance.iter_rows(ledger()):  # one instance at a time: memory follows the statement
-        expected.update(expected_items(orders, refunds, lines))
+        expected.update(expected_items(orders, refunds, scope))
     findings = reconcile(lines, expected)
     rows = [f.as_json() for f in findings]
     counts: dict[str, int] = {}

@@ -66,10 +66,28 @@ class Expected:
     required: bool  # must appear in the statement (a cash charge, a completed refund)
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What of the ledger a statement can be compared with: the items its lines name, and the required items
+    dated inside its period (its first to last booking day, UTC). Computed once per statement."""
+
+    named: frozenset[tuple[str, str]]
+    first: date
+    last: date
+
+    @classmethod
+    def of(cls, statement: list[StatementLine]) -> Scope:
+        first, last = period(statement)
+        return cls(frozenset((s.kind, s.reference) for s in statement), first, last)
+
+    def keeps(self, key: tuple[str, str], e: Expected) -> bool:
+        return key in self.named or (e.required and self.first <= e.on <= self.last)
+
+
 def expected_items(orders: Iterable[OrderRow], refunds: Iterable[RefundRow],
-                   statement: list[StatementLine] | None = None) -> dict[tuple[str, str], Expected]:
-    """What the ledger expects to see paid. Given the ``statement``, only the items `reconcile` can look at:
-    those a line names, and those the statement's period must show (so a ledger-wide job keeps little)."""
+                   scope: Scope | None = None) -> dict[tuple[str, str], Expected]:
+    """What the ledger expects to see paid; given a statement's `Scope`, only what `reconcile` can look at
+    (so a ledger-wide job keeps little)."""
     out = {}
     for o in orders:
         if o.kind != "downgrade":
@@ -80,11 +98,7 @@ def expected_items(orders: Iterable[OrderRow], refunds: Iterable[RefundRow],
             on = (r.settled_at or r.requested_at).astimezone(UTC).date()
             out[("refund", r.refund)] = Expected("refund", r.refund, r.account, r.amount_cents, r.currency, on,
                                                  r.state == "completed")
-    if statement is None:
-        return out
-    named = {(s.kind, s.reference) for s in statement}
-    first, last = period(statement)
-    return {k: e for k, e in out.items() if k in named or (e.required and first <= e.on <= last)}
+    return out if scope is None else {k: e for k, e in out.items() if scope.keeps(k, e)}
 
 
 def period(statement: list[StatementLine]) -> tuple[date, date]:

@@ -4,7 +4,7 @@ findings are the same as when every expected item of the ledger is held."""
 from datetime import UTC, datetime, timedelta
 
 from projections.finance import OrderRow
-from projections.reconcile import StatementLine, expected_items, reconcile
+from projections.reconcile import Scope, StatementLine, expected_items, reconcile
 
 
 def order(name: str, day: int, cash: int = 1000) -> OrderRow:
@@ -21,7 +21,7 @@ def test_only_named_items_and_items_due_in_the_period_are_kept():
     orders = [order("a", 1), order("b", 5), order("c", 7), order("d", 20), order("e", 28)]
     statement = [line(2, "o-b", 5), line(3, "o-e", 9, 999), line(4, "o-zzz", 8)]  # period: 5 to 9 March
 
-    kept = expected_items(orders, [], statement)
+    kept = expected_items(orders, [], Scope.of(statement))
     assert set(kept) == {("charge", "o-b"), ("charge", "o-c"), ("charge", "o-e")}
     every = expected_items(orders, [])
     assert len(every) == 5
@@ -32,4 +32,4 @@ def test_only_named_items_and_items_due_in_the_period_are_kept():
 
 
 def test_an_empty_statement_keeps_nothing():
-    assert expected_items([order("a", 1)], [], []) == {}
+    assert expected_items([order("a", 1)], [], Scope.of([])) == {}
