@@ -18,17 +18,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters import finance, readmodels, service, whatif
-from adapters.feed import BadInput, _instant, parse_feed
-from adapters.integrity import verify
-from adapters.store import DEFAULT_URL, Ledger, StoreURLError, open_ledger
-from adapters.timeline_html import render as render_timeline
+from adapters.formats import tables
+from adapters.formats.feed import BadInput, _instant, parse_feed
+from adapters.formats.statement import read_statement
+from adapters.formats.timeline_html import render as render_timeline
+from adapters.services import finance, whatif
+from adapters.services import record as service
+from adapters.store import readmodels
+from adapters.store.integrity import verify
+from adapters.store.ledger import DEFAULT_URL, Ledger, StoreURLError, open_ledger
 from domain.errors import LedgerError
-from domain.korpro import REASONS
+from domain.instance import known, retractions
 from domain.money import Payment
+from domain.policies.kingsoft.view import replay
+from domain.policies.korpro.subscription import REASONS
 from projections.deadlines import overdue
 from projections.reconcile import Scope, expected_items, reconcile
-from projections.replay import known, replay, retractions
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -320,7 +325,7 @@ def reconcile_cmd(
     """Compare the ledger with a payment statement; exit 1 when anything does not reconcile."""
     try:
         with open(statement, encoding="utf-8", newline="") as handle:
-            lines = finance.read_statement(handle)
+            lines = read_statement(handle)
     except OSError as e:
         raise BadInput(None, f"--statement: cannot read {statement!r}: {e.strerror}") from None
     expected, scope = {}, Scope.of(lines)
@@ -332,7 +337,7 @@ def reconcile_cmd(
     for f in findings:
         counts[f.status] = counts.get(f.status, 0) + 1
     if out_csv:
-        finance.write_csv(rows, out_csv, list(rows[0]) if rows else ["status"])
+        tables.write_csv(rows, out_csv, list(rows[0]) if rows else ["status"])
     if as_json:
         print(json.dumps({"counts": counts, "findings": rows}, indent=2))
     else:
@@ -394,7 +399,7 @@ def what_if_cmd(
         totals[r.currency] = (base + r.baseline, scen + r.scenario)
     summary = {c: {"baseline": str(b), "scenario": str(s), "difference": str(s - b)} for c, (b, s) in totals.items()}
     if csv_out:
-        finance.write_csv(rows, csv_out, list(rows[0]) if rows else ["instance"])
+        tables.write_csv(rows, csv_out, list(rows[0]) if rows else ["instance"])
     if as_json:
         print(json.dumps({"overrides": overrides, "requests": rows, "totals": summary}, indent=2))
         return
@@ -426,7 +431,7 @@ def export_cmd(
         raise BadInput(None, f"--format: {fmt!r} is not csv or parquet")
     t1, t2, k = instant("--from", start), instant("--to", end), instant("--known-at", known_at, now())
     rows = finance.export_rows(ledger(), what, t1, t2, k)
-    n = (finance.write_csv if fmt == "csv" else finance.write_parquet)(rows, out_path, finance.COLUMNS[what])
+    n = (tables.write_csv if fmt == "csv" else tables.write_parquet)(rows, out_path, tables.COLUMNS[what])
     out.print(f"wrote {n} {what} rows to {out_path}")
 
 

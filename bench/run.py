@@ -29,13 +29,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from adapters import service, whatif
-from adapters.feed import parse_feed
-from adapters.finance import stream_instances
-from adapters.store import Ledger, open_ledger
+from adapters.formats.feed import parse_feed
+from adapters.services import record as service
+from adapters.services import whatif
+from adapters.store.ledger import Ledger, open_ledger
+from adapters.store.scan import stream_instances
 from bench.generate import generate
-from projections.policies import Context
-from projections.policies import assess as assess_policy
+from domain.policies.registry import Context
+from domain.policies.registry import assess as assess_policy
 
 CHUNK = 2000
 QUOTE_AT = datetime(2026, 9, 1, tzinfo=UTC)
@@ -142,7 +143,7 @@ SIZES = (10, 50, 100, 1000)
 
 def quote_latency(orders: bool, sizes: tuple[int, ...] = SIZES) -> dict[int, dict[str, float]]:
     """p50/p99 of a quote (ms) at one instant after the history, as known now, in a process that has quoted
-    the instance before (its decoded stream and folded view are kept: `adapters.streams`); ``cold``: the
+    the instance before (its decoded stream and folded view are kept: `adapters.store.streams`); ``cold``: the
     first quote, which reads and folds the whole stream."""
     ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"})
     out = {}

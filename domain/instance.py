@@ -3,7 +3,7 @@
 Decide, then record: each public command checks the facts against what the ledger
 already knows (and raises a `LedgerError` naming the field), then triggers one
 event. Event ``apply`` methods only append: the business meaning of the history is
-computed by pure folds (`domain.orders`, `projections`), so a replay never depends
+computed by pure folds (`domain.policies.kingsoft.orders`, `projections`), so a replay never depends
 on anything but the events. Every event carries the business time ``at`` and the
 feed line ``line`` (its idempotency id, if any); the recorded time is the event's
 ``timestamp``, supplied by the adapter's clock.
@@ -12,6 +12,7 @@ feed line ``line`` (its idempotency id, if any); the recorded time is the event'
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -21,7 +22,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import Conflict, Inconsistent, InstanceReleased, UnknownInstance, UnknownReference
 from domain.money import Payment
-from domain.orders import build_orders, expiry, term_price
+from domain.policies.kingsoft.orders import build_orders, expiry, term_price
 
 NAMESPACE = uuid.UUID("6f1c7f36-5b43-4e0b-9a8e-2f2d1b0c9a11")
 
@@ -317,6 +318,16 @@ def live(facts: list[Instance.Event]) -> list[Instance.Event]:
     void = {f.target for f in facts if isinstance(f, Instance.Retracted)}
     kept = [f for f in facts if not isinstance(f, Instance.Retracted) and f.line not in void]
     return sorted(kept, key=lambda f: f.at)
+
+
+def known(events: Iterable[Any], known_at: datetime) -> list[Any]:
+    """Facts (retractions included, stream-opening events excluded) recorded by ``known_at``, in recorded order."""
+    return [e for e in events if isinstance(e, Instance.Event | Account.Event)
+            and not isinstance(e, Instance.Opened | Account.Opened) and e.timestamp <= known_at]
+
+
+def retractions(facts: Sequence[Instance.Event]) -> dict[str, Instance.Retracted]:
+    return {f.target: f for f in facts if isinstance(f, Instance.Retracted)}
 
 
 REFUND_EVENTS = (Instance.RefundApplied, Instance.RefundIncluded, Instance.RefundDenied, Instance.RefundCompleted,

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from domain.instance import Instance
-from domain.korpro import Subscription
+from domain.policies.korpro.subscription import Subscription
 
 KINGSOFT_TZ, KORPRO_TZ = "+08:00", "+00:00"
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.instance import Instance
-from projections.quote import Quote
+from domain.quote import Quote
 
 
 def _lines(q: Quote | None) -> dict[tuple[str, str], dict[str, Any]]:

@@ -22,11 +22,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from domain.instance import Instance, opening
-from domain.korpro import Subscription
+from domain.instance import Instance, known, live, opening
 from domain.money import round_cents
-from domain.orders import build_orders
-from projections.replay import known, live
+from domain.policies.kingsoft.orders import build_orders
+from domain.policies.korpro.subscription import Subscription
 
 FAR = datetime.max.replace(tzinfo=UTC)
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from adapters import service
-from adapters.feed import parse_feed
-from adapters.store import Ledger
-from projections.quote import Quote
+from adapters.formats.feed import parse_feed
+from adapters.services import record as service
+from adapters.store.ledger import Ledger
+from domain.quote import Quote
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 1, 1, tzinfo=CST)

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters import service
-from adapters.feed import BadInput, parse_feed
-from adapters.store import open_ledger
+from adapters.formats.feed import BadInput, parse_feed
+from adapters.services import record as service
+from adapters.store.ledger import open_ledger
 from domain.instance import account_id
 from tests.stores import STORES, store_url
 

@@ -8,9 +8,10 @@ import time
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
-from adapters import readmodels, service
-from adapters.feed import parse_feed
-from adapters.store import open_ledger
+from adapters.formats.feed import parse_feed
+from adapters.services import record as service
+from adapters.store import readmodels
+from adapters.store.ledger import open_ledger
 from tests.feedkit import jsonl
 from tests.integration.conftest import EXE
 

@@ -1,13 +1,14 @@
-"""The decoded-stream cache (`adapters.streams`) and the memoised whole-history view: a quote served from
+"""The decoded-stream cache (`adapters.store.streams`) and the memoised whole-history view: a quote served from
 them is the quote a fresh process computes, and a fact recorded by another process is seen at once."""
 
 from datetime import UTC, datetime
 
-from adapters import service
-from adapters.feed import parse_feed
-from adapters.store import open_ledger
+from adapters.formats.feed import parse_feed
+from adapters.services import record as service
+from adapters.store.ledger import open_ledger
 from domain.instance import instance_id
-from projections.replay import Stream, replay
+from domain.policies.kingsoft.view import replay
+from domain.stream import Stream
 from tests.feedkit import RECORDED, day, jsonl, purchase, renew
 
 

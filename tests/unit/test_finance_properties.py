@@ -6,7 +6,7 @@ from decimal import Decimal
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from adapters import service
+from adapters.services import record as service
 from projections.finance import account_days, instance_rows
 from tests.feedkit import day, downgrade, ledger_with, purchase, record, renew, upgrade
 

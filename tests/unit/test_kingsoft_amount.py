@@ -5,7 +5,7 @@ Every expected figure is worked out by hand in the test, from the rule's own for
 
 import pytest
 
-from adapters.feed import BadInput
+from adapters.formats.feed import BadInput
 from tests.feedkit import (
     day,
     downgrade,
@@ -71,8 +71,8 @@ def test_purchase_not_yet_activated_refunds_its_whole_actual_payment_K_A2_K_M1()
 
 
 def test_validity_of_purchase_renewal_and_spec_change_K_T3():
-    from adapters.service import events_of
-    from projections.replay import replay
+    from adapters.services.record import events_of
+    from domain.policies.kingsoft.view import replay
     from tests.feedkit import FAR
 
     ledger = ledger_with(

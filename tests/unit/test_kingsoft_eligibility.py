@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from adapters import service
-from adapters.feed import BadInput
+from adapters.formats.feed import BadInput
+from adapters.services import record as service
 from domain.instance import account_id, instance_id
 from tests.feedkit import FAR, T0, day, downgrade, ledger_with, purchase, quote, record, renew, upgrade
 

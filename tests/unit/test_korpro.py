@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters import service
-from adapters.feed import BadInput
+from adapters.formats.feed import BadInput
+from adapters.services import record as service
 from projections.deadlines import overdue
 from tests.feedkit import FAR, ledger_with, record
 

@@ -6,9 +6,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.service import events_of
-from domain.kingsoft import KingsoftParameters, refund_lines, total
-from projections.replay import replay
+from adapters.services.record import events_of
+from domain.policies.kingsoft.amount import KingsoftParameters, refund_lines, total
+from domain.policies.kingsoft.view import replay
 from tests.feedkit import FAR, T0, day, ledger_with, purchase, quote, renew, upgrade
 
 cents = st.integers(min_value=1, max_value=100_000).map(lambda c: Decimal(c) / 100)

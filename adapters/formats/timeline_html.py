@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
-from domain.instance import Instance, live
-from domain.orders import build_orders
-from projections.replay import known
+from domain.instance import Instance, known, live
+from domain.policies.kingsoft.orders import build_orders
 
 WIDTH, LEFT, ROW, TOP = 1000, 150, 34, 40
 COLOURS = {"purchase": "#2b6cb0", "renewal": "#2f855a", "upgrade": "#d69e2e", "downgrade": "#805ad5"}

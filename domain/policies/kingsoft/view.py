@@ -9,14 +9,15 @@ knew it at ``known_at``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from domain.instance import Account, Instance, live, opening, released_by
-from domain.orders import Order, build_orders
+from domain.instance import Account, Instance, known, live, opening, released_by
+from domain.policies.kingsoft.orders import Order, build_orders
+from domain.stream import Stream
 
 CHANGES = (Instance.Renewed, Instance.Upgraded, Instance.Downgraded, Instance.BillingModeChanged)
 
@@ -49,35 +50,6 @@ class InstanceView:
     @property
     def currency(self) -> str:
         return self.purchase.currency
-
-
-def known(events: Iterable[Any], known_at: datetime) -> list[Any]:
-    """Facts (retractions included, stream-opening events excluded) recorded by ``known_at``, in recorded order."""
-    return [e for e in events if isinstance(e, Instance.Event | Account.Event)
-            and not isinstance(e, Instance.Opened | Account.Opened) and e.timestamp <= known_at]
-
-
-def retractions(facts: Sequence[Instance.Event]) -> dict[str, Instance.Retracted]:
-    return {f.target: f for f in facts if isinstance(f, Instance.Retracted)}
-
-
-class Stream(tuple):  # noqa: SLOT001 - the memo needs a __dict__
-    """An aggregate's events (an immutable value), with what is derived from the whole of it memoised.
-
-    ``version`` is the last event's version; ``last_at`` / ``last_recorded`` the latest business and
-    recorded times in it. A question whose ``at`` and ``known_at`` reach both sees every event, so its
-    answer is the same for all such questions and is computed once per stream value."""
-
-    def __init__(self, events: Iterable[Any] = ()):
-        super().__init__()
-        self.version = self[-1].originator_version if self else None
-        self.last_at = max((e.at for e in self if hasattr(e, "at")), default=None)
-        self.last_recorded = max((e.timestamp for e in self), default=None)
-        self.memo: dict[Any, Any] = {}
-
-    def covers(self, at: datetime, known_at: datetime) -> bool:
-        return (self.last_recorded is None or known_at >= self.last_recorded) and \
-            (self.last_at is None or at >= self.last_at)
 
 
 def replay(name: str, events: Iterable[Any], at: datetime, known_at: datetime) -> InstanceView | None:

@@ -16,7 +16,10 @@ from fractions import Fraction
 from typing import Any
 
 from domain.errors import LedgerError
-from domain.korpro import (
+from domain.instance import known, live
+from domain.lines import Line, money, num
+from domain.money import round_cents
+from domain.policies.korpro.subscription import (
     DISCRETIONARY,
     POLICY,
     REASONS,
@@ -27,10 +30,7 @@ from domain.korpro import (
     outage_share,
     performance_fee,
 )
-from domain.lines import Line, money, num
-from domain.money import round_cents
-from projections.quote import Quote, Reason, cite
-from projections.replay import known, live
+from domain.quote import Quote, Reason, cite
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from domain.errors import Inconsistent
-from domain.kingsoft import POLICY, KingsoftParameters, refund_lines
 from domain.lines import Line
 from domain.money import fmt
-from projections.replay import InstanceView
 
 
 class Cited(NamedTuple):
@@ -57,7 +54,7 @@ class Quote:
     outcome: str  # refund | resources_cleared | denied
     lines: list[Line]
     reasons: list[Reason] = field(default_factory=list)
-    policy: str = POLICY
+    policy: str = "kingsoft-2021-05-27"
     ceiling: Decimal | None = None  # discretionary refunds (KorPro P-G3, P-X1): the most a decision may grant
 
     def as_json(self) -> dict[str, Any]:
@@ -76,11 +73,3 @@ class Quote:
             "lines": [ln.as_json() for ln in self.lines],
             **({"ceiling": fmt(self.ceiling), "staff_decision_required": True} if self.ceiling is not None else {}),
         }
-
-
-def amount_lines(views: list[InstanceView], at: datetime, params: KingsoftParameters) -> list[Line]:
-    """K-R1 lines of every instance in the application, primary first."""
-    currencies = {v.currency for v in views}
-    if len(currencies) > 1:
-        raise Inconsistent(f"instances refunded together are billed in {sorted(currencies)} (K-M3)", "with")
-    return [ln for v in views for ln in refund_lines(v.name, v.orders, at, params)]

@@ -39,7 +39,7 @@ class Ledger(Application):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from adapters.streams import StreamCache
+        from adapters.store.streams import StreamCache
 
         self.streams = StreamCache(self)  # decoded streams kept between reads (quotes, diffs, timelines)
 

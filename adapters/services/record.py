@@ -18,19 +18,19 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, OperationalError
 from eventsourcing.utils import get_topic
 
-from adapters import feed
-from adapters.feed import BadInput
-from adapters.integrity import save_sealed
-from adapters.prefetch import select_many
-from adapters.store import Ledger
+from adapters.formats import feed
+from adapters.formats.feed import BadInput
+from adapters.store.integrity import save_sealed
+from adapters.store.ledger import Ledger
+from adapters.store.prefetch import select_many
 from domain.errors import Conflict, Inconsistent, LedgerError, UnknownInstance, UnknownReference
 from domain.instance import Account, Instance, Key, account_id, instance_id, key_id, opening
-from domain.korpro import REASONS, PolicyBook, Subscription, policy_book_id
+from domain.policies.kingsoft.eligibility import Request, assess
+from domain.policies.korpro.subscription import REASONS, PolicyBook, Subscription, policy_book_id
+from domain.policies.registry import Context, assess_korpro
+from domain.policies.registry import assess as assess_policy
+from domain.quote import Quote
 from projections.diff import diff as projections_diff
-from projections.eligibility import Request, assess
-from projections.policies import Context, assess_korpro
-from projections.policies import assess as assess_policy
-from projections.quote import Quote
 
 PAIRS: dict[str, tuple[type, type]] = {  # attribute: (added, removed)
     "eip": (Instance.EipBound, Instance.EipUnbound),
@@ -78,7 +78,7 @@ class UnitOfWork:
     prefetched: dict[Any, list[Any]] = field(default_factory=dict)  # stored events read ahead, by aggregate id
 
     def prefetch(self, lines: list[feed.Line]) -> None:
-        """Read every aggregate the feed names, in a few queries (see `adapters.prefetch`)."""
+        """Read every aggregate the feed names, in a few queries (see `adapters.store.prefetch`)."""
         ids = [policy_book_id()]
         for line in lines:
             c = vars(line.command)  # the model's fields (pydantic's getattr is slow for absent ones)

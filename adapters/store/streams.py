@@ -6,7 +6,7 @@ nothing) and decodes just those. Each read still goes to the store, so a stream 
 wrote to it. The cache holds at most ``max_streams`` streams (least recently read dropped first).
 
 What a stream derives from its whole history (the folded instance view, when the question covers every
-event) is memoised on the `Stream` value itself by `projections.replay`; a stream that grows is a new value,
+event) is memoised on the `Stream` value itself by the policies' replays; a stream that grows is a new value,
 so nothing derived from the old one is ever reused for it.
 """
 
@@ -17,7 +17,7 @@ from collections import OrderedDict
 from typing import Any
 from uuid import UUID
 
-from projections.replay import Stream
+from domain.stream import Stream
 
 
 class StreamCache:

@@ -24,11 +24,11 @@ from typing import Any
 
 from domain.errors import Inconsistent, UnknownInstance
 from domain.instance import Instance
-from domain.kingsoft import KingsoftParameters, Line, total
 from domain.money import round_cents
+from domain.policies.kingsoft.amount import KingsoftParameters, Line, refund_lines, total
+from domain.policies.kingsoft.view import InstanceView, PriorApplication, applications, replay
+from domain.quote import Quote, Reason, cite
 from projections.deadlines import tz_of
-from projections.quote import Quote, Reason, amount_lines, cite
-from projections.replay import InstanceView, PriorApplication, applications, replay
 
 FIVE_DAY_WINDOW = timedelta(hours=5 * 24)
 FIVE_DAY_PRODUCTS = ("KEC", "EBS", "KRDS")  # K-F1 (+ EIP bound to its KEC)
@@ -343,3 +343,11 @@ def assess(instances: list[tuple[str, list[Any]]], account_events: list[Any], re
     check_bundle(views)
     prior = applications(account_events, request.at, known_at)
     return judge(Application(views, prior, request, known_at, params or KingsoftParameters()))
+
+
+def amount_lines(views: list[InstanceView], at: datetime, params: KingsoftParameters) -> list[Line]:
+    """K-R1 lines of every instance in the application, primary first."""
+    currencies = {v.currency for v in views}
+    if len(currencies) > 1:
+        raise Inconsistent(f"instances refunded together are billed in {sorted(currencies)} (K-M3)", "with")
+    return [ln for v in views for ln in refund_lines(v.name, v.orders, at, params)]

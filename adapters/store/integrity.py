@@ -9,7 +9,7 @@ from typing import Any
 
 from eventsourcing.utils import get_topic
 
-from adapters.store import Ledger
+from adapters.store.ledger import Ledger
 from domain.chain import CHAIN_ID, GENESIS, Chain, Finding, compare, fold, row_digest
 
 CHAIN_TOPICS = {get_topic(Chain.Started), get_topic(Chain.Sealed)}

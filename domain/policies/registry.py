@@ -14,12 +14,13 @@ from typing import Any
 
 from domain.errors import LedgerError, UnknownInstance
 from domain.instance import account_id, opening
-from domain.kingsoft import POLICY as KINGSOFT
-from domain.kingsoft import KingsoftParameters
-from domain.korpro import BASE_VERSION, PRODUCT, KorProParameters, in_force, policy_book_id
+from domain.policies.kingsoft import eligibility
+from domain.policies.kingsoft.amount import POLICY as KINGSOFT
+from domain.policies.kingsoft.amount import KingsoftParameters
+from domain.policies.korpro import rules as korpro
+from domain.policies.korpro.subscription import BASE_VERSION, PRODUCT, KorProParameters, in_force, policy_book_id
 from domain.policy import PolicyInfo
-from projections import eligibility, korpro
-from projections.quote import Quote
+from domain.quote import Quote
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 from domain.errors import LedgerError
 from domain.lines import Line, money, num, rate
 from domain.money import TENDERS, exact, fmt, round_cents
-from domain.orders import Order
+from domain.policies.kingsoft.orders import Order
 from domain.timeutil import MONTH_DAYS, usage_days
 
 POLICY = "kingsoft-2021-05-27"

@@ -19,16 +19,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from adapters import service
-from adapters.feed import parse_feed
-from adapters.finance import stream_instances
-from adapters.store import Ledger
+from adapters.formats.feed import parse_feed
+from adapters.services import record as service
+from adapters.store.ledger import Ledger
+from adapters.store.scan import stream_instances
 from domain.errors import LedgerError
 from domain.instance import Instance, account_id, instance_id, key_id, opening
-from domain.korpro import PolicyBook, Subscription, policy_book_id
-from projections.policies import Context
-from projections.policies import assess as assess_policy
-from projections.quote import Quote
+from domain.policies.korpro.subscription import PolicyBook, Subscription, policy_book_id
+from domain.policies.registry import Context
+from domain.policies.registry import assess as assess_policy
+from domain.quote import Quote
 
 FAR = datetime.max.replace(tzinfo=UTC)
 

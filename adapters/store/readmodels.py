@@ -34,7 +34,7 @@ from sqlalchemy import (
     update,
 )
 
-from adapters.store import Ledger
+from adapters.store.ledger import Ledger
 from domain.instance import Instance
 from projections.finance import OrderRow, RefundRow, account_days, instance_rows, lines_json
 
