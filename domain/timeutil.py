@@ -1,8 +1,9 @@
-"""Business time: usage days (K-T1) and 30-day months (K-T2)."""
+"""Business time: usage days (K-T1), 30-day months (K-T2) and exact ratios of durations."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from fractions import Fraction
 
 DAY = timedelta(hours=24)
 MONTH_DAYS = 30  # K-T2: a month is 30 days, everywhere
@@ -31,3 +32,17 @@ def usage_days(start: datetime, t: datetime) -> int:
 def months_days(months: int) -> timedelta:
     """K-T2: a validity of ``months`` months lasts ``30 * months`` days."""
     return DAY * (MONTH_DAYS * months)
+
+
+def micros(td: timedelta) -> int:
+    """A duration as exact integer microseconds (``td / timedelta(microseconds=1)`` is a float)."""
+    return (td.days * 86400 + td.seconds) * 10**6 + td.microseconds
+
+
+def ratio(a: timedelta, b: timedelta) -> Fraction:
+    """``a / b`` exactly, from integer microseconds (P-O1 proration, finance recognition): ``a / b`` on two
+    timedeltas is a float and loses the odd microsecond of a long span."""
+    d = micros(b)
+    if d == 0:
+        raise ZeroDivisionError(f"ratio of {a!r} to a zero duration")
+    return Fraction(micros(a), d)

@@ -26,6 +26,7 @@ from domain.instance import Instance, known, live, opening
 from domain.money import round_cents
 from domain.policies.kingsoft.orders import build_orders
 from domain.policies.korpro.subscription import Subscription
+from domain.timeutil import ratio
 
 FAR = datetime.max.replace(tzinfo=UTC)
 
@@ -183,11 +184,10 @@ def order_schedule(order: OrderRow, refunds: list[tuple[datetime, int, bool]]) -
     # piecewise-linear cumulative consumption: breakpoints (time, cumulative consumed, exact)
     points: list[tuple[datetime, Fraction]] = [(order.start, Fraction(0))]
     remaining, a, done = Fraction(order.paid_cents), order.start, Fraction(0)
-    span = order.end - order.start
     for t, r, releases in sorted(refunds):
         flows[_utc_day(t)][2] += r
         t = min(max(t, a), order.end)
-        used = remaining * Fraction((t - a) / span) / Fraction((order.end - a) / span) if order.end > a else remaining
+        used = remaining * ratio(t - a, order.end - a) if order.end > a else remaining
         done += used
         points.append((t, done))
         remaining -= used + r
@@ -210,7 +210,7 @@ def order_schedule(order: OrderRow, refunds: list[tuple[datetime, int, bool]]) -
             if t <= pt:
                 if pt == prev_t:
                     return pv
-                return prev_v + (pv - prev_v) * Fraction((t - prev_t) / (pt - prev_t))
+                return prev_v + (pv - prev_v) * ratio(t - prev_t, pt - prev_t)
             prev_t, prev_v = pt, pv
         return points[-1][1]
 

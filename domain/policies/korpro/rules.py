@@ -31,6 +31,7 @@ from domain.policies.korpro.subscription import (
     performance_fee,
 )
 from domain.quote import Quote, Reason, cite
+from domain.timeutil import ratio
 
 
 @dataclass(frozen=True)
@@ -237,9 +238,9 @@ def outage(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
         shares = [(o, outage_share(c.amount, (c.period_start, c.period_end), (o.start, o.end))) for o in long_]
         shares = [(o, s) for o, s in shares if s]
         if shares:
-            hours = " + ".join(num(Fraction((min(o.end, c.period_end) - max(o.start, c.period_start))
-                                            / timedelta(hours=1))) + " h" for o, _ in shares)
-            period = num(Fraction((c.period_end - c.period_start) / timedelta(hours=1)))
+            hours = " + ".join(num(ratio(min(o.end, c.period_end) - max(o.start, c.period_start),
+                                         timedelta(hours=1))) + " h" for o, _ in shares)
+            period = num(ratio(c.period_end - c.period_start, timedelta(hours=1)))
             lines.append(_line(v, c, "P-O1", sum((s for _, s in shares), Fraction(0)),
                                f"{money(c.amount)} × ({hours}) / {period} h"))
     if not lines:

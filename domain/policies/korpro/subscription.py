@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import Conflict, Inconsistent, LedgerError
 from domain.instance import NAMESPACE, Instance
+from domain.timeutil import ratio
 
 POLICY = "korpro"
 BASE_VERSION = "2025-12-20"
@@ -313,5 +314,4 @@ def outage_share(fee: Decimal, period: tuple[datetime, datetime], outage: tuple[
     start, end = max(period[0], outage[0]), min(period[1], outage[1])
     if end <= start:
         return Fraction(0)
-    return Fraction(fee) * Fraction((end - start) / timedelta(microseconds=1)) / Fraction(
-        (period[1] - period[0]) / timedelta(microseconds=1))
+    return Fraction(fee) * ratio(end - start, period[1] - period[0])
