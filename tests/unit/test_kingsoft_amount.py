@@ -198,13 +198,46 @@ def test_lines_round_individually_and_add_up_K_M2():
     assert q["amount"] == "0.29"
 
 
-def test_promotion_marked_not_refundable_wins_K_P1():
+def test_a_request_whose_only_paid_order_is_a_non_refundable_promotion_is_denied_K_P1():
+    """K-P1 Decision: denied (not cleared under K-M4), citing the promotion and its purchase."""
     ledger = ledger_with(purchase(months=12, price="10.00", cash="99.00",
                                   promotion={"id": "double-11", "refundable": False}))
     q = quote(ledger, at=day(10)).as_json()
-    (line,) = q["lines"]
-    assert (line["rule"], line["refund"], q["outcome"]) == ("K-P1", "0.00", "resources_cleared")
-    assert "double-11" in line["formula"]
+    assert (q["eligible"], q["mode"], q["outcome"], q["amount"], q["lines"]) == (False, "none", "denied", "0.00", [])
+    (reason,) = q["reasons"]
+    assert reason["rule"] == "K-P1" and "kec-1 order kec-1-buy (promotion double-11)" in reason["message"]
+    assert [(f["fact"], f["ref"]) for f in reason["facts"]] == [("Purchased", "kec-1-buy")]
+
+
+def test_a_non_refundable_promoted_order_refunds_nothing_and_the_other_orders_refund_as_usual_K_P1_K_A4():
+    ledger = ledger_with(purchase(months=1, price="30.00", cash="25.00",
+                                  promotion={"id": "double-11", "refundable": False}),
+                         renew(order="r1", months=1, price="30.00", at=day(5)))
+    q = quote(ledger, at=day(10))
+    lines = lines_by_order(q)
+    assert (lines["kec-1-buy"]["rule"], lines["kec-1-buy"]["refund"]) == ("K-P1", "0.00")
+    assert "double-11" in lines["kec-1-buy"]["formula"]
+    assert (lines["r1"]["rule"], lines["r1"]["refund"]) == ("K-A2", "30.00")
+    assert (q.eligible, q.outcome, q.as_json()["amount"]) == (True, "refund", "30.00")
+
+
+@pytest.mark.parametrize("promotion", [None, {"id": "free-trial", "refundable": False}])
+def test_nothing_paid_at_all_is_cleared_not_denied_K_M4_K_P1(promotion):
+    """K-P1 denies only when there is an actual payment (K-M1) to withhold; with none, K-M4 clears."""
+    ledger = ledger_with(purchase(months=1, price="30.00", payment={"voucher": "30.00"}, promotion=promotion))
+    q = quote(ledger, at=day(10)).as_json()
+    assert (q["eligible"], q["outcome"], q["amount"], q["reasons"]) == (True, "resources_cleared", "0.00", [])
+
+
+def test_what_counts_as_paid_follows_the_refundable_tenders_K_P1_K_M1():
+    """With ``refundable_tenders=cash`` a renewal paid in cloud tickets has no actual payment, so the
+    promoted purchase is the only paid order: denied."""
+    ledger = ledger_with(purchase(months=1, price="30.00", cash="30.00",
+                                  promotion={"id": "double-11", "refundable": False}),
+                         renew(order="r1", months=1, price="30.00", at=day(5), payment={"cloud_ticket": "30.00"}))
+    assert quote(ledger, at=day(10)).as_json()["amount"] == "30.00"
+    q = quote(ledger, at=day(10), overrides={"refundable_tenders": "cash"}).as_json()
+    assert (q["outcome"], [r["rule"] for r in q["reasons"]]) == ("denied", ["K-P1"])
 
 
 def test_promotion_that_stays_refundable_follows_the_general_rule_K_P1():

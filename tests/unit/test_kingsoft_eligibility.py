@@ -61,6 +61,19 @@ def test_five_day_window_is_120_hours_inclusive_from_activation_K_F2():
     assert rules(late) == ["K-F2"] and "2026-01-07T00:00:00+08:00" in late["reasons"][0]["message"]
 
 
+def test_before_activation_the_five_day_window_is_open_and_refunds_the_whole_payment_K_F2_K_F9_K_A2():
+    """K-F2 Decision: a request between purchase and activation is five-day eligible; the amount is the
+    whole actual payment (cash + cloud_ticket, K-M1), the same as the K-A2 self-service amount."""
+    ledger = ledger_with(purchase(months=12, price="10.00", at=day(0), activated_at=day(10),
+                                  payment={"cash": "90.00", "cloud_ticket": "10.00", "voucher": "20.00"}))
+    q = auto(ledger, at=day(2))
+    assert (q["mode"], q["eligible"], q["outcome"], q["amount"], q["reasons"]) == ("five_day", True, "refund",
+                                                                                   "100.00", [])
+    assert [(ln["rule"], ln["refund"]) for ln in q["lines"]] == [("K-F9", "100.00")]
+    self_service = auto(ledger, at=day(2), mode="self_service")
+    assert [(ln["rule"], ln["refund"]) for ln in self_service["lines"]] == [("K-A2", "100.00")]
+
+
 def test_a_trial_starts_the_five_day_window_K_F2():
     ledger = ledger_with(purchase(at=day(3), trial_started_at=day(0)))
     assert rules(auto(ledger, at=day(5, seconds=1), mode="five_day")) == ["K-F2"]
@@ -134,6 +147,44 @@ def test_krds_with_an_undeleted_kdrds_is_not_eligible_K_F8():
     assert rules(auto(ledger, "db-1", at=day(2), mode="five_day")) == ["K-F8"]
     record(ledger, {**assoc, "type": "delete_kdrds", "at": day(1).isoformat()})
     assert auto(ledger, "db-1", at=day(2))["mode"] == "five_day"
+
+
+def test_a_bundle_whose_only_paid_order_is_a_non_refundable_promotion_is_denied_in_every_mode_K_P1():
+    """K-P1 Decision: five-day, self-service and exception requests alike; with the EIP bought without
+    promotion (mixed), the EIP refunds and the KEC's line cites K-P1 at 0.00."""
+    promoted = {"id": "double-11", "refundable": False}
+    ledger = ledger_with(*kec_with_eip_and_disks(disks=0, promotion=promoted))
+    for mode in ("auto", "five_day", "self_service", "exception"):
+        q = auto(ledger, at=day(2), mode=mode, exception_report="ER-1")
+        assert (q["eligible"], q["mode"], q["outcome"], rules(q)[0]) == (False, "none", "denied", "K-P1"), mode
+    mixed = auto(ledger, at=day(2), with_=["eip-1"])
+    assert (mixed["eligible"], mixed["mode"], mixed["outcome"], mixed["amount"]) == (True, "five_day", "refund",
+                                                                                       "120.00")
+    assert [(ln["instance"], ln["rule"], ln["refund"]) for ln in mixed["lines"]] == [
+        ("kec-1", "K-P1", "0.00"), ("eip-1", "K-F9", "120.00")]
+
+
+def test_a_denied_promoted_request_releases_nothing_and_uses_no_quota_K_P1_K_L3_K_Q1():
+    """K-P1 Decision through the service: the request is recorded as denied (RefundDenied, with its
+    K-P1 reason), the instance takes later orders (not released, K-L3) and the month keeps its three
+    applications (denied requests do not count, K-Q1)."""
+    others = [f"db-{n}" for n in range(3)]
+    ledger = ledger_with(purchase(cash="99.00", promotion={"id": "double-11", "refundable": False}),
+                         *(purchase(n, product="MongoDB") for n in others))
+    result = record(ledger, req(at=day(10)))
+    assert (result.recorded, result.denied) == (1, 1)
+    kinds = [type(e).__name__ for e in service.events_of(ledger, "kec-1")]
+    assert "RefundDenied" in kinds and "RefundApplied" not in kinds
+    denied = [e for e in service.events_of(ledger, "kec-1") if type(e).__name__ == "RefundDenied"][0]
+    # most specific first; auto also tried five-day, whose window (K-F2) had closed
+    assert [r["rule"] for r in denied.reasons] == ["K-P1", "K-F2"] and "double-11" in denied.reasons[0]["message"]
+    assert (denied.quote["outcome"], denied.quote["amount"], denied.quote["lines"]) == ("denied", "0.00", [])
+    account = [type(e).__name__ for e in ledger.events.get(account_id("acme"))]
+    assert "ApplicationDenied" in account and "ApplicationAccepted" not in account
+    assert "K-L3" not in rules(auto(ledger, at=day(11)))
+    assert record(ledger, renew(order="r-after", months=1, at=day(11))).recorded == 1
+    accepted = record(ledger, *(req(n, f"r-{n}", at=day(12)) for n in others))
+    assert (accepted.recorded, accepted.denied) == (3, 0)
 
 
 def test_promotion_without_five_day_refund_wins_K_P1_K_F9():
@@ -269,7 +320,11 @@ def test_rejection_unreleases_every_instance_of_the_application_K_L3_K_Q2():
     ledger = ledger_with(*kec_with_eip_and_disks(disks=0))
     record(ledger, req(at=day(2), **{"with": ["eip-1"]}),
            {"type": "reject_refund", "at": day(3).isoformat(), "refund": "r1", "reason": "abnormal"})
-    record(ledger, renew("eip-1", order="eip-r", months=1, at=day(4)))
+    result = record(ledger, renew("eip-1", order="eip-r", months=1, at=day(4)),
+                    renew("kec-1", order="kec-r", months=1, at=day(4)))
+    assert (result.recorded, result.denied) == (2, 0)
+    again = auto(ledger, at=day(5), with_=["eip-1"], mode="self_service")
+    assert (again["eligible"], rules(again)) == (True, [])  # no K-L3 on either instance
 
 
 def test_a_refund_is_never_settled_twice_K_L2():
@@ -284,12 +339,15 @@ def test_a_refund_is_never_settled_twice_K_L2():
 def test_with_must_be_bound_or_mounted_and_of_the_same_account():
     ledger = ledger_with(purchase("kec-1"), purchase("eip-1", product="EIP"),
                          purchase("eip-2", product="EIP", account="other"))
+    streams = [instance_id(n) for n in ("kec-1", "eip-1", "eip-2")] + [account_id("acme"), account_id("other")]
+    before = [len(list(ledger.events.get(s))) for s in streams]
     with pytest.raises(BadInput, match="with: eip-1 is not an EIP bound to"):
         record(ledger, req(**{"with": ["eip-1"]}))
     with pytest.raises(BadInput, match="with: eip-2 belongs to account other"):
         record(ledger, req(**{"with": ["eip-2"]}))
-    before = list(ledger.events.get(instance_id("kec-1")))
-    assert list(ledger.events.get(instance_id("kec-1"))) == before
+    assert [len(list(ledger.events.get(s))) for s in streams] == before  # bad input records nothing
+    assert auto(ledger, at=day(1))["mode"] == "five_day"  # the refund id and the quota are still free
+    assert record(ledger, req()).denied == 0
 
 
 def test_a_denied_request_is_recorded_with_its_reasons():

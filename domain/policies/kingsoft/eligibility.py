@@ -8,7 +8,8 @@ the outcome into a `Quote`:
 - ``self_service`` (K-S1..K-S4): the amount rules (K-A*, K-U1, K-D1, K-R1);
 - ``exception`` (K-E1): the self-service amount, for a request citing a written exception report
   (or a product retirement / data-centre migration); no quota;
-- every mode: K-L3 (released instances), and for console modes K-Q1 (quota).
+- every mode: K-L3 (released instances), K-P1 (denied when every paid order is a non-refundable
+  promotion), and for console modes K-Q1 (quota).
 
 ``auto`` tries five-day, then self-service, then exception (only when the request cites a report).
 Decision (K-F6): an application is judged as a whole; if any instance fails, it is denied.
@@ -203,6 +204,23 @@ def promotion_forbids_five_day(app: Application) -> list[Reason]:
             for v in app.views if v.purchase.promotion and v.purchase.promotion.get("five_day_refund") is False]
 
 
+def promotion_forbids_refund(app: Application) -> list[Reason]:
+    """K-P1 (Decision): when every order of the application with an actual payment (K-M1, > 0 under the
+    ``refundable_tenders``) is a promoted order marked ``refundable: false``, the request is denied, in
+    every mode: nothing is refunded and the instance is not released (rather than cleared under K-M4).
+    The denied quote has mode ``none`` like every denial (no mode allows it). An application with nothing
+    paid at all is not denied here: it is cleared under K-M4; one with any refundable paid order refunds
+    it, each promoted order's line citing K-P1 at 0.00."""
+    paid = [(v, o) for v in app.views for o in v.orders if o.payment.actual(app.params.refundable_tenders) > 0]
+    if not paid or any(o.refundable for _, o in paid):
+        return []
+    named = ", ".join(f"{v.name} order {o.order} (promotion {o.promotion['id']})"  # type: ignore[index]
+                      for v, o in paid)
+    return [Reason("K-P1", f"every paid order of the application was bought in a promotion that is not "
+                           f"refundable: {named}",
+                   tuple(cite(f) for v, o in paid for f in v.facts if getattr(f, "order", None) == o.order))]
+
+
 # ----- self-service refund after five days -----
 
 def self_service_products(app: Application) -> list[Reason]:
@@ -246,10 +264,12 @@ def exception_cited(app: Application) -> list[Reason]:
 
 
 RULES: dict[str, tuple[Rule, ...]] = {
-    "five_day": (released, promotion_forbids_five_day, kdrds_first, eip_rides_with_kec, one_ebs_per_kec,
-                 new_purchase_only, five_day_window, cooling_off, one_per_product, quota, five_day_products),
-    "self_service": (released, renewal_downgrade_overlap, market_image, quota, self_service_products),
-    "exception": (released, exception_cited),
+    "five_day": (released, promotion_forbids_refund, promotion_forbids_five_day, kdrds_first, eip_rides_with_kec,
+                 one_ebs_per_kec, new_purchase_only, five_day_window, cooling_off, one_per_product, quota,
+                 five_day_products),
+    "self_service": (released, promotion_forbids_refund, renewal_downgrade_overlap, market_image, quota,
+                     self_service_products),
+    "exception": (released, promotion_forbids_refund, exception_cited),
 }
 
 
