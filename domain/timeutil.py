@@ -1,11 +1,13 @@
-"""Business time: usage days (K-T1) and 30-day months (K-T2)."""
+"""Business time: usage days (K-T1), 30-day months (K-T2), and a policy's calendar time zone."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import datetime, timedelta, timezone
 
 DAY = timedelta(hours=24)
 MONTH_DAYS = 30  # K-T2: a month is 30 days, everywhere
+_OFFSET = re.compile(r"([+-])([0-9]{2}):([0-9]{2})")
 
 
 def require_aware(value: datetime, what: str) -> datetime:
@@ -31,3 +33,14 @@ def usage_days(start: datetime, t: datetime) -> int:
 def months_days(months: int) -> timedelta:
     """K-T2: a validity of ``months`` months lasts ``30 * months`` days."""
     return DAY * (MONTH_DAYS * months)
+
+
+def tz_of(offset: str) -> timezone:
+    """A policy's ``calendar_tz`` (K-Q1, K-L2, P-R2/P-R3/P-D1): a fixed UTC offset written ``±HH:MM``
+    (hours 00-23, minutes 00-59). Anything else raises ValueError (the parameter parsers turn it into bad
+    input naming the field)."""
+    match = _OFFSET.fullmatch(offset) if isinstance(offset, str) else None
+    if match is None or int(match[2]) > 23 or int(match[3]) > 59:
+        raise ValueError(f"{offset!r} is not a UTC offset written ±HH:MM (e.g. +08:00)")
+    sign = -1 if match[1] == "-" else 1
+    return timezone(sign * timedelta(hours=int(match[2]), minutes=int(match[3])))

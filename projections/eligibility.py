@@ -26,7 +26,7 @@ from domain.errors import Inconsistent, UnknownInstance
 from domain.instance import Instance
 from domain.kingsoft import KingsoftParameters, Line, total
 from domain.money import round_cents
-from projections.deadlines import tz_of
+from domain.timeutil import tz_of
 from projections.quote import Quote, Reason, amount_lines, cite
 from projections.replay import InstanceView, PriorApplication, applications, replay
 
