@@ -32,7 +32,6 @@ from domain.instance import known, retractions
 from domain.money import Payment
 from domain.policies.kingsoft.view import replay
 from domain.policies.korpro.subscription import REASONS
-from projections.deadlines import overdue
 from projections.reconcile import Scope, expected_items, reconcile
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
@@ -269,16 +268,18 @@ def timeline_cmd(
 def overdue_cmd(
     at: Annotated[str, typer.Option("--at", help="business time to judge deadlines at")],
     holiday: Annotated[Optional[list[str]], typer.Option("--holiday", help="a non-working day, YYYY-MM-DD")] = None,
+    sets: Annotated[Optional[list[str]], typer.Option("--set", help="override a policy parameter: NAME=VALUE")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Refunds past a deadline: K-L2 (Kingsoft, 5 working days), P-R2 / P-D1 (KorPro decisions, 3 / 5
-    business days), P-R3 (KorPro payment, 10 business days: flagged)."""
+    """Refunds past a deadline: K-L2 (Kingsoft, 5 working days), P-R2 / P-D1 (KorPro decisions, review_days /
+    escalation_days business days), P-R3 (KorPro payment, processing_days business days: flagged); KorPro
+    days from the policy version in force at the request (P-V1)."""
     t = instant("--at", at)
     try:
         holidays = tuple(date.fromisoformat(h) for h in holiday or [])
     except ValueError as e:
         raise BadInput(None, f"--holiday: {e}") from None
-    late = overdue(service.refund_events(ledger(), now()), t, holidays)
+    late = service.overdue(ledger(), t, now(), parse_sets(sets), holidays)
     if as_json:
         print(json.dumps({"at": t.isoformat(), "overdue": [o.as_json() for o in late]}, indent=2))
         return

@@ -1,12 +1,15 @@
-"""Business time: usage days (K-T1), 30-day months (K-T2) and exact ratios of durations."""
+"""Business time: usage days (K-T1), 30-day months (K-T2), exact ratios of durations, and a policy's calendar
+time zone."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 
 DAY = timedelta(hours=24)
 MONTH_DAYS = 30  # K-T2: a month is 30 days, everywhere
+_OFFSET = re.compile(r"([+-])([0-9]{2}):([0-9]{2})")
 
 
 def require_aware(value: datetime, what: str) -> datetime:
@@ -46,3 +49,14 @@ def ratio(a: timedelta, b: timedelta) -> Fraction:
     if d == 0:
         raise ZeroDivisionError(f"ratio of {a!r} to a zero duration")
     return Fraction(micros(a), d)
+
+
+def tz_of(offset: str) -> timezone:
+    """A policy's ``calendar_tz`` (K-Q1, K-L2, P-R2/P-R3/P-D1): a fixed UTC offset written ``±HH:MM``
+    (hours 00-23, minutes 00-59). Anything else raises ValueError (the parameter parsers turn it into bad
+    input naming the field)."""
+    match = _OFFSET.fullmatch(offset) if isinstance(offset, str) else None
+    if match is None or int(match[2]) > 23 or int(match[3]) > 59:
+        raise ValueError(f"{offset!r} is not a UTC offset written ±HH:MM (e.g. +08:00)")
+    sign = -1 if match[1] == "-" else 1
+    return timezone(sign * timedelta(hours=int(match[2]), minutes=int(match[3])))

@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -30,6 +30,7 @@ from domain.policies.korpro.subscription import REASONS, PolicyBook, Subscriptio
 from domain.policies.registry import Context, assess_korpro
 from domain.policies.registry import assess as assess_policy
 from domain.quote import Quote
+from projections import deadlines
 from projections.diff import diff as projections_diff
 
 PAIRS: dict[str, tuple[type, type]] = {  # attribute: (added, removed)
@@ -560,6 +561,14 @@ def refund_events(ledger: Ledger, known_at: datetime, page: int = 1000) -> list[
         if len(batch) < page:
             return pairs
         start = batch[-1].id + 1
+
+
+def overdue(ledger: Ledger, at: datetime, known_at: datetime, overrides: dict[str, Any] | None = None,
+            holidays: Sequence[date] = ()) -> list[deadlines.Overdue]:
+    """Refunds past a deadline at business time ``at``, as known at ``known_at`` (K-L2; P-R2, P-R3, P-D1 on
+    the KorPro version of P-V1), with ``overrides`` (``--set``) and extra ``holidays``. Writes nothing."""
+    return deadlines.overdue(refund_events(ledger, known_at), at, holidays, book=events_at(ledger, policy_book_id()),
+                             known_at=known_at, overrides=overrides or {})
 
 
 def diff(ledger: Ledger, name: str, at: datetime, k1: datetime, k2: datetime, mode: str = "auto",

@@ -6,10 +6,10 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from domain.korpro import outage_share
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.policies.korpro.subscription import outage_share
 from domain.timeutil import micros, ratio
 from projections.finance import OrderRow, order_schedule
 

@@ -7,10 +7,10 @@ cites. `judge` and the service are exercised in test_kingsoft_eligibility.py.
 
 from datetime import UTC, datetime
 
-from adapters import service
+from adapters.services import record as service
 from domain.instance import account_id
-from domain.kingsoft import KingsoftParameters
-from projections.eligibility import (
+from domain.policies.kingsoft.amount import KingsoftParameters
+from domain.policies.kingsoft.eligibility import (
     Application,
     Request,
     cooling_off,
@@ -30,7 +30,7 @@ from projections.eligibility import (
     renewal_downgrade_overlap,
     self_service_products,
 )
-from projections.replay import applications, replay
+from domain.policies.kingsoft.view import applications, replay
 from tests.feedkit import FAR, day, downgrade, ledger_with, purchase, record, renew, upgrade
 
 NOT_REFUNDABLE = {"id": "double-11", "refundable": False}

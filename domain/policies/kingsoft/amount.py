@@ -18,7 +18,7 @@ from domain.errors import LedgerError
 from domain.lines import Line, money, num, rate
 from domain.money import TENDERS, exact, fmt, round_cents
 from domain.policies.kingsoft.orders import Order
-from domain.timeutil import MONTH_DAYS, usage_days
+from domain.timeutil import MONTH_DAYS, tz_of, usage_days
 
 POLICY = "kingsoft-2021-05-27"
 
@@ -28,7 +28,7 @@ class KingsoftParameters:
     """Policy settings a what-if replay may override (the spec's **Parameter** lines)."""
 
     refundable_tenders: tuple[str, ...] = ("cash", "cloud_ticket")  # K-M1
-    calendar_tz: str = "+08:00"  # K-Q1
+    calendar_tz: str = "+08:00"  # K-Q1 (its months) and K-L2 (its working days); ±HH:MM
     holidays: tuple[date, ...] = field(default=())  # K-L2
 
     def parse(self, values: dict[str, Any]) -> KingsoftParameters:
@@ -47,6 +47,10 @@ class KingsoftParameters:
                 except ValueError as e:
                     raise LedgerError(str(e), name) from None
             elif name == "calendar_tz":
+                try:
+                    tz_of(str(raw))
+                except ValueError as e:
+                    raise LedgerError(str(e), name) from None
                 changes[name] = str(raw)
             else:
                 raise LedgerError(f"unknown Kingsoft parameter {name!r} (known: refundable_tenders, calendar_tz, "

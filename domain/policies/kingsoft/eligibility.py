@@ -29,7 +29,7 @@ from domain.money import round_cents
 from domain.policies.kingsoft.amount import KingsoftParameters, Line, refund_lines, total
 from domain.policies.kingsoft.view import InstanceView, PriorApplication, applications, replay
 from domain.quote import Quote, Reason, cite
-from projections.deadlines import tz_of
+from domain.timeutil import tz_of
 
 FIVE_DAY_WINDOW = timedelta(hours=5 * 24)
 FIVE_DAY_PRODUCTS = ("KEC", "EBS", "KRDS")  # K-F1 (+ EIP bound to its KEC)

@@ -18,7 +18,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import Conflict, Inconsistent, LedgerError
 from domain.instance import NAMESPACE, Instance
-from domain.timeutil import ratio
+from domain.timeutil import ratio, tz_of
 
 POLICY = "korpro"
 BASE_VERSION = "2025-12-20"
@@ -44,8 +44,8 @@ class KorProParameters:
     review_days: int = 3  # P-R2
     processing_days: int = 10  # P-R3
     escalation_days: int = 5  # P-D1
-    calendar_tz: str = "+00:00"
-    holidays: tuple[date, ...] = ()
+    calendar_tz: str = "+00:00"  # P-R2, P-R3, P-D1: business days are counted in this offset (±HH:MM)
+    holidays: tuple[date, ...] = ()  # P-R2, P-R3, P-D1: not business days
 
     def override(self, values: dict[str, Any]) -> KorProParameters:
         """A copy with ``values`` (from a feed or a what-if) parsed into each field's type."""
@@ -71,6 +71,9 @@ class KorProParameters:
                 elif isinstance(current, tuple):
                     items = raw.split(",") if isinstance(raw, str) else raw
                     parsed[name] = tuple(date.fromisoformat(d) for d in items if d)
+                elif name == "calendar_tz":
+                    tz_of(raw)  # ValueError unless an offset written ±HH:MM
+                    parsed[name] = raw
                 else:
                     parsed[name] = str(raw)
             except (ValueError, TypeError, ArithmeticError) as e:
