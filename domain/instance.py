@@ -21,6 +21,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from domain.errors import Conflict, Inconsistent, InstanceReleased, UnknownInstance, UnknownReference
+from domain.lifecycle import Refund, opened, refunds, released_by
 from domain.money import Payment
 from domain.policies.kingsoft.orders import build_orders, expiry, term_price
 
@@ -130,12 +131,23 @@ class Instance(Aggregate):
         currency: str
         counts_quota: bool
         quote: dict[str, Any]
+        exception_report: str | None = None  # as requested (K-E1), so a replay judges the same request
+        reason: str | None = None
+
+        def advance(self, r: Refund | None) -> Refund:
+            """Accepted (K-L1), releasing its instances (K-L3), waiting to be settled (K-L2)."""
+            return opened(self, "accepted", "settle", self.amount, mode=self.mode, releases=True,
+                          counts_quota=self.counts_quota)
 
     class RefundIncluded(Event):
         """This instance is refunded (and released) together with ``primary``'s application."""
 
         refund: str
         primary: str
+
+        def advance(self, r: Refund | None) -> Refund:
+            return Refund(refund=self.refund, request=self, policy="", mode="", currency="", amount=Decimal("0"),
+                          lines=(), state="accepted", primary=False, releases=True)
 
     class RefundDenied(Event):
         """A request the policy does not allow: recorded with its reasons; counts against no quota."""
@@ -144,16 +156,29 @@ class Instance(Aggregate):
         mode: str
         reasons: list[dict[str, str]]
         quote: dict[str, Any]
-        invoice: str | None = None  # KorPro: the invoice the request concerned
+        invoice: str | None = None  # the invoice the request concerned, where the policy asks for one
+        exception_report: str | None = None  # as requested, so a replay judges the same request
+        reason: str | None = None
+
+        def advance(self, r: Refund | None) -> Refund:
+            return opened(self, "denied", None, Decimal("0.00"), mode=self.mode)
 
     class RefundCompleted(Event):
         refund: str
+
+        def advance(self, r: Refund | None) -> Refund:
+            assert r is not None, "only a known refund is completed"
+            return r.moved(self, "completed", None, settled_at=self.at)
 
     class RefundRejected(Event):
         """K-Q2: staff rejected the application; the instance is no longer released."""
 
         refund: str
         reason: str
+
+        def advance(self, r: Refund | None) -> Refund:
+            assert r is not None, "only a known refund is rejected"
+            return r.moved(self, "rejected", None, settled_at=self.at)
 
     class Retracted(Event):
         """The fact recorded by line ``target`` is void from this event's recorded time on."""
@@ -251,7 +276,7 @@ class Instance(Aggregate):
             raise UnknownReference(f"no line {target!r} on instance {self.name!r}", "target")
         if isinstance(fact, Instance.Retracted):
             raise Inconsistent("a retraction cannot be retracted; record the fact again instead", "target")
-        if isinstance(fact, REFUND_EVENTS):
+        if hasattr(fact, "advance"):  # a refund lifecycle event (domain.lifecycle), of any policy
             raise Inconsistent("a refund decision cannot be retracted; reject the application instead (K-Q2)",
                                "target")
         self.trigger_event(Instance.Retracted, timestamp=timestamp, target=target,
@@ -277,8 +302,13 @@ class Instance(Aggregate):
 
     # ----- refunds -----
 
+    def refund(self, refund: str) -> Refund | None:
+        """Where ``refund`` stands on this instance (the lifecycle fold), or None if it never saw it."""
+        return refunds(self.facts).get(refund)
+
     def refund_status(self, refund: str) -> str | None:
-        return refund_status(self.facts, refund)
+        r = self.refund(refund)
+        return r.state if r is not None else None
 
     def check_can_request(self, field: str = "instance") -> Instance.Purchased:
         purchase = self.require_purchase(field)
@@ -297,14 +327,12 @@ class Instance(Aggregate):
     def settle_refund(self, event_class: type[Instance.Event], *, refund: str, at: datetime, timestamp: datetime,
                       **fields: Any) -> None:
         """Complete or reject an accepted application (K-L2, K-Q2): once, and not before it was applied."""
-        status = self.refund_status(refund)
-        if status != "accepted":
-            raise Conflict(f"refund {refund!r} is {status}; only an accepted, open application can be settled",
-                           "refund")
-        applied = next(f for f in self.facts if isinstance(f, Instance.RefundApplied | Instance.RefundIncluded)
-                       and f.refund == refund)
-        if at < applied.at:
-            raise Inconsistent(f"refund {refund!r} was applied for at {applied.at.isoformat()}", "at")
+        r = self.refund(refund)
+        if r is None or r.state != "accepted":
+            raise Conflict(f"refund {refund!r} is {r.state if r else None}; only an accepted, open application "
+                           "can be settled", "refund")
+        if at < r.requested_at:
+            raise Inconsistent(f"refund {refund!r} was applied for at {r.requested_at.isoformat()}", "at")
         self.trigger_event(event_class, timestamp=timestamp, refund=refund, at=at, **fields)
 
 
@@ -330,36 +358,6 @@ def retractions(facts: Sequence[Instance.Event]) -> dict[str, Instance.Retracted
     return {f.target: f for f in facts if isinstance(f, Instance.Retracted)}
 
 
-REFUND_EVENTS = (Instance.RefundApplied, Instance.RefundIncluded, Instance.RefundDenied, Instance.RefundCompleted,
-                 Instance.RefundRejected)
-
-
-def released_by(facts: list[Instance.Event]) -> str | None:
-    """K-L3: the refund whose accepted application released the instance (and was not rejected), if any."""
-    open_: list[str] = []
-    for f in facts:
-        if isinstance(f, Instance.RefundApplied | Instance.RefundIncluded):
-            open_.append(f.refund)
-        elif isinstance(f, Instance.RefundRejected) and f.refund in open_:
-            open_.remove(f.refund)
-    return open_[0] if open_ else None
-
-
-def refund_status(facts: list[Instance.Event], refund: str) -> str | None:
-    """accepted | denied | completed | rejected, or None for a refund this instance never saw."""
-    status = None
-    for f in facts:
-        if getattr(f, "refund", None) != refund:
-            continue
-        if isinstance(f, Instance.RefundApplied | Instance.RefundIncluded):
-            status = "accepted"
-        elif isinstance(f, Instance.RefundDenied):
-            status = "denied"
-        elif isinstance(f, Instance.RefundCompleted):
-            status = "completed"
-        elif isinstance(f, Instance.RefundRejected):
-            status = "rejected"
-    return status
 
 
 def check_payment(payment: Payment, price: Decimal | None, monthly_price: Decimal, months: int,

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from domain.instance import Instance
+from domain.lifecycle import Refund
 from domain.policies.kingsoft.amount import POLICY as KINGSOFT
 from domain.policies.kingsoft.amount import KingsoftParameters
 from domain.policies.korpro.subscription import POLICY as KORPRO
-from domain.policies.korpro.subscription import KorProParameters, Subscription, in_force
+from domain.policies.korpro.subscription import KorProParameters, in_force
 from domain.policies.registry import own
 from domain.timeutil import tz_of
 
@@ -114,46 +114,35 @@ def _union(*days: Iterable[date]) -> tuple[date, ...]:
     return tuple(sorted({d for group in days for d in group}))
 
 
+WAITING = {"settle": "completion or rejection", "review": "a staff decision", "payment": "payment",
+           "escalation": "the escalation's decision"}
+
+
 def open_stages(events: Iterable[tuple[str, Any]], at: datetime, calendars: Calendars | None = None) -> list[Stage]:
-    """Each refund's stage at business time ``at``, from ``(instance, event)`` pairs (as known), with the
-    working-day calendar of its policy (K-L2; P-R2, P-R3, P-D1 from the version of P-V1)."""
+    """Each open refund's stage at business time ``at``, from ``(instance, event)`` pairs (as known), folded by
+    the refund lifecycle, with the working-day calendar of its policy (K-L2; P-R2, P-R3, P-D1 from the version
+    of P-V1)."""
     cal = calendars or Calendars()
-    stages: dict[str, Stage | None] = {}
-    amounts: dict[str, str] = {}
-    korpro: dict[str, tuple[str, KorProParameters]] = {}  # refund -> the version its request was made under
+    folded: dict[str, Refund] = {}
+    owner: dict[str, str] = {}
     for instance, e in sorted(events, key=lambda p: p[1].at):
-        if e.at > at or not hasattr(e, "refund"):
+        if e.at <= at and hasattr(e, "advance"):
+            folded[e.refund] = e.advance(folded.get(e.refund))
+            owner.setdefault(e.refund, instance)
+    stages = []
+    for r in folded.values():
+        if r.stage is None or r.since is None:
             continue
-
-        def stage(rule: str, waiting: str, calendar: tuple[str, int, str, tuple[date, ...]], e: Any = e,
-                  instance: str = instance) -> Stage:
-            policy, days, tz, holidays = calendar
-            return Stage(e.refund, instance, rule, waiting, e.at, days, tz, amounts.get(e.refund, ""), holidays,
-                         policy)
-
-        def of_korpro(rule: str, e: Any = e) -> tuple[str, int, str, tuple[date, ...]]:
-            if e.refund not in korpro:  # first seen at its request (whose business time decides, P-V1)
-                korpro[e.refund] = cal.korpro(e.at)
-            policy, p = korpro[e.refund]
-            days = {"P-R2": p.review_days, "P-R3": p.processing_days, "P-D1": p.escalation_days}[rule]
-            return policy, days, p.calendar_tz, p.holidays
-
-        if isinstance(e, Instance.RefundApplied):
-            amounts[e.refund] = str(e.amount)
-            stages[e.refund] = stage("K-L2", "completion or rejection", cal.kingsoft_stage())
-        elif isinstance(e, Subscription.RefundRequested):
-            amounts[e.refund] = str(e.amount)
-            stages[e.refund] = (stage("P-R3", "payment", of_korpro("P-R3")) if e.approved
-                                else stage("P-R2", "a staff decision", of_korpro("P-R2")))
-        elif isinstance(e, Subscription.RefundDecided | Subscription.EscalationDecided):
-            if e.approve and e.amount is not None:
-                amounts[e.refund] = str(e.amount)
-            stages[e.refund] = stage("P-R3", "payment", of_korpro("P-R3")) if e.approve else None
-        elif isinstance(e, Subscription.Escalated):
-            stages[e.refund] = stage("P-D1", "the escalation's decision", of_korpro("P-D1"))
-        elif isinstance(e, Instance.RefundCompleted | Instance.RefundRejected):
-            stages[e.refund] = None
-    return [s for s in stages.values() if s is not None]
+        if r.stage == "settle":
+            rule, (policy, days, tz, holidays) = "K-L2", cal.kingsoft_stage()
+        else:
+            policy, p = cal.korpro(r.requested_at)
+            rule, days = {"review": ("P-R2", p.review_days), "payment": ("P-R3", p.processing_days),
+                          "escalation": ("P-D1", p.escalation_days)}[r.stage]
+            tz, holidays = p.calendar_tz, p.holidays
+        stages.append(Stage(r.refund, owner[r.refund], rule, WAITING[r.stage], r.since, days, tz, str(r.amount),
+                            holidays, policy))
+    return stages
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from domain.instance import Instance, known, live, opening
+from domain.instance import known, live, opening
+from domain.lifecycle import refunds as lifecycle
+from domain.lifecycle import released_by
 from domain.money import round_cents
 from domain.policies.kingsoft.orders import build_orders
 from domain.policies.korpro.subscription import Subscription
@@ -77,10 +79,8 @@ def instance_rows(name: str, events: Iterable[Any], known_at: datetime = FAR) ->
     head = opening(facts)
     if head is None:
         return [], []
-    refunds = _refunds(name, head, facts, events, known_at)
-    released = any(r.releases and r.state in ("accepted", "completed") for r in refunds) or any(
-        isinstance(f, Instance.RefundIncluded) for f in facts) and not _included_rejected(facts)
-    status = "refunded" if released else "active"
+    refunds = _refunds(name, head, facts)
+    status = "refunded" if released_by(facts) else "active"  # K-L3, this instance's or an application it is in
     rows = []
     if isinstance(head, Subscription.Subscribed):
         for f in facts:
@@ -95,64 +95,13 @@ def instance_rows(name: str, events: Iterable[Any], known_at: datetime = FAR) ->
     return rows, refunds
 
 
-def _included_rejected(facts: list[Any]) -> bool:
-    included = {f.refund for f in facts if isinstance(f, Instance.RefundIncluded)}
-    rejected = {f.refund for f in facts if isinstance(f, Instance.RefundRejected)}
-    return bool(included) and included <= rejected
-
-
-def _lines(quote: dict[str, Any], amount_cents: int | None = None) -> tuple[tuple[str, str, int], ...]:
-    """The frozen quote's lines as (instance, order, refund cents). K-M4: when the lines sum to 0 or less the
-    amount is 0.00 and nothing is refunded on any order (a negative line is not a charge)."""
-    lines = tuple((ln["instance"], ln["order"], cents(Decimal(ln["refund"]))) for ln in quote.get("lines", []))
-    if amount_cents == 0:
-        return tuple((i, o, 0) for i, o, _ in lines)
-    return lines
-
-
-def _refunds(name: str, head: Any, facts: list[Any], events: list[Any], known_at: datetime) -> list[RefundRow]:
-    rows: dict[str, dict[str, Any]] = {}
-    for f in facts:
-        ref = getattr(f, "refund", None)
-        if ref is None or isinstance(f, Instance.RefundIncluded):
-            continue
-        if isinstance(f, Instance.RefundApplied):
-            rows[ref] = dict(refund=ref, instance=name, account=head.account, policy=f.quote["policy"], mode=f.mode,
-                             requested_at=f.at, recorded_at=f.timestamp, currency=f.currency,
-                             amount_cents=cents(f.amount), state="accepted", settled_at=None,
-                             lines=_lines(f.quote, cents(f.amount)), releases=True)
-        elif isinstance(f, Subscription.RefundRequested):
-            rows[ref] = dict(refund=ref, instance=name, account=head.account, policy=f.policy_version,
-                             mode=f.reason, requested_at=f.at, recorded_at=f.timestamp, currency=head.currency,
-                             amount_cents=cents(f.amount), state="approved" if f.approved else "requested",
-                             settled_at=None, lines=_lines(f.quote, cents(f.amount)), releases=False)
-        elif isinstance(f, Instance.RefundDenied):
-            rows[ref] = dict(refund=ref, instance=name, account=head.account, policy=f.quote.get("policy", ""),
-                             mode=f.mode, requested_at=f.at, recorded_at=f.timestamp, currency=head.currency,
-                             amount_cents=0, state="denied", settled_at=None, lines=(), releases=False)
-        elif ref in rows:
-            row = rows[ref]
-            if isinstance(f, Subscription.RefundDecided | Subscription.EscalationDecided):
-                row["state"] = "approved" if f.approve else "rejected"
-                if f.approve and f.amount is not None:
-                    row["lines"] = _scale(row["lines"], cents(f.amount))
-                    row["amount_cents"] = cents(f.amount)
-            elif isinstance(f, Subscription.Escalated):
-                row["state"] = "escalated"
-            elif isinstance(f, Instance.RefundCompleted):
-                row["state"], row["settled_at"] = "completed", f.at
-            elif isinstance(f, Instance.RefundRejected):
-                row["state"], row["settled_at"] = "rejected", f.at
-    return [RefundRow(**r) for r in rows.values()]
-
-
-def _scale(lines: tuple[tuple[str, str, int], ...], amount: int) -> tuple[tuple[str, str, int], ...]:
-    out, left = [], amount
-    for instance, order, c in lines:
-        take = min(left, c)
-        out.append((instance, order, take))
-        left -= take
-    return tuple(out)
+def _refunds(name: str, head: Any, facts: list[Any]) -> list[RefundRow]:
+    """The instance's own refund applications (not those it is only included in), from the lifecycle fold."""
+    return [RefundRow(refund=r.refund, instance=name, account=head.account, policy=r.policy, mode=r.mode,
+                      requested_at=r.requested_at, recorded_at=r.recorded_at, currency=head.currency,
+                      amount_cents=cents(r.amount), state=r.state, settled_at=r.settled_at,
+                      lines=tuple((i, o, cents(v)) for i, o, v in r.lines), releases=r.releases)
+            for r in lifecycle(facts).values() if r.primary]
 
 
 # ----- the account ledger -----

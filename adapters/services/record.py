@@ -16,7 +16,6 @@ from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, OperationalError
-from eventsourcing.utils import get_topic
 
 from adapters.formats import feed
 from adapters.formats.feed import BadInput
@@ -30,6 +29,7 @@ from domain.policies.korpro.subscription import REASONS, PolicyBook, Subscriptio
 from domain.policies.registry import Context, assess_korpro
 from domain.policies.registry import assess as assess_policy
 from domain.quote import Quote
+from domain.topics import aliases
 from projections import deadlines
 from projections.diff import diff as projections_diff
 
@@ -369,7 +369,8 @@ def _request_refund(uow: UnitOfWork, c: feed.RequestRefund, ts: datetime) -> str
     if q.eligible:
         counts = q.mode != "exception"  # K-E1: exception refunds do not count against K-Q1
         inst.apply_refund(timestamp=ts, at=c.at, line=c.id, refund=c.refund, mode=q.mode, with_=list(c.with_),
-                          amount=q.amount, currency=q.currency, counts_quota=counts, quote=frozen)
+                          amount=q.amount, currency=q.currency, counts_quota=counts, quote=frozen,
+                          exception_report=c.exception_report, reason=c.reason)
         for b in bundle:
             b.include_in_refund(timestamp=ts, at=c.at, line=None, refund=c.refund, primary=c.instance)
         members = [inst, *bundle]
@@ -378,7 +379,8 @@ def _request_refund(uow: UnitOfWork, c: feed.RequestRefund, ts: datetime) -> str
                        purchased_at=[m.require_purchase().at for m in members], counts_quota=counts)
     else:
         inst.deny_refund(timestamp=ts, at=c.at, line=c.id, refund=c.refund, mode=c.mode,
-                         reasons=[r.as_json() for r in q.reasons], quote=frozen)
+                         reasons=[r.as_json() for r in q.reasons], quote=frozen, exception_report=c.exception_report,
+                         reason=c.reason)
         account.record(Account.ApplicationDenied, timestamp=ts, at=c.at, line=c.id, refund=c.refund,
                        reasons=[r.rule for r in q.reasons])
         uow.denied += 1
@@ -413,7 +415,7 @@ def _korpro_request(uow: UnitOfWork, sub: Subscription, c: feed.RequestRefund, t
                           approved=c.reason in ("billing_error", "duplicate_payment"))
     else:
         sub.deny_refund(timestamp=ts, at=c.at, line=c.id, refund=c.refund, mode=c.reason,
-                        reasons=[r.as_json() for r in q.reasons], quote=frozen, invoice=c.invoice)
+                        reasons=[r.as_json() for r in q.reasons], quote=frozen, invoice=c.invoice, reason=c.reason)
         uow.denied += 1
     uow.claim("refund", c.refund, sub.name, "", ts)
     return sub.name
@@ -546,7 +548,7 @@ def refund_events(ledger: Ledger, known_at: datetime, page: int = 1000) -> list[
     classes = (Instance.RefundApplied, Instance.RefundCompleted, Instance.RefundRejected,
                Subscription.RefundRequested, Subscription.RefundDecided, Subscription.Escalated,
                Subscription.EscalationDecided, Subscription.RefundCompleted, Subscription.RefundRejected)
-    topics = [get_topic(c) for c in (Instance.Opened, Subscription.Opened, *classes)]
+    topics = [t for c in (Instance.Opened, Subscription.Opened, *classes) for t in aliases(c)]
     names: dict[Any, str] = {}
     pairs = []
     start = 1

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,7 +25,8 @@ from adapters.store.ledger import Ledger
 from adapters.store.scan import stream_instances
 from domain.errors import LedgerError
 from domain.instance import Instance, account_id, instance_id, key_id, opening
-from domain.policies.korpro.subscription import PolicyBook, Subscription, policy_book_id
+from domain.lifecycle import refunds as lifecycle
+from domain.policies.korpro.subscription import PolicyBook, policy_book_id
 from domain.policies.registry import Context
 from domain.policies.registry import assess as assess_policy
 from domain.quote import Quote
@@ -84,36 +85,41 @@ class Rejudged:
                 "scenario": str(self.scenario), "difference": str(self.difference)}
 
 
-REQUESTS = (Instance.RefundApplied, Instance.RefundDenied, Subscription.RefundRequested)
-
-
 def _before(events: list[Any], stop: Any) -> list[Any]:
     """The events of a stream before ``stop`` (by version; one feed shares one recorded time)."""
     return [e for e in events if e.originator_version < stop.originator_version]
 
 
-def _context(ledger: Ledger, name: str, events: list[Any], request: Any, account_events: list[Any],
+def _context(ledger: Ledger, name: str, events: list[Any], request: Any, stream: Callable[[Any], list[Any]],
              overrides: dict[str, Any]) -> Context:
+    """The request exactly as it was judged: its own instances and its account up to (not including) its own
+    events, every other stream (a policy book) as recorded, and the mode, reason, invoice and exception report
+    it was recorded with."""
     instances = [(name, _before(events, request))]
-    for other in getattr(request, "with_", []) or []:
+    for other in getattr(request, "with_", None) or []:
         theirs = service.events_of(ledger, other)
         included = next(e for e in theirs if isinstance(e, Instance.RefundIncluded) and e.refund == request.refund)
         instances.append((other, _before(theirs, included)))
-    own = next((e for e in account_events if getattr(e, "refund", None) == request.refund), None)
-    account = _before(account_events, own) if own is not None else account_events
-    book = list(ledger.events.get(policy_book_id())) if isinstance(request, Subscription.RefundRequested) or \
-        isinstance(opening(events), Subscription.Subscribed) else []
+    account = account_id(opening(events).account)
 
     def load(aggregate_id: Any) -> list[Any]:
-        return book if aggregate_id == policy_book_id() else account
+        events_ = stream(aggregate_id)
+        if aggregate_id == account:
+            own = next((e for e in events_ if getattr(e, "refund", None) == request.refund), None)
+            return _before(events_, own) if own is not None else events_
+        return events_
 
-    kingsoft_mode = request.mode if isinstance(request, Instance.RefundApplied | Instance.RefundDenied) else "auto"
-    if isinstance(opening(events), Subscription.Subscribed):
-        reason = request.reason if isinstance(request, Subscription.RefundRequested) else request.mode
-        return Context(instances=instances, load=load, at=request.at, known_at=request.timestamp, mode="auto",
-                       reason=reason, invoice=getattr(request, "invoice", None), overrides=overrides)
-    return Context(instances=instances, load=load, at=request.at, known_at=request.timestamp, mode=kingsoft_mode,
-                   exception_report="(as recorded)" if kingsoft_mode == "exception" else None, overrides=overrides)
+    mode = getattr(request, "mode", "auto")
+    reason = getattr(request, "reason", None)
+    report = getattr(request, "exception_report", None)
+    if mode == "exception" and report is None and reason is None:
+        report = LEGACY_REPORT
+    return Context(instances=instances, load=load, at=request.at, known_at=request.timestamp, mode=mode,
+                   reason=reason, invoice=getattr(request, "invoice", None), exception_report=report,
+                   overrides=overrides)
+
+
+LEGACY_REPORT = "(recorded before requests kept their exception report)"
 
 
 def policy_version_parameters(ledger: Ledger, version: str) -> dict[str, Any]:
@@ -126,25 +132,23 @@ def policy_version_parameters(ledger: Ledger, version: str) -> dict[str, Any]:
 def rejudge_all(ledger: Ledger, overrides: dict[str, Any], account: str | None = None) -> Iterator[Rejudged]:
     """Every recorded refund request judged again under today's parameters and under the overrides (each
     policy takes the parameter names it knows)."""
-    accounts: OrderedDict[str, list[Any]] = OrderedDict()  # a few recent accounts: memory stays flat
+    recent: OrderedDict[Any, list[Any]] = OrderedDict()  # a few recent shared streams: memory stays flat
 
-    def account_events(name: str) -> list[Any]:
-        if name not in accounts:
-            accounts[name] = list(ledger.events.get(account_id(name)))
-            if len(accounts) > 64:
-                accounts.popitem(last=False)
-        return accounts[name]
+    def stream(aggregate_id: Any) -> list[Any]:
+        if aggregate_id not in recent:
+            recent[aggregate_id] = list(ledger.events.get(aggregate_id))
+            if len(recent) > 64:
+                recent.popitem(last=False)
+        return recent[aggregate_id]
 
     for name, events in stream_instances(ledger):
         head = opening(events)
-        requests = [e for e in events if isinstance(e, REQUESTS)]
+        requests = [r.request for r in lifecycle(events).values() if r.primary]
         if head is None or not requests or (account is not None and head.account != account):
             continue
-        korpro = isinstance(head, Subscription.Subscribed)
-        account_stream = [] if korpro else account_events(head.account)
         for request in requests:
-            base = assess_policy(_context(ledger, name, events, request, account_stream, {}))
-            what = assess_policy(_context(ledger, name, events, request, account_stream, overrides))
+            base = assess_policy(_context(ledger, name, events, request, stream, {}))
+            what = assess_policy(_context(ledger, name, events, request, stream, overrides))
             yield Rejudged(name, head.account, request.refund, base.policy, request.at, base.currency, base.amount,
                            what.amount)
 

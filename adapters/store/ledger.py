@@ -16,6 +16,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from domain import topics
 from domain.money import TENDERS, Payment
 
 DEFAULT_URL = "sqlite:///billing-ledger.db"
@@ -38,6 +39,7 @@ class Ledger(Application):
     name = "BillingLedger"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        topics.register()  # events written under a former module path still decode
         super().__init__(*args, **kwargs)
         from adapters.store.streams import StreamCache
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from eventsourcing.utils import get_topic
-
 from adapters.store.ledger import Ledger
 from adapters.store.prefetch import select_many
 from domain.instance import Instance
 from domain.policies.korpro.subscription import Subscription
+from domain.topics import aliases
 
 
 def instance_names(ledger: Ledger, page: int = 1000) -> Iterator[tuple[Any, str]]:
     """Every instance (id, name), in the order they were opened, read page by page (flat memory)."""
-    topics = [get_topic(Instance.Opened), get_topic(Subscription.Opened)]
+    topics = [*aliases(Instance.Opened), *aliases(Subscription.Opened)]
     start = 1
     while True:
         batch = ledger.recorder.select_notifications(start=start, limit=page, topics=topics)

@@ -17,6 +17,7 @@ from typing import Any
 
 from domain.errors import LedgerError
 from domain.instance import known, live
+from domain.lifecycle import refunds as lifecycle
 from domain.lines import Line, money, num
 from domain.money import round_cents
 from domain.policies.korpro.subscription import (
@@ -62,27 +63,14 @@ def replay_subscription(name: str, events: list[Any], at: datetime, known_at: da
     sub = next((f for f in facts if isinstance(f, Subscription.Subscribed)), None)
     if sub is None:
         return None
-    status: dict[str, str] = {}
-    lines: dict[str, list[dict[str, str]]] = {}
-    reasons: dict[str, str] = {}
-    for f in facts:
-        if isinstance(f, Subscription.RefundRequested):
-            status[f.refund] = "open"
-            lines[f.refund] = f.quote["lines"]
-            reasons[f.refund] = f.reason
-        elif isinstance(f, Subscription.RefundDecided | Subscription.EscalationDecided) and f.refund in status:
-            status[f.refund] = "open" if f.approve else "rejected"
-            if f.approve and f.amount is not None:  # a decided amount replaces the quoted lines' total
-                lines[f.refund] = _scaled(lines[f.refund], Fraction(f.amount))
     refunded: dict[str, Fraction] = {}
     refunded_for: dict[tuple[str, str], Fraction] = {}
-    for refund, state in status.items():
-        if state != "rejected":
-            for ln in lines[refund]:
-                amount = Fraction(Decimal(ln["refund"]))
-                refunded[ln["order"]] = refunded.get(ln["order"], Fraction(0)) + amount
-                key = (ln["order"], reasons[refund])
-                refunded_for[key] = refunded_for.get(key, Fraction(0)) + amount
+    for r in lifecycle(facts).values():  # requests not rejected (nor waiting on an escalation), as decided
+        if isinstance(r.request, Subscription.RefundRequested) and r.state in ("requested", "approved", "completed"):
+            for _, invoice, amount in r.lines:
+                refunded[invoice] = refunded.get(invoice, Fraction(0)) + Fraction(amount)
+                key = (invoice, r.mode)
+                refunded_for[key] = refunded_for.get(key, Fraction(0)) + Fraction(amount)
     return KorProView(
         name=name, sub=sub,
         charges={f.invoice: f for f in facts if isinstance(f, Subscription.Charged)},
@@ -92,16 +80,6 @@ def replay_subscription(name: str, events: list[Any], at: datetime, known_at: da
         ended=next((f for f in facts if isinstance(f, Subscription.Cancelled | Subscription.TerminatedForViolation)),
                    None),
         refunded=refunded, refunded_for=refunded_for, facts=facts)
-
-
-def _scaled(lines: list[dict[str, str]], amount: Fraction) -> list[dict[str, str]]:
-    """A decided amount spread over the quoted lines, first lines first."""
-    out, left = [], amount
-    for ln in lines:
-        take = min(left, Fraction(Decimal(ln["refund"])))
-        out.append({**ln, "refund": str(round_cents(take, "half_up"))})
-        left -= take
-    return out
 
 
 @dataclass(frozen=True)

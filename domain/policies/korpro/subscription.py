@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import Conflict, Inconsistent, LedgerError
 from domain.instance import NAMESPACE, Instance
+from domain.lifecycle import Refund, opened
 from domain.timeutil import ratio, tz_of
 
 POLICY = "korpro"
@@ -81,6 +82,14 @@ class KorProParameters:
         return replace(self, **parsed)
 
 
+def _decided(self: Any, r: Refund | None) -> Refund:
+    """P-R2 (and P-D1 for an escalation): approved (to be paid, P-R3) with the decided amount, or rejected."""
+    assert r is not None, "only a requested refund is decided"
+    if not self.approve:
+        return r.moved(self, "rejected", None)
+    return (r if self.amount is None else r.granted(self.amount)).moved(self, "approved", "payment")
+
+
 class Subscription(Instance):
     """One KorPro customer's subscription (P-M1 performance-based, or P-M2 fixed-rate)."""
 
@@ -134,19 +143,35 @@ class Subscription(Instance):
         policy_version: str
         quote: dict[str, Any]
 
+        def advance(self, r: Refund | None) -> Refund:
+            """Waiting for a staff decision (P-R2), or, for a billing error, already approved and waiting to be
+            paid (P-B1, P-R3)."""
+            if self.approved:
+                return opened(self, "approved", "payment", self.amount, mode=self.reason)
+            return opened(self, "requested", "review", self.amount, mode=self.reason)
+
     class RefundDecided(Instance.Event):
         refund: str
         approve: bool
         amount: Decimal | None
         reason: str | None
 
+        advance = _decided
+
     class Escalated(Instance.Event):
         refund: str
+
+        def advance(self, r: Refund | None) -> Refund:
+            """P-D1: a rejected request escalated, once; waiting for the escalation's decision."""
+            assert r is not None, "only a rejected refund is escalated"
+            return r.moved(self, "escalated", "escalation", escalated=True)
 
     class EscalationDecided(Instance.Event):
         refund: str
         approve: bool
         amount: Decimal | None
+
+        advance = _decided
 
     # ----- commands -----
 
@@ -182,36 +207,19 @@ class Subscription(Instance):
             raise Conflict(f"subscription {self.name!r} has already ended", "type")
         self.trigger_event(event_class, timestamp=timestamp, **fields_)
 
-    def korpro_status(self, refund: str) -> str | None:
-        """requested | approved | rejected | escalated | completed | denied, or None."""
-        status = None
-        for f in self.facts:
-            if getattr(f, "refund", None) != refund:
-                continue
-            if isinstance(f, Subscription.RefundRequested):
-                status = "approved" if f.approved else "requested"
-            elif isinstance(f, Subscription.RefundDecided | Subscription.EscalationDecided):
-                status = "approved" if f.approve else "rejected"
-            elif isinstance(f, Subscription.Escalated):
-                status = "escalated"
-            elif isinstance(f, Instance.RefundDenied):
-                status = "denied"
-            elif isinstance(f, Instance.RefundCompleted):
-                status = "completed"
-        return status
-
-    def request_of(self, refund: str) -> Subscription.RefundRequested:
-        return next(f for f in self.facts if isinstance(f, Subscription.RefundRequested) and f.refund == refund)
+    def refund_state(self, refund: str) -> tuple[str | None, Refund | None]:
+        r = self.refund(refund)
+        return (r.state if r else None), r
 
     def decide(self, *, refund: str, approve: bool, amount: Decimal | None, reason: str | None, at: datetime,
                line: str | None, timestamp: datetime, escalation: bool = False) -> None:
         """A staff decision (P-R2) or an escalation's decision (P-D1). A discretionary approval needs an
         amount within the ceiling; others may lower the quoted amount, never raise it."""
-        status = self.korpro_status(refund)
+        status, r = self.refund_state(refund)
         expected = "escalated" if escalation else "requested"
-        if status != expected:
+        if status != expected or r is None:
             raise Conflict(f"refund {refund!r} is {status}; only a {expected} refund can be decided here", "refund")
-        req = self.request_of(refund)
+        req = r.request
         if at < req.at:
             raise Inconsistent(f"refund {refund!r} was requested at {req.at.isoformat()}", "at")
         limit = req.ceiling if req.ceiling is not None else req.amount
@@ -229,17 +237,17 @@ class Subscription(Instance):
 
     def escalate(self, *, refund: str, at: datetime, line: str | None, timestamp: datetime) -> None:
         """P-D1: a rejected request may be escalated once."""
-        if self.korpro_status(refund) != "rejected":
-            raise Conflict(f"refund {refund!r} is {self.korpro_status(refund)}; only a rejected one can be escalated",
-                           "refund")
-        if any(isinstance(f, Subscription.Escalated) and f.refund == refund for f in self.facts):
+        status, r = self.refund_state(refund)
+        if status != "rejected":
+            raise Conflict(f"refund {refund!r} is {status}; only a rejected one can be escalated", "refund")
+        if r is not None and r.escalated:
             raise Conflict(f"refund {refund!r} was already escalated once (P-D1)", "refund")
         self.trigger_event(Subscription.Escalated, timestamp=timestamp, refund=refund, at=at, line=line)
 
     def complete(self, *, refund: str, at: datetime, line: str | None, timestamp: datetime) -> None:
-        if self.korpro_status(refund) != "approved":
-            raise Conflict(f"refund {refund!r} is {self.korpro_status(refund)}; only an approved refund can be "
-                           "completed", "refund")
+        status, _ = self.refund_state(refund)
+        if status != "approved":
+            raise Conflict(f"refund {refund!r} is {status}; only an approved refund can be completed", "refund")
         self.trigger_event(Instance.RefundCompleted, timestamp=timestamp, refund=refund, at=at, line=line)
 
 
