@@ -22,8 +22,6 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import Conflict, Inconsistent, InstanceReleased, UnknownInstance, UnknownReference
 from domain.lifecycle import Refund, opened, refunds, released_by
-from domain.money import Payment
-from domain.policies.kingsoft.orders import build_orders, expiry, term_price
 
 NAMESPACE = uuid.UUID("6f1c7f36-5b43-4e0b-9a8e-2f2d1b0c9a11")
 
@@ -58,68 +56,6 @@ class Instance(Aggregate):
         def apply(self, aggregate: Instance) -> None:
             aggregate.facts.append(self)
             aggregate._live = None
-
-    class Purchased(Event):
-        KIND = "purchase"
-        OPENS = True  # the fact that opens the instance (account, product, currency)
-        order: str
-        account: str
-        product: str
-        months: int
-        monthly_price: Decimal
-        payment: Payment
-        currency: str
-        discounts: dict[str, Decimal]
-        activated_at: datetime | None
-        trial_started_at: datetime | None
-        billing: str
-        image: str | None
-        bandwidth_mbps: int | None
-        promotion: dict[str, Any] | None
-        spec: dict[str, Any] | None
-
-    class Renewed(Event):
-        KIND = "renewal"
-        order: str
-        months: int
-        monthly_price: Decimal
-        payment: Payment
-        discounts: dict[str, Decimal]
-
-    class Upgraded(Event):
-        KIND = "upgrade"
-        order: str
-        monthly_price: Decimal
-        payment: Payment
-        spec: dict[str, Any] | None
-
-    class Downgraded(Event):
-        KIND = "downgrade"
-        order: str
-        monthly_price: Decimal
-        credit: Decimal
-        spec: dict[str, Any] | None
-
-    class BillingModeChanged(Event):
-        mode: str
-
-    class EipBound(Event):
-        eip: str
-
-    class EipUnbound(Event):
-        eip: str
-
-    class DiskMounted(Event):
-        disk: str
-
-    class DiskUnmounted(Event):
-        disk: str
-
-    class KdrdsAssociated(Event):
-        kdrds: str
-
-    class KdrdsDeleted(Event):
-        kdrds: str
 
     class RefundApplied(Event):
         """K-L1: an accepted application, with its frozen quote; K-L3: releases the instance."""
@@ -214,57 +150,12 @@ class Instance(Aggregate):
             raise UnknownInstance(f"instance {self.name!r} has no purchase in the ledger", field)
         return p
 
-    def bound(self, added: type, removed: type, attr: str) -> set[str]:
-        out: set[str] = set()
-        for f in self.live_facts():
-            if isinstance(f, added):
-                out.add(getattr(f, attr))
-            elif isinstance(f, removed):
-                out.discard(getattr(f, attr))
-        return out
-
     # ----- commands -----
 
-    def record_purchase(self, *, timestamp: datetime, price: Decimal | None, **fields: Any) -> None:
-        """A new purchase; the instance must not already have a live purchase."""
-        if self.purchase is not None:
-            raise Conflict(f"instance {self.name!r} was already purchased (order {self.purchase.order!r})",
-                           "instance")
-        check_payment(fields["payment"], price, fields["monthly_price"], fields["months"], fields["discounts"],
-                      fields["promotion"])
-        if fields["activated_at"] is not None and fields["activated_at"] < fields["at"]:
-            raise Inconsistent("activation cannot precede the purchase", "activated_at")
-        self.trigger_event(Instance.Purchased, timestamp=timestamp, **fields)
-
-    def record_renewal(self, *, timestamp: datetime, currency: str | None, price: Decimal | None,
-                       **fields: Any) -> None:
-        self._check_order(fields["at"], currency)
-        check_payment(fields["payment"], price, fields["monthly_price"], fields["months"], fields["discounts"],
-                      None)
-        self.trigger_event(Instance.Renewed, timestamp=timestamp, **fields)
-
-    def record_change(self, kind: str, *, timestamp: datetime, currency: str | None, price: Decimal | None,
-                      **fields: Any) -> None:
-        """An upgrade or downgrade: K-T3 validity ``[at, expiry)``, so the instance must be in effect."""
-        self._check_order(fields["at"], currency)
-        orders = build_orders(f for f in self.live_facts() if f.at <= fields["at"])
-        first_start = min(o.start for o in orders if o.is_base)
-        end = expiry(orders)
-        if not (first_start <= fields["at"] < end):  # type: ignore[operator]
-            raise Inconsistent(f"an {kind} must fall within the instance's validity "
-                               f"[{first_start.isoformat()}, {end.isoformat()})", "at")  # type: ignore[union-attr]
-        if kind == "upgrade":
-            if price is not None and fields["payment"].total != price:
-                raise Inconsistent(f"payment tenders add up to {fields['payment'].total}, not the price {price}",
-                                   "payment")
-            self.trigger_event(Instance.Upgraded, timestamp=timestamp, **fields)
-        else:
-            self.trigger_event(Instance.Downgraded, timestamp=timestamp, **fields)
-
-    def record_fact(self, event_class: type[Instance.Event], *, timestamp: datetime, **fields: Any) -> None:
-        """A non-monetary fact (billing mode, bindings)."""
+    def record(self, event_class: type[Instance.Event], *, timestamp: datetime, **fields: Any) -> None:
+        """A fact about an instance that exists and is not released (K-L3); its policy decided it."""
         self.require_purchase()
-        self._check_not_released()
+        self.check_not_released()
         self.trigger_event(event_class, timestamp=timestamp, **fields)
 
     def retract(self, *, target: str, reason: str, at: datetime, line: str | None, timestamp: datetime) -> None:
@@ -284,17 +175,7 @@ class Instance(Aggregate):
 
     # ----- checks -----
 
-    def _check_order(self, at: datetime, currency: str | None) -> None:
-        purchase = self.require_purchase()
-        self._check_not_released()
-        if currency is not None and currency != purchase.currency:
-            raise Inconsistent(f"instance {self.name!r} is billed in {purchase.currency}, not {currency} (K-M3)",
-                               "currency")
-        if at < purchase.at:
-            raise Inconsistent(f"an order cannot precede the instance's purchase at {purchase.at.isoformat()}",
-                               "at")
-
-    def _check_not_released(self, field: str = "instance") -> None:
+    def check_not_released(self, field: str = "instance") -> None:
         """K-L3: a refunded instance takes no further orders or refund requests."""
         released = released_by(self.live_facts())
         if released:
@@ -312,7 +193,7 @@ class Instance(Aggregate):
 
     def check_can_request(self, field: str = "instance") -> Instance.Purchased:
         purchase = self.require_purchase(field)
-        self._check_not_released(field)
+        self.check_not_released(field)
         return purchase
 
     def apply_refund(self, *, timestamp: datetime, **fields: Any) -> None:
@@ -358,21 +239,6 @@ def retractions(facts: Sequence[Instance.Event]) -> dict[str, Instance.Retracted
     return {f.target: f for f in facts if isinstance(f, Instance.Retracted)}
 
 
-
-
-def check_payment(payment: Payment, price: Decimal | None, monthly_price: Decimal, months: int,
-                  discounts: dict[str, Decimal], promotion: dict[str, Any] | None) -> None:
-    """Tenders must add up to the order's price: the given ``price``, or else (no promotion)
-    the term's list price ``months x monthly_price x f(months)`` to the cent."""
-    if price is None:
-        if promotion:
-            return  # a promotion sets its own price (K-P1); give ``price`` to have it checked
-        exact = term_price(monthly_price, months, tuple(sorted((int(k), v) for k, v in discounts.items())))
-        if exact * 100 != int(exact * 100):
-            return  # the list price is not a whole number of cents: only an explicit price can be checked
-        price = Decimal(int(exact * 100)) / 100
-    if payment.total != price:
-        raise Inconsistent(f"payment tenders add up to {payment.total}, not the price {price}", "payment")
 
 
 class Key(Aggregate):

@@ -1,20 +1,111 @@
-"""What a refund policy is, for this ledger.
+"""What a refund policy is, for this ledger: a plug-in.
 
-A policy has a name, a base version, parameters (a frozen dataclass whose fields are the spec's
-**Parameter** lines, overridable per call: what-if replays use this), and pure functions that judge a
-request against an instance's replayed history. Each policy lives in its own modules
-(``domain/kingsoft.py`` + ``projections/eligibility.py``; ``domain/korpro.py`` + ``projections/korpro.py``)
-and is registered in ``projections/policies.py`` with the products it covers: adding a third policy adds
-its own modules and one registry entry, and touches neither of the others.
+A policy lives in one folder, ``domain/policies/<name>/``, and is one line of ``domain/policies/registry.py``.
+The folder holds its parameters (the spec's **Parameter** lines), its events, its amount and eligibility
+rules, its deadlines and the feed commands it owns; its ``__init__`` exposes one object that satisfies
+`Policy`. Nothing outside the folder names its rules, parameters or products: the ledger reaches them only
+through this protocol, so a third policy adds a folder and a registry line and touches nothing else.
+
+Everything here is pure: a policy judges and records through a `Session` (the unit of work's face), reads
+other streams through a `Context`'s ``load``, and is given every time it needs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain.lifecycle import Refund
+from domain.quote import Quote
+
+Load = Callable[[Any], list[Any]]  # the events of another aggregate (an account, a policy book), as far as known
 
 
 @dataclass(frozen=True)
-class PolicyInfo:
-    name: str
-    base_version: str
-    products: frozenset[str] | None  # None: every product no other policy claims
+class Context:
+    """Everything a policy may read to judge one request, as known at ``known_at``."""
+
+    instances: list[tuple[str, list[Any]]]  # primary first, then the instances refunded with it
+    load: Load
+    at: datetime
+    known_at: datetime
+    mode: str = "auto"  # how the request asks to be judged (each policy says which modes it knows)
+    exception_report: str | None = None
+    reason: str | None = None
+    invoice: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)  # this policy's parameter overrides, as given
+
+
+@dataclass(frozen=True)
+class Paid:
+    """One order (or invoice) of an instance, as the finance rows see it: what was paid, over which period."""
+
+    order: str
+    kind: str
+    placed_at: datetime
+    start: datetime
+    end: datetime
+    paid: Decimal | Fraction  # the actual (refundable) payment
+    cash: Decimal | Fraction  # what a payment provider moved
+    credit: Decimal = Decimal("0")  # returned at once (a downgrade's credit)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When a refund's open stage is due: ``days`` working days on the policy's calendar."""
+
+    rule: str
+    days: int
+    calendar_tz: str
+    holidays: tuple[date, ...]
+    policy: str  # the policy (and version) whose parameters set it
+    severity: str = "overdue"  # or "flag": past it is noted, not failed
+
+
+class Session(Protocol):
+    """The unit of work as a policy sees it: aggregates loaded or created while one feed is applied."""
+
+    denied: int
+
+    def instance(self, name: str) -> Any: ...
+    def require(self, name: str, field_name: str = "instance") -> Any: ...
+    def open(self, name: str, at: datetime, timestamp: datetime, kind: type) -> Any: ...
+    def account(self, name: str, timestamp: datetime) -> Any: ...
+    def key(self, kind: str, value: str) -> Any: ...
+    def claim(self, kind: str, value: str, owner: str, digest: str, timestamp: datetime) -> None: ...
+    def get(self, aggregate_id: UUID, create: Callable[[], Any] | None = None) -> Any: ...
+    def facts(self, aggregate_id: UUID) -> list[Any]: ...
+
+
+Handler = Callable[[Session, Any, datetime], str]  # a feed command -> the instance (stream) it is recorded on
+RefundHandler = Callable[[Session, Any, Any, datetime], None]  # (session, owning instance, command, recorded at)
+
+
+class Parameters(Protocol):
+    """A policy's Parameter lines: a frozen dataclass; ``override`` parses values given as text or JSON."""
+
+    def override(self, values: Mapping[str, Any]) -> Parameters: ...
+
+
+class Policy(Protocol):
+    name: str  # the ``policy`` of its quotes (a versioned policy's quotes say ``name-version``)
+    products: frozenset[str] | None  # the products it judges; None: those no other policy claims (one fallback)
+    aggregate: type  # the instance aggregate its streams are reconstructed into
+    parameters: type  # its `Parameters` class; ``parameters()`` are the defaults
+    commands: Mapping[str, Handler]  # the feed commands it owns
+    refund_commands: Mapping[str, RefundHandler]  # request_refund and the steps of its lifecycle
+    prefetch: tuple[UUID, ...]  # aggregates every feed may need (read ahead in the same query)
+
+    def assess(self, ctx: Context) -> Quote:
+        """Judge a refund request: eligible with its lines, or denied with every reason (pure)."""
+
+    def deadline(self, refund: Refund, load: Load, known_at: datetime, overrides: dict[str, Any]) -> Deadline:
+        """When ``refund``'s open stage (``refund.stage``) is due."""
+
+    def orders(self, head: Any, facts: Iterable[Any]) -> list[Paid]:
+        """The instance's orders (or invoices) from its live facts, for the finance rows."""

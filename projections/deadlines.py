@@ -1,13 +1,11 @@
-"""Refund deadlines in working days, for both policies, read from each policy's parameters.
+"""Refund deadlines in working days: which refunds are past the deadline of their open stage.
 
-- K-L2: a Kingsoft application is completed or rejected within 5 working days (5 is the rule's own number,
-  not a Parameter), counted in the Kingsoft ``calendar_tz`` minus its ``holidays``;
-- P-R2: a KorPro request is decided within ``review_days`` business days (3); P-R3: an approved refund is
-  paid within ``processing_days`` (10; past that it is *flagged*, not failed: card refunds may take
-  longer); P-D1: an escalation is decided within ``escalation_days`` (5); all counted in the KorPro
-  ``calendar_tz`` minus its ``holidays``.
+The refund lifecycle (`domain.lifecycle`) says which stage a refund is in and since when (``settle``,
+``review``, ``payment``, ``escalation``); the refund's policy says which rule sets that stage's deadline, how
+many working days it allows and on which calendar (`domain.policy.Policy.deadline`): K-L2 for Kingsoft;
+P-R2, P-R3 (flagged, not failed), P-D1 for KorPro, each read from the policy's parameters.
 
-Working days are Monday to Friday in the policy's time zone, minus its ``holidays``.
+Working days are Monday to Friday in the policy's ``calendar_tz``, minus its ``holidays``.
 Decision: the day a stage starts is day 0; the stage is due by the end of the n-th working day after it,
 and overdue from then on while it is still open at the business time asked about.
 
@@ -20,27 +18,23 @@ recorded later but in force from before the request (back-dated) does, once it i
 Decision (what-if): ``overrides`` (``overdue --set NAME=VALUE``) are split per policy as for quotes
 (`domain.policies.registry.own`): a name both policies know (``calendar_tz``, ``holidays``) applies to both,
 a name no policy knows is bad input naming ``--set``; a KorPro override replaces the value of the version
-in force. ``holidays`` given apart (``overdue --holiday D``) are *added* to both policies' holidays.
+in force. ``holidays`` given apart (``overdue --holiday D``) are *added* to every policy's holidays.
 Overrides of parameters that no deadline reads (e.g. ``performance_rate``) are checked, and change nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from domain.lifecycle import Refund
-from domain.policies.kingsoft.amount import POLICY as KINGSOFT
-from domain.policies.kingsoft.amount import KingsoftParameters
-from domain.policies.korpro.subscription import POLICY as KORPRO
-from domain.policies.korpro.subscription import KorProParameters, in_force
-from domain.policies.registry import own
+from domain.policy import Deadline
 from domain.timeutil import tz_of
 
-KINGSOFT_DAYS = 5  # K-L2: "within 1-5 working days"; the spec makes only `holidays` a Parameter
-FAR = datetime.max.replace(tzinfo=UTC)
+WAITING = {"settle": "completion or rejection", "review": "a staff decision", "payment": "payment",
+           "escalation": "the escalation's decision"}
 
 
 @dataclass(frozen=True)
@@ -56,7 +50,8 @@ class Stage:
     calendar_tz: str
     amount: str
     holidays: tuple[date, ...] = ()
-    policy: str = ""  # the policy (and KorPro version, P-V1) whose parameters set the deadline
+    policy: str = ""  # the policy (and version, P-V1) whose parameters set the deadline
+    severity: str = "overdue"  # or "flag" (P-R3: card refunds may take longer)
 
 
 def add_working_days(start: date, n: int, holidays: Iterable[date]) -> date:
@@ -68,80 +63,36 @@ def add_working_days(start: date, n: int, holidays: Iterable[date]) -> date:
     return day
 
 
-def due(since: datetime, calendar_tz: str, holidays: Iterable[date], days: int = KINGSOFT_DAYS) -> datetime:
+def due(since: datetime, calendar_tz: str, holidays: Iterable[date], days: int = 5) -> datetime:
     tz = tz_of(calendar_tz)
     last = add_working_days(since.astimezone(tz).date(), days, holidays)
     return datetime.combine(last, time.max, tzinfo=tz)
 
 
-@dataclass(frozen=True)
-class Calendars:
-    """Where each stage's deadline comes from: the Kingsoft parameters (defaults + overrides), and for
-    KorPro the policy book's versions (P-V1) as known at ``known_at`` + the KorPro overrides; plus the
-    extra ``holidays`` of both policies."""
-
-    kingsoft: KingsoftParameters = field(default_factory=KingsoftParameters)
-    book: tuple[Any, ...] = ()  # the policy book's events (PolicyBook.VersionPosted among them)
-    known_at: datetime = FAR
-    korpro_overrides: dict[str, Any] = field(default_factory=dict)
-    holidays: tuple[date, ...] = ()
-
-    @classmethod
-    def of(cls, book: Iterable[Any] = (), known_at: datetime | None = None,
-           overrides: dict[str, Any] | None = None, holidays: Iterable[date] = ()) -> Calendars:
-        """Checks every override now (bad input even when no refund of that policy is open)."""
-        overrides = overrides or {}
-        kingsoft = KingsoftParameters().parse(own(overrides, KingsoftParameters))
-        korpro = own(overrides, KorProParameters)
-        KorProParameters().override(korpro)
-        return cls(kingsoft, tuple(book), known_at or FAR, korpro, tuple(holidays))
-
-    def kingsoft_stage(self) -> tuple[str, int, str, tuple[date, ...]]:
-        """K-L2: (policy, working days, calendar_tz, holidays)."""
-        p = self.kingsoft
-        return KINGSOFT, KINGSOFT_DAYS, p.calendar_tz, _union(p.holidays, self.holidays)
-
-    def korpro(self, requested_at: datetime) -> tuple[str, KorProParameters]:
-        """P-V1: the version in force at the request's business time, as known at ``known_at``, with the
-        overrides on top."""
-        version, params = in_force(list(self.book), requested_at, self.known_at)
-        if self.korpro_overrides:
-            params = params.override(self.korpro_overrides)
-        return f"{KORPRO}-{version}", replace(params, holidays=_union(params.holidays, self.holidays))
-
-
-def _union(*days: Iterable[date]) -> tuple[date, ...]:
-    return tuple(sorted({d for group in days for d in group}))
-
-
-WAITING = {"settle": "completion or rejection", "review": "a staff decision", "payment": "payment",
-           "escalation": "the escalation's decision"}
-
-
-def open_stages(events: Iterable[tuple[str, Any]], at: datetime, calendars: Calendars | None = None) -> list[Stage]:
-    """Each open refund's stage at business time ``at``, from ``(instance, event)`` pairs (as known), folded by
-    the refund lifecycle, with the working-day calendar of its policy (K-L2; P-R2, P-R3, P-D1 from the version
-    of P-V1)."""
-    cal = calendars or Calendars()
+def open_refunds(events: Iterable[tuple[str, Any]], at: datetime) -> list[tuple[str, Refund]]:
+    """Each refund with an open stage at business time ``at`` and the instance it was requested on, from
+    ``(instance, lifecycle event)`` pairs as known, folded by the refund lifecycle."""
     folded: dict[str, Refund] = {}
     owner: dict[str, str] = {}
     for instance, e in sorted(events, key=lambda p: p[1].at):
         if e.at <= at and hasattr(e, "advance"):
-            folded[e.refund] = e.advance(folded.get(e.refund))
-            owner.setdefault(e.refund, instance)
+            step = e.advance(folded.get(e.refund))
+            if step.primary or e.refund not in folded:  # an instance included in an application adds nothing
+                folded[e.refund] = step
+                owner.setdefault(e.refund, instance)
+    return [(owner[r.refund], r) for r in folded.values() if r.stage is not None and r.since is not None]
+
+
+def open_stages(events: Iterable[tuple[str, Any]], at: datetime, deadline_of: Callable[[Refund], Deadline],
+                holidays: Iterable[date] = ()) -> list[Stage]:
+    """Each open refund's stage at ``at``, on its policy's calendar (plus the extra ``holidays``)."""
+    extra = set(holidays)
     stages = []
-    for r in folded.values():
-        if r.stage is None or r.since is None:
-            continue
-        if r.stage == "settle":
-            rule, (policy, days, tz, holidays) = "K-L2", cal.kingsoft_stage()
-        else:
-            policy, p = cal.korpro(r.requested_at)
-            rule, days = {"review": ("P-R2", p.review_days), "payment": ("P-R3", p.processing_days),
-                          "escalation": ("P-D1", p.escalation_days)}[r.stage]
-            tz, holidays = p.calendar_tz, p.holidays
-        stages.append(Stage(r.refund, owner[r.refund], rule, WAITING[r.stage], r.since, days, tz, str(r.amount),
-                            holidays, policy))
+    for instance, r in open_refunds(events, at):
+        d = deadline_of(r)
+        assert r.stage is not None and r.since is not None
+        stages.append(Stage(r.refund, instance, d.rule, WAITING[r.stage], r.since, d.days, d.calendar_tz,
+                            str(r.amount), tuple(sorted(set(d.holidays) | extra)), d.policy, d.severity))
     return stages
 
 
@@ -154,20 +105,15 @@ class Overdue:
         s = self.stage
         return {"refund": s.refund, "instance": s.instance, "rule": s.rule, "waiting_for": s.waiting_for,
                 "since": s.since.isoformat(), "due": self.due.isoformat(), "amount": s.amount,
-                "severity": "flag" if s.rule == "P-R3" else "overdue", "policy": s.policy}
+                "severity": s.severity, "policy": s.policy}
 
 
-def overdue(events: Iterable[tuple[str, Any]], at: datetime, holidays: Iterable[date] = (), *,
-            book: Iterable[Any] = (), known_at: datetime | None = None,
-            overrides: dict[str, Any] | None = None) -> list[Overdue]:
-    """Refunds whose current stage is past its deadline at business time ``at``.
-
-    ``events``: the refund lifecycle events as known at ``known_at``; ``book``: the KorPro policy book's
-    events (P-V1); ``overrides``: ``--set`` values as given; ``holidays``: extra non-working days, both
-    policies."""
-    calendars = Calendars.of(book, known_at, overrides, holidays)
+def overdue(events: Iterable[tuple[str, Any]], at: datetime, deadline_of: Callable[[Refund], Deadline],
+            holidays: Iterable[date] = ()) -> list[Overdue]:
+    """Refunds whose current stage is past its deadline at business time ``at``. ``events``: the refund
+    lifecycle events as known; ``deadline_of``: the refund's policy's deadline for its open stage."""
     late = []
-    for s in open_stages(events, at, calendars):
+    for s in open_stages(events, at, deadline_of, holidays):
         deadline = due(s.since, s.calendar_tz, s.holidays, s.days)
         if at > deadline:
             late.append(Overdue(s, deadline))

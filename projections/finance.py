@@ -26,8 +26,7 @@ from domain.instance import known, live, opening
 from domain.lifecycle import refunds as lifecycle
 from domain.lifecycle import released_by
 from domain.money import round_cents
-from domain.policies.kingsoft.orders import build_orders
-from domain.policies.korpro.subscription import Subscription
+from domain.policies import registry
 from domain.timeutil import ratio
 
 FAR = datetime.max.replace(tzinfo=UTC)
@@ -81,17 +80,9 @@ def instance_rows(name: str, events: Iterable[Any], known_at: datetime = FAR) ->
         return [], []
     refunds = _refunds(name, head, facts)
     status = "refunded" if released_by(facts) else "active"  # K-L3, this instance's or an application it is in
-    rows = []
-    if isinstance(head, Subscription.Subscribed):
-        for f in facts:
-            if isinstance(f, Subscription.Charged):
-                rows.append(OrderRow(name, f.invoice, head.account, head.product, "charge", f.at, f.period_start,
-                                     f.period_end, head.currency, cents(f.amount), 0, status, cents(f.amount)))
-    else:
-        for o in build_orders(facts):
-            rows.append(OrderRow(name, o.order, head.account, head.product, o.kind, o.at, o.start, o.end,
-                                 head.currency, cents(o.payment.actual()), cents(o.credit), status,
-                                 cents(o.payment.cash)))
+    rows = [OrderRow(name, o.order, head.account, head.product, o.kind, o.placed_at, o.start, o.end, head.currency,
+                     cents(o.paid), cents(o.credit), status, cents(o.cash))
+            for o in registry.for_product(head.product).orders(head, facts)]
     return rows, refunds
 
 

@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from domain.instance import Instance, known, live
+from domain.policies.kingsoft.events import Purchased
 from domain.policies.kingsoft.orders import build_orders
 
 WIDTH, LEFT, ROW, TOP = 1000, 150, 34, 40
@@ -27,7 +28,7 @@ def render(instance: str, events: list[Any], at: datetime, known_at: datetime) -
     void = {f.target: f for f in facts if isinstance(f, Instance.Retracted)}
     retracted = [f for f in facts if f.line in void and not isinstance(f, Instance.Retracted)]
     refunds = [f for f in alive if isinstance(f, Instance.RefundApplied | Instance.RefundDenied)]
-    purchase = next((f for f in alive if isinstance(f, Instance.Purchased)), None)  # Kingsoft: five-day window
+    purchase = next((f for f in alive if isinstance(f, Purchased)), None)  # Kingsoft: five-day window
 
     moments = [at] + [t for o in orders for t in (o.start, o.end)] + [f.at for f in retracted + refunds]
     lo, hi = min(moments), max(moments)

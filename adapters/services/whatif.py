@@ -26,9 +26,8 @@ from adapters.store.scan import stream_instances
 from domain.errors import LedgerError
 from domain.instance import Instance, account_id, instance_id, key_id, opening
 from domain.lifecycle import refunds as lifecycle
-from domain.policies.korpro.subscription import PolicyBook, policy_book_id
-from domain.policies.registry import Context
-from domain.policies.registry import assess as assess_policy
+from domain.policies import registry
+from domain.policy import Context
 from domain.quote import Quote
 
 FAR = datetime.max.replace(tzinfo=UTC)
@@ -51,7 +50,8 @@ def scenario(ledger: Ledger, name: str, at: datetime, now: datetime, add: list[s
     head = opening(service.events_of(ledger, name))
     if head is not None:
         _copy(ledger, memory, account_id(head.account))
-    _copy(ledger, memory, policy_book_id())
+    for aggregate_id in {i for p in registry.POLICIES for i in p.prefetch}:  # what every policy may read
+        _copy(ledger, memory, aggregate_id)
     for line_id in drop:
         _copy(ledger, memory, key_id("line", line_id))
     import json
@@ -123,10 +123,11 @@ LEGACY_REPORT = "(recorded before requests kept their exception report)"
 
 
 def policy_version_parameters(ledger: Ledger, version: str) -> dict[str, Any]:
-    for e in ledger.events.get(policy_book_id()):
-        if isinstance(e, PolicyBook.VersionPosted) and e.version == version:
-            return dict(e.parameters)
-    raise LedgerError(f"no KorPro policy version {version!r} was posted", "--policy-version")
+    """The parameters of a posted policy version (P-V1), to judge every request by them."""
+    found = registry.posted_version(lambda aggregate_id: list(ledger.events.get(aggregate_id)), version)
+    if found is None:
+        raise LedgerError(f"no policy version {version!r} was posted", "--policy-version")
+    return found
 
 
 def rejudge_all(ledger: Ledger, overrides: dict[str, Any], account: str | None = None) -> Iterator[Rejudged]:
@@ -147,8 +148,8 @@ def rejudge_all(ledger: Ledger, overrides: dict[str, Any], account: str | None =
         if head is None or not requests or (account is not None and head.account != account):
             continue
         for request in requests:
-            base = assess_policy(_context(ledger, name, events, request, stream, {}))
-            what = assess_policy(_context(ledger, name, events, request, stream, overrides))
+            base = registry.assess(_context(ledger, name, events, request, stream, {}))
+            what = registry.assess(_context(ledger, name, events, request, stream, overrides))
             yield Rejudged(name, head.account, request.refund, base.policy, request.at, base.currency, base.amount,
                            what.amount)
 

@@ -1,90 +1,88 @@
-"""The policy registry: the instance's product decides which policy judges a refund request.
+"""The policy registry: which policy judges an instance, owns a feed command, or set a deadline.
 
-Each entry pairs a `PolicyInfo` with an ``assess`` function ``(Context) -> Quote``. The first policy
-that claims the product wins; Kingsoft is the fallback (its rules treat unknown products as "in no
-self-service list").
+One line per policy in `POLICIES`. The first policy that claims an instance's product judges it; the last one
+claims every product (``products`` None). Everything else reaches a policy through `domain.policy.Policy`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import fields, replace
 from typing import Any
 
 from domain.errors import LedgerError, UnknownInstance
-from domain.instance import account_id, opening
-from domain.policies.kingsoft import eligibility
-from domain.policies.kingsoft.amount import POLICY as KINGSOFT
-from domain.policies.kingsoft.amount import KingsoftParameters
-from domain.policies.korpro import rules as korpro
-from domain.policies.korpro.subscription import BASE_VERSION, PRODUCT, KorProParameters, in_force, policy_book_id
-from domain.policy import PolicyInfo
+from domain.instance import opening
+from domain.policies import kingsoft, korpro
+from domain.policy import Context, Handler, Load, Policy
 from domain.quote import Quote
 
-
-@dataclass(frozen=True)
-class Context:
-    """Everything a policy may read to judge one request, as known at ``known_at``."""
-
-    instances: list[tuple[str, list[Any]]]  # primary first, then the instances refunded with it
-    load: Callable[[Any], list[Any]]  # events of another aggregate (the account, the policy book)
-    at: datetime
-    known_at: datetime
-    mode: str = "auto"  # Kingsoft: auto | five_day | self_service | exception; KorPro: the reason
-    exception_report: str | None = None
-    reason: str | None = None
-    invoice: str | None = None
-    overrides: dict[str, Any] = field(default_factory=dict)  # parameter overrides, as given (what-if)
-
-
-def own(overrides: dict[str, Any], parameters: type) -> dict[str, Any]:
-    """The overrides a policy's parameters know; a name that no registered policy knows is bad input."""
-    every = {f.name for cls in (KingsoftParameters, KorProParameters) for f in fields(cls)}
-    unknown = sorted(set(overrides) - every)
-    if unknown:
-        raise LedgerError(f"unknown policy parameter(s) {unknown}; known: {sorted(every)}", "--set")
-    mine = {f.name for f in fields(parameters)}
-    return {k: v for k, v in overrides.items() if k in mine}
-
-
-def assess_kingsoft(ctx: Context) -> Quote:
-    purchase = opening(ctx.instances[0][1])
-    params = KingsoftParameters().parse(own(ctx.overrides, KingsoftParameters))
-    request = eligibility.Request(at=ctx.at, mode=ctx.mode, exception_report=ctx.exception_report, reason=ctx.reason)
-    return eligibility.assess(ctx.instances, ctx.load(account_id(purchase.account)), request, ctx.known_at, params)
-
-
-def assess_korpro(ctx: Context) -> Quote:
-    (name, events), *bundle = ctx.instances
-    if bundle:
-        raise LedgerError("a KorPro refund concerns one subscription; `with` is not allowed", "with")
-    view = korpro.replay_subscription(name, events, ctx.at, ctx.known_at)
-    if view is None:
-        raise UnknownInstance(f"{name!r} had no subscription at {ctx.at.isoformat()} as known at "
-                              f"{ctx.known_at.isoformat()}", "instance")
-    version, params = in_force(ctx.load(policy_book_id()), ctx.at, ctx.known_at)
-    if ctx.overrides:
-        params = params.override(own(ctx.overrides, KorProParameters))
-    reason = ctx.reason if ctx.mode == "auto" else ctx.mode
-    return korpro.judge(view, korpro.KorProRequest(ctx.at, reason or "", ctx.invoice), params, version, ctx.known_at)
-
-
-POLICIES: list[tuple[PolicyInfo, Callable[[Context], Quote]]] = [
-    (PolicyInfo("korpro", BASE_VERSION, frozenset({PRODUCT})), assess_korpro),
-    (PolicyInfo(KINGSOFT, "2021-05-27", None), assess_kingsoft),
+POLICIES: list[Policy] = [
+    korpro.POLICY,
+    kingsoft.POLICY,  # the fallback: every product no policy above claims
 ]
 
 
-def policy_for(product: str) -> tuple[PolicyInfo, Callable[[Context], Quote]]:
-    for info, assess in POLICIES:
-        if info.products is None or product in info.products:
-            return info, assess
+def for_product(product: str) -> Policy:
+    for policy in POLICIES:
+        if policy.products is None or product in policy.products:
+            return policy
     raise AssertionError("the registry ends with a fallback policy")
 
 
+def for_events(name: str, events: Iterable[Any]) -> Policy:
+    """The policy of an instance, from its opening fact."""
+    head = opening(events)
+    if head is None:
+        raise UnknownInstance(f"{name!r} has no purchase or subscription", "instance")
+    return for_product(head.product)
+
+
+def named(policy: str) -> Policy:
+    """The policy whose quotes say ``policy`` (its name, or its name and a version)."""
+    for p in POLICIES:
+        if policy == p.name or policy.startswith(p.name + "-"):
+            return p
+    raise LookupError(f"no registered policy judges quotes of {policy!r}")
+
+
+def command(kind: str) -> Handler | None:
+    """The handler of a feed command that a policy owns."""
+    return next((p.commands[kind] for p in POLICIES if kind in p.commands), None)
+
+
+def aggregates() -> list[type]:
+    """Every instance aggregate class a policy reconstructs its streams into."""
+    return list(dict.fromkeys(p.aggregate for p in POLICIES))
+
+
+def posted_version(load: Load, version: str) -> dict[str, Any] | None:
+    """The parameters of a posted ``version`` of a policy that keeps versions (P-V1), or None."""
+    for p in POLICIES:
+        posted = getattr(p, "posted_version", None)  # optional: only versioned policies have it
+        found = posted(load, version) if posted is not None else None
+        if found is not None:
+            return found
+    return None
+
+
+def own(overrides: dict[str, Any], policy: Policy) -> dict[str, Any]:
+    """The overrides ``policy``'s parameters know; a name that no registered policy knows is bad input."""
+    every = {f.name for p in POLICIES for f in fields(p.parameters)}
+    unknown = sorted(set(overrides) - every)
+    if unknown:
+        raise LedgerError(f"unknown policy parameter(s) {unknown}; known: {sorted(every)}", "--set")
+    mine = {f.name for f in fields(policy.parameters)}
+    return {k: v for k, v in overrides.items() if k in mine}
+
+
+def check(overrides: dict[str, Any]) -> None:
+    """Bad overrides are bad input now, whichever policy they belong to."""
+    for p in POLICIES:
+        p.parameters().override(own(overrides, p))
+
+
 def assess(ctx: Context) -> Quote:
-    purchase = opening(ctx.instances[0][1])
-    if purchase is None:
-        raise UnknownInstance(f"{ctx.instances[0][0]!r} has no purchase or subscription", "instance")
-    return policy_for(purchase.product)[1](ctx)
+    """Judge a request by the policy of its (primary) instance, with the overrides that policy knows."""
+    name, events = ctx.instances[0]
+    policy = for_events(name, events)
+    return policy.assess(replace(ctx, overrides=own(ctx.overrides, policy)))

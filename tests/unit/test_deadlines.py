@@ -150,7 +150,7 @@ def test_set_with_an_unknown_name_is_bad_input_naming_set():
 @pytest.mark.parametrize("bad", ["+8:00", "08:00", "UTC", "+24:00", "+08:60", "+08:00 ", "+٠٨:00", ""])
 def test_a_calendar_tz_that_is_not_an_offset_is_bad_input_K_Q1_K_L2_P_R2(bad):
     with pytest.raises(LedgerError, match="calendar_tz") as kingsoft:
-        KingsoftParameters().parse({"calendar_tz": bad})
+        KingsoftParameters().override({"calendar_tz": bad})
     with pytest.raises(LedgerError, match="calendar_tz") as korpro:
         KorProParameters().override({"calendar_tz": bad})
     assert "±HH:MM" in str(kingsoft.value) and "±HH:MM" in str(korpro.value)
@@ -162,7 +162,7 @@ def test_a_calendar_tz_given_as_a_number_is_bad_input_P_V1():
     with pytest.raises(LedgerError, match="calendar_tz"):
         KorProParameters().override({"calendar_tz": 8})
     assert KorProParameters().override({"calendar_tz": "-03:30"}).calendar_tz == "-03:30"
-    assert KingsoftParameters().parse({"calendar_tz": "+00:00"}).calendar_tz == "+00:00"
+    assert KingsoftParameters().override({"calendar_tz": "+00:00"}).calendar_tz == "+00:00"
 
 
 def test_a_posted_version_with_a_bad_calendar_tz_is_refused_and_nothing_is_written_P_V1():

@@ -290,19 +290,19 @@ def test_the_quote_is_frozen_into_the_application_K_L1():
 def test_applications_are_overdue_after_five_working_days_K_L2():
     from datetime import date
 
-    from projections.deadlines import due, overdue
+    from projections.deadlines import due
 
     ledger = ledger_with(purchase(product="MongoDB"))
     record(ledger, req(at=day(8, hours=10)))  # Friday 2026-01-09 10:00 +08:00
     assert due(day(8, hours=10), "+08:00", ()).isoformat() == "2026-01-16T23:59:59.999999+08:00"
     assert due(day(8, hours=10), "+08:00", (date(2026, 1, 12),)).date().isoformat() == "2026-01-19"
-    assert overdue(service.refund_events(ledger, FAR), day(15, hours=12)) == []
-    late = overdue(service.refund_events(ledger, FAR), day(16))
+    assert service.overdue(ledger, day(15, hours=12), FAR) == []
+    late = service.overdue(ledger, day(16), FAR)
     assert [(o.stage.refund, o.stage.rule) for o in late] == [("r1", "K-L2")]
-    assert overdue(service.refund_events(ledger, FAR), day(16), holidays=(date(2026, 1, 12),)) == []
+    assert service.overdue(ledger, day(16), FAR, holidays=(date(2026, 1, 12),)) == []
     record(ledger, {"type": "complete_refund", "at": day(17).isoformat(), "refund": "r1"})
-    assert overdue(service.refund_events(ledger, FAR), day(18)) == []
-    assert [o.stage.refund for o in overdue(service.refund_events(ledger, FAR), day(16, hours=1))] == ["r1"]
+    assert service.overdue(ledger, day(18), FAR) == []
+    assert [o.stage.refund for o in service.overdue(ledger, day(16, hours=1), FAR)] == ["r1"]
 
 
 def test_refunded_instances_are_released_and_take_no_more_orders_K_L3():

@@ -9,7 +9,6 @@ import pytest
 
 from adapters.formats.feed import BadInput
 from adapters.services import record as service
-from projections.deadlines import overdue
 from tests.feedkit import FAR, ledger_with, record
 
 UTC = UTC
@@ -128,7 +127,7 @@ def test_billing_errors_are_refunded_in_full_immediately_P_B1():
     assert q(ledger, "duplicate_payment", 33, "kp-2", "inv-2")["amount"] == "600.00"
     assert rules(q(ledger, "billing_error", 33, "kp-2", "inv-1")) == ["P-B1"]
     record(ledger, req("billing_error", "rf-b", 33, "inv-2", "kp-2"))
-    assert [o.stage.rule for o in overdue(service.refund_events(ledger, FAR), START + timedelta(days=80))] == ["P-R3"]
+    assert [o.stage.rule for o in service.overdue(ledger, START + timedelta(days=80), FAR)] == ["P-R3"]
     # the same error is never refunded twice; the duplicate payment still is, up to what is left of the
     # invoice (inv-2 was charged 600.00, 50.00 of it already refunded)
     again = q(ledger, "billing_error", 34, "kp-2", "inv-2")
@@ -191,13 +190,13 @@ def test_a_request_needs_email_invoice_and_explanation_P_R1(missing):
 def test_review_and_processing_deadlines_in_business_days_P_R2_P_R3():
     ledger = performance()
     record(ledger, req("money_back", days=10))  # Thursday 2026-01-15: decided by Tuesday 2026-01-20 (P-R2)
-    late = overdue(service.refund_events(ledger, FAR), datetime(2026, 1, 21, tzinfo=UTC))
+    late = service.overdue(ledger, datetime(2026, 1, 21, tzinfo=UTC), FAR)
     assert [(o.stage.rule, o.due.date().isoformat()) for o in late] == [("P-R2", "2026-01-20")]
     record(ledger, {"type": "decide_refund", "at": at(16), "refund": "rf-1", "approve": True})  # Wed 2026-01-21
-    flagged = overdue(service.refund_events(ledger, FAR), datetime(2026, 2, 5, tzinfo=UTC))  # 10 days: Wed 02-04
+    flagged = service.overdue(ledger, datetime(2026, 2, 5, tzinfo=UTC), FAR)  # 10 days: Wed 02-04
     assert [(o.stage.rule, o.as_json()["severity"]) for o in flagged] == [("P-R3", "flag")]
     record(ledger, {"type": "complete_refund", "at": "2026-02-06T00:00:00Z", "refund": "rf-1"})
-    assert overdue(service.refund_events(ledger, FAR), datetime(2026, 3, 1, tzinfo=UTC)) == []
+    assert service.overdue(ledger, datetime(2026, 3, 1, tzinfo=UTC), FAR) == []
 
 
 def test_a_rejected_request_may_be_escalated_once_P_D1():
@@ -205,7 +204,7 @@ def test_a_rejected_request_may_be_escalated_once_P_D1():
     record(ledger, req("money_back", days=10),
            {"type": "decide_refund", "at": at(11), "refund": "rf-1", "approve": False, "reason": "not satisfied?"},
            {"type": "escalate", "at": at(12), "refund": "rf-1"})
-    late = overdue(service.refund_events(ledger, FAR), START + timedelta(days=25))
+    late = service.overdue(ledger, START + timedelta(days=25), FAR)
     assert [o.stage.rule for o in late] == ["P-D1"]
     record(ledger, {"type": "decide_escalation", "at": at(13), "refund": "rf-1", "approve": False})
     with pytest.raises(BadInput, match="already escalated once"):

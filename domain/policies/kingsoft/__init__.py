@@ -1,1 +1,63 @@
-"""(described in the layout step)"""
+"""Kingsoft Cloud's refund policy (``kingsoft-2021-05-27``, rules-kingsoft.md: K-*), as a plug-in.
+
+- ``events``: the facts of a Kingsoft instance (orders, billing mode, bindings);
+- ``commands``: the feed commands that record them, and the console application (``domain.applications``);
+- ``orders``: orders and their validity (K-T3, K-T4);
+- ``amount``: the parameters and the refund amount (K-M*, K-A*, K-U1, K-D1, K-R1, K-P1);
+- ``view``: an instance and its account's applications, replayed at a business time as known at another;
+- ``eligibility``: the modes and every rule that denies them (K-F*, K-S*, K-Q*, K-E1, K-L3, K-P1).
+
+Kingsoft is the registry's fallback: it judges every product no other policy claims (its rules treat an
+unknown product as "in no self-service list").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from domain import applications
+from domain.instance import Instance, account_id, opening
+from domain.lifecycle import Refund
+from domain.policies.kingsoft import commands, eligibility
+from domain.policies.kingsoft.amount import POLICY as NAME
+from domain.policies.kingsoft.amount import KingsoftParameters
+from domain.policies.kingsoft.orders import build_orders
+from domain.policy import Context, Deadline, Load, Paid
+from domain.quote import Quote
+
+SETTLE_DAYS = 5  # K-L2: "within 1-5 working days"; the spec makes only `holidays` a Parameter
+
+
+class Kingsoft:
+    name = NAME
+    products = None
+    aggregate = Instance
+    parameters = KingsoftParameters
+    commands = commands.COMMANDS
+    prefetch = ()
+
+    def __init__(self) -> None:
+        self.refund_commands = {"request_refund": commands.request_refund(self),
+                                "complete_refund": applications.complete, "reject_refund": applications.reject}
+
+    def assess(self, ctx: Context) -> Quote:
+        params = KingsoftParameters().override(ctx.overrides)
+        request = eligibility.Request(at=ctx.at, mode=ctx.mode, exception_report=ctx.exception_report,
+                                      reason=ctx.reason)
+        account = ctx.load(account_id(opening(ctx.instances[0][1]).account))
+        return eligibility.assess(ctx.instances, account, request, ctx.known_at, params)
+
+    def deadline(self, refund: Refund, load: Load, known_at: datetime, overrides: dict[str, Any]) -> Deadline:
+        """K-L2: an application is completed or rejected within 5 working days (``calendar_tz``, ``holidays``)."""
+        p = KingsoftParameters().override(overrides)
+        return Deadline("K-L2", SETTLE_DAYS, p.calendar_tz, p.holidays, NAME)
+
+    def orders(self, head: Any, facts: Iterable[Any]) -> list[Paid]:
+        """Each order's actual payment (K-M1) over its validity (K-T3)."""
+        return [Paid(o.order, o.kind, o.at, o.start, o.end, o.payment.actual(), o.payment.cash, o.credit)
+                for o in build_orders(facts)]
+
+
+POLICY = Kingsoft()

@@ -31,7 +31,7 @@ class KingsoftParameters:
     calendar_tz: str = "+08:00"  # K-Q1 (its months) and K-L2 (its working days); ±HH:MM
     holidays: tuple[date, ...] = field(default=())  # K-L2
 
-    def parse(self, values: dict[str, Any]) -> KingsoftParameters:
+    def override(self, values: dict[str, Any]) -> KingsoftParameters:
         """A copy with overrides given as text (``--set refundable_tenders=cash``, ``holidays=2026-10-01,...``)."""
         changes: dict[str, Any] = {}
         for name, raw in values.items():

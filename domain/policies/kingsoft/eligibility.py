@@ -24,9 +24,9 @@ from decimal import Decimal
 from typing import Any
 
 from domain.errors import Inconsistent, UnknownInstance
-from domain.instance import Instance
 from domain.money import round_cents
 from domain.policies.kingsoft.amount import KingsoftParameters, Line, refund_lines, total
+from domain.policies.kingsoft.events import DiskMounted, KdrdsAssociated, Renewed
 from domain.policies.kingsoft.view import InstanceView, PriorApplication, applications, replay
 from domain.quote import Quote, Reason, cite
 from domain.timeutil import tz_of
@@ -170,7 +170,7 @@ def eip_rides_with_kec(app: Application) -> list[Reason]:
         if not _bundled_eip(app, v):
             out.append(Reason("K-F6", f"EIP {v.name} can be five-day-refunded only together with its KEC",
                               (cite(v.purchase),)))
-        renewals = [f for f in v.facts if isinstance(f, Instance.Renewed)]
+        renewals = [f for f in v.facts if isinstance(f, Renewed)]
         if renewals:
             out.append(Reason("K-F6", f"EIP {v.name} was renewed", tuple(cite(f) for f in renewals)))
         if (v.purchase.bandwidth_mbps or 0) > 200:
@@ -183,7 +183,7 @@ def one_ebs_per_kec(app: Application) -> list[Reason]:
     """K-F7: a KEC application may include at most one mounted EBS data disk."""
     disks = [v for v in app.views[1:] if v.product == "EBS"]
     if app.primary.product == "KEC" and len(disks) > 1:
-        mounts = [f for f in app.primary.facts if isinstance(f, Instance.DiskMounted)]
+        mounts = [f for f in app.primary.facts if isinstance(f, DiskMounted)]
         return [Reason("K-F7", f"a KEC application may include one EBS data disk, not {len(disks)} "
                                f"({', '.join(v.name for v in disks)})", tuple(cite(f, f.disk) for f in mounts))]
     return []
@@ -192,7 +192,7 @@ def one_ebs_per_kec(app: Application) -> list[Reason]:
 def kdrds_first(app: Application) -> list[Reason]:
     """K-F8: a KRDS associated with an undeleted KDRDS is not eligible."""
     return [Reason("K-F8", f"KRDS {v.name} is associated with KDRDS {', '.join(sorted(v.kdrds))}: delete it first",
-                   tuple(cite(f, f.kdrds) for f in v.facts if isinstance(f, Instance.KdrdsAssociated)
+                   tuple(cite(f, f.kdrds) for f in v.facts if isinstance(f, KdrdsAssociated)
                          and f.kdrds in v.kdrds))
             for v in app.views if v.product == "KRDS" and v.kdrds]
 

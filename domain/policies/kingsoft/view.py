@@ -16,16 +16,28 @@ from functools import cached_property
 from typing import Any
 
 from domain.instance import Account, Instance, known, live, opening, released_by
+from domain.policies.kingsoft.events import (
+    BillingModeChanged,
+    DiskMounted,
+    DiskUnmounted,
+    Downgraded,
+    EipBound,
+    EipUnbound,
+    KdrdsAssociated,
+    KdrdsDeleted,
+    Renewed,
+    Upgraded,
+)
 from domain.policies.kingsoft.orders import Order, build_orders
 from domain.stream import Stream
 
-CHANGES = (Instance.Renewed, Instance.Upgraded, Instance.Downgraded, Instance.BillingModeChanged)
+CHANGES = (Renewed, Upgraded, Downgraded, BillingModeChanged)
 
 
 @dataclass(frozen=True)
 class InstanceView:
     name: str
-    purchase: Any  # the opening fact: Instance.Purchased, or a KorPro Subscription.Subscribed
+    purchase: Any  # the opening fact (Purchased)
     orders: list[Order]
     facts: list[Instance.Event]  # live facts with ``at <= at``, business-time order
     eips: frozenset[str]
@@ -72,9 +84,9 @@ def _replay(name: str, events: Iterable[Any], at: datetime, known_at: datetime) 
         purchase=purchase,
         orders=build_orders(facts),
         facts=facts,
-        eips=_toggled(facts, Instance.EipBound, Instance.EipUnbound, "eip"),
-        disks=_toggled(facts, Instance.DiskMounted, Instance.DiskUnmounted, "disk"),
-        kdrds=_toggled(facts, Instance.KdrdsAssociated, Instance.KdrdsDeleted, "kdrds"),
+        eips=_toggled(facts, EipBound, EipUnbound, "eip"),
+        disks=_toggled(facts, DiskMounted, DiskUnmounted, "disk"),
+        kdrds=_toggled(facts, KdrdsAssociated, KdrdsDeleted, "kdrds"),
         released_by=released_by(facts),
     )
 

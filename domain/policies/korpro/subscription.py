@@ -188,7 +188,7 @@ class Subscription(Instance):
     def record(self, event_class: type[Instance.Event], *, timestamp: datetime, **fields_: Any) -> None:
         """A subscription fact; invoices must be known (and new, for a charge)."""
         sub = self.require_purchase()
-        self._check_not_released()
+        self.check_not_released()
         if fields_["at"] < sub.at:
             raise Inconsistent(f"cannot precede the subscription at {sub.at.isoformat()}", "at")
         invoice = fields_.get("invoice")
@@ -268,10 +268,10 @@ class PolicyBook(Aggregate):
         line: str | None
 
         def apply(self, book: PolicyBook) -> None:
-            book.posted.append(self)
+            book.facts.append(self)
 
     def __init__(self) -> None:
-        self.posted: list[PolicyBook.VersionPosted] = []
+        self.facts: list[PolicyBook.VersionPosted] = []
 
     @classmethod
     def open(cls, timestamp: datetime) -> PolicyBook:
@@ -279,7 +279,7 @@ class PolicyBook(Aggregate):
 
     def post(self, *, version: str, parameters: dict[str, Any], at: datetime, line: str | None,
              timestamp: datetime) -> None:
-        if version in {e.version for e in self.posted} or version == BASE_VERSION:
+        if version in {e.version for e in self.facts} or version == BASE_VERSION:
             raise Conflict(f"policy version {version!r} was already posted", "version")
         KorProParameters().override(parameters)  # bad parameters are bad input now, not at quote time
         self.trigger_event(PolicyBook.VersionPosted, timestamp=timestamp, version=version, parameters=parameters,
