@@ -7,7 +7,6 @@ The CLI holds no rules: it parses, calls the services and projections, and print
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import fields
 from datetime import UTC, date, datetime
@@ -18,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from adapters.bootstrap import App, Settings, StoreURLError, bootstrap
 from adapters.formats import tables
 from adapters.formats.feed import BadInput, _instant, parse_feed
 from adapters.formats.statement import read_statement
@@ -26,7 +26,7 @@ from adapters.services import finance, whatif
 from adapters.services import record as service
 from adapters.store import readmodels
 from adapters.store.integrity import verify
-from adapters.store.ledger import DEFAULT_URL, Ledger, StoreURLError, open_ledger
+from adapters.store.ledger import Ledger
 from domain.errors import LedgerError
 from domain.instance import known, retractions
 from domain.money import Payment
@@ -41,12 +41,21 @@ FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 
 class State:
-    db: str | None = None
+    """The process's settings (resolved once, in the callback) and its application (built once, lazily)."""
+
+    settings: Settings | None = None
+    app: App | None = None
+
+
+def application() -> App:
+    if State.app is None:
+        State.app = bootstrap(State.settings or Settings.resolve())
+    return State.app
 
 
 def now() -> datetime:
     """The adapter owns the clock."""
-    return datetime.now(UTC)
+    return application().now()
 
 
 def instant(option: str, value: str | None, default: datetime | None = None) -> datetime:
@@ -71,7 +80,7 @@ def parse_sets(sets: list[str] | None) -> dict[str, str]:
 
 
 def ledger() -> Ledger:
-    return open_ledger(State.db)
+    return application().ledger
 
 
 @app.callback()
@@ -79,7 +88,8 @@ def main_options(
     db: Annotated[Optional[str], typer.Option("--db", envvar="BILLING_LEDGER_DB",
                                               help="SQLAlchemy URL; default sqlite:///billing-ledger.db")] = None,
 ) -> None:
-    State.db = db
+    State.settings = Settings.resolve(db)
+    State.app = None
 
 
 @app.command("record")
@@ -303,7 +313,7 @@ def project_cmd(
     from rich.progress import Progress
 
     lg = ledger()
-    engine = readmodels.engine_for(State.db or os.environ.get("BILLING_LEDGER_DB") or DEFAULT_URL)
+    engine = application().readmodels
     if rebuild:
         readmodels.rebuild(engine)
     start = readmodels.position(engine)
