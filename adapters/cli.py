@@ -396,6 +396,78 @@ def verify_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
         raise typer.Exit(1)
 
 
+def _title(what: str, known_at: datetime | None) -> str:
+    return f"{what} (known at {known_at.isoformat()})" if known_at else what
+
+
+@cli.command("instances")
+def instances_cmd(
+    account: Annotated[Optional[str], typer.Option("--account", help="only this account's instances")] = None,
+    product: Annotated[Optional[str], typer.Option("--product", help="only this product, e.g. KEC or KorPro")] = None,
+    known_at: Annotated[Optional[str], typer.Option("--known-at", help="as recorded by then")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="at most this many")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Every instance the ledger knows, by name: account, product, currency, when opened, what released it."""
+    k = optional_instant("--known-at", known_at)
+    rows = [r.as_json() for r in services.instances(application(), k, account, product, limit)]
+    if as_json:
+        print(json.dumps({"instances": rows}, indent=2))
+        return
+    table = Table(title=_title("Instances", k))
+    for col in ("instance", "account", "product", "currency", "opened at", "recorded at", "released by"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["instance"], r["account"], r["product"], r["currency"], r["opened_at"], r["recorded_at"],
+                      r["released_by"] or "")
+    out.print(table)
+    out.print(f"{len(rows)} instance(s)")
+
+
+@cli.command("accounts")
+def accounts_cmd(
+    known_at: Annotated[Optional[str], typer.Option("--known-at", help="as recorded by then")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Every account with instances, and how many."""
+    k = optional_instant("--known-at", known_at)
+    rows = [r.as_json() for r in services.accounts(application(), k)]
+    if as_json:
+        print(json.dumps({"accounts": rows}, indent=2))
+        return
+    table = Table(title=_title("Accounts", k))
+    table.add_column("account")
+    table.add_column("instances", justify="right")
+    for r in rows:
+        table.add_row(r["account"], str(r["instances"]))
+    out.print(table)
+    out.print(f"{len(rows)} account(s)")
+
+
+@cli.command("refunds")
+def refunds_cmd(
+    open_only: Annotated[bool, typer.Option("--open", help="only those awaiting a decision or payment")] = False,
+    account: Annotated[Optional[str], typer.Option("--account", help="only this account's refunds")] = None,
+    known_at: Annotated[Optional[str], typer.Option("--known-at", help="as recorded by then")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="at most this many")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Every refund request, by request time: its policy, mode or reason, amount and state."""
+    k = optional_instant("--known-at", known_at)
+    rows = [r.as_json() for r in services.refunds(application(), k, open_only, account, limit)]
+    if as_json:
+        print(json.dumps({"refunds": rows}, indent=2))
+        return
+    table = Table(title=_title("Open refunds" if open_only else "Refunds", k))
+    for col in ("refund", "instance", "account", "policy", "mode", "requested at", "amount", "state", "settled at"):
+        table.add_column(col, justify="right" if col == "amount" else "left")
+    for r in rows:
+        table.add_row(r["refund"], r["instance"], r["account"], r["policy"], r["mode"], r["requested_at"],
+                      f"{r['currency']} {r['amount']}", r["state"], r["settled_at"] or "")
+    out.print(table)
+    out.print(f"{len(rows)} refund(s)")
+
+
 def main() -> None:
     """Exit status: 0 done, 2 bad input, 1 anything else."""
     try:

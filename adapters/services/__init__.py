@@ -8,6 +8,15 @@ the same work on a bare `Ledger` (tests, the benchmark).
 
 from adapters.services.feeds import record_feed
 from adapters.services.jobs import EXPORTS, Projected, Reconciliation, export, project, reconcile
+from adapters.services.listings import (
+    OPEN_REFUND_STATES,
+    AccountRow,
+    InstanceRow,
+    RefundListing,
+    accounts,
+    instances,
+    refunds,
+)
 from adapters.services.queries import (
     History,
     Timeline,
@@ -24,8 +33,8 @@ from adapters.services.record import RecordResult
 from adapters.services.whatif import InstanceScenario, LedgerScenario, Totals, instance_scenario, ledger_scenario
 
 __all__ = [
-    "EXPORTS", "History", "InstanceScenario", "LedgerScenario",
-    "Projected", "Reconciliation", "RecordResult", "Timeline", "Totals", "diff",
-    "export", "history", "instance_scenario", "ledger_scenario", "overdue", "project", "quote",
-    "quote_modes", "reconcile", "record_feed", "timeline", "timeline_html", "verify",
+    "EXPORTS", "OPEN_REFUND_STATES", "AccountRow", "History", "InstanceRow", "InstanceScenario", "LedgerScenario",
+    "Projected", "Reconciliation", "RecordResult", "RefundListing", "Timeline", "Totals", "accounts", "diff",
+    "export", "history", "instance_scenario", "instances", "ledger_scenario", "overdue", "project", "quote",
+    "quote_modes", "reconcile", "record_feed", "refunds", "timeline", "timeline_html", "verify",
 ]
