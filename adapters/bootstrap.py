@@ -60,11 +60,11 @@ class Settings:
 class App:
     """The ready application: the settings, the clock, the event store and the read-model engine."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, ledger: Ledger | None = None) -> None:
         self.settings = settings
         self.clock = settings.clock
         self._lock = threading.Lock()
-        self._ledger: Ledger | None = None
+        self._ledger = ledger
         self._engine: Any = None
 
     def now(self) -> datetime:
@@ -101,6 +101,9 @@ class App:
                 self._engine = None
 
 
-def bootstrap(settings: Settings | None = None) -> App:
-    """Wire the application from ``settings`` (default: resolved from the environment). Call once per process."""
-    return App(settings if settings is not None else Settings.resolve())
+def bootstrap(settings: Settings | None = None, *, ledger: Ledger | None = None) -> App:
+    """Wire the application from ``settings`` (default: resolved from the environment). Call once per process.
+
+    ``ledger``: a store already open (tests pass the library's in-memory one); otherwise the App opens
+    ``settings.url`` on first use."""
+    return App(settings if settings is not None else Settings.resolve(), ledger)
