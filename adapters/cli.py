@@ -1,16 +1,15 @@
 """``billing-ledger``: the command-line entry point (interface.md, "CLI").
 
 Exit status: 0 done, 2 bad input (the message names the line or option and the field), 1 anything else.
-The CLI holds no rules: it parses, calls the services and projections, and prints.
+The CLI holds no rules and no infrastructure: each command parses its options, calls one use case of
+`adapters.services` with the App (`adapters.bootstrap`, built once per process) and renders the answer.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-from dataclasses import fields
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Optional
 
@@ -18,35 +17,28 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from adapters import services
+from adapters.bootstrap import App, Settings, StoreURLError, bootstrap
 from adapters.formats import tables
-from adapters.formats.feed import BadInput, _instant, parse_feed
-from adapters.formats.statement import read_statement
-from adapters.formats.timeline_html import render as render_timeline
-from adapters.services import finance, whatif
-from adapters.services import record as service
-from adapters.store import readmodels
-from adapters.store.integrity import verify
-from adapters.store.ledger import DEFAULT_URL, Ledger, StoreURLError, open_ledger
+from adapters.formats.feed import BadInput, _instant
 from domain.errors import LedgerError
-from domain.instance import known, retractions
-from domain.money import Payment
-from domain.policies.kingsoft.view import replay
-from domain.policies.korpro.subscription import REASONS
-from projections.reconcile import Scope, expected_items, reconcile
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
+cli = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False)
-FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 
 class State:
-    db: str | None = None
+    """The process's settings (resolved once, in the callback) and its application (built once, lazily)."""
+
+    settings: Settings | None = None
+    app: App | None = None
 
 
-def now() -> datetime:
-    """The adapter owns the clock."""
-    return datetime.now(UTC)
+def application() -> App:
+    if State.app is None:
+        State.app = bootstrap(State.settings or Settings.resolve())
+    return State.app
 
 
 def instant(option: str, value: str | None, default: datetime | None = None) -> datetime:
@@ -60,6 +52,10 @@ def instant(option: str, value: str | None, default: datetime | None = None) -> 
         raise BadInput(None, f"{option}: {e}") from None
 
 
+def optional_instant(option: str, value: str | None) -> datetime | None:
+    return None if value is None else instant(option, value)
+
+
 def parse_sets(sets: list[str] | None) -> dict[str, str]:
     out = {}
     for item in sets or []:
@@ -70,39 +66,36 @@ def parse_sets(sets: list[str] | None) -> dict[str, str]:
     return out
 
 
-def ledger() -> Ledger:
-    return open_ledger(State.db)
+def read_text(option: str, path: str, newline: str | None = None) -> str:
+    try:
+        with open(path, encoding="utf-8", newline=newline) as f:
+            return f.read()
+    except OSError as e:
+        raise BadInput(None, f"{option}: cannot read {path!r}: {e.strerror}") from None
 
 
-@app.callback()
+@cli.callback()
 def main_options(
     db: Annotated[Optional[str], typer.Option("--db", envvar="BILLING_LEDGER_DB",
                                               help="SQLAlchemy URL; default sqlite:///billing-ledger.db")] = None,
 ) -> None:
-    State.db = db
+    State.settings = Settings.resolve(db)
+    State.app = None
 
 
-@app.command("record")
+@cli.command("record")
 def record_cmd(
     feed_path: Annotated[str, typer.Argument(metavar="FEED.jsonl", help="the feed, or - for standard input")],
     preserve_recorded_at: Annotated[bool, typer.Option("--preserve-recorded-at",
                                                        help="take each line's recorded_at (migrations)")] = False,
 ) -> None:
     """Append a feed of commands, all or nothing."""
-    if feed_path == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            with open(feed_path, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as e:
-            raise BadInput(None, f"FEED.jsonl: cannot read {feed_path!r}: {e.strerror}") from None
-    lines = parse_feed(text.splitlines())
-    result = service.record(ledger(), lines, now(), preserve_recorded_at=preserve_recorded_at)
+    text = sys.stdin.read() if feed_path == "-" else read_text("FEED.jsonl", feed_path)
+    result = services.record_feed(application(), text, preserve_recorded_at=preserve_recorded_at)
     out.print(f"recorded {result.recorded}, duplicates {result.duplicates}, denied {result.denied}")
 
 
-@app.command("quote")
+@cli.command("quote")
 def quote_cmd(
     instance: str,
     at: Annotated[str, typer.Option("--at", help="business time of the refund request (ISO 8601 with offset)")],
@@ -119,13 +112,9 @@ def quote_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """What a refund requested at --at would pay, as known at --known-at. Writes nothing."""
-    t = instant("--at", at)
-    k = instant("--known-at", known_at, now())
-    modes = ("auto", "five_day", "self_service", "exception", *REASONS)
-    if mode not in modes:
-        raise BadInput(None, f"--mode: {mode!r} is not one of {', '.join(modes)}")
-    q = service.quote(ledger(), instance, t, k, mode, with_ or [], exception_report=exception_report, reason=reason,
-                      invoice=invoice, overrides=parse_sets(sets))
+    t, k = instant("--at", at), optional_instant("--known-at", known_at)
+    q = services.quote(application(), instance, t, k, mode, with_ or [], parse_sets(sets),
+                       exception_report=exception_report, reason=reason, invoice=invoice)
     if as_json:
         print(json.dumps(q.as_json(), indent=2, ensure_ascii=False))
         return
@@ -151,20 +140,6 @@ def quote_cmd(
               f"outcome {q.outcome} · amount [bold]{q.currency} {q.amount}[/bold]{ceiling}")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Payment):
-        return value.as_dict()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _brief(key: str, value: Any) -> str:
     """A fact's detail for the human table (``--json`` has everything)."""
     if key == "quote":
@@ -174,42 +149,21 @@ def _brief(key: str, value: Any) -> str:
     return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
 
 
-HIDDEN = {"originator_id", "originator_version", "timestamp", "at", "line"}
-
-
-def history_rows(events: list[Any], known_at: datetime) -> list[dict[str, Any]]:
-    facts = known(events, known_at)
-    void = retractions(facts)
-    rows = []
-    for f in facts:
-        row = {"version": f.originator_version, "recorded_at": f.timestamp.isoformat(), "at": f.at.isoformat(),
-               "fact": type(f).__name__, "id": f.line,
-               "details": {x.name: _plain(getattr(f, x.name)) for x in fields(f) if x.name not in HIDDEN}}
-        r = void.get(f.line) if f.line else None
-        if r is not None:
-            row["retracted"] = {"by": r.line, "version": r.originator_version,
-                                "recorded_at": r.timestamp.isoformat(), "reason": r.reason}
-        rows.append(row)
-    return rows
-
-
-@app.command("history")
+@cli.command("history")
 def history_cmd(
     instance: str,
     known_at: Annotated[Optional[str], typer.Option("--known-at")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Every fact about the instance, with both times, the line id, and retractions."""
-    k = instant("--known-at", known_at, now())
-    (_, events), = service.iter_events(ledger(), [instance])
-    rows = history_rows(events, k)
+    h = services.history(application(), instance, optional_instant("--known-at", known_at))
     if as_json:
-        print(json.dumps({"instance": instance, "known_at": k.isoformat(), "facts": rows}, indent=2))
+        print(json.dumps(h.as_json(), indent=2))
         return
-    table = Table(title=f"History of {instance} (known at {k.isoformat()})")
+    table = Table(title=f"History of {instance} (known at {h.known_at.isoformat()})")
     for col in ("#", "recorded at", "business at", "fact", "id", "details", "status"):
         table.add_column(col)
-    for r in rows:
+    for r in h.facts:
         status = ""
         if "retracted" in r:
             x = r["retracted"]
@@ -220,20 +174,7 @@ def history_cmd(
     out.print(table)
 
 
-def timeline_rows(instance: str, events: list[Any], at: datetime, known_at: datetime) -> list[dict[str, Any]]:
-    view = replay(instance, events, FAR_FUTURE, known_at)
-    if view is None:
-        return []
-    rows = []
-    for o in view.orders:
-        overlaps = [p.order for p in view.orders if p is not o and p.start < o.end and o.start < p.end]
-        rows.append({"order": o.order, "kind": o.kind, "placed_at": o.at.isoformat(),
-                     "start": o.start.isoformat(), "end": o.end.isoformat(),
-                     "taken_effect": o.taken_effect(at), "in_effect": o.start <= at < o.end, "overlaps": overlaps})
-    return rows
-
-
-@app.command("timeline")
+@cli.command("timeline")
 def timeline_cmd(
     instance: str,
     at: Annotated[Optional[str], typer.Option("--at")] = None,
@@ -242,29 +183,28 @@ def timeline_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Each order's validity period, whether it had taken effect at --at, and overlaps."""
-    k = instant("--known-at", known_at, now())
-    t = instant("--at", at, k)
-    (_, events), = service.iter_events(ledger(), [instance])
+    k = optional_instant("--known-at", known_at)
+    t = optional_instant("--at", at)
     if html:
+        page = services.timeline_html(application(), instance, t, k)
         with open(html, "w", encoding="utf-8") as f:
-            f.write(render_timeline(instance, events, t, k))
+            f.write(page)
         out.print(f"wrote {html}")
         return
-    rows = timeline_rows(instance, events, t, k)
+    tl = services.timeline(application(), instance, t, k)
     if as_json:
-        print(json.dumps({"instance": instance, "at": t.isoformat(), "known_at": k.isoformat(), "orders": rows},
-                         indent=2))
+        print(json.dumps(tl.as_json(), indent=2))
         return
-    table = Table(title=f"Timeline of {instance} at {t.isoformat()}")
+    table = Table(title=f"Timeline of {instance} at {tl.at.isoformat()}")
     for col in ("order", "kind", "placed at", "valid from", "valid until", "taken effect", "overlaps"):
         table.add_column(col)
-    for r in rows:
+    for r in tl.orders:
         table.add_row(r["order"], r["kind"], r["placed_at"], r["start"], r["end"],
                       "yes" if r["taken_effect"] else "no", ", ".join(r["overlaps"]))
     out.print(table)
 
 
-@app.command("overdue")
+@cli.command("overdue")
 def overdue_cmd(
     at: Annotated[str, typer.Option("--at", help="business time to judge deadlines at")],
     holiday: Annotated[Optional[list[str]], typer.Option("--holiday", help="a non-working day, YYYY-MM-DD")] = None,
@@ -279,7 +219,7 @@ def overdue_cmd(
         holidays = tuple(date.fromisoformat(h) for h in holiday or [])
     except ValueError as e:
         raise BadInput(None, f"--holiday: {e}") from None
-    late = service.overdue(ledger(), t, now(), parse_sets(sets), holidays)
+    late = services.overdue(application(), t, parse_sets(sets), holidays)
     if as_json:
         print(json.dumps({"at": t.isoformat(), "overdue": [o.as_json() for o in late]}, indent=2))
         return
@@ -294,7 +234,7 @@ def overdue_cmd(
     out.print(f"{len(late)} past a deadline")
 
 
-@app.command("project")
+@cli.command("project")
 def project_cmd(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="drop the read models and replay from event zero")] = False,
     batch: Annotated[int, typer.Option("--batch", help="notifications per transaction")] = 200,
@@ -302,60 +242,44 @@ def project_cmd(
     """Catch the SQL read models (orders, refund applications, account ledger) up with the event log."""
     from rich.progress import Progress
 
-    lg = ledger()
-    engine = readmodels.engine_for(State.db or os.environ.get("BILLING_LEDGER_DB") or DEFAULT_URL)
-    if rebuild:
-        readmodels.rebuild(engine)
-    start = readmodels.position(engine)
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("projecting", total=None)
 
         def advance(pos: int, top: int) -> None:
             bar.update(task, completed=pos, total=top)
 
-        reached = readmodels.catch_up(lg, engine, batch=batch, progress=advance)
-    out.print(f"projected events {start + 1}..{reached}" if reached > start else f"up to date at {reached}")
+        p = services.project(application(), rebuild=rebuild, batch=batch, progress=advance)
+    out.print(f"projected events {p.start + 1}..{p.reached}" if p.advanced else f"up to date at {p.reached}")
 
 
-@app.command("reconcile")
+@cli.command("reconcile")
 def reconcile_cmd(
     statement: Annotated[str, typer.Option("--statement", help="the payment provider's CSV statement")],
     out_csv: Annotated[Optional[str], typer.Option("--out", help="write every finding to this CSV")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Compare the ledger with a payment statement; exit 1 when anything does not reconcile."""
-    try:
-        with open(statement, encoding="utf-8", newline="") as handle:
-            lines = read_statement(handle)
-    except OSError as e:
-        raise BadInput(None, f"--statement: cannot read {statement!r}: {e.strerror}") from None
-    expected, scope = {}, Scope.of(lines)
-    for orders, refunds in finance.iter_rows(ledger()):  # one instance at a time: memory follows the statement
-        expected.update(expected_items(orders, refunds, scope))
-    findings = reconcile(lines, expected)
-    rows = [f.as_json() for f in findings]
-    counts: dict[str, int] = {}
-    for f in findings:
-        counts[f.status] = counts.get(f.status, 0) + 1
+    r = services.reconcile(application(), read_text("--statement", statement, newline=""))
+    rows = r.findings
     if out_csv:
         tables.write_csv(rows, out_csv, list(rows[0]) if rows else ["status"])
     if as_json:
-        print(json.dumps({"counts": counts, "findings": rows}, indent=2))
+        print(json.dumps({"counts": r.counts, "findings": rows}, indent=2))
     else:
         table = Table(title=f"Reconciliation against {statement}")
         for col in ("status", "kind", "reference", "statement", "ledger", "currency", "row", "detail"):
             table.add_column(col)
-        for r in rows:
-            if r["status"] != "matched":
-                table.add_row(r["status"], r["kind"], r["reference"], r["statement_amount"] or "—",
-                              r["ledger_amount"] or "—", r["currency"] or "", str(r["row"] or ""), r["detail"])
+        for f in rows:
+            if f["status"] != "matched":
+                table.add_row(f["status"], f["kind"], f["reference"], f["statement_amount"] or "—",
+                              f["ledger_amount"] or "—", f["currency"] or "", str(f["row"] or ""), f["detail"])
         out.print(table)
-        out.print(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty statement")
-    if any(f.status != "matched" for f in findings):
+        out.print(", ".join(f"{k} {v}" for k, v in sorted(r.counts.items())) or "empty statement")
+    if not r.ok:
         raise typer.Exit(1)
 
 
-@app.command("what-if")
+@cli.command("what-if")
 def what_if_cmd(
     instance: Annotated[Optional[str], typer.Argument(help="one instance's scenario (with --add / --drop)")] = None,
     at: Annotated[Optional[str], typer.Option("--at", help="instance scenario: the request's business time")] = None,
@@ -371,40 +295,26 @@ def what_if_cmd(
 ) -> None:
     """Recompute refunds under a scenario, writing nothing: one instance with facts added or dropped, or
     every recorded request (or an account's) with policy parameters overridden."""
-    lg = ledger()
     overrides = parse_sets(sets)
     if instance is not None:
         t = instant("--at", at)
-        added = []
-        if add:
-            try:
-                with open(add, encoding="utf-8") as f:
-                    added = [x for x in f.read().splitlines() if x.strip()]
-            except OSError as e:
-                raise BadInput(None, f"--add: cannot read {add!r}: {e.strerror}") from None
-        before, after = whatif.scenario(lg, instance, t, now(), added, drop or [], mode, overrides=overrides)
-        result = {"instance": instance, "at": t.isoformat(), "today": before.as_json(), "scenario": after.as_json(),
-                  "difference": str(after.amount - before.amount)}
+        added = read_text("--add", add).splitlines() if add else []
+        s = services.instance_scenario(application(), instance, t, added, drop or [], mode, overrides)
         if as_json:
-            print(json.dumps(result, indent=2))
+            print(json.dumps(s.as_json(), indent=2))
         else:
-            out.print(f"{instance} at {t.isoformat()}: today {before.currency} {before.amount} ({before.mode}), "
-                      f"scenario {after.amount} ({after.mode}), difference {after.amount - before.amount}")
+            out.print(f"{instance} at {t.isoformat()}: today {s.today.currency} {s.today.amount} ({s.today.mode}), "
+                      f"scenario {s.scenario.amount} ({s.scenario.mode}), difference {s.difference}")
         return
-    if policy_version:
-        overrides = {**whatif.policy_version_parameters(lg, policy_version), **overrides}
-    rows, totals = [], {}
-    for r in whatif.rejudge_all(lg, overrides, account):
-        rows.append(r.as_json())
-        base, scen = totals.get(r.currency, (Decimal(0), Decimal(0)))
-        totals[r.currency] = (base + r.baseline, scen + r.scenario)
-    summary = {c: {"baseline": str(b), "scenario": str(s), "difference": str(s - b)} for c, (b, s) in totals.items()}
+    w = services.ledger_scenario(application(), overrides, policy_version, account)
+    rows = [r.as_json() for r in w.requests]
+    summary = {c: t.as_json() for c, t in w.totals.items()}
     if csv_out:
         tables.write_csv(rows, csv_out, list(rows[0]) if rows else ["instance"])
     if as_json:
-        print(json.dumps({"overrides": overrides, "requests": rows, "totals": summary}, indent=2))
+        print(json.dumps({"overrides": w.overrides, "requests": rows, "totals": summary}, indent=2))
         return
-    table = Table(title=f"What-if: {', '.join(f'{k}={v}' for k, v in overrides.items()) or 'no change'}")
+    table = Table(title=f"What-if: {', '.join(f'{k}={v}' for k, v in w.overrides.items()) or 'no change'}")
     for col in ("instance", "refund", "policy", "at", "today", "scenario", "difference"):
         table.add_column(col, justify="right" if col in ("today", "scenario", "difference") else "left")
     for r in rows:
@@ -416,7 +326,7 @@ def what_if_cmd(
         out.print(f"total {currency}: today {t['baseline']}, scenario {t['scenario']}, difference {t['difference']}")
 
 
-@app.command("export")
+@cli.command("export")
 def export_cmd(
     what: Annotated[str, typer.Argument(help="refunds | orders | account-ledger")],
     start: Annotated[str, typer.Option("--from", help="business time, inclusive")],
@@ -426,17 +336,15 @@ def export_cmd(
     known_at: Annotated[Optional[str], typer.Option("--known-at", help="as the ledger knew it then")] = None,
 ) -> None:
     """Export refunds, orders or the account ledger for a period, as known at --known-at."""
-    if what not in finance.EXPORTS:
-        raise BadInput(None, f"WHAT: {what!r} is not one of {', '.join(finance.EXPORTS)}")
     if fmt not in ("csv", "parquet"):
         raise BadInput(None, f"--format: {fmt!r} is not csv or parquet")
-    t1, t2, k = instant("--from", start), instant("--to", end), instant("--known-at", known_at, now())
-    rows = finance.export_rows(ledger(), what, t1, t2, k)
+    t1, t2, k = instant("--from", start), instant("--to", end), optional_instant("--known-at", known_at)
+    rows = services.export(application(), what, t1, t2, k)
     n = (tables.write_csv if fmt == "csv" else tables.write_parquet)(rows, out_path, tables.COLUMNS[what])
     out.print(f"wrote {n} {what} rows to {out_path}")
 
 
-@app.command("diff")
+@cli.command("diff")
 def diff_cmd(
     instance: str,
     at: Annotated[str, typer.Option("--at", help="business time of the refund request")],
@@ -448,7 +356,7 @@ def diff_cmd(
 ) -> None:
     """How the quote for --at changed between --known-at and --vs, and which recorded events caused it."""
     t, k1, k2 = instant("--at", at), instant("--known-at", known_at), instant("--vs", vs)
-    d = service.diff(ledger(), instance, t, k1, k2, mode, with_ or [])
+    d = services.diff(application(), instance, t, k1, k2, mode, with_ or [])
     if as_json:
         print(json.dumps(d, indent=2))
         return
@@ -470,11 +378,11 @@ def diff_cmd(
         out.print(f"  {c['recorded_at']}  {c['stream']}: {c['fact']}{extra} id={c['id']} at {c['at']}", markup=False)
 
 
-@app.command("verify")
+@cli.command("verify")
 def verify_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Re-walk the hash-chained log; exit 1 and name the first row that was edited, deleted, inserted or
     reordered."""
-    result = verify(ledger())
+    result = services.verify(application())
     if as_json:
         print(json.dumps(result.as_json(), indent=2))
     elif result.ok:
@@ -488,10 +396,82 @@ def verify_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
         raise typer.Exit(1)
 
 
+def _title(what: str, known_at: datetime | None) -> str:
+    return f"{what} (known at {known_at.isoformat()})" if known_at else what
+
+
+@cli.command("instances")
+def instances_cmd(
+    account: Annotated[Optional[str], typer.Option("--account", help="only this account's instances")] = None,
+    product: Annotated[Optional[str], typer.Option("--product", help="only this product, e.g. KEC or KorPro")] = None,
+    known_at: Annotated[Optional[str], typer.Option("--known-at", help="as recorded by then")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="at most this many")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Every instance the ledger knows, by name: account, product, currency, when opened, what released it."""
+    k = optional_instant("--known-at", known_at)
+    rows = [r.as_json() for r in services.instances(application(), k, account, product, limit)]
+    if as_json:
+        print(json.dumps({"instances": rows}, indent=2))
+        return
+    table = Table(title=_title("Instances", k))
+    for col in ("instance", "account", "product", "currency", "opened at", "recorded at", "released by"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["instance"], r["account"], r["product"], r["currency"], r["opened_at"], r["recorded_at"],
+                      r["released_by"] or "")
+    out.print(table)
+    out.print(f"{len(rows)} instance(s)")
+
+
+@cli.command("accounts")
+def accounts_cmd(
+    known_at: Annotated[Optional[str], typer.Option("--known-at", help="as recorded by then")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Every account with instances, and how many."""
+    k = optional_instant("--known-at", known_at)
+    rows = [r.as_json() for r in services.accounts(application(), k)]
+    if as_json:
+        print(json.dumps({"accounts": rows}, indent=2))
+        return
+    table = Table(title=_title("Accounts", k))
+    table.add_column("account")
+    table.add_column("instances", justify="right")
+    for r in rows:
+        table.add_row(r["account"], str(r["instances"]))
+    out.print(table)
+    out.print(f"{len(rows)} account(s)")
+
+
+@cli.command("refunds")
+def refunds_cmd(
+    open_only: Annotated[bool, typer.Option("--open", help="only those awaiting a decision or payment")] = False,
+    account: Annotated[Optional[str], typer.Option("--account", help="only this account's refunds")] = None,
+    known_at: Annotated[Optional[str], typer.Option("--known-at", help="as recorded by then")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="at most this many")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Every refund request, by request time: its policy, mode or reason, amount and state."""
+    k = optional_instant("--known-at", known_at)
+    rows = [r.as_json() for r in services.refunds(application(), k, open_only, account, limit)]
+    if as_json:
+        print(json.dumps({"refunds": rows}, indent=2))
+        return
+    table = Table(title=_title("Open refunds" if open_only else "Refunds", k))
+    for col in ("refund", "instance", "account", "policy", "mode", "requested at", "amount", "state", "settled at"):
+        table.add_column(col, justify="right" if col == "amount" else "left")
+    for r in rows:
+        table.add_row(r["refund"], r["instance"], r["account"], r["policy"], r["mode"], r["requested_at"],
+                      f"{r['currency']} {r['amount']}", r["state"], r["settled_at"] or "")
+    out.print(table)
+    out.print(f"{len(rows)} refund(s)")
+
+
 def main() -> None:
     """Exit status: 0 done, 2 bad input, 1 anything else."""
     try:
-        code = app(standalone_mode=False)
+        code = cli(standalone_mode=False)
     except (BadInput, LedgerError, StoreURLError) as e:
         err.print(str(e), markup=False)
         sys.exit(2)

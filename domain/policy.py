@@ -96,7 +96,8 @@ class Policy(Protocol):
     name: str  # the ``policy`` of its quotes (a versioned policy's quotes say ``name-version``)
     products: frozenset[str] | None  # the products it judges; None: those no other policy claims (one fallback)
     aggregate: type  # the instance aggregate its streams are reconstructed into
-    parameters: type  # its `Parameters` class; ``parameters()`` are the defaults
+    parameters: type  # its `Parameters` class (a dataclass); ``parameters()`` are the defaults
+    modes: tuple[str, ...]  # what a request may ask to be judged as (a quote's ``mode``), besides ``auto``
     commands: Mapping[str, Handler]  # the feed commands it owns
     refund_commands: Mapping[str, RefundHandler]  # request_refund and the steps of its lifecycle
     prefetch: tuple[UUID, ...]  # aggregates every feed may need (read ahead in the same query)

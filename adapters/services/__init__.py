@@ -1,1 +1,40 @@
-"""(described in the layout step)"""
+"""The application layer: one function per use case.
+
+Each takes the `adapters.bootstrap.App` first, then plain values (strings, datetimes, dicts, lists), and
+returns plain data (dataclasses, rows, iterators of rows); none prints. Entrypoints parse their arguments,
+call one of these and render the answer. The submodules ``record``, ``finance`` and ``whatif`` also keep
+the same work on a bare `Ledger` (tests, the benchmark).
+"""
+
+from adapters.services.feeds import record_feed
+from adapters.services.jobs import EXPORTS, Projected, Reconciliation, export, project, reconcile
+from adapters.services.listings import (
+    OPEN_REFUND_STATES,
+    AccountRow,
+    InstanceRow,
+    RefundListing,
+    accounts,
+    instances,
+    refunds,
+)
+from adapters.services.queries import (
+    History,
+    Timeline,
+    diff,
+    history,
+    overdue,
+    quote,
+    quote_modes,
+    timeline,
+    timeline_html,
+    verify,
+)
+from adapters.services.record import RecordResult
+from adapters.services.whatif import InstanceScenario, LedgerScenario, Totals, instance_scenario, ledger_scenario
+
+__all__ = [
+    "EXPORTS", "OPEN_REFUND_STATES", "AccountRow", "History", "InstanceRow", "InstanceScenario", "LedgerScenario",
+    "Projected", "Reconciliation", "RecordResult", "RefundListing", "Timeline", "Totals", "accounts", "diff",
+    "export", "history", "instance_scenario", "instances", "ledger_scenario", "overdue", "project", "quote",
+    "quote_modes", "reconcile", "record_feed", "refunds", "timeline", "timeline_html", "verify",
+]

@@ -32,7 +32,7 @@ def ledger_rows(ledger: Ledger, known_at: datetime = FAR) -> tuple[list[OrderRow
 EXPORTS = ("refunds", "orders", "account-ledger")
 
 
-def _money(c: int) -> Decimal:
+def money(c: int) -> Decimal:
     return (Decimal(c) / 100).quantize(Decimal("0.01"))
 
 
@@ -44,15 +44,15 @@ def export_rows(ledger: Ledger, what: str, start: datetime, end: datetime,
         for orders, _ in iter_rows(ledger, known_at):
             yield from ({"instance": o.instance, "order": o.order, "account": o.account, "product": o.product,
                          "kind": o.kind, "placed_at": o.placed_at, "valid_from": o.start, "valid_until": o.end,
-                         "currency": o.currency, "paid": _money(o.paid_cents), "cash": _money(o.cash_cents),
-                         "credit": _money(o.credit_cents), "status": o.status}
+                         "currency": o.currency, "paid": money(o.paid_cents), "cash": money(o.cash_cents),
+                         "credit": money(o.credit_cents), "status": o.status}
                         for o in orders if start <= o.placed_at < end)
         return
     if what == "refunds":
         for _, refunds in iter_rows(ledger, known_at):
             yield from ({"refund": r.refund, "instance": r.instance, "account": r.account, "policy": r.policy,
                          "mode": r.mode, "requested_at": r.requested_at, "recorded_at": r.recorded_at,
-                         "currency": r.currency, "amount": _money(r.amount_cents), "state": r.state,
+                         "currency": r.currency, "amount": money(r.amount_cents), "state": r.state,
                          "settled_at": r.settled_at}
                         for r in refunds if start <= r.requested_at < end)
         return
@@ -66,6 +66,6 @@ def export_rows(ledger: Ledger, what: str, start: datetime, end: datetime,
         for d in account_days(*by_account[account]):
             if start.date() <= d.day < end.date():
                 yield {"account": d.account, "currency": d.currency, "day": d.day,
-                       "opening": _money(d.opening_cents), "paid": _money(d.paid_cents),
-                       "consumed": _money(d.consumed_cents), "refunded": _money(d.refunded_cents),
-                       "closing": _money(d.closing_cents)}
+                       "opening": money(d.opening_cents), "paid": money(d.paid_cents),
+                       "consumed": money(d.consumed_cents), "refunded": money(d.refunded_cents),
+                       "closing": money(d.closing_cents)}

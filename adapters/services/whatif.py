@@ -8,17 +8,21 @@
   again, on exactly what preceded it (its own stream and its account up to, not including, its own
   events), once under today's parameters and once with the overrides (``--set``, ``--policy-version``).
   Instances are read one at a time: memory stays flat as the ledger grows.
+
+The use cases `instance_scenario` and `ledger_scenario` take the App and plain values and return plain data;
+`scenario` and `rejudge_all` are the same work on a bare `Ledger` (tests, the benchmark).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from adapters.bootstrap import App
 from adapters.formats.feed import parse_feed
 from adapters.services import record as service
 from adapters.store.ledger import Ledger
@@ -153,3 +157,69 @@ def rejudge_all(ledger: Ledger, overrides: dict[str, Any], account: str | None =
             yield Rejudged(name, head.account, request.refund, base.policy, request.at, base.currency, base.amount,
                            what.amount)
 
+
+
+# ----- the use cases (App in, plain data out) -----
+
+@dataclass(frozen=True)
+class InstanceScenario:
+    instance: str
+    at: datetime
+    today: Quote  # as the ledger stands
+    scenario: Quote  # with the facts added and the lines dropped
+
+    @property
+    def difference(self) -> Decimal:
+        return self.scenario.amount - self.today.amount
+
+    def as_json(self) -> dict[str, Any]:
+        return {"instance": self.instance, "at": self.at.isoformat(), "today": self.today.as_json(),
+                "scenario": self.scenario.as_json(), "difference": str(self.difference)}
+
+
+def instance_scenario(app: App, instance: str, at: datetime, add: Sequence[str] = (), drop: Sequence[str] = (),
+                      mode: str = "auto", overrides: dict[str, str] | None = None) -> InstanceScenario:
+    """The quote for ``instance`` at ``at`` today, and with ``add`` (feed lines) recorded and the lines
+    ``drop`` names left out, in an in-memory copy; the ledger is not written."""
+    before, after = scenario(app.ledger, instance, at, app.now(), [x for x in add if x.strip()], list(drop), mode,
+                             overrides=dict(overrides or {}))
+    return InstanceScenario(instance, at, before, after)
+
+
+@dataclass(frozen=True)
+class Totals:
+    baseline: Decimal
+    scenario: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.scenario - self.baseline
+
+    def as_json(self) -> dict[str, str]:
+        return {"baseline": str(self.baseline), "scenario": str(self.scenario), "difference": str(self.difference)}
+
+
+@dataclass(frozen=True)
+class LedgerScenario:
+    overrides: dict[str, Any]  # as applied: a posted version's parameters, then the explicit ones
+    requests: list[Rejudged]  # every recorded request (or ``account``'s), judged twice
+    totals: dict[str, Totals]  # per currency, in order of first appearance
+
+    def as_json(self) -> dict[str, Any]:
+        return {"overrides": self.overrides, "requests": [r.as_json() for r in self.requests],
+                "totals": {c: t.as_json() for c, t in self.totals.items()}}
+
+
+def ledger_scenario(app: App, overrides: dict[str, str] | None = None, policy_version: str | None = None,
+                    account: str | None = None) -> LedgerScenario:
+    """Every recorded refund request (only ``account``'s) judged again under today's parameters and under
+    ``overrides`` (on top of the parameters of the posted KorPro ``policy_version``); writes nothing."""
+    applied: dict[str, Any] = dict(overrides or {})
+    if policy_version:
+        applied = {**policy_version_parameters(app.ledger, policy_version), **applied}
+    requests, sums = [], {}
+    for r in rejudge_all(app.ledger, applied, account):
+        requests.append(r)
+        base, scen = sums.get(r.currency, (Decimal(0), Decimal(0)))
+        sums[r.currency] = (base + r.baseline, scen + r.scenario)
+    return LedgerScenario(applied, requests, {c: Totals(b, s) for c, (b, s) in sums.items()})

@@ -80,8 +80,9 @@ TRACKER = "finance"
 TABLES = (orders, refund_applications, account_ledger)
 
 
-def engine_for(url: str) -> Engine:
-    return create_engine(url)
+def engine_for(url: str, pool_size: int | None = None) -> Engine:
+    """The read models' engine; ``pool_size`` (the composition root's setting) when given."""
+    return create_engine(url) if pool_size is None else create_engine(url, pool_size=pool_size)
 
 
 def iso(t: Any) -> str | None:

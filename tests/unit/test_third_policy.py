@@ -52,6 +52,7 @@ class Flat:
     products = frozenset({"Widget"})
     aggregate = Instance
     parameters = FlatParameters
+    modes = ("flat",)
     commands: dict[str, Any] = {}
     prefetch = ()
 

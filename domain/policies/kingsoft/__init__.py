@@ -35,6 +35,7 @@ class Kingsoft:
     products = None
     aggregate = Instance
     parameters = KingsoftParameters
+    modes = ("five_day", "self_service", "exception")
     commands = commands.COMMANDS
     prefetch = ()
 

@@ -18,6 +18,7 @@ from domain.policies.korpro import commands, rules
 from domain.policies.korpro.subscription import (
     BASE_VERSION,
     PRODUCT,
+    REASONS,
     KorProParameters,
     PolicyBook,
     Subscription,
@@ -39,6 +40,7 @@ class KorPro:
     products = frozenset({PRODUCT})
     aggregate = Subscription
     parameters = KorProParameters
+    modes = REASONS  # a request names its reason
     commands = commands.COMMANDS
     prefetch = (policy_book_id(),)
 

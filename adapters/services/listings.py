@@ -1,0 +1,117 @@
+"""Listings over the whole ledger, as known at ``known_at``: instances, accounts, refunds.
+
+Each reads the ledger one batch of instances at a time and keeps only the (small) rows it returns. An
+instance is listed when its opening fact (purchase or subscription) was recorded by ``known_at`` and is
+not retracted. An omitted ``known_at`` is the App's clock now.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from adapters.bootstrap import App
+from adapters.services import finance
+from adapters.store.scan import stream_instances
+from domain.instance import known, live, opening, released_by
+
+OPEN_REFUND_STATES = ("accepted", "requested", "approved", "escalated")
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t is not None else None
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    instance: str
+    account: str
+    product: str
+    currency: str
+    opened_at: datetime  # business time of the purchase (or subscription)
+    recorded_at: datetime  # when the ledger recorded it
+    released_by: str | None  # K-L3: the refund whose accepted application released it
+
+    def as_json(self) -> dict[str, Any]:
+        return {"instance": self.instance, "account": self.account, "product": self.product,
+                "currency": self.currency, "opened_at": self.opened_at.isoformat(),
+                "recorded_at": self.recorded_at.isoformat(), "released_by": self.released_by}
+
+
+def _instance_rows(app: App, known_at: datetime) -> list[InstanceRow]:
+    rows = []
+    for name, events in stream_instances(app.ledger):
+        facts = live(known(events, known_at))
+        head = opening(facts)
+        if head is not None:
+            rows.append(InstanceRow(name, head.account, head.product, head.currency, head.at, head.timestamp,
+                                    released_by(facts)))
+    return rows
+
+
+def instances(app: App, known_at: datetime | None = None, account: str | None = None, product: str | None = None,
+              limit: int | None = None) -> list[InstanceRow]:
+    """Every instance known at ``known_at`` (only ``account``'s, only of ``product``), by name; at most
+    ``limit``."""
+    rows = [r for r in _instance_rows(app, known_at or app.now())
+            if (account is None or r.account == account) and (product is None or r.product == product)]
+    rows.sort(key=lambda r: r.instance)
+    return rows if limit is None else rows[:max(limit, 0)]
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    account: str
+    instances: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"account": self.account, "instances": self.instances}
+
+
+def accounts(app: App, known_at: datetime | None = None) -> list[AccountRow]:
+    """Every account with an instance known at ``known_at``, with how many, by name."""
+    counts = Counter(r.account for r in _instance_rows(app, known_at or app.now()))
+    return [AccountRow(a, n) for a, n in sorted(counts.items())]
+
+
+@dataclass(frozen=True)
+class RefundListing:
+    refund: str
+    instance: str
+    account: str
+    policy: str
+    mode: str  # Kingsoft: the mode judged; KorPro: the reason
+    requested_at: datetime
+    recorded_at: datetime
+    currency: str
+    amount: Decimal  # the frozen quote's amount, or what a staff decision granted
+    state: str  # accepted | requested | approved | escalated | rejected | completed | denied
+    settled_at: datetime | None
+
+    @property
+    def open(self) -> bool:
+        return self.state in OPEN_REFUND_STATES
+
+    def as_json(self) -> dict[str, Any]:
+        return {"refund": self.refund, "instance": self.instance, "account": self.account, "policy": self.policy,
+                "mode": self.mode, "requested_at": self.requested_at.isoformat(),
+                "recorded_at": self.recorded_at.isoformat(), "currency": self.currency, "amount": str(self.amount),
+                "state": self.state, "settled_at": _iso(self.settled_at)}
+
+
+def refunds(app: App, known_at: datetime | None = None, open_only: bool = False, account: str | None = None,
+            limit: int | None = None) -> list[RefundListing]:
+    """Every refund request known at ``known_at`` (``open_only``: still awaiting a decision or payment),
+    by request time then id; at most ``limit``."""
+    rows = []
+    for _, refund_rows in finance.iter_rows(app.ledger, known_at or app.now()):
+        for r in refund_rows:
+            row = RefundListing(r.refund, r.instance, r.account, r.policy, r.mode, r.requested_at, r.recorded_at,
+                                r.currency, finance.money(r.amount_cents), r.state, r.settled_at)
+            if (not open_only or row.open) and (account is None or row.account == account):
+                rows.append(row)
+    rows.sort(key=lambda r: (r.requested_at, r.refund))
+    return rows if limit is None else rows[:max(limit, 0)]

@@ -1,0 +1,163 @@
+"""Read-only use cases: a quote, an instance's history and timeline, how a quote changed, overdue refunds,
+and the hash chain's verification. Each takes the App and plain values, returns plain data, writes nothing.
+
+An omitted ``known_at`` is the App's clock now (what the ledger knows today).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from adapters.bootstrap import App
+from adapters.formats.feed import BadInput
+from adapters.formats.timeline_html import render as render_timeline
+from adapters.services import record as service
+from adapters.store.integrity import Verification
+from adapters.store.integrity import verify as verify_chain
+from domain.instance import known, retractions
+from domain.money import Payment
+from domain.policies import registry
+from domain.policies.kingsoft.view import replay
+from domain.quote import Quote
+from projections.deadlines import Overdue
+
+FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+
+
+def quote_modes() -> tuple[str, ...]:
+    """What ``mode`` may be: ``auto``, or a mode (or refund reason) of a registered policy."""
+    return ("auto", *dict.fromkeys(m for p in reversed(registry.POLICIES) for m in p.modes))  # fallback first
+
+
+def quote(app: App, instance: str, at: datetime, known_at: datetime | None = None, mode: str = "auto",
+          with_: Sequence[str] = (), overrides: dict[str, str] | None = None, *, exception_report: str | None = None,
+          reason: str | None = None, invoice: str | None = None) -> Quote:
+    """What a refund of ``instance`` (and ``with_``) requested at ``at`` would pay, as known at ``known_at``."""
+    known_at = known_at or app.now()
+    modes = quote_modes()
+    if mode not in modes:
+        raise BadInput(None, f"--mode: {mode!r} is not one of {', '.join(modes)}")
+    return service.quote(app.ledger, instance, at, known_at, mode, list(with_), exception_report=exception_report,
+                         reason=reason, invoice=invoice, overrides=dict(overrides or {}))
+
+
+# ----- history -----
+
+@dataclass(frozen=True)
+class History:
+    instance: str
+    known_at: datetime
+    facts: list[dict[str, Any]]  # one row per fact, recorded order (see `history_rows`)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"instance": self.instance, "known_at": self.known_at.isoformat(), "facts": self.facts}
+
+
+def _plain(value: Any) -> Any:
+    """A fact's field as JSON data: times ISO 8601, money strings, payments per tender."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Payment):
+        return value.as_dict()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+HIDDEN = {"originator_id", "originator_version", "timestamp", "at", "line"}
+
+
+def history_rows(events: Sequence[Any], known_at: datetime) -> list[dict[str, Any]]:
+    """Every fact recorded by ``known_at``, with both times, its line id, its details, and its retraction."""
+    facts = known(events, known_at)
+    void = retractions(facts)
+    rows = []
+    for f in facts:
+        row = {"version": f.originator_version, "recorded_at": f.timestamp.isoformat(), "at": f.at.isoformat(),
+               "fact": type(f).__name__, "id": f.line,
+               "details": {x.name: _plain(getattr(f, x.name)) for x in fields(f) if x.name not in HIDDEN}}
+        r = void.get(f.line) if f.line else None
+        if r is not None:
+            row["retracted"] = {"by": r.line, "version": r.originator_version,
+                                "recorded_at": r.timestamp.isoformat(), "reason": r.reason}
+        rows.append(row)
+    return rows
+
+
+def history(app: App, instance: str, known_at: datetime | None = None) -> History:
+    """Every fact about ``instance`` as known at ``known_at``, retractions linked to what they void."""
+    known_at = known_at or app.now()
+    (_, events), = service.iter_events(app.ledger, [instance])
+    return History(instance, known_at, history_rows(events, known_at))
+
+
+# ----- timeline -----
+
+@dataclass(frozen=True)
+class Timeline:
+    instance: str
+    at: datetime
+    known_at: datetime
+    orders: list[dict[str, Any]]  # see `timeline_rows`
+
+    def as_json(self) -> dict[str, Any]:
+        return {"instance": self.instance, "at": self.at.isoformat(), "known_at": self.known_at.isoformat(),
+                "orders": self.orders}
+
+
+def timeline_rows(instance: str, events: Sequence[Any], at: datetime, known_at: datetime) -> list[dict[str, Any]]:
+    """Each order's validity period (K-T3), whether it had taken effect at ``at`` (K-T4), and its overlaps."""
+    view = replay(instance, events, FAR_FUTURE, known_at)
+    if view is None:
+        return []
+    rows = []
+    for o in view.orders:
+        overlaps = [p.order for p in view.orders if p is not o and p.start < o.end and o.start < p.end]
+        rows.append({"order": o.order, "kind": o.kind, "placed_at": o.at.isoformat(),
+                     "start": o.start.isoformat(), "end": o.end.isoformat(),
+                     "taken_effect": o.taken_effect(at), "in_effect": o.start <= at < o.end, "overlaps": overlaps})
+    return rows
+
+
+def timeline(app: App, instance: str, at: datetime | None = None, known_at: datetime | None = None) -> Timeline:
+    """The instance's orders on a time axis, at ``at`` (default: ``known_at``) as known at ``known_at``."""
+    known_at = known_at or app.now()
+    at = at or known_at
+    (_, events), = service.iter_events(app.ledger, [instance])
+    return Timeline(instance, at, known_at, timeline_rows(instance, events, at, known_at))
+
+
+def timeline_html(app: App, instance: str, at: datetime | None = None, known_at: datetime | None = None) -> str:
+    """The timeline as a self-contained HTML page (inline SVG)."""
+    known_at = known_at or app.now()
+    at = at or known_at
+    (_, events), = service.iter_events(app.ledger, [instance])
+    return render_timeline(instance, events, at, known_at)
+
+
+# ----- audit and deadlines -----
+
+def diff(app: App, instance: str, at: datetime, known_at: datetime, vs: datetime, mode: str = "auto",
+         with_: Sequence[str] = ()) -> dict[str, Any]:
+    """How the quote for ``at`` changed between ``known_at`` and ``vs``, and the recorded events that caused it."""
+    return service.diff(app.ledger, instance, at, known_at, vs, mode, list(with_))
+
+
+def overdue(app: App, at: datetime, overrides: dict[str, str] | None = None, holidays: Sequence[date] = (),
+            known_at: datetime | None = None) -> list[Overdue]:
+    """Refunds past a deadline at business time ``at`` (K-L2; P-R2, P-R3, P-D1), as known at ``known_at``."""
+    known_at = known_at or app.now()
+    return service.overdue(app.ledger, at, known_at, dict(overrides or {}), tuple(holidays))
+
+
+def verify(app: App) -> Verification:
+    """Re-walk the hash-chained log: the first row edited, deleted, inserted or reordered, and bad seals."""
+    return verify_chain(app.ledger)
