@@ -33,7 +33,7 @@ from adapters.formats.feed import parse_feed
 from adapters.services import record as service
 from adapters.services import whatif
 from adapters.store.ledger import Ledger, open_ledger
-from adapters.store.scan import stream_instances
+from adapters.store.scan import pages, stream_instances
 from bench.generate import generate
 from domain.policies.registry import Context
 from domain.policies.registry import assess as assess_policy
@@ -54,17 +54,13 @@ def library_insert(source: Ledger, url: str) -> tuple[int, float]:
     """The same stored events, inserted into a fresh store by the library's recorder, CHUNK rows per call
     (read page by page; only the inserts are timed)."""
     target = open_ledger(url)
-    events, seconds, start_id = 0, 0.0, 1
-    while True:
-        batch = source.recorder.select_notifications(start=start_id, limit=CHUNK)
-        if batch:
-            start = time.perf_counter()
-            target.recorder.insert_events(batch)
-            seconds += time.perf_counter() - start
+    events, seconds = 0, 0.0
+    for batch in pages(source.recorder, page=CHUNK):
+        start = time.perf_counter()
+        target.recorder.insert_events(batch)
+        seconds += time.perf_counter() - start
         events += len(batch)
-        if len(batch) < CHUNK:
-            return events, seconds
-        start_id = batch[-1].id + 1
+    return events, seconds
 
 
 def replay_all(ledger: Ledger) -> tuple[int, int, float]:

@@ -4,10 +4,11 @@ time zone."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 
 DAY = timedelta(hours=24)
+FAR = datetime.max.replace(tzinfo=UTC)  # "as known at the end of time": everything recorded
 MONTH_DAYS = 30  # K-T2: a month is 30 days, everywhere
 _OFFSET = re.compile(r"([+-])([0-9]{2}):([0-9]{2})")
 

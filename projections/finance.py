@@ -27,9 +27,7 @@ from domain.lifecycle import refunds as lifecycle
 from domain.lifecycle import released_by
 from domain.money import round_cents
 from domain.policies import registry
-from domain.timeutil import ratio
-
-FAR = datetime.max.replace(tzinfo=UTC)
+from domain.timeutil import FAR, ratio
 
 
 def cents(x: Fraction | Decimal) -> int:

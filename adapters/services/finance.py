@@ -9,7 +9,8 @@ from typing import Any
 
 from adapters.store.ledger import Ledger
 from adapters.store.scan import stream_instances
-from projections.finance import FAR, OrderRow, RefundRow, account_days, instance_rows
+from domain.timeutil import FAR
+from projections.finance import OrderRow, RefundRow, account_days, instance_rows
 
 
 def iter_rows(ledger: Ledger, known_at: datetime = FAR) -> Iterator[tuple[list[OrderRow], list[RefundRow]]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,9 +23,8 @@ from domain.money import Payment
 from domain.policies import registry
 from domain.policies.kingsoft.view import replay
 from domain.quote import Quote
+from domain.timeutil import FAR
 from projections.deadlines import Overdue
-
-FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 
 def quote_modes() -> tuple[str, ...]:
@@ -115,7 +114,7 @@ class Timeline:
 
 def timeline_rows(instance: str, events: Sequence[Any], at: datetime, known_at: datetime) -> list[dict[str, Any]]:
     """Each order's validity period (K-T3), whether it had taken effect at ``at`` (K-T4), and its overlaps."""
-    view = replay(instance, events, FAR_FUTURE, known_at)
+    view = replay(instance, events, FAR, known_at)
     if view is None:
         return []
     rows = []

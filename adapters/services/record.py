@@ -23,6 +23,7 @@ from adapters.formats.feed import BadInput
 from adapters.store.integrity import save_sealed
 from adapters.store.ledger import Ledger
 from adapters.store.prefetch import select_many
+from adapters.store.scan import notifications, opened_topics
 from domain.errors import Conflict, Inconsistent, LedgerError, UnknownInstance, UnknownReference
 from domain.instance import Account, Instance, Key, account_id, instance_id, key_id, opening
 from domain.lifecycle import Refund
@@ -325,22 +326,16 @@ def refund_events(ledger: Ledger, known_at: datetime, page: int = 1000) -> list[
     instance, as known at ``known_at`` (read from the notification log, filtered by topic)."""
     classes = [c for a in registry.aggregates() for c in (getattr(a, n) for n in dir(a))
                if isinstance(c, type) and hasattr(c, "advance")]
-    opened = [a.Opened for a in registry.aggregates()]
-    topics = sorted({t for c in (*opened, *classes) for t in aliases(c)})
+    topics = sorted({*opened_topics(), *(t for c in classes for t in aliases(c))})
     names: dict[Any, str] = {}
     pairs = []
-    start = 1
-    while True:
-        batch = ledger.recorder.select_notifications(start=start, limit=page, topics=topics)
-        for note in batch:
-            event = ledger.mapper.to_domain_event(note)
-            if isinstance(event, Instance.Opened):
-                names[event.originator_id] = event.name
-            elif event.timestamp <= known_at:
-                pairs.append((names[event.originator_id], event))
-        if len(batch) < page:
-            return pairs
-        start = batch[-1].id + 1
+    for note in notifications(ledger.recorder, topics, page):
+        event = ledger.mapper.to_domain_event(note)
+        if isinstance(event, Instance.Opened):
+            names[event.originator_id] = event.name
+        elif event.timestamp <= known_at:
+            pairs.append((names[event.originator_id], event))
+    return pairs
 
 
 def overdue(ledger: Ledger, at: datetime, known_at: datetime, overrides: dict[str, Any] | None = None,

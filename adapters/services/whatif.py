@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -33,8 +33,7 @@ from domain.lifecycle import refunds as lifecycle
 from domain.policies import registry
 from domain.policy import Context
 from domain.quote import Quote
-
-FAR = datetime.max.replace(tzinfo=UTC)
+from domain.timeutil import FAR
 
 
 def _copy(source: Ledger, target: Ledger, aggregate_id: Any) -> None:

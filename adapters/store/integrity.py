@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 
 from adapters.store.ledger import Ledger
+from adapters.store.scan import notifications
 from domain.chain import CHAIN_ID, GENESIS, Chain, Finding, compare, fold, row_digest
 
 CHAIN_TOPICS = {get_topic(Chain.Started), get_topic(Chain.Sealed)}
@@ -26,16 +26,6 @@ def save_sealed(ledger: Ledger, aggregates: list[Any], timestamp: datetime) -> N
     chain.seal(digests, timestamp)
     stored += [ledger.mapper.to_stored_event(e) for e in chain.collect_events()]
     ledger.recorder.insert_events(stored)
-
-
-def rows(ledger: Ledger, page: int = 1000) -> Iterator[Any]:
-    start = 1
-    while True:
-        batch = ledger.recorder.select_notifications(start=start, limit=page)
-        yield from batch
-        if len(batch) < page:
-            return
-        start = batch[-1].id + 1
 
 
 @dataclass
@@ -62,7 +52,7 @@ def verify(ledger: Ledger) -> Verification:
     actual: list[tuple[int, str]] = []
     expected: list[str] = []
     head = GENESIS
-    for note in rows(ledger):
+    for note in notifications(ledger.recorder):
         if note.topic not in CHAIN_TOPICS or note.originator_id != CHAIN_ID:
             actual.append((note.id, row_digest(note.originator_id, note.originator_version, note.topic, note.state)))
             continue

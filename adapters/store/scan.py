@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from adapters.store.ledger import Ledger
 from adapters.store.prefetch import select_many
-from domain.instance import Instance
-from domain.policies.korpro.subscription import Subscription
+from domain.policies import registry
 from domain.topics import aliases
+
+
+def pages(recorder: Any, topics: Sequence[str] = (), page: int = 1000, start: int = 1) -> Iterator[list[Any]]:
+    """The global log from notification ``start`` on (only ``topics``, if given), ``page`` rows at a time."""
+    while True:
+        batch = recorder.select_notifications(start=start, limit=page, topics=topics)
+        if batch:
+            yield batch
+        if len(batch) < page:
+            return
+        start = batch[-1].id + 1
+
+
+def notifications(recorder: Any, topics: Sequence[str] = (), page: int = 1000) -> Iterator[Any]:
+    """Every stored row of the global log in order (only ``topics``, if given), read page by page."""
+    for batch in pages(recorder, topics, page):
+        yield from batch
+
+
+def opened_topics() -> list[str]:
+    """The topics of every policy's stream-opening event, former topics included."""
+    return [t for a in registry.aggregates() for t in aliases(a.Opened)]
 
 
 def instance_names(ledger: Ledger, page: int = 1000) -> Iterator[tuple[Any, str]]:
     """Every instance (id, name), in the order they were opened, read page by page (flat memory)."""
-    topics = [*aliases(Instance.Opened), *aliases(Subscription.Opened)]
-    start = 1
-    while True:
-        batch = ledger.recorder.select_notifications(start=start, limit=page, topics=topics)
-        for note in batch:
-            yield note.originator_id, ledger.mapper.to_domain_event(note).name
-        if len(batch) < page:
-            return
-        start = batch[-1].id + 1
+    for note in notifications(ledger.recorder, opened_topics(), page):
+        yield note.originator_id, ledger.mapper.to_domain_event(note).name
 
 
 def stream_instances(ledger: Ledger, batch: int = 500) -> Iterator[tuple[str, list[Any]]]:
