@@ -100,9 +100,10 @@ def quote_cmd(
     instance: str,
     at: Annotated[str, typer.Option("--at", help="business time of the refund request (ISO 8601 with offset)")],
     known_at: Annotated[Optional[str], typer.Option("--known-at", help="judge on what was recorded by then")] = None,
-    mode: Annotated[str, typer.Option("--mode", help="Kingsoft: auto, five_day, self_service, exception; "
-                                                      "KorPro: the refund reason")] = "auto",
-    invoice: Annotated[Optional[str], typer.Option("--invoice", help="KorPro: the invoice concerned")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="auto, or a mode or refund reason of the instance's policy "
+                                                      "(a wrong one lists them all)")] = "auto",
+    invoice: Annotated[Optional[str], typer.Option("--invoice", help="the invoice concerned, where the policy "
+                                                                     "refunds per invoice")] = None,
     sets: Annotated[Optional[list[str]], typer.Option("--set", help="override a policy parameter: NAME=VALUE")] = None,
     with_: Annotated[Optional[list[str]], typer.Option("--with", help="instances refunded together")] = None,
     exception_report: Annotated[Optional[str], typer.Option("--exception-report",
@@ -211,9 +212,9 @@ def overdue_cmd(
     sets: Annotated[Optional[list[str]], typer.Option("--set", help="override a policy parameter: NAME=VALUE")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Refunds past a deadline: K-L2 (Kingsoft, 5 working days), P-R2 / P-D1 (KorPro decisions, review_days /
-    escalation_days business days), P-R3 (KorPro payment, processing_days business days: flagged); KorPro
-    days from the policy version in force at the request (P-V1)."""
+    """Refunds past the deadline of their open stage, each on its policy's calendar: K-L2 (5 working days);
+    P-R2 / P-D1 (review_days / escalation_days) and P-R3 (processing_days: flagged), from the policy version
+    in force at the request (P-V1)."""
     t = instant("--at", at)
     try:
         holidays = tuple(date.fromisoformat(h) for h in holiday or [])
@@ -287,7 +288,7 @@ def what_if_cmd(
     drop: Annotated[Optional[list[str]], typer.Option("--drop", help="the id of a recorded line to leave out")] = None,
     sets: Annotated[Optional[list[str]], typer.Option("--set", help="a policy parameter: NAME=VALUE")] = None,
     policy_version: Annotated[Optional[str], typer.Option("--policy-version",
-                                                          help="judge KorPro requests by this posted version")] = None,
+                                                          help="judge by this posted policy version (P-V1)")] = None,
     account: Annotated[Optional[str], typer.Option("--account", help="only this account's requests")] = None,
     mode: Annotated[str, typer.Option("--mode")] = "auto",
     csv_out: Annotated[Optional[str], typer.Option("--csv", help="write the per-request rows to this CSV")] = None,

@@ -37,7 +37,7 @@ def key_id(kind: str, value: str) -> uuid.UUID:
 
 
 class Instance(Aggregate):
-    """One instance (KEC, EIP, EBS, KRDS, ... or a KorPro subscription)."""
+    """One instance of a product (its policy may reconstruct it as a subclass with its own events)."""
 
     class Opened(Aggregate.Created):
         """Opens the instance's stream (the library makes it an ``Instance.Event`` too); not a fact."""

@@ -4,7 +4,7 @@ Every event that moves a refund (requested, accepted, denied, decided, escalated
 the inclusion of an instance in another's application) has a method ``advance(refund) -> Refund`` that
 says how it moves that refund's state. `refunds` folds a stream's facts with those methods; everything
 that asks "where is this refund?" reads its answer: the aggregates' checks (K-L3 releases, settling a
-refund once, P-D1 escalating once), the deadlines (K-L2, P-R2, P-R3, P-D1), the finance rows, the KorPro
+refund once, P-D1 escalating once), the deadlines (K-L2, P-R2, P-R3, P-D1), the finance rows, a policy's
 caps per invoice and the what-if replays. A policy with its own lifecycle events adds them by giving
 them an ``advance`` method: the fold does not change.
 
@@ -32,7 +32,7 @@ class Refund:
     refund: str
     request: Any  # the event that opened it (its frozen quote, its times)
     policy: str  # the policy (and version) that judged it, from the frozen quote
-    mode: str  # the mode it was judged under (Kingsoft), or its reason (KorPro)
+    mode: str  # the mode it was judged under, or the reason it named (a policy's ``modes``)
     currency: str
     amount: Decimal  # the frozen quote's amount, or the amount a staff decision granted
     lines: tuple[tuple[str, str, Decimal], ...]  # (instance, order or invoice, refund) as frozen, or as decided

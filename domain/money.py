@@ -27,7 +27,7 @@ def round_cents(value: Fraction, mode: Rounding) -> Decimal:
     """Round an exact amount to cents, once.
 
     K-M2: ``half_down`` sends ties towards zero (0.125 -> 0.12, 0.126 -> 0.13);
-    KorPro uses ``half_up`` (ties away from zero). Same as `decimal`'s
+    ``half_up`` sends them away from zero (each policy says which). Same as `decimal`'s
     ROUND_HALF_DOWN / ROUND_HALF_UP, but computed on the exact fraction so that
     a non-terminating value (1/3) is never truncated first.
     """

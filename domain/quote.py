@@ -55,7 +55,7 @@ class Quote:
     lines: list[Line]
     reasons: list[Reason] = field(default_factory=list)
     policy: str = "kingsoft-2021-05-27"
-    ceiling: Decimal | None = None  # discretionary refunds (KorPro P-G3, P-X1): the most a decision may grant
+    ceiling: Decimal | None = None  # a discretionary refund (e.g. P-G3, P-X1): the most a decision may grant
 
     def as_json(self) -> dict[str, Any]:
         """The interface's ``quote --json`` shape."""

@@ -13,13 +13,6 @@ MONTH_DAYS = 30  # K-T2: a month is 30 days, everywhere
 _OFFSET = re.compile(r"([+-])([0-9]{2}):([0-9]{2})")
 
 
-def require_aware(value: datetime, what: str) -> datetime:
-    """Every instant in the ledger is timezone-aware; a naive one is a programming error here
-    (the feed rejects naive input at the edge, with the line and field)."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware, got naive {value.isoformat()}")
-    return value
-
 
 def usage_days(start: datetime, t: datetime) -> int:
     """K-T1: ``max(1, ceil((t - start) / 24h))`` days when ``t > start``, else 0.

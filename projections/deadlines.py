@@ -3,13 +3,14 @@
 The refund lifecycle (`domain.lifecycle`) says which stage a refund is in and since when (``settle``,
 ``review``, ``payment``, ``escalation``); the refund's policy says which rule sets that stage's deadline, how
 many working days it allows and on which calendar (`domain.policy.Policy.deadline`): K-L2 for Kingsoft;
-P-R2, P-R3 (flagged, not failed), P-D1 for KorPro, each read from the policy's parameters.
+P-R2, P-R3 (flagged, not failed), P-D1 for the subscription policy, each read from the policy's
+parameters.
 
 Working days are Monday to Friday in the policy's ``calendar_tz``, minus its ``holidays``.
 Decision: the day a stage starts is day 0; the stage is due by the end of the n-th working day after it,
 and overdue from then on while it is still open at the business time asked about.
 
-Decision (P-V1, which version governs a stage): every stage of a KorPro refund (its review, its payment,
+Decision (P-V1, which version governs a stage): every stage of a versioned policy's refund (its review, its payment,
 its escalation) runs on the parameters of the policy version in force at the business time of the refund
 *request*, as known at the ``known_at`` of the question, i.e. the version that judges the request. A
 version posted after the request does not move the deadlines of requests made before it; a version
@@ -17,7 +18,7 @@ recorded later but in force from before the request (back-dated) does, once it i
 
 Decision (what-if): ``overrides`` (``overdue --set NAME=VALUE``) are split per policy as for quotes
 (`domain.policies.registry.own`): a name both policies know (``calendar_tz``, ``holidays``) applies to both,
-a name no policy knows is bad input naming ``--set``; a KorPro override replaces the value of the version
+a name no policy knows is bad input naming ``--set``; an override replaces the value of the version
 in force. ``holidays`` given apart (``overdue --holiday D``) are *added* to every policy's holidays.
 Overrides of parameters that no deadline reads (e.g. ``performance_rate``) are checked, and change nothing.
 """

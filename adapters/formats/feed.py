@@ -29,7 +29,7 @@ class BadInput(Exception):
         self.message = message
 
 
-_MONEY = re.compile(r"^\d+(\.\d{1,2})?$")
+MONEY_TEXT = re.compile(r"^\d+(\.\d{1,2})?$")  # an amount: digits, at most 2 decimals (feed and statement)
 _RATE = re.compile(r"^\d+(\.\d+)?$")
 
 
@@ -40,7 +40,7 @@ def _money(value: Any) -> Decimal:
         raise ValueError("money must be a JSON string such as \"696.00\"")
     if value.startswith("-"):
         raise ValueError(f"a negative amount ({value}) makes no sense here")
-    if not _MONEY.match(value):
+    if not MONEY_TEXT.match(value):
         raise ValueError(f"{value!r} is not an amount with at most 2 decimals")
     return Decimal(value)
 
@@ -311,7 +311,7 @@ COMMANDS: dict[str, type[Command]] = {
 }
 
 
-class Line(NamedTuple):
+class FeedLine(NamedTuple):
     """A validated feed line: its number, its command, and for a line with an ``id`` the digest of its
     content (canonical JSON without ``recorded_at``), which tells a duplicate from a conflicting reuse."""
 
@@ -320,7 +320,7 @@ class Line(NamedTuple):
     digest: str
 
 
-def parse_line(number: int, text: str) -> Line:
+def parse_line(number: int, text: str) -> FeedLine:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as e:
@@ -341,7 +341,7 @@ def parse_line(number: int, text: str) -> Line:
     if command.id is not None:
         content = {k: v for k, v in raw.items() if k != "recorded_at"}
         digest = hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-    return Line(number, command, digest)
+    return FeedLine(number, command, digest)
 
 
 def describe(error: ValidationError) -> str:
@@ -357,9 +357,9 @@ def describe(error: ValidationError) -> str:
     return f"{where}: {message}"
 
 
-def parse_feed(lines: Iterable[str]) -> list[Line]:
+def parse_feed(lines: Iterable[str]) -> list[FeedLine]:
     """Every line of a feed, validated; blank lines are skipped. Raises `BadInput` at the first bad line."""
-    out = []
+    out: list[FeedLine] = []
     for number, text in enumerate(lines, start=1):
         if text.strip():
             out.append(parse_line(number, text))

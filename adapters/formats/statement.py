@@ -9,11 +9,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TextIO
 
-from adapters.formats.feed import BadInput
+from adapters.formats.feed import MONEY_TEXT, BadInput
 from projections.reconcile import StatementLine
 
 STATEMENT_COLUMNS = ("kind", "reference", "account", "amount", "currency", "booked_at")
-_AMOUNT = re.compile(r"^\d+(\.\d{1,2})?$")
 
 
 def read_statement(handle: TextIO) -> list[StatementLine]:
@@ -40,7 +39,7 @@ def read_statement(handle: TextIO) -> list[StatementLine]:
             if not raw[column].strip():
                 raise bad(column, "empty")
         amount = raw["amount"].strip()
-        if not _AMOUNT.match(amount):
+        if not MONEY_TEXT.match(amount):
             raise bad("amount", f"{amount!r} is not a non-negative amount with at most 2 decimals")
         currency = raw["currency"].strip()
         if not re.fullmatch(r"[A-Z]{3}", currency):

@@ -62,7 +62,7 @@ class UnitOfWork:
     stamp: datetime | None = None  # the last recorded time given to this feed's events
     prefetched: dict[Any, list[Any]] = field(default_factory=dict)  # stored events read ahead, by aggregate id
 
-    def prefetch(self, lines: list[feed.Line]) -> None:
+    def prefetch(self, lines: list[feed.FeedLine]) -> None:
         """Read every aggregate the feed names, in a few queries (see `adapters.store.prefetch`)."""
         ids = [i for p in registry.POLICIES for i in p.prefetch]
         for line in lines:
@@ -164,7 +164,7 @@ class _StaleClock(Exception):
 Clock = Callable[[], datetime]
 
 
-def record(ledger: Ledger, lines: list[feed.Line], now: datetime | Clock, *, preserve_recorded_at: bool = False,
+def record(ledger: Ledger, lines: list[feed.FeedLine], now: datetime | Clock, *, preserve_recorded_at: bool = False,
            attempts: int = 30) -> RecordResult:
     """Apply a validated feed atomically.
 
@@ -195,7 +195,7 @@ def record(ledger: Ledger, lines: list[feed.Line], now: datetime | Clock, *, pre
                             "or account; nothing was written, record the feed again")
 
 
-def apply_feed(uow: UnitOfWork, ledger: Ledger, lines: list[feed.Line], now: datetime, preserve: bool,
+def apply_feed(uow: UnitOfWork, ledger: Ledger, lines: list[feed.FeedLine], now: datetime, preserve: bool,
                floor: datetime | None = None) -> RecordResult:
     result = RecordResult()
     last = last_recorded_at(ledger)
@@ -232,7 +232,7 @@ def apply_feed(uow: UnitOfWork, ledger: Ledger, lines: list[feed.Line], now: dat
     return result
 
 
-def _preserved(line: feed.Line, now: datetime, floor: datetime | None) -> datetime:
+def _preserved(line: feed.FeedLine, now: datetime, floor: datetime | None) -> datetime:
     ts = line.command.recorded_at
     if ts is None:
         raise BadInput(line.number, "recorded_at: missing required field (record --preserve-recorded-at)")
@@ -311,14 +311,11 @@ def quote(ledger: Ledger, name: str, at: datetime, known_at: datetime, mode: str
     """What a refund of ``name`` (and ``with_``) requested at ``at`` would pay, judged on what the
     ledger knew at ``known_at`` by the policy the instance's product selects. Writes nothing."""
     instances = list(iter_events(ledger, [name, *(with_ or [])]))
-    ctx = Context(instances=instances, load=lambda aggregate_id: events_at(ledger, aggregate_id), at=at,
+    ctx = Context(instances=instances, load=ledger.streams.get, at=at,
                   known_at=known_at, mode=mode, exception_report=exception_report, reason=reason, invoice=invoice,
                   overrides=overrides or {})
     return registry.assess(ctx)
 
-
-def events_at(ledger: Ledger, aggregate_id: Any) -> Sequence[Any]:
-    return ledger.streams.get(aggregate_id)
 
 
 def refund_events(ledger: Ledger, known_at: datetime, page: int = 1000) -> list[tuple[str, Any]]:
@@ -348,7 +345,7 @@ def overdue(ledger: Ledger, at: datetime, known_at: datetime, overrides: dict[st
 
     def deadline_of(r: Refund) -> Deadline:
         policy = registry.named(r.policy)
-        return policy.deadline(r, lambda i: list(events_at(ledger, i)), known_at, registry.own(overrides, policy))
+        return policy.deadline(r, lambda i: list(ledger.streams.get(i)), known_at, registry.own(overrides, policy))
 
     return deadlines.overdue(refund_events(ledger, known_at), at, deadline_of, holidays)
 
@@ -365,6 +362,6 @@ def diff(ledger: Ledger, name: str, at: datetime, k1: datetime, k2: datetime, mo
     streams = list(iter_events(ledger, [name, *(with_ or [])]))
     purchase = opening(streams[0][1])
     if purchase is not None:
-        streams.append((f"account {purchase.account}", events_at(ledger, account_id(purchase.account))))
+        streams.append((f"account {purchase.account}", ledger.streams.get(account_id(purchase.account))))
     pairs = [(stream, e) for stream, events in streams for e in events]
     return projections_diff(known_quote(k1), known_quote(k2), pairs, k1, k2)

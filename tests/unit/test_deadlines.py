@@ -169,5 +169,5 @@ def test_a_posted_version_with_a_bad_calendar_tz_is_refused_and_nothing_is_writt
     ledger = ledger_with(*SUBSCRIPTION, REQUEST)
     with pytest.raises(BadInput, match="line 2: parameters.calendar_tz: .*±HH:MM"):
         record(ledger, version("good", review_days=1), version("tz", calendar_tz="Asia/Shanghai"))
-    assert list(service.events_at(ledger, policy_book_id())) == []
+    assert list(ledger.streams.get(policy_book_id())) == []
     assert late(ledger, "2026-01-17T00:00:00") == []  # "good" was not posted either (all or nothing)

@@ -39,7 +39,7 @@ NOT_REFUNDABLE = {"id": "double-11", "refundable": False}
 def application(ledger, *names, at=day(1), account="acme", params=KingsoftParameters(), **request):
     """The request for ``names`` (primary first) at ``at``, with the account's earlier applications."""
     views = [replay(n, service.events_of(ledger, n), at, FAR) for n in names]
-    prior = applications(service.events_at(ledger, account_id(account)), at, FAR)
+    prior = applications(ledger.streams.get(account_id(account)), at, FAR)
     return Application(views, prior, Request(at=at, **request), FAR, params)
 
 

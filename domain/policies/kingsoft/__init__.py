@@ -23,6 +23,7 @@ from domain.lifecycle import Refund
 from domain.policies.kingsoft import commands, eligibility
 from domain.policies.kingsoft.amount import POLICY as NAME
 from domain.policies.kingsoft.amount import KingsoftParameters
+from domain.policies.kingsoft.events import FORMER_TOPICS
 from domain.policies.kingsoft.orders import build_orders
 from domain.policy import Context, Deadline, Load, Paid
 from domain.quote import Quote
@@ -38,6 +39,7 @@ class Kingsoft:
     modes = ("five_day", "self_service", "exception")
     commands = commands.COMMANDS
     prefetch = ()
+    former_topics = FORMER_TOPICS  # its events were nested in Instance
 
     def __init__(self) -> None:
         self.refund_commands = {"request_refund": commands.request_refund(self),

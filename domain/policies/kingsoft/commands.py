@@ -14,27 +14,11 @@ from typing import Any
 from domain import applications
 from domain.errors import Conflict, Inconsistent, LedgerError
 from domain.instance import Instance
-from domain.policies.kingsoft.events import (
-    BillingModeChanged,
-    DiskMounted,
-    DiskUnmounted,
-    Downgraded,
-    EipBound,
-    EipUnbound,
-    KdrdsAssociated,
-    KdrdsDeleted,
-    Purchased,
-    Renewed,
-    Upgraded,
-)
+from domain.policies.kingsoft.events import BOUND, BillingModeChanged, Downgraded, Purchased, Renewed, Upgraded
 from domain.policies.kingsoft.orders import build_orders, expiry, term_price
+from domain.policies.kingsoft.view import bound
 from domain.policy import Policy, Session
 
-PAIRS: dict[str, tuple[type, type]] = {  # attribute: (added, removed)
-    "eip": (EipBound, EipUnbound),
-    "disk": (DiskMounted, DiskUnmounted),
-    "kdrds": (KdrdsAssociated, KdrdsDeleted),
-}
 BINDINGS: dict[str, tuple[str, bool, str, str]] = {
     # command: (attribute, adds?, product of the instance, product of the bound one ("" = not checked))
     "bind_eip": ("eip", True, "KEC", "EIP"),
@@ -70,18 +54,6 @@ def _check_order(inst: Instance, at: datetime, currency: str | None) -> None:
                            "currency")
     if at < purchase.at:
         raise Inconsistent(f"an order cannot precede the instance's purchase at {purchase.at.isoformat()}", "at")
-
-
-def bound(inst: Instance, attr: str) -> set[str]:
-    """What is bound to the instance now (EIPs, disks, KDRDS)."""
-    added, removed = PAIRS[attr]
-    out: set[str] = set()
-    for f in inst.live_facts():
-        if isinstance(f, added):
-            out.add(getattr(f, attr))
-        elif isinstance(f, removed):
-            out.discard(getattr(f, attr))
-    return out
 
 
 def purchase(session: Session, c: Any, ts: datetime) -> str:
@@ -154,10 +126,10 @@ def binding(session: Session, c: Any, ts: datetime) -> str:
         target = session.require(other, attr).require_purchase(attr)
         if target.product != other_product or target.account != head.account:
             raise Inconsistent(f"{other!r} is not an {other_product} of account {head.account!r}", attr)
-    if adds == (other in bound(inst, attr)):
+    if adds == (other in bound(inst.live_facts(), attr)):
         state = "already" if adds else "not"
         raise Inconsistent(f"{other!r} is {state} bound to {c.instance!r}", attr)
-    inst.record(PAIRS[attr][0 if adds else 1], timestamp=ts, at=c.at, line=c.id, **{attr: other})
+    inst.record(BOUND[attr][0 if adds else 1], timestamp=ts, at=c.at, line=c.id, **{attr: other})
     return c.instance
 
 

@@ -36,7 +36,6 @@ FIVE_DAY_PRODUCTS = ("KEC", "EBS", "KRDS")  # K-F1 (+ EIP bound to its KEC)
 SELF_SERVICE_PRODUCTS = ("KEC", "EBS", "KRDS", "MongoDB", "KingAI")  # K-S1 (+ EIP bound to its KEC)
 EXCEPTION_REASONS = ("product_retirement", "data_centre_migration", "data_center_migration")
 QUOTA = 3  # K-Q1
-MODES = ("five_day", "self_service", "exception")
 # most specific first: facts about one instance, then the account's history, then product lists
 SPECIFICITY = ("K-L3", "K-P1", "K-F8", "K-F6", "K-F7", "K-S3", "K-S2", "K-F3", "K-F2", "K-F5", "K-F4", "K-E1",
                "K-Q1", "K-S1", "K-F1")

@@ -99,6 +99,12 @@ class KdrdsDeleted(Instance.Event):
     kdrds: str
 
 
+BOUND = {  # what can be bound to an instance: (the fact that binds it, the fact that unbinds it)
+    "eip": (EipBound, EipUnbound),
+    "disk": (DiskMounted, DiskUnmounted),
+    "kdrds": (KdrdsAssociated, KdrdsDeleted),
+}
+
 FORMER_TOPICS = {f"domain.instance:Instance.{c.__name__}": c for c in (
     Purchased, Renewed, Upgraded, Downgraded, BillingModeChanged, EipBound, EipUnbound, DiskMounted, DiskUnmounted,
     KdrdsAssociated, KdrdsDeleted,

@@ -17,7 +17,6 @@ from domain.money import Payment
 from domain.timeutil import months_days
 
 BASE_KINDS = ("purchase", "renewal")
-CHANGE_KINDS = ("upgrade", "downgrade")
 
 
 class Order(NamedTuple):

@@ -16,18 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from domain.instance import Account, Instance, known, live, opening, released_by
-from domain.policies.kingsoft.events import (
-    BillingModeChanged,
-    DiskMounted,
-    DiskUnmounted,
-    Downgraded,
-    EipBound,
-    EipUnbound,
-    KdrdsAssociated,
-    KdrdsDeleted,
-    Renewed,
-    Upgraded,
-)
+from domain.policies.kingsoft.events import BOUND, BillingModeChanged, Downgraded, Renewed, Upgraded
 from domain.policies.kingsoft.orders import Order, build_orders
 from domain.stream import Stream
 
@@ -84,9 +73,9 @@ def _replay(name: str, events: Iterable[Any], at: datetime, known_at: datetime) 
         purchase=purchase,
         orders=build_orders(facts),
         facts=facts,
-        eips=_toggled(facts, EipBound, EipUnbound, "eip"),
-        disks=_toggled(facts, DiskMounted, DiskUnmounted, "disk"),
-        kdrds=_toggled(facts, KdrdsAssociated, KdrdsDeleted, "kdrds"),
+        eips=bound(facts, "eip"),
+        disks=bound(facts, "disk"),
+        kdrds=bound(facts, "kdrds"),
         released_by=released_by(facts),
     )
 
@@ -115,7 +104,9 @@ def applications(events: Iterable[Any], at: datetime, known_at: datetime) -> lis
             for f in facts if isinstance(f, Account.ApplicationAccepted)]
 
 
-def _toggled(facts: list[Instance.Event], on: type, off: type, attr: str) -> frozenset[str]:
+def bound(facts: Iterable[Any], attr: str) -> frozenset[str]:
+    """What is bound to the instance after ``facts`` (its EIPs, disks or KDRDS: ``attr``), in order (K-F6..K-F8)."""
+    on, off = BOUND[attr]
     out: set[str] = set()
     for f in facts:
         if isinstance(f, on):

@@ -14,7 +14,7 @@ from typing import Any
 
 from domain.errors import LedgerError, UnknownInstance
 from domain.lifecycle import Refund
-from domain.policies.korpro import commands, rules
+from domain.policies.korpro import commands, rules, subscription
 from domain.policies.korpro.subscription import (
     BASE_VERSION,
     PRODUCT,
@@ -43,6 +43,7 @@ class KorPro:
     modes = REASONS  # a request names its reason
     commands = commands.COMMANDS
     prefetch = (policy_book_id(),)
+    former_topics = {"domain.korpro": subscription}  # its module until the policies moved into folders
 
     def __init__(self) -> None:
         self.refund_commands = {"request_refund": commands.request_refund(self), "decide_refund": commands.decide,

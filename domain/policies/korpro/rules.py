@@ -119,7 +119,7 @@ def _whole(v: KorProView, rule: str, what: str) -> Judged:
     return Judged(lines, []) if lines else _denied(rule, "no fee has been paid yet")
 
 
-def _within(v: KorProView, since: datetime, days: int, at: datetime) -> bool:
+def _within(since: datetime, days: int, at: datetime) -> bool:
     return at <= since + timedelta(days=days)
 
 
@@ -128,7 +128,7 @@ def money_back(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
     if v.sub.plan != "performance":
         return _denied("P-G1", "the money-back guarantee is for performance-based plans (fixed-rate: trial, P-F1)",
                        v.sub)
-    if not _within(v, v.start, p.money_back_days, r.at):
+    if not _within(v.start, p.money_back_days, r.at):
         return _denied("P-G1", f"the {p.money_back_days}-day money-back guarantee ended at "
                                f"{(v.start + timedelta(days=p.money_back_days)).isoformat()}", v.sub)
     return _whole(v, "P-G1", "money-back guarantee")
@@ -141,7 +141,7 @@ def trial(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
     if not v.charges:
         return _denied("P-F1", "no payment has been made yet")
     first = min(v.charges.values(), key=lambda c: c.at)
-    if not _within(v, first.at, p.trial_days, r.at):
+    if not _within(first.at, p.trial_days, r.at):
         return _denied("P-F1", f"the {p.trial_days}-day trial after the first payment ended at "
                                f"{(first.at + timedelta(days=p.trial_days)).isoformat()}", first)
     return _whole(v, "P-F1", "trial cancellation")
@@ -230,7 +230,7 @@ def outage(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
 def not_as_described(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
     """P-X1: within 30 days of the charge it concerns; amount decided by staff, up to that charge."""
     c = v.charges[r.invoice]  # type: ignore[index]
-    if not _within(v, c.at, p.described_days, r.at):
+    if not _within(c.at, p.described_days, r.at):
         return _denied("P-X1", f"more than {p.described_days} days after charge {c.invoice}", c)
     line = _line(v, c, "P-X1", Fraction(c.amount), f"charge {c.invoice}: at most {money(c.amount)}")
     return Judged([line], [], ceiling=line.refund)
@@ -238,7 +238,7 @@ def not_as_described(v: KorProView, r: KorProRequest, p: KorProParameters) -> Ju
 
 def incompatible(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
     """P-X2: within 30 days of the subscription start (requirements met): every fee paid."""
-    if not _within(v, v.start, p.incompatibility_days, r.at):
+    if not _within(v.start, p.incompatibility_days, r.at):
         return _denied("P-X2", f"more than {p.incompatibility_days} days after the subscription started", v.sub)
     return _whole(v, "P-X2", "technical incompatibility")
 
