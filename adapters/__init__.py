@@ -1,1 +1,5 @@
-"""Everything that touches the world: the event store, the feed, the CLI."""
+"""Everything that touches the world. ``bootstrap`` (the composition root) builds the App from settings;
+``services`` is the application layer every entrypoint calls; ``store`` and ``formats`` hold infrastructure
+and file formats; ``cli`` is an entrypoint. Entrypoints import only ``bootstrap``, ``services``, ``formats``
+and ``domain.errors`` (tests/unit/test_layers.py).
+"""

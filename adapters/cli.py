@@ -27,6 +27,11 @@ cli = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sou
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False)
 
+Json = Annotated[bool, typer.Option("--json", help="print JSON (every field, full precision) instead of a table")]
+KnownAt = Annotated[Optional[str], typer.Option("--known-at", help="as recorded by then (default: now)")]
+Limit = Annotated[Optional[int], typer.Option("--limit", min=0, help="at most this many")]
+Account = Annotated[Optional[str], typer.Option("--account", help="only this account's")]
+
 
 class State:
     """The process's settings (resolved once, in the callback) and its application (built once, lazily)."""
@@ -110,7 +115,7 @@ def quote_cmd(
                                                             help="written exception report (K-E1)")] = None,
     reason: Annotated[Optional[str], typer.Option("--reason", help="e.g. product_retirement (K-E1)")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="each line's formula, each reason's facts")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Json = False,
 ) -> None:
     """What a refund requested at --at would pay, as known at --known-at. Writes nothing."""
     t, k = instant("--at", at), optional_instant("--known-at", known_at)
@@ -119,9 +124,8 @@ def quote_cmd(
     if as_json:
         print(json.dumps(q.as_json(), indent=2, ensure_ascii=False))
         return
-    table = Table(title=f"Refund quote for {q.instance} at {q.at.isoformat()} (known at {q.known_at.isoformat()})")
-    for col in ("instance", "order", "kind", "rule", "paid", "consumed", "refund", "explanation"):
-        table.add_column(col, justify="right" if col in ("paid", "consumed", "refund") else "left")
+    table = new_table(f"Refund quote for {q.instance} at {q.at.isoformat()} (known at {q.known_at.isoformat()})",
+                      "instance", "order", "kind", "rule", "paid", "consumed", "refund", "explanation")
     for line in q.lines:
         j = line.as_json()
         table.add_row(j["instance"], j["order"], j["kind"], j["rule"], j["paid"], j.get("consumed", "—"),
@@ -154,16 +158,15 @@ def _brief(key: str, value: Any) -> str:
 def history_cmd(
     instance: str,
     known_at: Annotated[Optional[str], typer.Option("--known-at")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Json = False,
 ) -> None:
     """Every fact about the instance, with both times, the line id, and retractions."""
     h = services.history(application(), instance, optional_instant("--known-at", known_at))
     if as_json:
         print(json.dumps(h.as_json(), indent=2))
         return
-    table = Table(title=f"History of {instance} (known at {h.known_at.isoformat()})")
-    for col in ("#", "recorded at", "business at", "fact", "id", "details", "status"):
-        table.add_column(col)
+    table = new_table(f"History of {instance} (known at {h.known_at.isoformat()})",
+                      "#", "recorded at", "business at", "fact", "id", "details", "status")
     for r in h.facts:
         status = ""
         if "retracted" in r:
@@ -179,9 +182,9 @@ def history_cmd(
 def timeline_cmd(
     instance: str,
     at: Annotated[Optional[str], typer.Option("--at")] = None,
-    known_at: Annotated[Optional[str], typer.Option("--known-at", help="as recorded by then")] = None,
+    known_at: KnownAt = None,
     html: Annotated[Optional[str], typer.Option("--html", help="write a self-contained SVG page here")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Json = False,
 ) -> None:
     """Each order's validity period, whether it had taken effect at --at, and overlaps."""
     k = optional_instant("--known-at", known_at)
@@ -196,9 +199,8 @@ def timeline_cmd(
     if as_json:
         print(json.dumps(tl.as_json(), indent=2))
         return
-    table = Table(title=f"Timeline of {instance} at {tl.at.isoformat()}")
-    for col in ("order", "kind", "placed at", "valid from", "valid until", "taken effect", "overlaps"):
-        table.add_column(col)
+    table = new_table(f"Timeline of {instance} at {tl.at.isoformat()}",
+                      "order", "kind", "placed at", "valid from", "valid until", "taken effect", "overlaps")
     for r in tl.orders:
         table.add_row(r["order"], r["kind"], r["placed_at"], r["start"], r["end"],
                       "yes" if r["taken_effect"] else "no", ", ".join(r["overlaps"]))
@@ -210,7 +212,7 @@ def overdue_cmd(
     at: Annotated[str, typer.Option("--at", help="business time to judge deadlines at")],
     holiday: Annotated[Optional[list[str]], typer.Option("--holiday", help="a non-working day, YYYY-MM-DD")] = None,
     sets: Annotated[Optional[list[str]], typer.Option("--set", help="override a policy parameter: NAME=VALUE")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Json = False,
 ) -> None:
     """Refunds past the deadline of their open stage, each on its policy's calendar: K-L2 (5 working days);
     P-R2 / P-D1 (review_days / escalation_days) and P-R3 (processing_days: flagged), from the policy version
@@ -224,9 +226,8 @@ def overdue_cmd(
     if as_json:
         print(json.dumps({"at": t.isoformat(), "overdue": [o.as_json() for o in late]}, indent=2))
         return
-    table = Table(title=f"Refunds past a deadline at {t.isoformat()}")
-    for col in ("refund", "instance", "rule", "waiting for", "since", "due", "amount", "severity"):
-        table.add_column(col)
+    table = new_table(f"Refunds past a deadline at {t.isoformat()}",
+                      "refund", "instance", "rule", "waiting for", "since", "due", "amount", "severity")
     for o in late:
         j = o.as_json()
         table.add_row(j["refund"], j["instance"], j["rule"], j["waiting_for"], j["since"], j["due"], j["amount"],
@@ -257,7 +258,7 @@ def project_cmd(
 def reconcile_cmd(
     statement: Annotated[str, typer.Option("--statement", help="the payment provider's CSV statement")],
     out_csv: Annotated[Optional[str], typer.Option("--out", help="write every finding to this CSV")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Json = False,
 ) -> None:
     """Compare the ledger with a payment statement; exit 1 when anything does not reconcile."""
     r = services.reconcile(application(), read_text("--statement", statement, newline=""))
@@ -267,9 +268,8 @@ def reconcile_cmd(
     if as_json:
         print(json.dumps({"counts": r.counts, "findings": rows}, indent=2))
     else:
-        table = Table(title=f"Reconciliation against {statement}")
-        for col in ("status", "kind", "reference", "statement", "ledger", "currency", "row", "detail"):
-            table.add_column(col)
+        table = new_table(f"Reconciliation against {statement}",
+                          "status", "kind", "reference", "statement", "ledger", "currency", "row", "detail")
         for f in rows:
             if f["status"] != "matched":
                 table.add_row(f["status"], f["kind"], f["reference"], f["statement_amount"] or "—",
@@ -289,10 +289,10 @@ def what_if_cmd(
     sets: Annotated[Optional[list[str]], typer.Option("--set", help="a policy parameter: NAME=VALUE")] = None,
     policy_version: Annotated[Optional[str], typer.Option("--policy-version",
                                                           help="judge by this posted policy version (P-V1)")] = None,
-    account: Annotated[Optional[str], typer.Option("--account", help="only this account's requests")] = None,
+    account: Account = None,
     mode: Annotated[str, typer.Option("--mode")] = "auto",
     csv_out: Annotated[Optional[str], typer.Option("--csv", help="write the per-request rows to this CSV")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Json = False,
 ) -> None:
     """Recompute refunds under a scenario, writing nothing: one instance with facts added or dropped, or
     every recorded request (or an account's) with policy parameters overridden."""
@@ -315,9 +315,8 @@ def what_if_cmd(
     if as_json:
         print(json.dumps({"overrides": w.overrides, "requests": rows, "totals": summary}, indent=2))
         return
-    table = Table(title=f"What-if: {', '.join(f'{k}={v}' for k, v in w.overrides.items()) or 'no change'}")
-    for col in ("instance", "refund", "policy", "at", "today", "scenario", "difference"):
-        table.add_column(col, justify="right" if col in ("today", "scenario", "difference") else "left")
+    table = new_table(f"What-if: {', '.join(f'{k}={v}' for k, v in w.overrides.items()) or 'no change'}",
+                      "instance", "refund", "policy", "at", "today", "scenario", "difference")
     for r in rows:
         if r["difference"] not in ("0", "0.00"):
             table.add_row(r["instance"], r["refund"], r["policy"], r["at"], r["baseline"], r["scenario"],
@@ -353,7 +352,7 @@ def diff_cmd(
     vs: Annotated[str, typer.Option("--vs", help="the second knowledge time")],
     mode: Annotated[str, typer.Option("--mode")] = "auto",
     with_: Annotated[Optional[list[str]], typer.Option("--with")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Json = False,
 ) -> None:
     """How the quote for --at changed between --known-at and --vs, and which recorded events caused it."""
     t, k1, k2 = instant("--at", at), instant("--known-at", known_at), instant("--vs", vs)
@@ -380,7 +379,7 @@ def diff_cmd(
 
 
 @cli.command("verify")
-def verify_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def verify_cmd(as_json: Json = False) -> None:
     """Re-walk the hash-chained log; exit 1 and name the first row that was edited, deleted, inserted or
     reordered."""
     result = services.verify(application())
@@ -401,72 +400,72 @@ def _title(what: str, known_at: datetime | None) -> str:
     return f"{what} (known at {known_at.isoformat()})" if known_at else what
 
 
+def new_table(title: str, *columns: str) -> Table:
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, justify="right" if col in RIGHT else "left")
+    return table
+
+
+RIGHT = ("paid", "consumed", "refund", "today", "baseline", "scenario", "difference", "instances", "amount")
+
+
+def listing(name: str, rows: list[dict[str, Any]], title: str, columns: dict[str, Any], as_json: bool) -> None:
+    """A listing: ``{name: rows}`` as JSON, or a table of ``columns`` (header -> field, or a function of the
+    row) and how many rows."""
+    if as_json:
+        print(json.dumps({name: rows}, indent=2))
+        return
+    table = new_table(title, *columns)
+    for r in rows:
+        cells = (field(r) if callable(field) else r[field] for field in columns.values())
+        table.add_row(*("" if c is None else str(c) for c in cells))
+    out.print(table)
+    out.print(f"{len(rows)} {name.removesuffix('s')}(s)")
+
+
 @cli.command("instances")
 def instances_cmd(
-    account: Annotated[Optional[str], typer.Option("--account", help="only this account's instances")] = None,
-    product: Annotated[Optional[str], typer.Option("--product", help="only this product, e.g. KEC or KorPro")] = None,
-    known_at: Annotated[Optional[str], typer.Option("--known-at", help="as recorded by then")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="at most this many")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    account: Account = None,
+    product: Annotated[Optional[str], typer.Option("--product", help="only this product, e.g. KEC")] = None,
+    known_at: KnownAt = None,
+    limit: Limit = None,
+    as_json: Json = False,
 ) -> None:
     """Every instance the ledger knows, by name: account, product, currency, when opened, what released it."""
     k = optional_instant("--known-at", known_at)
     rows = [r.as_json() for r in services.instances(application(), k, account, product, limit)]
-    if as_json:
-        print(json.dumps({"instances": rows}, indent=2))
-        return
-    table = Table(title=_title("Instances", k))
-    for col in ("instance", "account", "product", "currency", "opened at", "recorded at", "released by"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r["instance"], r["account"], r["product"], r["currency"], r["opened_at"], r["recorded_at"],
-                      r["released_by"] or "")
-    out.print(table)
-    out.print(f"{len(rows)} instance(s)")
+    listing("instances", rows, _title("Instances", k), {
+        "instance": "instance", "account": "account", "product": "product", "currency": "currency",
+        "opened at": "opened_at", "recorded at": "recorded_at", "released by": "released_by"}, as_json)
 
 
 @cli.command("accounts")
 def accounts_cmd(
-    known_at: Annotated[Optional[str], typer.Option("--known-at", help="as recorded by then")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    known_at: KnownAt = None,
+    as_json: Json = False,
 ) -> None:
     """Every account with instances, and how many."""
     k = optional_instant("--known-at", known_at)
     rows = [r.as_json() for r in services.accounts(application(), k)]
-    if as_json:
-        print(json.dumps({"accounts": rows}, indent=2))
-        return
-    table = Table(title=_title("Accounts", k))
-    table.add_column("account")
-    table.add_column("instances", justify="right")
-    for r in rows:
-        table.add_row(r["account"], str(r["instances"]))
-    out.print(table)
-    out.print(f"{len(rows)} account(s)")
+    listing("accounts", rows, _title("Accounts", k), {"account": "account", "instances": "instances"}, as_json)
 
 
 @cli.command("refunds")
 def refunds_cmd(
     open_only: Annotated[bool, typer.Option("--open", help="only those awaiting a decision or payment")] = False,
-    account: Annotated[Optional[str], typer.Option("--account", help="only this account's refunds")] = None,
-    known_at: Annotated[Optional[str], typer.Option("--known-at", help="as recorded by then")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="at most this many")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    account: Account = None,
+    known_at: KnownAt = None,
+    limit: Limit = None,
+    as_json: Json = False,
 ) -> None:
     """Every refund request, by request time: its policy, mode or reason, amount and state."""
     k = optional_instant("--known-at", known_at)
     rows = [r.as_json() for r in services.refunds(application(), k, open_only, account, limit)]
-    if as_json:
-        print(json.dumps({"refunds": rows}, indent=2))
-        return
-    table = Table(title=_title("Open refunds" if open_only else "Refunds", k))
-    for col in ("refund", "instance", "account", "policy", "mode", "requested at", "amount", "state", "settled at"):
-        table.add_column(col, justify="right" if col == "amount" else "left")
-    for r in rows:
-        table.add_row(r["refund"], r["instance"], r["account"], r["policy"], r["mode"], r["requested_at"],
-                      f"{r['currency']} {r['amount']}", r["state"], r["settled_at"] or "")
-    out.print(table)
-    out.print(f"{len(rows)} refund(s)")
+    listing("refunds", rows, _title("Open refunds" if open_only else "Refunds", k), {
+        "refund": "refund", "instance": "instance", "account": "account", "policy": "policy", "mode": "mode",
+        "requested at": "requested_at",
+        "amount": lambda r: f"{r['currency']} {r['amount']}", "state": "state", "settled at": "settled_at"}, as_json)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from domain.errors import Conflict, Inconsistent, InstanceReleased, UnknownInstance, UnknownReference
-from domain.lifecycle import Refund, opened, refunds, released_by
+from domain.lifecycle import Refund, opened, refunds, released_by, settled
 
 NAMESPACE = uuid.UUID("6f1c7f36-5b43-4e0b-9a8e-2f2d1b0c9a11")
 
@@ -103,8 +103,7 @@ class Instance(Aggregate):
         refund: str
 
         def advance(self, r: Refund | None) -> Refund:
-            assert r is not None, "only a known refund is completed"
-            return r.moved(self, "completed", None, settled_at=self.at)
+            return settled(self, r, "completed")
 
     class RefundRejected(Event):
         """K-Q2: staff rejected the application; the instance is no longer released."""
@@ -113,8 +112,7 @@ class Instance(Aggregate):
         reason: str
 
         def advance(self, r: Refund | None) -> Refund:
-            assert r is not None, "only a known refund is rejected"
-            return r.moved(self, "rejected", None, settled_at=self.at)
+            return settled(self, r, "rejected")
 
     class Retracted(Event):
         """The fact recorded by line ``target`` is void from this event's recorded time on."""

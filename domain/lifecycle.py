@@ -82,6 +82,12 @@ def opened(event: Any, state: str, stage: tuple[str, str] | None, amount: Decima
                   since=event.at if stage else None, **more)
 
 
+def settled(event: Any, r: Refund | None, state: str) -> Refund:
+    """Completed (paid) or rejected: nobody waits any more; settled at the event's business time."""
+    assert r is not None, f"only a known refund is {state}"
+    return r.moved(event, state, None, settled_at=event.at)
+
+
 def refunds(facts: Iterable[Any]) -> dict[str, Refund]:
     """Every refund the facts move, in the order they were first seen, each folded to its latest state."""
     out: dict[str, Refund] = {}

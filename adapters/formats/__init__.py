@@ -1,1 +1,4 @@
-"""(described in the layout step)"""
+"""File and wire formats: the feed (JSON Lines, validated with pydantic), the payment statement (CSV), the
+CSV/Parquet writers, the HTML timeline. Parsing and rendering only: no store. May import ``domain`` and
+``projections``.
+"""

@@ -144,25 +144,25 @@ class Renew(Command):
     _discounts = field_validator("discounts")(_check_discounts)
 
 
-class Upgrade(Command):
-    type: Literal["upgrade"]
+class _Change(Command):
+    """An upgrade or a downgrade: the new spec's monthly price, from ``at`` to the instance's expiry (K-T3)."""
+
     instance: Id
     order: Id
     monthly_price: Money
+    currency: Id | None = None
+    spec: dict[str, Any] | None = None
+
+
+class Upgrade(_Change):
+    type: Literal["upgrade"]
     payment: PaymentIn
     price: Money | None = None
-    currency: Id | None = None
-    spec: dict[str, Any] | None = None
 
 
-class Downgrade(Command):
+class Downgrade(_Change):
     type: Literal["downgrade"]
-    instance: Id
-    order: Id
-    monthly_price: Money
     credit: Money
-    currency: Id | None = None
-    spec: dict[str, Any] | None = None
 
 
 class ChangeBillingMode(Command):
@@ -270,11 +270,14 @@ class EndSubscription(Command):
     instance: Id
 
 
-class DecideRefund(Command):
-    type: Literal["decide_refund"]
+class _Decision(Command):
     refund: Id
     approve: Annotated[bool, Field(strict=True)]
     amount: Money | None = None
+
+
+class DecideRefund(_Decision):
+    type: Literal["decide_refund"]
     reason: str | None = None
 
 
@@ -283,11 +286,8 @@ class Escalate(Command):
     refund: Id
 
 
-class DecideEscalation(Command):
+class DecideEscalation(_Decision):
     type: Literal["decide_escalation"]
-    refund: Id
-    approve: Annotated[bool, Field(strict=True)]
-    amount: Money | None = None
 
 
 class PostPolicy(Command):

@@ -9,6 +9,14 @@ import pytest
 from tests.stores import STORES, store_url, stored_rows
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here runs through a real store (an SQLite file or a PostgreSQL database): marked ``store``
+    (``pytest -m "not store"`` runs only the in-memory tests)."""
+    for item in items:
+        if "/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.store)
 EXE = Path(sys.executable).with_name("billing-ledger")
 
 

@@ -3,16 +3,10 @@
 import json
 
 from tests.integration.conftest import CLI
+from tests.unit.test_korpro import charge, req, subscribe
 
-FEED = [
-    {"type": "subscribe", "at": "2026-01-05T00:00:00Z", "instance": "kp-1", "account": "initech",
-     "plan": "performance", "estimated_monthly_savings": "10000.00"},
-    {"type": "charge", "at": "2026-01-05T00:00:00Z", "instance": "kp-1", "invoice": "inv-1", "amount": "2000.00",
-     "period_start": "2026-01-05T00:00:00Z", "period_end": "2026-02-05T00:00:00Z"},
-    # Thursday: decided by Tuesday 2026-01-20 under the base version (review_days 3)
-    {"type": "request_refund", "at": "2026-01-15T00:00:00Z", "instance": "kp-1", "refund": "rf-1",
-     "reason": "money_back", "email": "ap@initech.example", "invoice": "inv-1", "explanation": "see ticket"},
-]
+FEED = [subscribe(), charge("inv-1", 0),
+        req("money_back", days=10)]  # Thursday: decided by Tuesday 2026-01-20 under the base version (review_days 3)
 SATURDAY = ["--at", "2026-01-17T00:00:00Z"]
 
 

@@ -36,7 +36,6 @@ class Purchased(Instance.Event):
     spec: dict[str, Any] | None
 
 
-
 class Renewed(Instance.Event):
     KIND = "renewal"
     order: str
@@ -46,53 +45,46 @@ class Renewed(Instance.Event):
     discounts: dict[str, Decimal]
 
 
+class SpecChanged(Instance.Event):
+    """An upgrade or a downgrade: the new spec and its monthly price, from ``at`` to the expiry (K-T3)."""
 
-class Upgraded(Instance.Event):
+    order: str
+    monthly_price: Decimal
+    spec: dict[str, Any] | None
+
+
+class Upgraded(SpecChanged):
     KIND = "upgrade"
-    order: str
-    monthly_price: Decimal
     payment: Payment
-    spec: dict[str, Any] | None
 
 
-
-class Downgraded(Instance.Event):
+class Downgraded(SpecChanged):
     KIND = "downgrade"
-    order: str
-    monthly_price: Decimal
     credit: Decimal
-    spec: dict[str, Any] | None
-
 
 
 class BillingModeChanged(Instance.Event):
     mode: str
 
 
-
 class EipBound(Instance.Event):
     eip: str
-
 
 
 class EipUnbound(Instance.Event):
     eip: str
 
 
-
 class DiskMounted(Instance.Event):
     disk: str
-
 
 
 class DiskUnmounted(Instance.Event):
     disk: str
 
 
-
 class KdrdsAssociated(Instance.Event):
     kdrds: str
-
 
 
 class KdrdsDeleted(Instance.Event):
