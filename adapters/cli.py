@@ -14,23 +14,24 @@ from decimal import Decimal
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from adapters import services
 from adapters.bootstrap import App, Settings, StoreURLError, bootstrap
-from adapters.formats import tables
+from adapters.formats import output, tables
 from adapters.formats.feed import BadInput, _instant
 from domain.errors import LedgerError
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False)
+out = output.SafeConsole(highlight=False, markup=False, width=None if sys.stdout.isatty() else 200)
+err = output.SafeConsole(stderr=True, highlight=False, markup=False, soft_wrap=True)  # one error, one line
 
 Json = Annotated[bool, typer.Option("--json", help="print JSON (every field, full precision) instead of a table")]
 KnownAt = Annotated[Optional[str], typer.Option("--known-at", help="as recorded by then (default: now)")]
 Limit = Annotated[Optional[int], typer.Option("--limit", min=0, help="at most this many")]
 Account = Annotated[Optional[str], typer.Option("--account", help="only this account's")]
+Force = Annotated[bool, typer.Option("--force", help="replace the file if it exists (never the ledger's own)")]
 
 
 class State:
@@ -69,6 +70,11 @@ def parse_sets(sets: list[str] | None) -> dict[str, str]:
             raise BadInput(None, f"--set: {item!r} is not NAME=VALUE")
         out[name.strip()] = value.strip()
     return out
+
+
+def writable(option: str, path: str, force: bool) -> None:
+    """Refuse (status 2) to write onto the ledger's database, or onto an existing file without --force."""
+    output.check_target(path, option, (State.settings or Settings.resolve()).url, force)
 
 
 def read_text(option: str, path: str, newline: str | None = None) -> str:
@@ -132,17 +138,18 @@ def quote_cmd(
                       j["refund"], j["formula"])
     out.print(table)
     for r in q.reasons:
-        out.print(f"  {r.rule}: {r.message}", markup=False)
+        out.print(f"  {r.rule}: {r.message}")
         if explain:
             for f in r.facts:
-                out.print(f"      rests on {f.fact} {f.ref or ''} at {f.at} (recorded {f.recorded_at})", markup=False)
+                out.print(f"      rests on {f.fact} {f.ref or ''} at {f.at} (recorded {f.recorded_at})")
     if explain:
         out.print("How each line was computed:")
         for line in q.lines:
-            out.print(f"  {line.instance} {line.order} [{line.rule}]: {line.formula}", markup=False)
+            out.print(f"  {line.instance} {line.order} [{line.rule}]: {line.formula}")
     ceiling = f" · staff decision needed, ceiling {q.ceiling}" if q.ceiling is not None else ""
-    out.print(f"policy {q.policy} · mode {q.mode} · eligible {'yes' if q.eligible else 'no'} · "
-              f"outcome {q.outcome} · amount [bold]{q.currency} {q.amount}[/bold]{ceiling}")
+    out.print(Text.assemble(output.plain(f"policy {q.policy} · mode {q.mode} · eligible {'yes' if q.eligible else 'no'}"
+                                         f" · outcome {q.outcome} · amount "),
+                            (output.plain(f"{q.currency} {q.amount}"), "bold"), output.plain(ceiling)))
 
 
 def _brief(key: str, value: Any) -> str:
@@ -184,15 +191,15 @@ def timeline_cmd(
     at: Annotated[Optional[str], typer.Option("--at")] = None,
     known_at: KnownAt = None,
     html: Annotated[Optional[str], typer.Option("--html", help="write a self-contained SVG page here")] = None,
+    force: Force = False,
     as_json: Json = False,
 ) -> None:
     """Each order's validity period, whether it had taken effect at --at, and overlaps."""
     k = optional_instant("--known-at", known_at)
     t = optional_instant("--at", at)
     if html:
-        page = services.timeline_html(application(), instance, t, k)
-        with open(html, "w", encoding="utf-8") as f:
-            f.write(page)
+        writable("--html", html, force)
+        output.write_text(html, services.timeline_html(application(), instance, t, k))
         out.print(f"wrote {html}")
         return
     tl = services.timeline(application(), instance, t, k)
@@ -258,9 +265,12 @@ def project_cmd(
 def reconcile_cmd(
     statement: Annotated[str, typer.Option("--statement", help="the payment provider's CSV statement")],
     out_csv: Annotated[Optional[str], typer.Option("--out", help="write every finding to this CSV")] = None,
+    force: Force = False,
     as_json: Json = False,
 ) -> None:
     """Compare the ledger with a payment statement; exit 1 when anything does not reconcile."""
+    if out_csv:
+        writable("--out", out_csv, force)
     r = services.reconcile(application(), read_text("--statement", statement, newline=""))
     rows = r.findings
     if out_csv:
@@ -292,10 +302,13 @@ def what_if_cmd(
     account: Account = None,
     mode: Annotated[str, typer.Option("--mode")] = "auto",
     csv_out: Annotated[Optional[str], typer.Option("--csv", help="write the per-request rows to this CSV")] = None,
+    force: Force = False,
     as_json: Json = False,
 ) -> None:
-    """Recompute refunds under a scenario, writing nothing: one instance with facts added or dropped, or
-    every recorded request (or an account's) with policy parameters overridden."""
+    """Recompute refunds under a scenario, writing nothing to the ledger: one instance with facts added or
+    dropped, or every recorded request (or an account's) with policy parameters overridden."""
+    if csv_out:
+        writable("--csv", csv_out, force)
     overrides = parse_sets(sets)
     if instance is not None:
         t = instant("--at", at)
@@ -334,8 +347,10 @@ def export_cmd(
     out_path: Annotated[str, typer.Option("--out", help="the file to write")],
     fmt: Annotated[str, typer.Option("--format", help="csv | parquet")] = "csv",
     known_at: Annotated[Optional[str], typer.Option("--known-at", help="as the ledger knew it then")] = None,
+    force: Force = False,
 ) -> None:
     """Export refunds, orders or the account ledger for a period, as known at --known-at."""
+    writable("--out", out_path, force)
     if fmt not in ("csv", "parquet"):
         raise BadInput(None, f"--format: {fmt!r} is not csv or parquet")
     t1, t2, k = instant("--from", start), instant("--to", end), optional_instant("--known-at", known_at)
@@ -364,10 +379,10 @@ def diff_cmd(
     if not (d["changed"] or d["lines"] or d["reasons"]["added"] or d["reasons"]["removed"]):
         out.print("  no change")
     for c in d["changed"]:
-        out.print(f"  {c['field']}: {c['from']} -> {c['to']}", markup=False)
+        out.print(f"  {c['field']}: {c['from']} -> {c['to']}")
     for ln in d["lines"]:
         a, b = (x["refund"] if x else "—" for x in (ln["from"], ln["to"]))
-        out.print(f"  line {ln['instance']}/{ln['order']}: {a} -> {b}", markup=False)
+        out.print(f"  line {ln['instance']}/{ln['order']}: {a} -> {b}")
     for rule in d["reasons"]["added"]:
         out.print(f"  reason added: {rule}")
     for rule in d["reasons"]["removed"]:
@@ -375,7 +390,7 @@ def diff_cmd(
     out.print("Caused by (recorded in between):")
     for c in d["caused_by"]:
         extra = f" of line {c['target']} ({c['reason']})" if "target" in c else ""
-        out.print(f"  {c['recorded_at']}  {c['stream']}: {c['fact']}{extra} id={c['id']} at {c['at']}", markup=False)
+        out.print(f"  {c['recorded_at']}  {c['stream']}: {c['fact']}{extra} id={c['id']} at {c['at']}")
 
 
 @cli.command("verify")
@@ -401,7 +416,7 @@ def _title(what: str, known_at: datetime | None) -> str:
 
 
 def new_table(title: str, *columns: str) -> Table:
-    table = Table(title=title)
+    table = output.SafeTable(title=title)
     for col in columns:
         table.add_column(col, justify="right" if col in RIGHT else "left")
     return table
@@ -473,7 +488,7 @@ def main() -> None:
     try:
         code = cli(standalone_mode=False)
     except (BadInput, LedgerError, StoreURLError) as e:
-        err.print(str(e), markup=False)
+        err.print(str(e))
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
@@ -482,7 +497,7 @@ def main() -> None:
         if hasattr(e, "show") and hasattr(e, "exit_code"):  # click's usage and parameter errors: status 2
             e.show()
             sys.exit(e.exit_code)
-        err.print(f"error: {type(e).__name__}: {e}", markup=False)
+        err.print(f"error: {type(e).__name__}: {e}")
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -6,16 +6,19 @@ import csv
 from collections.abc import Iterable
 from typing import Any
 
+from adapters.formats import output
+
 
 def write_csv(rows: Iterable[dict[str, Any]], path: str, columns: list[str]) -> int:
-    """Write ``rows`` as they come; returns how many."""
+    """Write ``rows`` as they come (formula-like text neutralised, `output.csv_cell`), to a temporary file renamed
+    over ``path`` when complete; returns how many."""
     n = 0
-    with open(path, "w", encoding="utf-8", newline="") as handle:
+    with output.replacing(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: (v.isoformat() if hasattr(v, "isoformat") else "" if v is None else str(v))
-                             for k, v in row.items()})
+            writer.writerow({k: output.csv_cell(v.isoformat() if hasattr(v, "isoformat") else "" if v is None
+                                                else str(v)) for k, v in row.items()})
             n += 1
     return n
 
@@ -25,7 +28,8 @@ PARQUET_BATCH = 10_000
 
 def write_parquet(rows: Iterable[dict[str, Any]], path: str, columns: list[str]) -> int:
     """Money as decimal128(18, 2), times as timestamps with their UTC instant, days as dates (`TYPES`);
-    written ``PARQUET_BATCH`` rows at a time. Returns how many rows."""
+    written ``PARQUET_BATCH`` rows at a time, to a temporary file renamed over ``path`` when complete. Values are
+    raw (Parquet cells are typed, never executed). Returns how many rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -33,7 +37,7 @@ def write_parquet(rows: Iterable[dict[str, Any]], path: str, columns: list[str])
              "text": pa.string()}
     schema = pa.schema([(c, kinds[TYPES.get(c, "text")]) for c in columns])
     n, batch = 0, []
-    with pq.ParquetWriter(path, schema) as writer:
+    with output.replacing(path) as temp, pq.ParquetWriter(temp, schema) as writer:
         for row in rows:
             batch.append(row)
             if len(batch) >= PARQUET_BATCH:

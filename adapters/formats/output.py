@@ -1,0 +1,116 @@
+"""Writing files and terminal text safely: no output destroys anything, no untrusted text acts.
+
+Files (``export --out``, ``reconcile --out``, ``what-if --csv``, ``timeline --html``):
+
+- a command never writes onto the ledger's own database file (nor its ``-wal``/``-shm``), even with
+  ``--force``; an existing file is replaced only with ``--force``; a missing directory is bad input;
+- a file is written under a temporary name in the same directory and renamed over the target only when it is
+  complete, so a failed command leaves no half file and the old file (if any) untouched.
+
+Text from the ledger (ids, reasons, explanations, formulas) is shown inert:
+
+- on a terminal, control characters (C0, DEL, C1: escape sequences among them) are shown as ``\\xNN``
+  escapes and Rich markup in it is never interpreted (`cell`, `plain`);
+- in a CSV, a cell that a spreadsheet would execute as a formula (starting with ``=``, ``+``, ``-``, ``@``,
+  a tab or a carriage return) and is not a plain number is prefixed with an apostrophe (the OWASP
+  recommendation), so ``=HYPERLINK(...)`` stays text; numbers such as ``-5.00`` stay numbers. Parquet keeps
+  every value raw (typed columns are not executed).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from adapters.formats.feed import BadInput
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def plain(text: object) -> str:
+    """Untrusted text for a terminal: every control character (escape sequences included) made visible."""
+    return str(text).translate(_CONTROL)
+
+
+def cell(value: object) -> Text:
+    """A table cell: plain text (``plain``) that Rich shows as it is, markup and all."""
+    return Text("" if value is None else plain(value))
+
+
+class SafeConsole(Console):
+    """A console that shows every string it is given inert: markup off, control characters visible."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # noqa: A003 - Rich's own name
+        kwargs.setdefault("markup", False)
+        super().print(*(plain(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+class SafeTable(Table):
+    """A table whose string cells and title are shown inert (`cell`)."""
+
+    def __init__(self, *args: Any, title: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, title=Text(plain(title)) if title is not None else None, **kwargs)
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> None:
+        super().add_row(*(cell(c) if isinstance(c, str) or c is None else c for c in cells), **kwargs)
+
+
+def csv_cell(value: str) -> str:
+    """A CSV cell a spreadsheet will not execute: formula-like text gets a leading apostrophe."""
+    if value.startswith(_FORMULA) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def ledger_files(url: str) -> set[Path]:
+    """The files of an SQLite ledger (none for a server database)."""
+    if not url.startswith("sqlite"):
+        return set()
+    name = url.split("///", 1)[-1].split("?", 1)[0]
+    if not name or name == ":memory:":
+        return set()
+    base = Path(name).resolve()
+    return {base, Path(f"{base}-wal"), Path(f"{base}-shm"), Path(f"{base}-journal")}
+
+
+def check_target(path: str, option: str, ledger_url: str, force: bool) -> None:
+    """Bad input (status 2, nothing written) when ``path`` may not be written."""
+    target = Path(path).resolve()
+    if target in ledger_files(ledger_url):
+        raise BadInput(None, f"{option}: {path!r} is the ledger's own database; choose another file")
+    if target.is_dir():
+        raise BadInput(None, f"{option}: {path!r} is a directory")
+    if not target.parent.is_dir():
+        raise BadInput(None, f"{option}: the directory of {path!r} does not exist")
+    if target.exists() and not force:
+        raise BadInput(None, f"{option}: {path!r} exists; add --force to replace it")
+
+
+@contextmanager
+def replacing(path: str) -> Iterator[str]:
+    """A temporary file beside ``path``, renamed over it only if the block ends without an error."""
+    target = Path(path)
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    try:
+        yield temp
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: str, text: str) -> None:
+    with replacing(path) as temp, open(temp, "w", encoding="utf-8") as f:
+        f.write(text)
