@@ -9,6 +9,7 @@ import pytest
 
 from adapters.formats.feed import BadInput
 from adapters.services import record as service
+from domain.errors import LedgerError
 from tests.feedkit import FAR, ledger_with, record
 
 UTC = UTC
@@ -128,11 +129,47 @@ def test_billing_errors_are_refunded_in_full_immediately_P_B1():
     assert rules(q(ledger, "billing_error", 33, "kp-2", "inv-1")) == ["P-B1"]
     record(ledger, req("billing_error", "rf-b", 33, "inv-2", "kp-2"))
     assert [o.stage.rule for o in service.overdue(ledger, START + timedelta(days=80), FAR)] == ["P-R3"]
-    # the same error is never refunded twice; the duplicate payment still is, up to what is left of the
-    # invoice (inv-2 was charged 600.00, 50.00 of it already refunded)
+    # the same error is never refunded twice; the duplicate payment still is, in full (Decision: it was paid
+    # beyond the charge, so the 50.00 already refunded of inv-2's 600.00 takes nothing off it)
     again = q(ledger, "billing_error", 34, "kp-2", "inv-2")
     assert (again["eligible"], rules(again)) == (False, ["P-B1"])
-    assert q(ledger, "duplicate_payment", 34, "kp-2", "inv-2")["amount"] == "550.00"
+    assert q(ledger, "duplicate_payment", 34, "kp-2", "inv-2")["amount"] == "600.00"
+
+
+def test_a_refunded_duplicate_takes_nothing_off_the_invoices_other_refunds_P_B1():
+    ledger = fixed({"type": "report_billing_error", "at": at(31), "instance": "kp-2", "invoice": "inv-2",
+                    "incorrect_amount": "600.00", "duplicate": True},
+                   {"type": "report_billing_error", "at": at(31), "instance": "kp-2", "invoice": "inv-2",
+                    "incorrect_amount": "50.00"})
+    record(ledger, req("duplicate_payment", "rf-d", 32, "inv-2", "kp-2"))
+    assert q(ledger, "billing_error", 33, "kp-2", "inv-2")["amount"] == "50.00"  # not capped by the 600.00
+    again = q(ledger, "duplicate_payment", 33, "kp-2", "inv-2")
+    assert (again["eligible"], rules(again)) == (False, ["P-B1"])  # and the duplicate is never refunded twice
+
+
+def test_a_quote_without_an_invoice_covers_every_invoice_the_reason_applies_to_P_B1():
+    ledger = fixed({"type": "report_billing_error", "at": at(31), "instance": "kp-2", "invoice": "inv-1",
+                    "incorrect_amount": "20.00"},
+                   {"type": "report_billing_error", "at": at(31), "instance": "kp-2", "invoice": "inv-2",
+                    "incorrect_amount": "30.00"})
+    quote = q(ledger, "billing_error", 33, "kp-2", invoice=None)
+    assert [(ln["order"], ln["refund"]) for ln in quote["lines"]] == [("inv-1", "20.00"), ("inv-2", "30.00")]
+    assert quote["amount"] == "50.00"
+    none = q(ledger, "duplicate_payment", 33, "kp-2", invoice=None)
+    assert (none["eligible"], rules(none)) == (False, ["P-B1"])
+    with pytest.raises(LedgerError, match="one of inv-2"):  # only inv-2 was charged in the 30 days before
+        q(ledger, "not_as_described", 45, "kp-2", invoice=None)
+    with pytest.raises(LedgerError, match="inv-9.*its invoices: inv-1, inv-2"):
+        q(ledger, "billing_error", 33, "kp-2", invoice="inv-9")
+
+
+def test_a_cancellation_inside_the_trial_keeps_the_trial_refund_open_P_F1():
+    cancelled = fixed({"type": "cancel", "at": at(10), "instance": "kp-2"})
+    assert q(cancelled, "trial", 40, "kp-2")["amount"] == "1200.00"  # asked on day 40, cancelled on day 10
+    late = fixed({"type": "cancel", "at": at(20), "instance": "kp-2"})
+    denied = q(late, "trial", 21, "kp-2")
+    assert rules(denied) == ["P-F1"] and "cancellation" in denied["reasons"][0]["message"]
+    assert rules(q(fixed(), "trial", 40, "kp-2")) == ["P-F1"]  # no cancellation: the request is it
 
 
 def test_outages_over_24_hours_refund_the_prorated_fee_P_O1():

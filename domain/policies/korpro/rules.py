@@ -44,7 +44,8 @@ class KorProView:
     outages: list[Subscription.OutageReported]
     errors: list[Subscription.BillingErrorReported]
     ended: Any  # Cancelled | TerminatedForViolation | None
-    refunded: dict[str, Fraction]  # invoice -> refunded by earlier requests that were not rejected
+    refunded: dict[str, Fraction]  # invoice -> refunded of its charge by earlier requests not rejected (P-B1:
+    # duplicate payments are not part of the charge, so their refunds are not counted here)
     refunded_for: dict[tuple[str, str], Fraction]  # (invoice, reason) -> the same, per reason
     facts: list[Any] = field(default_factory=list)
     reason: str = ""  # the reason being judged (set by `judge`)
@@ -68,7 +69,8 @@ def replay_subscription(name: str, events: list[Any], at: datetime, known_at: da
     for r in lifecycle(facts).values():  # requests not rejected (nor waiting on an escalation), as decided
         if isinstance(r.request, Subscription.RefundRequested) and r.state in ("requested", "approved", "completed"):
             for _, invoice, amount in r.lines:
-                refunded[invoice] = refunded.get(invoice, Fraction(0)) + Fraction(amount)
+                if r.mode != DUPLICATE:  # P-B1: a duplicate was paid beyond the charge; it takes none of it
+                    refunded[invoice] = refunded.get(invoice, Fraction(0)) + Fraction(amount)
                 key = (invoice, r.mode)
                 refunded_for[key] = refunded_for.get(key, Fraction(0)) + Fraction(amount)
     return KorProView(
@@ -80,6 +82,10 @@ def replay_subscription(name: str, events: list[Any], at: datetime, known_at: da
         ended=next((f for f in facts if isinstance(f, Subscription.Cancelled | Subscription.TerminatedForViolation)),
                    None),
         refunded=refunded, refunded_for=refunded_for, facts=facts)
+
+
+DUPLICATE = "duplicate_payment"
+PER_INVOICE = ("billing_error", DUPLICATE, "not_as_described")  # reasons that concern one invoice's charge
 
 
 @dataclass(frozen=True)
@@ -101,9 +107,11 @@ Judge = Callable[[KorProView, KorProRequest, KorProParameters], Judged]
 
 def _line(v: KorProView, c: Subscription.Charged, rule: str, exact: Fraction, formula: str) -> Line:
     """One invoice's refund, rounded half-up: what was already granted for the same reason on this invoice
-    comes off first (nothing is refunded twice), and the line never exceeds what is left of the invoice."""
+    comes off first (nothing is refunded twice), and the line never exceeds what is left of the invoice's
+    charge. Decision (P-B1): a duplicate payment was paid beyond the charge, so it is refunded in full whatever
+    else was refunded on the invoice (what was paid for the invoice counts the duplicate)."""
     same = v.refunded_for.get((c.invoice, v.reason), Fraction(0))
-    left = Fraction(c.amount) - v.refunded.get(c.invoice, Fraction(0))
+    left = exact - same if v.reason == DUPLICATE else Fraction(c.amount) - v.refunded.get(c.invoice, Fraction(0))
     capped = max(min(exact - same, left), Fraction(0))
     refund = round_cents(capped, "half_up")
     note = f" (less {money(v.refunded.get(c.invoice, 0))} already refunded on {c.invoice})" if capped != exact else ""
@@ -135,15 +143,24 @@ def money_back(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
 
 
 def trial(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
-    """P-F1: cancellation within 14 days of the first payment of a fixed-rate plan, every fee paid."""
+    """P-F1: cancellation within 14 days of the first payment of a fixed-rate plan, every fee paid.
+
+    Decision: what must fall within the 14 days is the cancellation: a `cancel` recorded inside the window
+    keeps the trial refund open for a request made later; without one, the request counts as the
+    cancellation."""
     if v.sub.plan != "fixed":
         return _denied("P-F1", "the trial refund is for fixed-rate plans (performance: money-back, P-G1)", v.sub)
     if not v.charges:
         return _denied("P-F1", "no payment has been made yet")
     first = min(v.charges.values(), key=lambda c: c.at)
-    if not _within(first.at, p.trial_days, r.at):
-        return _denied("P-F1", f"the {p.trial_days}-day trial after the first payment ended at "
-                               f"{(first.at + timedelta(days=p.trial_days)).isoformat()}", first)
+    cancelled = v.ended if isinstance(v.ended, Subscription.Cancelled) else None
+    when = cancelled.at if cancelled is not None else r.at
+    if not _within(first.at, p.trial_days, when):
+        ended = (first.at + timedelta(days=p.trial_days)).isoformat()
+        if cancelled is not None:
+            return _denied("P-F1", f"the cancellation on {when.isoformat()} came after the {p.trial_days}-day "
+                                   f"trial, which ended at {ended}", first, cancelled)
+        return _denied("P-F1", f"the {p.trial_days}-day trial after the first payment ended at {ended}", first)
     return _whole(v, "P-F1", "trial cancellation")
 
 
@@ -196,15 +213,22 @@ def early_termination(v: KorProView, r: KorProRequest, p: KorProParameters) -> J
 
 
 def billing_error(v: KorProView, r: KorProRequest, p: KorProParameters, duplicate: bool = False) -> Judged:
-    """P-B1: the incorrect part of a charge (or a duplicate payment), in full, immediately."""
-    errors = [e for e in v.errors if e.invoice == r.invoice and e.duplicate == duplicate]
+    """P-B1: the incorrect part of a charge (or a duplicate payment), in full, immediately; one line per
+    invoice: the request's, or (a quote naming none) every invoice with such a report."""
+    kind = [e for e in v.errors if e.duplicate == duplicate]
     what = "duplicate payment" if duplicate else "billing error"
-    if not errors:
-        return _denied("P-B1", f"no {what} was reported for invoice {r.invoice}")
-    c = v.charges[r.invoice]  # type: ignore[index]
-    exact = sum((Fraction(e.incorrect_amount) for e in errors), Fraction(0))
-    return Judged([_line(v, c, "P-B1", exact, f"{what} on {c.invoice}: "
-                                              + " + ".join(money(e.incorrect_amount) for e in errors))], [])
+    invoices = [r.invoice] if r.invoice is not None else list(dict.fromkeys(e.invoice for e in kind))
+    lines = []
+    for invoice in invoices:
+        errors = [e for e in kind if e.invoice == invoice]
+        if errors:
+            exact = sum((Fraction(e.incorrect_amount) for e in errors), Fraction(0))
+            lines.append(_line(v, v.charges[invoice], "P-B1", exact, f"{what} on {invoice}: "
+                               + " + ".join(money(e.incorrect_amount) for e in errors)))
+    if not lines:
+        where = f"invoice {r.invoice}" if r.invoice is not None else "any invoice"
+        return _denied("P-B1", f"no {what} was reported for {where}")
+    return Judged(lines, [])
 
 
 def outage(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
@@ -283,9 +307,14 @@ def judge(v: KorProView, request: KorProRequest, params: KorProParameters, versi
     """The quote for a KorPro request: eligible with its lines, or denied with every reason."""
     if request.reason not in JUDGES:
         raise LedgerError(f"a KorPro request needs a reason, one of: {', '.join(REASONS)}", "reason")
-    if request.reason in ("billing_error", "duplicate_payment", "not_as_described") and \
-            request.invoice not in v.charges:
-        raise LedgerError(f"invoice {request.invoice!r} is not a charge of {v.name}", "invoice")
+    if request.invoice is not None and request.reason in PER_INVOICE and request.invoice not in v.charges:
+        raise LedgerError(f"invoice {request.invoice!r} is not a charge of {v.name} (its invoices: "
+                          f"{', '.join(v.charges) or 'none'})", "invoice")
+    if request.invoice is None and request.reason == "not_as_described":
+        recent = [i for i, c in v.charges.items() if _within(c.at, params.described_days, request.at)]
+        candidates = ", ".join(recent) or f"(none was charged in the {params.described_days} days before)"
+        raise LedgerError(f"not_as_described concerns one charge: give the invoice, one of {candidates}",
+                          "invoice")
     v = replace(v, reason=request.reason)
     judged = JUDGES[request.reason](v, request, params)
     reasons = list(judged.reasons)
