@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.store.ledger import DEFAULT_URL, Ledger, StoreURLError, open_ledger
+from adapters.store.ledger import DEFAULT_URL, Ledger, NoLedger, StoreURLError, open_ledger, readmodel_url
 
-__all__ = ["DEFAULT_URL", "ENV_VAR", "App", "Settings", "StoreURLError", "bootstrap", "utc_now"]
+__all__ = ["DEFAULT_URL", "ENV_VAR", "App", "NoLedger", "Settings", "StoreURLError", "bootstrap", "utc_now"]
 
 ENV_VAR = "BILLING_LEDGER_DB"
 POOL_SIZE = 5  # the library's and SQLAlchemy's own default
@@ -72,11 +72,22 @@ class App:
 
     @property
     def ledger(self) -> Ledger:
-        """The event-sourced application, opened on first use (tables created when missing)."""
+        """The event-sourced application, opened on first use. Reading never creates a ledger: a store that
+        holds none is `NoLedger` (status 2), and nothing is left behind."""
+        return self._open(create=False)
+
+    @property
+    def writer(self) -> Ledger:
+        """The same application for a use case that records: the store, its schema and tables are created
+        when missing."""
+        return self._open(create=True)
+
+    def _open(self, create: bool) -> Ledger:
         if self._ledger is None:
             with self._lock:
                 if self._ledger is None:
-                    self._ledger = open_ledger(self.settings.url, POSTGRES_POOL_SIZE=str(self.settings.pool_size))
+                    self._ledger = open_ledger(self.settings.url, create=create,
+                                               POSTGRES_POOL_SIZE=str(self.settings.pool_size))
         return self._ledger
 
     @property
@@ -87,7 +98,8 @@ class App:
                 if self._engine is None:
                     from adapters.store.readmodels import engine_for
 
-                    self._engine = engine_for(self.settings.url, pool_size=self.settings.pool_size)
+                    url, options = readmodel_url(self.settings.url)
+                    self._engine = engine_for(url, pool_size=self.settings.pool_size, **options)
         return self._engine
 
     def close(self) -> None:

@@ -16,4 +16,4 @@ def record_feed(app: App, feed: str | Iterable[str], *, preserve_recorded_at: bo
     A bad line raises `BadInput` before the store is touched; a refused fact raises it with nothing written.
     """
     lines = parse_feed(feed.splitlines() if isinstance(feed, str) else feed)
-    return service.record(app.ledger, lines, app.clock, preserve_recorded_at=preserve_recorded_at)
+    return service.record(app.writer, lines, app.clock, preserve_recorded_at=preserve_recorded_at)

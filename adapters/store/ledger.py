@@ -8,7 +8,10 @@ library's settings. Embedded default: the SQLite file ``./billing-ledger.db``
 from __future__ import annotations
 
 import os
+import sqlite3
+from contextlib import closing
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.application import Application
@@ -79,25 +82,90 @@ def settings_from_url(url: str) -> dict[str, str]:
     raise StoreURLError(f"--db: unsupported database {backend!r}; use sqlite:///FILE or postgresql+psycopg://…")
 
 
-def open_ledger(url: str | None = None, **extra: Any) -> Ledger:
-    """Open (creating tables if needed) the ledger at ``url``, else ``$BILLING_LEDGER_DB``, else the default.
+def open_ledger(url: str | None = None, *, create: bool = True, **extra: Any) -> Ledger:
+    """Open the ledger at ``url``, else ``$BILLING_LEDGER_DB``, else the default.
 
-    On PostgreSQL the tables (and functions) are created only when missing: concurrent ``CREATE``
-    statements from several processes fail ("tuple concurrently updated")."""
+    ``create``: make the store (an SQLite file; a PostgreSQL schema named by ``?schema=`` and the tables) when
+    there is none. Without it (every reading command) a missing ledger is `NoLedger`, and nothing is created:
+    a mistyped ``--db`` never leaves an empty database behind. A URL that cannot be opened is a
+    `StoreURLError` naming it (never its password). On PostgreSQL the tables (and functions) are created only
+    when missing: concurrent ``CREATE`` statements from several processes fail ("tuple concurrently
+    updated")."""
     url = url or os.environ.get("BILLING_LEDGER_DB") or DEFAULT_URL
     env = settings_from_url(url)
-    if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres" and _pg_tables_exist(env):
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        _check_sqlite(url, env["SQLITE_DBNAME"], create)
+    elif _pg_tables_exist(url, env, create):
         env["CREATE_TABLE"] = "n"
     env.update(extra)
     return Ledger(env=env)
 
 
-def _pg_tables_exist(env: dict[str, str]) -> bool:
-    import psycopg
+class NoLedger(StoreURLError):
+    """A reading command on a store that holds no ledger."""
 
-    table = f"{Ledger.name.lower()}_events"
-    if env.get("POSTGRES_SCHEMA"):
-        table = f"{env['POSTGRES_SCHEMA']}.{table}"
-    with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
-                         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"], connect_timeout=10) as con:
-        return con.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is not None
+
+def shown(url: str) -> str:
+    """A URL to show: its password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _check_sqlite(url: str, name: str, create: bool) -> None:
+    if name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if path.is_dir():
+        raise StoreURLError(f"--db: {name!r} is a directory, not an SQLite file")
+    if not path.exists():
+        if not create:
+            raise NoLedger(f"--db: no ledger at {shown(url)} (no such file; record a feed to start one)")
+        if not path.resolve().parent.is_dir():
+            raise StoreURLError(f"--db: the directory of {name!r} does not exist")
+        return
+    if create:
+        return
+    try:
+        with closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)) as con:
+            found = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stored_events'"
+                                ).fetchone()
+    except sqlite3.DatabaseError as e:
+        raise StoreURLError(f"--db: {name!r} cannot be read as an SQLite database ({e})") from None
+    if found is None:
+        raise NoLedger(f"--db: no ledger at {shown(url)} (the file holds no ledger)")
+
+
+def _pg_tables_exist(url: str, env: dict[str, str], create: bool) -> bool:
+    """Whether the ledger's tables exist; with ``create``, the schema named by ``?schema=`` is made first."""
+    import psycopg
+    from psycopg import sql
+
+    schema = env.get("POSTGRES_SCHEMA")
+    table = f"{schema}.{Ledger.name.lower()}_events" if schema else f"{Ledger.name.lower()}_events"
+    try:
+        with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+                             user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"], connect_timeout=10,
+                             autocommit=True) as con:
+            if con.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is not None:
+                return True
+            if not create:
+                raise NoLedger(f"--db: no ledger at {shown(url)} (the database holds no ledger tables; record a "
+                               "feed to start one)")
+            if schema:
+                con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            return False
+    except psycopg.Error as e:
+        raise StoreURLError(f"--db: cannot open {shown(url)}: {str(e).strip().splitlines()[0]}") from None
+
+
+def readmodel_url(url: str) -> tuple[str, dict[str, Any]]:
+    """The read models' SQLAlchemy URL and connect arguments: ``?schema=`` (the store's setting, which psycopg
+    does not know) becomes the connection's ``search_path``, so the read-model tables live beside the events."""
+    u = make_url(url)
+    schema = u.query.get("schema")
+    if u.get_backend_name() != "postgresql" or not schema:
+        return url, {}
+    clean = u.difference_update_query(["schema"]).render_as_string(hide_password=False)
+    return clean, {"connect_args": {"options": f"-csearch_path={schema}"}}

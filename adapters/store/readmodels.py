@@ -80,9 +80,9 @@ TRACKER = "finance"
 TABLES = (orders, refund_applications, account_ledger)
 
 
-def engine_for(url: str, pool_size: int | None = None) -> Engine:
+def engine_for(url: str, pool_size: int | None = None, **options: Any) -> Engine:
     """The read models' engine; ``pool_size`` (the composition root's setting) when given."""
-    return create_engine(url) if pool_size is None else create_engine(url, pool_size=pool_size)
+    return create_engine(url, **options) if pool_size is None else create_engine(url, pool_size=pool_size, **options)
 
 
 def iso(t: Any) -> str | None:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.bootstrap import DEFAULT_URL, Settings, StoreURLError, bootstrap, utc_now
+from adapters.bootstrap import DEFAULT_URL, NoLedger, Settings, StoreURLError, bootstrap, utc_now
 
 
 def test_the_url_is_the_explicit_value_else_the_environment_else_the_default():
@@ -31,8 +31,11 @@ def test_the_app_reads_its_clock_and_opens_the_store_once_on_first_use(tmp_path)
     app = bootstrap(Settings(url=f"sqlite:///{db}", clock=lambda: fixed, pool_size=3))
     assert app.now() == fixed
     assert not db.exists()  # nothing opened yet
-    ledger = app.ledger
-    assert app.ledger is ledger and db.exists()
+    with pytest.raises(NoLedger):  # reading never creates a ledger
+        app.ledger  # noqa: B018
+    assert not db.exists()
+    ledger = app.writer  # recording does
+    assert app.ledger is ledger and app.writer is ledger and db.exists()
     assert ledger.env.get("POSTGRES_POOL_SIZE") == "3"
     assert app.readmodels is app.readmodels
     assert app.readmodels.pool.size() == 3
