@@ -85,11 +85,11 @@ def rejudge_all(ledger: Ledger, overrides: dict[str, Any], account: str | None =
     The driver: the ledger is pinned (``pinned``, default: its newest position and recorded time now) and cut
     into partitions of ``size`` instances; ``map`` runs `projections.partitions.rejudge` on each (a `Task`
     reading ``store``, default: this ledger, in this process) and must give their rows back in partition
-    order; the rows are yielded partition after partition (memory holds one partition's rows)."""
+    order; the rows are yielded partition after partition (memory holds one partition's rows). The ledger is
+    pinned when this is called, not when the rows are first asked for."""
     pinned = pinned or pin(ledger, size)
     task = Task(store or Store(None, ledger), rejudge, pinned.known_at, (overrides, account), load=True)
-    for rows in map(task, pinned.partitions):
-        yield from rows
+    return (row for rows in map(task, pinned.partitions) for row in rows)
 
 
 # ----- the use cases (App in, plain data out) -----
