@@ -1,16 +1,22 @@
-"""Finance jobs over the whole ledger: each instance's order and refund rows (streamed), and the exports."""
+"""Finance jobs over the whole ledger: each instance's order and refund rows (streamed), and the exports.
+
+The exports are partitioned jobs (``adapters.store.scan``): the ledger is pinned when the job is planned,
+``map`` runs a pure per-partition function (``projections.partitions``) on each partition, and the rows are
+assembled in partition order, which is the order the instances were opened.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from adapters.store.ledger import Ledger
-from adapters.store.scan import stream_instances
+from adapters.store.scan import PARTITION_SIZE, Mapper, Pinned, Store, Task, pin, stream_instances
 from domain.timeutil import FAR
-from projections.finance import OrderRow, RefundRow, account_days, instance_rows
+from projections import partitions
+from projections.finance import OrderRow, RefundRow, instance_rows
+from projections.partitions import EXPORTS, money  # noqa: F401 - the application layer's names for them
 
 
 def iter_rows(ledger: Ledger, known_at: datetime = FAR) -> Iterator[tuple[list[OrderRow], list[RefundRow]]]:
@@ -19,10 +25,18 @@ def iter_rows(ledger: Ledger, known_at: datetime = FAR) -> Iterator[tuple[list[O
         yield instance_rows(name, events, known_at)
 
 
-def ledger_rows(ledger: Ledger, known_at: datetime = FAR) -> tuple[list[OrderRow], list[RefundRow]]:
+def partition_rows(ledger: Ledger, pinned: Pinned, *, store: Store | None = None,
+                   map: Mapper = map) -> Iterator[tuple[list[OrderRow], list[RefundRow]]]:
+    """Each partition's order and refund rows (`projections.partitions.finance_rows`), in partition order."""
+    task = Task(store or Store(None, ledger), partitions.finance_rows, pinned.known_at)
+    return iter(map(task, pinned.partitions))
+
+
+def ledger_rows(ledger: Ledger, known_at: datetime = FAR, *, size: int = PARTITION_SIZE,
+                map: Mapper = map) -> tuple[list[OrderRow], list[RefundRow]]:
     """Every row of the ledger, in memory (the account ledger needs an account's rows together)."""
     orders, refunds = [], []
-    for o, r in iter_rows(ledger, known_at):
+    for o, r in partition_rows(ledger, pin(ledger, size, known_at), map=map):
         orders += o
         refunds += r
     return orders, refunds
@@ -30,43 +44,25 @@ def ledger_rows(ledger: Ledger, known_at: datetime = FAR) -> tuple[list[OrderRow
 
 # ----- exports -----
 
-EXPORTS = ("refunds", "orders", "account-ledger")
+def export_rows(ledger: Ledger, what: str, start: datetime, end: datetime, known_at: datetime | None = None, *,
+                store: Store | None = None, size: int = PARTITION_SIZE, map: Mapper = map) -> Iterator[dict[str, Any]]:
+    """The rows of one export, business time in ``[start, end)``, as the ledger knew it at ``known_at``
+    (default: its newest recorded time; pinned now, when the job is planned, as is the set of instances).
+    Orders and refunds come partition by partition; the account ledger gets every partition's rows first and
+    groups them by account."""
+    pinned = pin(ledger, size, known_at)
+    store = store or Store(None, ledger)
+    if what in ("orders", "refunds"):
+        task = Task(store, partitions.export_rows, pinned.known_at, (what, start, end))
+        return (row for rows in map(task, pinned.partitions) for row in rows)
+    return _account_ledger(ledger, pinned, start, end, store, map)
 
 
-def money(c: int) -> Decimal:
-    return (Decimal(c) / 100).quantize(Decimal("0.01"))
-
-
-def export_rows(ledger: Ledger, what: str, start: datetime, end: datetime,
-                known_at: datetime) -> Iterator[dict[str, Any]]:
-    """The rows of one export, business time in ``[start, end)``, as the ledger knew it at ``known_at``.
-    Orders and refunds are streamed instance by instance; the account ledger reads every row first."""
-    if what == "orders":
-        for orders, _ in iter_rows(ledger, known_at):
-            yield from ({"instance": o.instance, "order": o.order, "account": o.account, "product": o.product,
-                         "kind": o.kind, "placed_at": o.placed_at, "valid_from": o.start, "valid_until": o.end,
-                         "currency": o.currency, "paid": money(o.paid_cents), "cash": money(o.cash_cents),
-                         "credit": money(o.credit_cents), "status": o.status}
-                        for o in orders if start <= o.placed_at < end)
-        return
-    if what == "refunds":
-        for _, refunds in iter_rows(ledger, known_at):
-            yield from ({"refund": r.refund, "instance": r.instance, "account": r.account, "policy": r.policy,
-                         "mode": r.mode, "requested_at": r.requested_at, "recorded_at": r.recorded_at,
-                         "currency": r.currency, "amount": money(r.amount_cents), "state": r.state,
-                         "settled_at": r.settled_at}
-                        for r in refunds if start <= r.requested_at < end)
-        return
-    orders, refunds = ledger_rows(ledger, known_at)
-    by_account: dict[str, tuple[list[OrderRow], list[RefundRow]]] = {}
-    for o in orders:
-        by_account.setdefault(o.account, ([], []))[0].append(o)
-    for r in refunds:
-        by_account.setdefault(r.account, ([], []))[1].append(r)
-    for account in sorted(by_account):
-        for d in account_days(*by_account[account]):
-            if start.date() <= d.day < end.date():
-                yield {"account": d.account, "currency": d.currency, "day": d.day,
-                       "opening": money(d.opening_cents), "paid": money(d.paid_cents),
-                       "consumed": money(d.consumed_cents), "refunded": money(d.refunded_cents),
-                       "closing": money(d.closing_cents)}
+def _account_ledger(ledger: Ledger, pinned: Pinned, start: datetime, end: datetime, store: Store,
+                    map: Mapper) -> Iterator[dict[str, Any]]:
+    orders: list[OrderRow] = []
+    refunds: list[RefundRow] = []
+    for o, r in partition_rows(ledger, pinned, store=store, map=map):
+        orders += o
+        refunds += r
+    yield from partitions.account_ledger_rows(orders, refunds, start, end)

@@ -1,5 +1,13 @@
 """Finance use cases over the whole ledger: project the SQL read models, reconcile a payment statement,
-export rows. Each takes the App and plain values and returns plain data; none prints."""
+export rows. Each takes the App and plain values and returns plain data; none prints.
+
+The ledger-wide ones are drivers of partitioned jobs (``adapters.store.scan``, ``projections.partitions``):
+plan (pin the newest log position and recorded time, cut the instances opened up to it into partitions of
+``size`` instances), ``map`` the job's pure per-partition function over the partitions, assemble. ``map`` is
+the builtin by default (one partition after the other, in this process, on the store already open); a
+process pool's or a cluster's ordered map may be given instead: its tasks pickle, opening the store by its
+URL once per worker. Answers do not depend on ``size``: partitions are assembled in log order.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +22,9 @@ from adapters.formats.feed import BadInput
 from adapters.formats.statement import read_statement
 from adapters.services import finance
 from adapters.store import readmodels
-from projections.reconcile import Scope, expected_items
+from adapters.store.scan import PARTITION_SIZE, Mapper, Store, Task, pin
+from projections.partitions import reconcile_items
+from projections.reconcile import Scope
 from projections.reconcile import reconcile as compare
 
 EXPORTS = finance.EXPORTS
@@ -30,15 +40,38 @@ class Projected:
         return self.reached > self.start
 
 
+def store(app: App) -> Store:
+    """The App's event store for a job's tasks: the open one here, its URL on a worker."""
+    return Store(app.settings.url, app.ledger)
+
+
 def project(app: App, *, rebuild: bool = False, batch: int = 200,
-            progress: Callable[[int, int], None] | None = None) -> Projected:
-    """Catch the read models up with the event log (``rebuild``: drop them and replay from event zero);
-    ``progress(position, top)`` after each committed batch."""
+            progress: Callable[[int, int], None] | None = None, size: int = PARTITION_SIZE,
+            map: Mapper = map) -> Projected:
+    """Catch the read models up with the event log, ``batch`` notifications per transaction; ``progress(position,
+    top)`` after each committed batch.
+
+    ``rebuild``: drop the read models and compute every instance's rows again, as of the log position pinned
+    when planned: ``map`` `projections.partitions.finance_rows` over the partitions, then write every row,
+    each account's days and that position in one transaction (exactly once; ``progress`` after each partition
+    is computed); then catch up with whatever was recorded meanwhile."""
     ledger = app.ledger
     engine = app.readmodels
     if rebuild:
         readmodels.rebuild(engine)
-    start = readmodels.position(engine)
+        pinned = pin(ledger, size)
+        computed = finance.partition_rows(ledger, pinned, store=store(app), map=map)
+
+        def parts() -> Iterator[tuple[list, list]]:
+            for partition, rows in zip(pinned.partitions, computed, strict=True):
+                yield rows
+                if progress:
+                    progress(partition.last, pinned.position)
+
+        readmodels.replace_all(engine, pinned.position, parts())
+        start = 0
+    else:
+        start = readmodels.position(engine)
     return Projected(start, readmodels.catch_up(ledger, engine, batch=batch, progress=progress))
 
 
@@ -52,14 +85,18 @@ class Reconciliation:
         return all(f["status"] == "matched" for f in self.findings)
 
 
-def reconcile(app: App, statement: str | Iterable[str]) -> Reconciliation:
+def reconcile(app: App, statement: str | Iterable[str], *, size: int = PARTITION_SIZE,
+              map: Mapper = map) -> Reconciliation:
     """Compare the ledger with a payment statement (CSV text, or its lines). A malformed row raises
-    `BadInput` naming its row and column before the ledger is read; the ledger is read one instance at a
-    time, keeping only what the statement can be compared with."""
+    `BadInput` naming its row and column before the ledger is read; the ledger, pinned then, is read one
+    partition at a time (`projections.partitions.reconcile_items` with the statement's `Scope`), keeping only
+    what the statement can be compared with; the partitions' items are merged in partition order."""
     lines = read_statement(io.StringIO(statement, newline="") if isinstance(statement, str) else statement)
-    expected, scope = {}, Scope.of(lines)
-    for orders, refunds in finance.iter_rows(app.ledger):
-        expected.update(expected_items(orders, refunds, scope))
+    scope = Scope.of(lines)
+    pinned = pin(app.ledger, size)
+    expected = {}
+    for items in map(Task(store(app), reconcile_items, pinned.known_at, (scope,)), pinned.partitions):
+        expected.update(items)
     findings = [f.as_json() for f in compare(lines, expected)]
     counts: dict[str, int] = {}
     for f in findings:
@@ -67,10 +104,11 @@ def reconcile(app: App, statement: str | Iterable[str]) -> Reconciliation:
     return Reconciliation(findings, counts)
 
 
-def export(app: App, what: str, start: datetime, end: datetime,
-           known_at: datetime | None = None) -> Iterator[dict[str, Any]]:
+def export(app: App, what: str, start: datetime, end: datetime, known_at: datetime | None = None, *,
+           size: int = PARTITION_SIZE, map: Mapper = map) -> Iterator[dict[str, Any]]:
     """The rows of one export (``refunds``, ``orders`` or ``account-ledger``), business time in
-    ``[start, end)``, as known at ``known_at``; streamed (the account ledger reads every row first)."""
+    ``[start, end)``, as known at ``known_at`` (default: the newest recorded time when the job is planned,
+    which is now); streamed partition by partition (the account ledger gets every partition's rows first)."""
     if what not in EXPORTS:
         raise BadInput(None, f"WHAT: {what!r} is not one of {', '.join(EXPORTS)}")
-    return finance.export_rows(app.ledger, what, start, end, known_at or app.now())
+    return finance.export_rows(app.ledger, what, start, end, known_at, store=store(app), size=size, map=map)

@@ -7,7 +7,9 @@
 - **Ledger-wide scenario** (`rejudge_all`): every recorded refund request (or only an account's) is judged
   again, on exactly what preceded it (its own stream and its account up to, not including, its own
   events), once under today's parameters and once with the overrides (``--set``, ``--policy-version``).
-  Instances are read one at a time: memory stays flat as the ledger grows.
+  The judging is `projections.partitions.rejudge`, one partition of instances at a time (see
+  ``adapters.store.scan``): the ledger is pinned when the job is planned (its newest position and recorded
+  time), so requests recorded while it runs are not judged; memory stays flat as the ledger grows.
 
 The use cases `instance_scenario` and `ledger_scenario` take the App and plain values and return plain data;
 `scenario` and `rejudge_all` are the same work on a bare `Ledger` (tests, the benchmark).
@@ -15,8 +17,7 @@ The use cases `instance_scenario` and `ledger_scenario` take the App and plain v
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -26,14 +27,13 @@ from adapters.bootstrap import App
 from adapters.formats.feed import parse_feed
 from adapters.services import record as service
 from adapters.store.ledger import Ledger
-from adapters.store.scan import stream_instances
+from adapters.store.scan import PARTITION_SIZE, Mapper, Pinned, Store, Task, pin, shared
 from domain.errors import LedgerError
-from domain.instance import Instance, account_id, instance_id, key_id, opening
-from domain.lifecycle import refunds as lifecycle
+from domain.instance import account_id, instance_id, key_id, opening
 from domain.policies import registry
-from domain.policy import Context
 from domain.quote import Quote
 from domain.timeutil import FAR
+from projections.partitions import Rejudged, rejudge
 
 
 def _copy(source: Ledger, target: Ledger, aggregate_id: Any) -> None:
@@ -67,95 +67,29 @@ def scenario(ledger: Ledger, name: str, at: datetime, now: datetime, add: list[s
     return before, after
 
 
-@dataclass(frozen=True)
-class Rejudged:
-    instance: str
-    account: str
-    refund: str
-    policy: str
-    at: datetime
-    currency: str
-    baseline: Decimal  # today's parameters
-    scenario: Decimal  # with the overrides
-
-    @property
-    def difference(self) -> Decimal:
-        return self.scenario - self.baseline
-
-    def as_json(self) -> dict[str, str]:
-        return {"instance": self.instance, "account": self.account, "refund": self.refund, "policy": self.policy,
-                "at": self.at.isoformat(), "currency": self.currency, "baseline": str(self.baseline),
-                "scenario": str(self.scenario), "difference": str(self.difference)}
-
-
-def _before(events: list[Any], stop: Any) -> list[Any]:
-    """The events of a stream before ``stop`` (by version; one feed shares one recorded time)."""
-    return [e for e in events if e.originator_version < stop.originator_version]
-
-
-def _context(ledger: Ledger, name: str, events: list[Any], request: Any, stream: Callable[[Any], list[Any]],
-             overrides: dict[str, Any]) -> Context:
-    """The request exactly as it was judged: its own instances and its account up to (not including) its own
-    events, every other stream (a policy book) as recorded, and the mode, reason, invoice and exception report
-    it was recorded with."""
-    instances = [(name, _before(events, request))]
-    for other in getattr(request, "with_", None) or []:
-        theirs = service.events_of(ledger, other)
-        included = next(e for e in theirs if isinstance(e, Instance.RefundIncluded) and e.refund == request.refund)
-        instances.append((other, _before(theirs, included)))
-    account = account_id(opening(events).account)
-
-    def load(aggregate_id: Any) -> list[Any]:
-        events_ = stream(aggregate_id)
-        if aggregate_id == account:
-            own = next((e for e in events_ if getattr(e, "refund", None) == request.refund), None)
-            return _before(events_, own) if own is not None else events_
-        return events_
-
-    mode = getattr(request, "mode", "auto")
-    reason = getattr(request, "reason", None)
-    report = getattr(request, "exception_report", None)
-    if mode == "exception" and report is None and reason is None:
-        report = LEGACY_REPORT
-    return Context(instances=instances, load=load, at=request.at, known_at=request.timestamp, mode=mode,
-                   reason=reason, invoice=getattr(request, "invoice", None), exception_report=report,
-                   overrides=overrides)
-
-
-LEGACY_REPORT = "(recorded before requests kept their exception report)"
-
-
-def policy_version_parameters(ledger: Ledger, version: str) -> dict[str, Any]:
-    """The parameters of a posted policy version (P-V1), to judge every request by them."""
-    found = registry.posted_version(lambda aggregate_id: list(ledger.events.get(aggregate_id)), version)
+def policy_version_parameters(ledger: Ledger, version: str, known_at: datetime = FAR) -> dict[str, Any]:
+    """The parameters of a posted policy version (P-V1) as recorded by ``known_at``, to judge every request by
+    them."""
+    found = registry.posted_version(shared(ledger, known_at), version)
     if found is None:
         raise LedgerError(f"no policy version {version!r} was posted", "--policy-version")
     return found
 
 
-def rejudge_all(ledger: Ledger, overrides: dict[str, Any], account: str | None = None) -> Iterator[Rejudged]:
+def rejudge_all(ledger: Ledger, overrides: dict[str, Any], account: str | None = None, *,
+                pinned: Pinned | None = None, store: Store | None = None, size: int = PARTITION_SIZE,
+                map: Mapper = map) -> Iterator[Rejudged]:
     """Every recorded refund request judged again under today's parameters and under the overrides (each
-    policy takes the parameter names it knows)."""
-    recent: OrderedDict[Any, list[Any]] = OrderedDict()  # a few recent shared streams: memory stays flat
+    policy takes the parameter names it knows), in the order the instances were opened.
 
-    def stream(aggregate_id: Any) -> list[Any]:
-        if aggregate_id not in recent:
-            recent[aggregate_id] = list(ledger.events.get(aggregate_id))
-            if len(recent) > 64:
-                recent.popitem(last=False)
-        return recent[aggregate_id]
-
-    for name, events in stream_instances(ledger):
-        head = opening(events)
-        requests = [r.request for r in lifecycle(events).values() if r.primary]
-        if head is None or not requests or (account is not None and head.account != account):
-            continue
-        for request in requests:
-            base = registry.assess(_context(ledger, name, events, request, stream, {}))
-            what = registry.assess(_context(ledger, name, events, request, stream, overrides))
-            yield Rejudged(name, head.account, request.refund, base.policy, request.at, base.currency, base.amount,
-                           what.amount)
-
+    The driver: the ledger is pinned (``pinned``, default: its newest position and recorded time now) and cut
+    into partitions of ``size`` instances; ``map`` runs `projections.partitions.rejudge` on each (a `Task`
+    reading ``store``, default: this ledger, in this process) and must give their rows back in partition
+    order; the rows are yielded partition after partition (memory holds one partition's rows). The ledger is
+    pinned when this is called, not when the rows are first asked for."""
+    pinned = pinned or pin(ledger, size)
+    task = Task(store or Store(None, ledger), rejudge, pinned.known_at, (overrides, account), load=True)
+    return (row for rows in map(task, pinned.partitions) for row in rows)
 
 
 # ----- the use cases (App in, plain data out) -----
@@ -210,14 +144,20 @@ class LedgerScenario:
 
 
 def ledger_scenario(app: App, overrides: dict[str, str] | None = None, policy_version: str | None = None,
-                    account: str | None = None) -> LedgerScenario:
+                    account: str | None = None, *, size: int = PARTITION_SIZE, map: Mapper = map) -> LedgerScenario:
     """Every recorded refund request (only ``account``'s) judged again under today's parameters and under
-    ``overrides`` (on top of the parameters of the posted KorPro ``policy_version``); writes nothing."""
+    ``overrides`` (on top of the parameters of the posted KorPro ``policy_version``); writes nothing.
+
+    Plan (pin the ledger, cut it into partitions of ``size`` instances), ``map`` the per-partition judging
+    over them (the builtin: one after the other in this process; a pool's or a cluster's map gets picklable
+    tasks that open the store by its URL), assemble (requests in partition order, totals per currency)."""
+    pinned = pin(app.ledger, size)
     applied: dict[str, Any] = dict(overrides or {})
     if policy_version:
-        applied = {**policy_version_parameters(app.ledger, policy_version), **applied}
+        applied = {**policy_version_parameters(app.ledger, policy_version, pinned.known_at), **applied}
     requests, sums = [], {}
-    for r in rejudge_all(app.ledger, applied, account):
+    for r in rejudge_all(app.ledger, applied, account, pinned=pinned, store=Store(app.settings.url, app.ledger),
+                         map=map):
         requests.append(r)
         base, scen = sums.get(r.currency, (Decimal(0), Decimal(0)))
         sums[r.currency] = (base + r.baseline, scen + r.scenario)

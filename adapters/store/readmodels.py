@@ -7,12 +7,14 @@ closing balance = opening + paid - consumed - refunded.
 `catch_up` reads notifications after the tracked position, recomputes the rows of every instance (and
 account) they touch from that instance's events up to the version seen, and writes the rows and the new
 position in one transaction: a crash at any moment leaves either the old rows and position or the new
-ones, so a restart continues exactly where the last commit ended.
+ones, so a restart continues exactly where the last commit ended. `replace_all` (``project --rebuild``)
+writes every partition's rows (``projections.partitions.finance_rows``, computed as of one pinned log
+position) and that position in one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import (
@@ -135,6 +137,52 @@ def _rows_of_account(conn: Any, account: str) -> tuple[list[OrderRow], list[Refu
     return order_rows, refund_rows  # type: ignore[return-value]
 
 
+def _write_account(conn: Any, account: str) -> None:
+    """Recompute one account's days from its order and refund rows as they stand in this transaction."""
+    conn.execute(delete(account_ledger).where(account_ledger.c.account == account))
+    days = account_days(*_rows_of_account(conn, account))
+    if days:
+        conn.execute(insert(account_ledger), [
+            {"account": d.account, "currency": d.currency, "day": d.day, "opening_cents": d.opening_cents,
+             "paid_cents": d.paid_cents, "consumed_cents": d.consumed_cents,
+             "refunded_cents": d.refunded_cents, "closing_cents": d.closing_cents} for d in days])
+
+
+def _track(conn: Any, pos: int) -> None:
+    changed = conn.execute(update(tracking).where(tracking.c.name == TRACKER).values(position=pos)).rowcount
+    if not changed:
+        conn.execute(insert(tracking).values(name=TRACKER, position=pos))
+
+
+def replace_all(engine: Engine, position: int, parts: Iterable[tuple[list[OrderRow], list[RefundRow]]]) -> int:
+    """Replace every read-model row by ``parts`` (each partition's order and refund rows, as of log
+    ``position``), recompute every account's days from them, and track ``position``: all in one transaction,
+    so a crash leaves the old rows and position or the new ones (exactly once). Rows are written as each
+    partition's arrive; an account's days are computed once all partitions are in, from the rows as written
+    (as `catch_up` does), so memory holds one partition's rows and the accounts' names. Returns ``position``.
+
+    On SQLite the transaction holds the file's write lock from its first insert to its commit: feeds recorded
+    meanwhile wait for it (and retry)."""
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        for table in TABLES:
+            conn.execute(delete(table))
+        accounts: set[str] = set()
+        for order_rows, refund_rows in parts:
+            if order_rows:
+                conn.execute(insert(orders), [order_values(r) for r in order_rows])
+            if refund_rows:
+                conn.execute(insert(refund_applications), [refund_values(r) for r in refund_rows])
+            accounts.update(r.account for r in order_rows)
+        for account in sorted(accounts):
+            _write_account(conn, account)
+        if position:
+            _track(conn, position)
+        else:
+            conn.execute(delete(tracking).where(tracking.c.name == TRACKER))
+    return position
+
+
 def catch_up(ledger: Ledger, engine: Engine, *, batch: int = 200,
              progress: Callable[[int, int], None] | None = None) -> int:
     """Bring the read models up to the end of the log; returns the position reached."""
@@ -165,17 +213,9 @@ def catch_up(ledger: Ledger, engine: Engine, *, batch: int = 200,
                     conn.execute(insert(refund_applications), [refund_values(r) for r in refund_rows])
                 accounts.update(r.account for r in order_rows)
             for account in sorted(accounts):
-                conn.execute(delete(account_ledger).where(account_ledger.c.account == account))
-                days = account_days(*_rows_of_account(conn, account))
-                if days:
-                    conn.execute(insert(account_ledger), [
-                        {"account": d.account, "currency": d.currency, "day": d.day, "opening_cents": d.opening_cents,
-                         "paid_cents": d.paid_cents, "consumed_cents": d.consumed_cents,
-                         "refunded_cents": d.refunded_cents, "closing_cents": d.closing_cents} for d in days])
+                _write_account(conn, account)
             pos = notes[-1].id
-            changed = conn.execute(update(tracking).where(tracking.c.name == TRACKER).values(position=pos)).rowcount
-            if not changed:
-                conn.execute(insert(tracking).values(name=TRACKER, position=pos))
+            _track(conn, pos)
         if progress:
             progress(pos, top)
     return pos

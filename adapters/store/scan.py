@@ -1,20 +1,54 @@
-"""Ledger-wide reads: every instance's name and events, page by page, so memory stays flat."""
+"""Ledger-wide reads: every instance's name and events, page by page, so memory stays flat; and the store's
+side of a partitioned job (`Partition`, `plan`, `instances_in`, `shared`, `Task`).
+
+**Partitions.** A ledger-wide job (what-if, exports, reconciliation, the read models' rebuild) runs one pure
+function per partition (``projections.partitions``) and assembles the rows. A partition is a range of
+instances named by positions in the global log: the instances whose stream-opening notification (the
+``Opened`` event of an instance aggregate of any registered policy, former topics included) has an id in
+``[first, last]``. An instance has exactly one opening notification and keeps it for ever (a retracted
+purchase frees the *name*, not the stream), so the ranges of one plan never share an instance, and an
+instance opened after planning lies past the plan's last position and is in none of them. `plan` cuts the
+instances opened up to a pinned position into consecutive ranges of ``size`` instances (the last one
+shorter): they tile ``[1, last opening]`` in log order, so reading the partitions one after the other reads
+the instances in the order they were opened, exactly as `stream_instances` does.
+
+**Pinning.** A task judges what the ledger knew at one pinned ``known_at`` (and reads only the instances its
+range names): the driver pins it once, when it plans, so every task sees the same ledger whatever is recorded
+while the job runs. Without a ``known_at`` from the user it is the newest recorded time in the store
+(`newest`), not the clock's "now": recorded time never goes backwards along the log, so that is the recorded
+time of the newest notification. (A feed stamped exactly that time after planning, which only a clock behind
+the store's or a preserved ``recorded_at`` can do, is by the ledger's own definition known at it.)
+
+**Tasks.** A `Task` is what a worker runs on one partition: it opens the store once per process (a `Store`
+pickles as its URL), reads its range with `instances_in`, gives shared streams (an account, the policy
+book) through `shared`, and calls the job's pure function with the pinned ``known_at`` and the job's plain
+parameters; it returns that function's rows, never events or aggregates. Everything in a `Task` pickles, so
+a process pool or a cluster can ``map`` it over the partitions; in one process the builtin ``map`` runs it on
+the store already open.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from adapters.store.ledger import Ledger
+from adapters.store.ledger import Ledger, open_ledger
 from adapters.store.prefetch import select_many
 from domain.policies import registry
 from domain.topics import aliases
 
+PARTITION_SIZE = 1000  # instances per partition, unless a job says otherwise
 
-def pages(recorder: Any, topics: Sequence[str] = (), page: int = 1000, start: int = 1) -> Iterator[list[Any]]:
-    """The global log from notification ``start`` on (only ``topics``, if given), ``page`` rows at a time."""
-    while True:
-        batch = recorder.select_notifications(start=start, limit=page, topics=topics)
+
+def pages(recorder: Any, topics: Sequence[str] = (), page: int = 1000, start: int = 1,
+          stop: int | None = None) -> Iterator[list[Any]]:
+    """The global log from notification ``start`` on, up to ``stop`` (inclusive) if given (only ``topics``, if
+    given), ``page`` rows at a time."""
+    while stop is None or start <= stop:
+        batch = recorder.select_notifications(start=start, limit=page, stop=stop, topics=topics)
         if batch:
             yield batch
         if len(batch) < page:
@@ -33,14 +67,17 @@ def opened_topics() -> list[str]:
     return [t for a in registry.aggregates() for t in aliases(a.Opened)]
 
 
-def instance_names(ledger: Ledger, page: int = 1000) -> Iterator[tuple[Any, str]]:
-    """Every instance (id, name), in the order they were opened, read page by page (flat memory)."""
-    for note in notifications(ledger.recorder, opened_topics(), page):
-        yield note.originator_id, ledger.mapper.to_domain_event(note).name
+def instance_names(ledger: Ledger, page: int = 1000, first: int = 1,
+                   last: int | None = None) -> Iterator[tuple[Any, str]]:
+    """Every instance (id, name) opened at a log position in ``[first, last]`` (default: all), in the order
+    they were opened, read page by page (flat memory)."""
+    for batch in pages(ledger.recorder, opened_topics(), page, first, last):
+        for note in batch:
+            yield note.originator_id, ledger.mapper.to_domain_event(note).name
 
 
-def stream_instances(ledger: Ledger, batch: int = 500) -> Iterator[tuple[str, list[Any]]]:
-    """Every instance with its events, reading ``batch`` instances per query (memory stays flat)."""
+def _streams(ledger: Ledger, names: Iterable[tuple[Any, str]], batch: int) -> Iterator[tuple[str, list[Any]]]:
+    """Each named instance with its events, reading ``batch`` instances per query (memory stays flat)."""
     pending: list[tuple[Any, str]] = []
 
     def flush() -> Iterator[tuple[str, list[Any]]]:
@@ -50,8 +87,152 @@ def stream_instances(ledger: Ledger, batch: int = 500) -> Iterator[tuple[str, li
             yield name, [ledger.mapper.to_domain_event(s) for s in rows]
         pending.clear()
 
-    for pair in instance_names(ledger):
+    for pair in names:
         pending.append(pair)
         if len(pending) >= batch:
             yield from flush()
     yield from flush()
+
+
+def stream_instances(ledger: Ledger, batch: int = 500) -> Iterator[tuple[str, list[Any]]]:
+    """Every instance with its events, reading ``batch`` instances per query (memory stays flat)."""
+    return _streams(ledger, instance_names(ledger), batch)
+
+
+# ----- partitions -----
+
+@dataclass(frozen=True)
+class Partition:
+    """The instances whose stream-opening notification id lies in ``[first, last]`` (``instances`` of them
+    when planned). Three integers: cheap to pickle and to send to a worker."""
+
+    first: int
+    last: int
+    instances: int
+
+
+def newest(ledger: Ledger) -> tuple[int, datetime | None]:
+    """The log's newest position and its recorded time (the newest in the store); ``(0, None)`` when empty."""
+    top = ledger.recorder.max_notification_id() or 0
+    if not top:
+        return 0, None
+    (note,) = ledger.recorder.select_notifications(start=top, limit=1)
+    return top, ledger.mapper.to_domain_event(note).timestamp
+
+
+def plan(ledger: Ledger, size: int = PARTITION_SIZE, upto: int | None = None, page: int = 1000) -> list[Partition]:
+    """The instances opened at a log position up to ``upto`` (default: the whole log), cut in log order into
+    consecutive ranges of ``size`` instances (the last one may be shorter). The ranges tile the log from 1 to
+    the last opening: the first starts at 1, each next one right after the previous one's last instance."""
+    if size < 1:
+        raise ValueError(f"a partition holds at least one instance, not {size!r}")
+    parts: list[Partition] = []
+    first, count, last = 1, 0, 0
+    for batch in pages(ledger.recorder, opened_topics(), page, 1, upto):
+        for note in batch:
+            count, last = count + 1, note.id
+            if count == size:
+                parts.append(Partition(first, last, count))
+                first, count = last + 1, 0
+    if count:
+        parts.append(Partition(first, last, count))
+    return parts
+
+
+NOTHING_RECORDED = datetime.min.replace(tzinfo=UTC)  # the pinned time of an empty store: before anything
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """One job's view of the ledger, fixed when it is planned: the partitions of the instances opened up to
+    ``position`` (the newest notification then), judged as known at ``known_at``."""
+
+    position: int
+    known_at: datetime
+    partitions: tuple[Partition, ...]
+
+
+def pin(ledger: Ledger, size: int = PARTITION_SIZE, known_at: datetime | None = None) -> Pinned:
+    """Pin the ledger for one job: its newest position, ``known_at`` (default: the newest recorded time; a
+    later one is that time too: the store knows nothing later yet), and the partitions up to that position."""
+    position, recorded = newest(ledger)
+    if recorded is None:
+        pinned = known_at or NOTHING_RECORDED
+    else:
+        pinned = recorded if known_at is None else min(known_at, recorded)
+    return Pinned(position, pinned, tuple(plan(ledger, size, position) if position else ()))
+
+
+def instances_in(ledger: Ledger, partition: Partition, batch: int = 500) -> Iterator[tuple[str, list[Any]]]:
+    """The partition's instances with all their stored events, in the order they were opened, ``batch``
+    instances per query (memory stays flat). Events recorded after the job's pinned ``known_at`` are the
+    per-partition function's to leave out."""
+    return _streams(ledger, instance_names(ledger, first=partition.first, last=partition.last), batch)
+
+
+def shared(ledger: Ledger, known_at: datetime, keep: int = 64) -> Callable[[Any], list[Any]]:
+    """``load(aggregate_id)``: another stream (an account, a policy book, an instance refunded with another's
+    application) as recorded by ``known_at``; the ``keep`` most recently read are kept (memory stays flat)."""
+    recent: OrderedDict[Any, list[Any]] = OrderedDict()
+
+    def load(aggregate_id: Any) -> list[Any]:
+        if aggregate_id in recent:
+            recent.move_to_end(aggregate_id)
+        else:
+            recent[aggregate_id] = [e for e in ledger.events.get(aggregate_id) if e.timestamp <= known_at]
+            if len(recent) > keep:
+                recent.popitem(last=False)
+        return recent[aggregate_id]
+
+    return load
+
+
+# ----- tasks: what a worker runs on one partition -----
+
+Mapper = Callable[[Callable[[Partition], Any], Iterable[Partition]], Iterable[Any]]  # the builtin map's shape:
+# results in the order of the partitions (a pool's or a cluster's ordered map fits)
+
+_OPENED: dict[str, Ledger] = {}  # a worker process opens each store once
+
+
+@dataclass(eq=False)
+class Store:
+    """The event store a task reads: the one already open in this process, or (once pickled and sent to a
+    worker) its URL, opened once per process."""
+
+    url: str | None
+    ledger: Ledger | None = field(default=None, repr=False)
+
+    def open(self) -> Ledger:
+        if self.ledger is None:
+            if self.url is None:
+                raise RuntimeError("a store with neither an open ledger nor a URL")
+            if self.url not in _OPENED:
+                _OPENED[self.url] = open_ledger(self.url)
+            self.ledger = _OPENED[self.url]
+        return self.ledger
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"url": self.url, "ledger": None}  # an open store does not travel; its URL does
+
+
+@dataclass(frozen=True)
+class Task:
+    """One job on one partition: ``job(instances, [load,] known_at, *params)`` -> rows.
+
+    ``job`` is a module-level pure function (``projections.partitions``), ``params`` plain values, ``known_at``
+    the pinned knowledge time; ``load`` is given (`shared`, as known at ``known_at``) when the job reads shared
+    streams."""
+
+    store: Store
+    job: Callable[..., Any]
+    known_at: datetime
+    params: tuple[Any, ...] = ()
+    load: bool = False
+
+    def __call__(self, partition: Partition) -> Any:
+        ledger = self.store.open()
+        instances = instances_in(ledger, partition)
+        if self.load:
+            return self.job(instances, shared(ledger, self.known_at), self.known_at, *self.params)
+        return self.job(instances, self.known_at, *self.params)

@@ -1,0 +1,205 @@
+"""Ledger-wide jobs as pure per-partition functions: what-if judging, finance rows, export rows and
+reconciliation items.
+
+Each takes one partition's instances ``[(name, events), ...]`` (any iterable, in the order they were opened),
+the pinned ``known_at``, the job's plain parameters and, where the job reads shared streams (an account, the
+policy book, an instance refunded with another's application), ``load(aggregate_id)``; it touches no store
+and returns plain rows (frozen dataclasses of strings, times, integers and decimals, or dicts of them), never
+events or aggregates. The same function runs in one process (``adapters.services``: a plain loop over the
+partitions) or on a worker of a process pool or a cluster; the driver concatenates the partitions' rows in
+partition order, so the rows come in instance-opening order, as when the whole ledger was one loop.
+
+Decisions:
+
+- **What is seen.** Each instance's events recorded after ``known_at`` are left out (``load`` gives shared
+  streams as recorded by ``known_at`` too), so a write made after the driver pinned ``known_at`` changes no
+  answer. With ``known_at`` the newest recorded time when the job was planned, that leaves out nothing that
+  was there, so a job's rows are those of the single loop it replaces.
+- **What the driver assembles.** A job whose answer needs more than one partition at a time gets its rows and
+  groups them itself: the account ledger (`account_ledger_rows`, after every partition's `finance_rows`), the
+  what-if totals, the reconciliation findings (`projections.reconcile.reconcile` on the merged items).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from domain.instance import Instance, account_id, instance_id, opening
+from domain.lifecycle import refunds as lifecycle
+from domain.policies import registry
+from domain.policy import Context, Load
+from projections.finance import DayRow, OrderRow, RefundRow, account_days, instance_rows
+from projections.reconcile import Expected, Scope, expected_items
+
+Instances = Iterable[tuple[str, Sequence[Any]]]  # one partition: (name, events) in the order they were opened
+
+
+def as_known(events: Iterable[Any], known_at: datetime) -> list[Any]:
+    """The events of a stream recorded by ``known_at`` (opening events included)."""
+    return [e for e in events if e.timestamp <= known_at]
+
+
+# ----- what-if: every recorded refund request judged again -----
+
+LEGACY_REPORT = "(recorded before requests kept their exception report)"
+
+
+@dataclass(frozen=True)
+class Rejudged:
+    instance: str
+    account: str
+    refund: str
+    policy: str
+    at: datetime
+    currency: str
+    baseline: Decimal  # today's parameters
+    scenario: Decimal  # with the overrides
+
+    @property
+    def difference(self) -> Decimal:
+        return self.scenario - self.baseline
+
+    def as_json(self) -> dict[str, str]:
+        return {"instance": self.instance, "account": self.account, "refund": self.refund, "policy": self.policy,
+                "at": self.at.isoformat(), "currency": self.currency, "baseline": str(self.baseline),
+                "scenario": str(self.scenario), "difference": str(self.difference)}
+
+
+def _before(events: Sequence[Any], stop: Any) -> list[Any]:
+    """The events of a stream before ``stop`` (by version; one feed shares one recorded time)."""
+    return [e for e in events if e.originator_version < stop.originator_version]
+
+
+def context(name: str, events: Sequence[Any], request: Any, load: Load, overrides: dict[str, Any]) -> Context:
+    """The request exactly as it was judged: its own instances and its account up to (not including) its own
+    events, every other stream (a policy book) as recorded, and the mode, reason, invoice and exception report
+    it was recorded with."""
+    instances = [(name, _before(events, request))]
+    for other in getattr(request, "with_", None) or []:
+        theirs = load(instance_id(other))
+        included = next(e for e in theirs if isinstance(e, Instance.RefundIncluded) and e.refund == request.refund)
+        instances.append((other, _before(theirs, included)))
+    account = account_id(opening(events).account)
+
+    def judged_on(aggregate_id: Any) -> list[Any]:
+        events_ = load(aggregate_id)
+        if aggregate_id == account:
+            own = next((e for e in events_ if getattr(e, "refund", None) == request.refund), None)
+            return _before(events_, own) if own is not None else events_
+        return events_
+
+    mode = getattr(request, "mode", "auto")
+    reason = getattr(request, "reason", None)
+    report = getattr(request, "exception_report", None)
+    if mode == "exception" and report is None and reason is None:
+        report = LEGACY_REPORT
+    return Context(instances=instances, load=judged_on, at=request.at, known_at=request.timestamp, mode=mode,
+                   reason=reason, invoice=getattr(request, "invoice", None), exception_report=report,
+                   overrides=overrides)
+
+
+def rejudge(instances: Instances, load: Load, known_at: datetime, overrides: dict[str, Any],
+            account: str | None = None) -> list[Rejudged]:
+    """Every refund request recorded by ``known_at`` on the partition's instances (only ``account``'s), judged
+    again on exactly what preceded it, under today's parameters and under ``overrides`` (each policy takes the
+    names it knows); per instance in the order the requests were made."""
+    rows = []
+    for name, stream in instances:
+        events = as_known(stream, known_at)
+        head = opening(events)
+        requests = [r.request for r in lifecycle(events).values() if r.primary]
+        if head is None or not requests or (account is not None and head.account != account):
+            continue
+        for request in requests:
+            base = registry.assess(context(name, events, request, load, {}))
+            what = registry.assess(context(name, events, request, load, overrides))
+            rows.append(Rejudged(name, head.account, request.refund, base.policy, request.at, base.currency,
+                                 base.amount, what.amount))
+    return rows
+
+
+# ----- finance rows (the read models, the account ledger) -----
+
+def finance_rows(instances: Instances, known_at: datetime) -> tuple[list[OrderRow], list[RefundRow]]:
+    """The partition's order and refund rows as known at ``known_at``, instance after instance."""
+    orders: list[OrderRow] = []
+    refunds: list[RefundRow] = []
+    for name, events in instances:
+        o, r = instance_rows(name, events, known_at)
+        orders += o
+        refunds += r
+    return orders, refunds
+
+
+# ----- exports -----
+
+EXPORTS = ("refunds", "orders", "account-ledger")
+
+
+def money(c: int) -> Decimal:
+    return (Decimal(c) / 100).quantize(Decimal("0.01"))
+
+
+def order_export(o: OrderRow) -> dict[str, Any]:
+    return {"instance": o.instance, "order": o.order, "account": o.account, "product": o.product, "kind": o.kind,
+            "placed_at": o.placed_at, "valid_from": o.start, "valid_until": o.end, "currency": o.currency,
+            "paid": money(o.paid_cents), "cash": money(o.cash_cents), "credit": money(o.credit_cents),
+            "status": o.status}
+
+
+def refund_export(r: RefundRow) -> dict[str, Any]:
+    return {"refund": r.refund, "instance": r.instance, "account": r.account, "policy": r.policy, "mode": r.mode,
+            "requested_at": r.requested_at, "recorded_at": r.recorded_at, "currency": r.currency,
+            "amount": money(r.amount_cents), "state": r.state, "settled_at": r.settled_at}
+
+
+def day_export(d: DayRow) -> dict[str, Any]:
+    return {"account": d.account, "currency": d.currency, "day": d.day, "opening": money(d.opening_cents),
+            "paid": money(d.paid_cents), "consumed": money(d.consumed_cents), "refunded": money(d.refunded_cents),
+            "closing": money(d.closing_cents)}
+
+
+def export_rows(instances: Instances, known_at: datetime, what: str, start: datetime,
+                end: datetime) -> list[dict[str, Any]]:
+    """The partition's rows of the ``orders`` or ``refunds`` export: placed (requested) in ``[start, end)``,
+    as known at ``known_at``. The account ledger needs every partition: `account_ledger_rows`."""
+    rows: list[dict[str, Any]] = []
+    for name, events in instances:
+        orders, refunds = instance_rows(name, events, known_at)
+        if what == "orders":
+            rows += (order_export(o) for o in orders if start <= o.placed_at < end)
+        elif what == "refunds":
+            rows += (refund_export(r) for r in refunds if start <= r.requested_at < end)
+        else:
+            raise ValueError(f"{what!r}: a partition exports orders or refunds; the account ledger is assembled")
+    return rows
+
+
+def account_ledger_rows(orders: Iterable[OrderRow], refunds: Iterable[RefundRow], start: datetime,
+                        end: datetime) -> list[dict[str, Any]]:
+    """The account-ledger export from every partition's rows (in partition order): each account's rows
+    together, accounts by name, days in ``[start, end)``."""
+    by_account: dict[str, tuple[list[OrderRow], list[RefundRow]]] = {}
+    for o in orders:
+        by_account.setdefault(o.account, ([], []))[0].append(o)
+    for r in refunds:
+        by_account.setdefault(r.account, ([], []))[1].append(r)
+    return [day_export(d) for account in sorted(by_account) for d in account_days(*by_account[account])
+            if start.date() <= d.day < end.date()]
+
+
+# ----- reconciliation -----
+
+def reconcile_items(instances: Instances, known_at: datetime,
+                    scope: Scope | None = None) -> dict[tuple[str, str], Expected]:
+    """What the partition's instances expect to see paid, as known at ``known_at``: given a statement's `Scope`,
+    only what it can be compared with. Merged instance after instance (a reused order id: the later instance's
+    item, when the scope keeps it); the driver merges the partitions in order the same way."""
+    expected: dict[tuple[str, str], Expected] = {}
+    for name, events in instances:
+        expected.update(expected_items(*instance_rows(name, events, known_at), scope))
+    return expected
