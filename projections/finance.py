@@ -1,12 +1,13 @@
 """Finance rows, as pure functions of an instance's events: its orders, its refund applications, and the
 per-day account ledger (paid, consumed, refunded, and the deferred balance = paid - consumed - refunded).
 
-Recognition (Decision; the spec is silent): each order's actual payment (K-M1; a KorPro charge's amount) is
-consumed straight-line over its validity (a charge: its billing period), from its start. A refund is
-attributed to the orders its frozen quote lines name. A Kingsoft refund releases the instance (K-L3): what
-is still deferred on its orders is recognised as consumed on that day, so the instance's deferred balance
-becomes exactly 0. A KorPro refund and a Kingsoft downgrade credit are partial: the rest of the order's
-deferred amount is spread over the rest of its validity. Cents are exact: cumulative amounts are rounded
+Recognition (Decision; the spec is silent): each order's actual payment (its policy's `orders`: K-M1 for an
+order, the amount for an invoiced charge) is consumed straight-line over its validity (a charge: its billing
+period), from its start. A refund is attributed to the orders its frozen quote lines name. A refund that
+releases its instance (K-L3) recognises what is still deferred on its orders as consumed on that day, so the
+instance's deferred balance becomes exactly 0. A refund that does not release (a charge's refund) and a
+downgrade credit are partial: the rest of the order's deferred amount is spread over the rest of its
+validity. Cents are exact: cumulative amounts are rounded
 half-up at each day's end and the day's figure is the difference, so days always add up to the order.
 Days are UTC dates.
 """

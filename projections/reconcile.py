@@ -1,8 +1,8 @@
 """Reconciliation: the ledger against a payment provider's statement, line by line (pure).
 
-A statement line is a charge (``reference`` = an order id, or a KorPro invoice) or a refund (``reference``
-= a refund id). The ledger expects, within the statement's period (its first to last ``booked_at`` day,
-UTC): every order that moved cash (its cash tender; a KorPro charge's amount), and every completed refund
+A statement line is a charge (``reference`` = an order id, or an invoice) or a refund (``reference`` = a
+refund id). The ledger expects, within the statement's period (its first to last ``booked_at`` day, UTC):
+every order that moved cash (its cash tender; an invoiced charge's amount), and every completed refund
 (its frozen quote, or the amount a staff decision granted). Each statement line is then one of: matched,
 amount_mismatch, refund_above_quote, currency_mismatch, account_mismatch, missing_in_ledger, duplicate;
 each expected ledger item that no line matched is missing_in_statement.

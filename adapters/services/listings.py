@@ -83,7 +83,7 @@ class RefundListing:
     instance: str
     account: str
     policy: str
-    mode: str  # Kingsoft: the mode judged; KorPro: the reason
+    mode: str  # the mode it was judged under, or the reason it named
     requested_at: datetime
     recorded_at: datetime
     currency: str

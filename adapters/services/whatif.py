@@ -146,7 +146,7 @@ class LedgerScenario:
 def ledger_scenario(app: App, overrides: dict[str, str] | None = None, policy_version: str | None = None,
                     account: str | None = None, *, size: int = PARTITION_SIZE, map: Mapper = map) -> LedgerScenario:
     """Every recorded refund request (only ``account``'s) judged again under today's parameters and under
-    ``overrides`` (on top of the parameters of the posted KorPro ``policy_version``); writes nothing.
+    ``overrides`` (on top of the parameters of the posted ``policy_version``, P-V1); writes nothing.
 
     Plan (pin the ledger, cut it into partitions of ``size`` instances), ``map`` the per-partition judging
     over them (the builtin: one after the other in this process; a pool's or a cluster's map gets picklable
