@@ -60,6 +60,19 @@ def downgrade(instance: str = "kec-1", *, order: str, price: str, credit: str, a
     return line
 
 
+# A fixed-rate KorPro subscription with a billing error on its first invoice, and the request that refunds it.
+KORPRO_BILLING_ERROR = [
+    {"type": "subscribe", "at": "2026-01-10T00:00:00Z", "instance": "kp-2", "account": "umbrella", "plan": "fixed",
+     "cpus": 25},
+    {"type": "charge", "at": "2026-01-10T00:00:00Z", "instance": "kp-2", "invoice": "inv-1", "amount": "650.00",
+     "period_start": "2026-01-10T00:00:00Z", "period_end": "2026-02-10T00:00:00Z"},
+    {"type": "report_billing_error", "at": "2026-01-11T00:00:00Z", "instance": "kp-2", "invoice": "inv-1",
+     "incorrect_amount": "50.00"},
+    {"type": "request_refund", "at": "2026-01-12T00:00:00Z", "instance": "kp-2", "refund": "r-kp",
+     "reason": "billing_error", "email": "ap@umbrella.example", "invoice": "inv-1", "explanation": "wrong price"},
+]
+
+
 def jsonl(*lines: dict[str, Any]) -> str:
     return "\n".join(json.dumps(x) for x in lines) + "\n"
 

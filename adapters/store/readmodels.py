@@ -169,11 +169,7 @@ def replace_all(engine: Engine, position: int, parts: Iterable[tuple[list[OrderR
             conn.execute(delete(table))
         accounts: set[str] = set()
         for order_rows, refund_rows in parts:
-            if order_rows:
-                conn.execute(insert(orders), [order_values(r) for r in order_rows])
-            if refund_rows:
-                conn.execute(insert(refund_applications), [refund_values(r) for r in refund_rows])
-            accounts.update(r.account for r in order_rows)
+            accounts.update(_insert(conn, order_rows, refund_rows))
         for account in sorted(accounts):
             _write_account(conn, account)
         if position:
@@ -181,6 +177,15 @@ def replace_all(engine: Engine, position: int, parts: Iterable[tuple[list[OrderR
         else:
             conn.execute(delete(tracking).where(tracking.c.name == TRACKER))
     return position
+
+
+def _insert(conn: Any, order_rows: list[OrderRow], refund_rows: list[RefundRow]) -> set[str]:
+    """Insert rows; returns the accounts whose per-day ledger they touch."""
+    if order_rows:
+        conn.execute(insert(orders), [order_values(r) for r in order_rows])
+    if refund_rows:
+        conn.execute(insert(refund_applications), [refund_values(r) for r in refund_rows])
+    return {r.account for r in order_rows}
 
 
 def catch_up(ledger: Ledger, engine: Engine, *, batch: int = 200,
@@ -207,11 +212,7 @@ def catch_up(ledger: Ledger, engine: Engine, *, batch: int = 200,
                 order_rows, refund_rows = instance_rows(name, events)
                 conn.execute(delete(orders).where(orders.c.instance == name))
                 conn.execute(delete(refund_applications).where(refund_applications.c.instance == name))
-                if order_rows:
-                    conn.execute(insert(orders), [order_values(r) for r in order_rows])
-                if refund_rows:
-                    conn.execute(insert(refund_applications), [refund_values(r) for r in refund_rows])
-                accounts.update(r.account for r in order_rows)
+                accounts.update(_insert(conn, order_rows, refund_rows))
             for account in sorted(accounts):
                 _write_account(conn, account)
             pos = notes[-1].id

@@ -21,18 +21,9 @@ from projections import partitions
 from projections.finance import account_days, instance_rows
 from projections.reconcile import Scope, StatementLine, expected_items
 from tests.feedkit import FAR, RECORDED, day, memory_ledger, purchase, record
+from tests.feedkit import KORPRO_BILLING_ERROR as KP
 
 LATER = RECORDED + timedelta(days=30)
-KP = [
-    {"type": "subscribe", "at": "2026-01-10T00:00:00Z", "instance": "kp-2", "account": "umbrella", "plan": "fixed",
-     "cpus": 25},
-    {"type": "charge", "at": "2026-01-10T00:00:00Z", "instance": "kp-2", "invoice": "inv-1", "amount": "650.00",
-     "period_start": "2026-01-10T00:00:00Z", "period_end": "2026-02-10T00:00:00Z"},
-    {"type": "report_billing_error", "at": "2026-01-11T00:00:00Z", "instance": "kp-2", "invoice": "inv-1",
-     "incorrect_amount": "50.00"},
-    {"type": "request_refund", "at": "2026-01-12T00:00:00Z", "instance": "kp-2", "refund": "r-kp",
-     "reason": "billing_error", "email": "ap@umbrella.example", "invoice": "inv-1", "explanation": "wrong price"},
-]
 
 
 def req(instance: str, refund: str, at: datetime, **extra) -> dict:

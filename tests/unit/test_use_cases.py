@@ -9,19 +9,10 @@ from adapters import services
 from adapters.bootstrap import Settings, bootstrap
 from adapters.formats.feed import BadInput
 from domain.errors import UnknownInstance
+from tests.feedkit import KORPRO_BILLING_ERROR as KP
 from tests.feedkit import T0, day, jsonl, memory_ledger, purchase
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-KP = [
-    {"type": "subscribe", "at": "2026-01-10T00:00:00Z", "instance": "kp-2", "account": "umbrella", "plan": "fixed",
-     "cpus": 25},
-    {"type": "charge", "at": "2026-01-10T00:00:00Z", "instance": "kp-2", "invoice": "inv-1", "amount": "650.00",
-     "period_start": "2026-01-10T00:00:00Z", "period_end": "2026-02-10T00:00:00Z"},
-    {"type": "report_billing_error", "at": "2026-01-11T00:00:00Z", "instance": "kp-2", "invoice": "inv-1",
-     "incorrect_amount": "50.00"},
-    {"type": "request_refund", "at": "2026-01-12T00:00:00Z", "instance": "kp-2", "refund": "r-kp",
-     "reason": "billing_error", "email": "ap@umbrella.example", "invoice": "inv-1", "explanation": "wrong price"},
-]
 
 
 def app_at(now: datetime = NOW):

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.instance import Account, Instance, known, live, opening, released_by
 from domain.policies.kingsoft.events import BOUND, BillingModeChanged, Downgraded, Renewed, Upgraded
@@ -80,27 +80,22 @@ def _replay(name: str, events: Iterable[Any], at: datetime, known_at: datetime) 
     )
 
 
-@dataclass(frozen=True)
-class PriorApplication:
-    """An accepted refund application of the account (K-F4, K-F5, K-Q1 count these)."""
+class PriorApplication(NamedTuple):
+    """An accepted refund application of the account (K-F4, K-F5, K-Q1 count these), as recorded on the account
+    (``event``: its refund, business time, mode, products, quota), and whether staff rejected it since (K-Q2)."""
 
-    refund: str
-    at: datetime
-    mode: str
-    instances: tuple[str, ...]
-    products: tuple[str, ...]
-    purchased_at: tuple[datetime, ...]
-    counts_quota: bool
-    rejected: bool
     event: Account.ApplicationAccepted
+    rejected: bool
+
+    def __getattr__(self, name: str) -> Any:  # refund, at, mode, products, counts_quota: the event's
+        return getattr(self.event, name)
 
 
 def applications(events: Iterable[Any], at: datetime, known_at: datetime) -> list[PriorApplication]:
     """The account's accepted applications up to business time ``at``, as known at ``known_at``."""
     facts = sorted((f for f in known(events, known_at) if f.at <= at), key=lambda f: f.at)
     rejected = {f.refund for f in facts if isinstance(f, Account.ApplicationRejected)}
-    return [PriorApplication(f.refund, f.at, f.mode, tuple(f.instances), tuple(f.products), tuple(f.purchased_at),
-                             f.counts_quota, f.refund in rejected, f)
+    return [PriorApplication(f, f.refund in rejected)
             for f in facts if isinstance(f, Account.ApplicationAccepted)]
 
 
