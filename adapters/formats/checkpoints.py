@@ -281,7 +281,8 @@ def create_new(path: str, data: bytes, mode: int) -> None:
 
 def replace_with(path: str, data: bytes, mode: int = 0o644) -> None:
     """Replace (or create) ``path`` by ``data``, atomically: a temporary file renamed over it. An existing
-    file keeps its permission bits."""
+    file keeps its permission bits; a symbolic link keeps pointing at the file, which is the one replaced."""
+    path = os.path.realpath(path)
     try:
         mode = os.stat(path).st_mode & 0o7777
     except FileNotFoundError:

@@ -25,7 +25,7 @@ from adapters.formats import checkpoints as fmt
 from adapters.formats.feed import BadInput
 from adapters.store.integrity import Anchor, Verification
 from adapters.store.integrity import verify as verify_chain
-from adapters.store.ledger import settings_from_url
+from adapters.store.ledger import StoreURLError, settings_from_url
 
 # ----- checking anchors -----
 
@@ -136,6 +136,8 @@ def parse_head(option: str, value: str) -> str:
 def _covered(v: Verification, anchor: Anchor) -> tuple[bool, str]:
     """Are the rows ``anchor`` covers intact? And the sentence that says so."""
     if v.intact(anchor):
+        if anchor.recorded_at is None:
+            return True, "the head of the empty chain, which every chain extends"
         return True, (f"found at seal {anchor.seal}, position {anchor.position} (seal row {anchor.row}, recorded "
                       f"{anchor.recorded_at.isoformat()}): the first {anchor.position} chained rows are the ones "
                       "it covered, in the same order")
@@ -230,7 +232,10 @@ def audit(app: App, expect_heads: list[str] | tuple[str, ...] = (), checkpoints:
 
 def _database_files(app: App) -> list[str]:
     """The ledger's own files (an SQLite database and its journals), which no output may overwrite."""
-    name = settings_from_url(app.settings.url).get("SQLITE_DBNAME")
+    try:
+        name = settings_from_url(app.settings.url).get("SQLITE_DBNAME")
+    except StoreURLError:  # no store file to protect (an injected store, or a URL that opens nothing)
+        return []
     if not name or name == ":memory:" or name.startswith("file:"):
         return []
     return [name + suffix for suffix in ("", "-wal", "-shm", "-journal")]

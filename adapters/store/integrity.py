@@ -35,14 +35,14 @@ class Anchor:
     ``position`` chained rows, sealed at ``recorded_at``."""
 
     head: str
-    seal: int
+    seal: int  # 0: GENESIS, the head of the empty chain, which every chain extends
     position: int
-    row: int
-    recorded_at: datetime
+    row: int | None
+    recorded_at: datetime | None
 
     def as_json(self) -> dict[str, Any]:
         return {"head": self.head, "seal": self.seal, "position": self.position, "row": self.row,
-                "recorded_at": self.recorded_at.isoformat()}
+                "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None}
 
 
 @dataclass
@@ -80,6 +80,8 @@ def verify(ledger: Ledger, heads: Iterable[str] = ()) -> Verification:
     (`Verification.intact`), proves that prefix of the log is the one it was then, in the same order."""
     wanted = set(heads)
     out = Verification()
+    if GENESIS in wanted:
+        out.anchors[GENESIS] = Anchor(GENESIS, 0, 0, None, None)
     actual: list[tuple[int, str]] = []
     expected: list[str] = []
     head = running = GENESIS
