@@ -394,21 +394,99 @@ def diff_cmd(
 
 
 @cli.command("verify")
-def verify_cmd(as_json: Json = False) -> None:
+def verify_cmd(
+    as_json: Json = False,
+    expect_head: Annotated[Optional[list[str]], typer.Option(
+        "--expect-head", metavar="HASH",
+        help="a head published earlier (verify --json): exit 1 unless some seal of the chain has exactly this "
+             "head. A head is a running hash over every earlier row's digest, so finding it proves the prefix "
+             "it covers is intact and in place; not finding it means truncated, or rewritten and re-sealed. "
+             "Repeatable")] = None,
+    checkpoints: Annotated[Optional[str], typer.Option(
+        "--checkpoints", metavar="FILE",
+        help="a signed checkpoint file (billing-ledger checkpoint): exit 1 unless every line's signature "
+             "verifies and the ledger still extends every checkpoint (its head at its position)")] = None,
+    public_key: Annotated[Optional[str], typer.Option(
+        "--public-key", metavar="PUBFILE",
+        help="with --checkpoints: check every signature against this key (PEM, or the base64 key keygen "
+             "prints); without it, against the key each line names")] = None,
+) -> None:
     """Re-walk the hash-chained log; exit 1 and name the first row that was edited, deleted, inserted or
-    reordered."""
-    result = services.verify(application())
+    reordered. With --expect-head or --checkpoints, also prove that the ledger still contains what was
+    anchored earlier: plain verify cannot tell a ledger whose last feed was deleted, seal and all, or that
+    was rewritten and consistently re-sealed, from an honest one; an anchor can."""
+    result = services.verify(application(), expect_head or [], checkpoints, public_key)
+    v = result.verification
     if as_json:
         print(json.dumps(result.as_json(), indent=2))
-    elif result.ok:
-        out.print(f"ok: {result.rows} rows under {result.seals} seals, head {result.head}")
+        if not result.ok:
+            raise typer.Exit(1)
+        return
+    if v.ok:
+        out.print(f"ok: {v.rows} rows under {v.seals} seals, head {v.head} (position {v.position})")
     else:
-        if result.finding:
-            out.print(f"BROKEN at position {result.finding.position}: {result.finding.message}")
-        for problem in result.seal_problems:
+        if v.finding:
+            out.print(f"BROKEN at position {v.finding.position}: {v.finding.message}")
+        for problem in v.seal_problems:
             out.print(f"BROKEN: {problem}")
+    for h in result.heads:
+        out.print(f"{'ok' if h.ok else 'NOT FOUND' if h.anchor is None else 'BROKEN'}: head {h.head}: {h.message}",
+                  markup=False)
+    if result.checkpoints is not None:
+        report = result.checkpoints
+        out.print(f"checkpoints {report.file}: {len(report.checks)} checked against {report.key_source}",
+                  markup=False)
+        for c in report.checks:
+            cp = c.checkpoint
+            out.print(f"  {'ok' if c.ok else 'FAILED'}: line {c.line}: seal {cp.seals}, position {cp.position}, "
+                      f"made {cp.made_at}" + ("" if c.ok else f": {c.message}"), markup=False)
+        first = report.first_failure
+        if first is not None:
+            out.print(f"FAILED: the checkpoint at line {first.line} of {report.file}: {first.message}",
+                      markup=False)
     if not result.ok:
         raise typer.Exit(1)
+
+
+@cli.command("keygen")
+def keygen_cmd(
+    key_out: Annotated[str, typer.Option("--out", metavar="KEYFILE",
+                                         help="the new private key (PEM, mode 0600); the public key goes to "
+                                              "KEYFILE.pub. Never overwrites a file")],
+    as_json: Json = False,
+) -> None:
+    """Make a new Ed25519 key for signing checkpoints. Keep the private key outside the database (and off the
+    ledger's host, ideally); publish the public key to the auditors."""
+    pair = services.keygen(application(), key_out)
+    if as_json:
+        print(json.dumps(pair.as_json(), indent=2))
+        return
+    out.print(f"wrote the private key to {pair.private_path} (mode 0600) and the public key to {pair.public_path}",
+              markup=False)
+    out.print(f"public key: {pair.public_key}", markup=False)
+
+
+@cli.command("checkpoint")
+def checkpoint_cmd(
+    key: Annotated[str, typer.Option("--key", metavar="KEYFILE", help="the private key (billing-ledger keygen)")],
+    file: Annotated[str, typer.Option("--file", metavar="CHECKPOINTS",
+                                      help="the checkpoint file to append to (created when missing)")],
+    as_json: Json = False,
+) -> None:
+    """Verify the ledger, then append a signed checkpoint of its head (head, position, seals, recorded_at,
+    made_at, public key, signature: one JSON line) to the checkpoint file. Refuses (exit 1) when the chain is
+    broken or the ledger no longer extends a checkpoint already in the file."""
+    try:
+        made = services.checkpoint(application(), key, file)
+    except services.Refused as refused:
+        err.print(f"refused: {refused}", markup=False)
+        raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps(made.as_json(), indent=2))
+        return
+    cp = made.checkpoint
+    out.print(f"checkpoint at line {made.line} of {made.file}: head {cp.head}, position {cp.position}, "
+              f"{cp.seals} seals, recorded {cp.recorded_at}", markup=False)
 
 
 def _title(what: str, known_at: datetime | None) -> str:

@@ -82,30 +82,80 @@ class Finding:
     row: int | None  # the notification id of the row found there, if any
     kind: str  # edited | deleted | inserted | reordered | seal
     message: str
+    rows: tuple[int, ...] = ()  # the rows involved: for a reordering, every row out of place
 
     def as_json(self) -> dict[str, Any]:
-        return {"position": self.position, "row": self.row, "kind": self.kind, "message": self.message}
+        return {"position": self.position, "row": self.row, "kind": self.kind, "message": self.message,
+                "rows": list(self.rows)}
+
+
+def _same_rows(found: list[str], sealed: list[str]) -> bool:
+    return len(found) == len(sealed) and sorted(found) == sorted(sealed)
+
+
+def _reordered_until(actual: list[tuple[int, str]], expected: list[str], i: int) -> int | None:
+    """Where a reordering that starts at the first difference ``i`` ends (inclusive), or None.
+
+    The differing window runs from ``i`` to where the two sequences agree again up to their ends (their
+    common tail). It is a reordering when the rows found there are the sealed digests in another order
+    (the same multiset): a deleted digest is never found, an inserted or edited one was never sealed, so
+    neither ever balances. When something else changed further on too (the window does not balance), a
+    shorter window still counts if it balances and the rows agree again right after it."""
+    found = [d for _, d in actual]
+    tail = 0
+    while (tail < min(len(found), len(expected)) - i
+           and found[len(found) - 1 - tail] == expected[len(expected) - 1 - tail]):
+        tail += 1
+    if _same_rows(found[i:len(found) - tail], expected[i:len(expected) - tail]):
+        return len(found) - tail - 1
+    n = min(len(found), len(expected))
+    balance: dict[str, int] = {}
+    for j in range(i, n):
+        for digest, step in ((found[j], 1), (expected[j], -1)):
+            count = balance.get(digest, 0) + step
+            if count:
+                balance[digest] = count
+            else:
+                del balance[digest]
+        if not balance and (j + 1 >= n or found[j + 1] == expected[j + 1]):
+            return j
+    return None
 
 
 def compare(actual: list[tuple[int, str]], expected: list[str]) -> Finding | None:
-    """The first difference between the rows found ``(notification id, digest)`` and the digests sealed."""
-    for i in range(max(len(actual), len(expected))):
-        a = actual[i][1] if i < len(actual) else None
-        e = expected[i] if i < len(expected) else None
-        if a == e:
-            continue
-        row = actual[i][0] if i < len(actual) else None
-        nxt_a = actual[i + 1][1] if i + 1 < len(actual) else None
-        nxt_e = expected[i + 1] if i + 1 < len(expected) else None
-        if a is None:
+    """The first difference between the rows found ``(notification id, digest)`` and the digests sealed.
+
+    Pure. The kinds: ``reordered`` when, from the first difference on, the rows found are the sealed ones in
+    another order (two rows swapped, adjacent or not, or a longer window permuted; ``rows`` names every row
+    out of place); ``deleted`` when the row found there was sealed later (or sealed rows are missing at the
+    end); ``inserted`` when it was never sealed and the sealed row follows it (or it is past the sealed end);
+    ``edited`` otherwise."""
+    n = min(len(actual), len(expected))
+    i = next((k for k in range(n) if actual[k][1] != expected[k]), n)
+    if i == n:
+        if len(actual) == len(expected):
+            return None
+        if len(actual) < len(expected):
             return Finding(i + 1, None, "deleted", f"{len(expected) - i} sealed row(s) missing at the end of the log")
-        if e is None:
-            return Finding(i + 1, row, "inserted", f"row {row} was never sealed: inserted")
-        if a == nxt_e and nxt_a == e:
-            return Finding(i + 1, row, "reordered", f"rows {row} and {actual[i + 1][0]} are swapped")
-        if a == nxt_e or (a in expected[i + 1:]):
-            return Finding(i + 1, row, "deleted", f"the sealed row before row {row} is missing: deleted")
-        if nxt_a == e:
-            return Finding(i + 1, row, "inserted", f"row {row} was never sealed: inserted")
-        return Finding(i + 1, row, "edited", f"row {row} differs from what was sealed: edited")
-    return None
+        row = actual[i][0]
+        return Finding(i + 1, row, "inserted", f"row {row} was never sealed: inserted", (row,))
+    row, a, e = actual[i][0], actual[i][1], expected[i]
+    j = _reordered_until(actual, expected, i)
+    if j is not None:
+        moved = tuple(actual[k][0] for k in range(i, j + 1) if actual[k][1] != expected[k])
+        if len(moved) == 2:
+            message = f"rows {moved[0]} and {moved[1]} are swapped: reordered"
+        else:
+            message = (f"rows {row} to {actual[j][0]} hold the sealed rows {i + 1} to {j + 1} in another order "
+                       f"({len(moved)} out of place): reordered")
+        return Finding(i + 1, row, "reordered", message, moved)
+    nxt_a = actual[i + 1][1] if i + 1 < len(actual) else None
+    nxt_e = expected[i + 1] if i + 1 < len(expected) else None
+    if a == nxt_e:
+        return Finding(i + 1, row, "deleted", f"the sealed row before row {row} is missing: deleted", (row,))
+    if nxt_a == e:
+        return Finding(i + 1, row, "inserted", f"row {row} was never sealed: inserted", (row,))
+    if a in expected[i + 1:]:
+        missing = expected.index(a, i + 1) - i
+        return Finding(i + 1, row, "deleted", f"{missing} sealed row(s) before row {row} are missing: deleted", (row,))
+    return Finding(i + 1, row, "edited", f"row {row} differs from what was sealed: edited", (row,))

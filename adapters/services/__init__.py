@@ -7,6 +7,7 @@ the same work on a bare `Ledger` (tests, the benchmark). May import ``domain``, 
 ``adapters.store`` and ``adapters.formats``; never an entrypoint.
 """
 
+from adapters.services.anchors import Audit, KeyPair, Made, Refused, checkpoint, keygen
 from adapters.services.feeds import record_feed
 from adapters.services.jobs import EXPORTS, Projected, Reconciliation, export, project, reconcile
 from adapters.services.listings import (
@@ -34,6 +35,7 @@ from adapters.services.record import RecordResult
 from adapters.services.whatif import InstanceScenario, LedgerScenario, Totals, instance_scenario, ledger_scenario
 
 __all__ = [
+    "Audit", "KeyPair", "Made", "Refused", "checkpoint", "keygen",
     "EXPORTS", "OPEN_REFUND_STATES", "AccountRow", "History", "InstanceRow", "InstanceScenario", "LedgerScenario",
     "Projected", "Reconciliation", "RecordResult", "RefundListing", "Timeline", "Totals", "accounts", "diff",
     "export", "history", "instance_scenario", "instances", "ledger_scenario", "overdue", "project", "quote",

@@ -15,9 +15,9 @@ from typing import Any
 from adapters.bootstrap import App
 from adapters.formats.feed import BadInput
 from adapters.formats.timeline_html import render as render_timeline
+from adapters.services import anchors
 from adapters.services import record as service
-from adapters.store.integrity import Verification
-from adapters.store.integrity import verify as verify_chain
+from adapters.services.anchors import Audit
 from domain.instance import known, retractions
 from domain.money import Payment
 from domain.policies import registry
@@ -157,6 +157,14 @@ def overdue(app: App, at: datetime, overrides: dict[str, str] | None = None, hol
     return service.overdue(app.ledger, at, known_at, dict(overrides or {}), tuple(holidays))
 
 
-def verify(app: App) -> Verification:
-    """Re-walk the hash-chained log: the first row edited, deleted, inserted or reordered, and bad seals."""
-    return verify_chain(app.ledger)
+def verify(app: App, expect_heads: Sequence[str] = (), checkpoints: str | None = None,
+           public_key: str | None = None) -> Audit:
+    """Re-walk the hash-chained log: the first row edited, deleted, inserted or reordered, and bad seals.
+
+    ``expect_heads``: heads published earlier (``verify --json``). Each must be the head of some seal; a head
+    is a running hash over every earlier digest, so finding it (its rows intact) proves the prefix it covers
+    is intact and in place, and not finding it means the ledger was truncated before it, or rewritten and
+    re-sealed. ``checkpoints``: a signed checkpoint file; every line's signature is checked (against
+    ``public_key``, a key file, if given, else the key the line names) and the ledger must still extend it
+    (its head found at its position and seal). See `adapters.services.anchors`."""
+    return anchors.audit(app, list(expect_heads), checkpoints, public_key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,22 @@ def save_sealed(ledger: Ledger, aggregates: list[Any], timestamp: datetime) -> N
     ledger.recorder.insert_events(stored)
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """Where a head was found: after the ``seal``-th seal (stored as row ``row``), covering the first
+    ``position`` chained rows, sealed at ``recorded_at``."""
+
+    head: str
+    seal: int  # 0: GENESIS, the head of the empty chain, which every chain extends
+    position: int
+    row: int | None
+    recorded_at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"head": self.head, "seal": self.seal, "position": self.position, "row": self.row,
+                "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None}
+
+
 @dataclass
 class Verification:
     rows: int = 0
@@ -35,23 +52,39 @@ class Verification:
     head: str = GENESIS
     finding: Finding | None = None
     seal_problems: list[str] = field(default_factory=list)
+    position: int = 0  # how many chained rows the sealed digests (and so ``head``) cover
+    recorded_at: datetime | None = None  # the newest seal's recorded time (the last feed's)
+    anchors: dict[str, Anchor] = field(default_factory=dict)  # the heads asked for that were found
 
     @property
     def ok(self) -> bool:
         return self.finding is None and not self.seal_problems
 
+    def intact(self, anchor: Anchor) -> bool:
+        """The rows ``anchor`` covers are the rows found now, in place (the first difference is after them)."""
+        return self.finding is None or self.finding.position > anchor.position
+
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "rows": self.rows, "seals": self.seals, "head": self.head,
-                "first_problem": self.finding.as_json() if self.finding else None, "seal_problems": self.seal_problems}
+                "first_problem": self.finding.as_json() if self.finding else None, "seal_problems": self.seal_problems,
+                "position": self.position, "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None}
 
 
-def verify(ledger: Ledger) -> Verification:
+def verify(ledger: Ledger, heads: Iterable[str] = ()) -> Verification:
     """Re-walk the whole log: every row's digest against the sealed sequence, every seal against its
-    predecessor's head."""
+    predecessor's head.
+
+    ``heads``: anchors published earlier. Each is looked for among the running hashes of the sealed digests
+    (recomputed from GENESIS, whatever the seals claim), one per seal; those found are in ``anchors``. A head
+    is a hash over every digest before it, so finding it, with the rows it covers intact
+    (`Verification.intact`), proves that prefix of the log is the one it was then, in the same order."""
+    wanted = set(heads)
     out = Verification()
+    if GENESIS in wanted:
+        out.anchors[GENESIS] = Anchor(GENESIS, 0, 0, None, None)
     actual: list[tuple[int, str]] = []
     expected: list[str] = []
-    head = GENESIS
+    head = running = GENESIS
     for note in notifications(ledger.recorder):
         if note.topic not in CHAIN_TOPICS or note.originator_id != CHAIN_ID:
             actual.append((note.id, row_digest(note.originator_id, note.originator_version, note.topic, note.state)))
@@ -68,6 +101,10 @@ def verify(ledger: Ledger) -> Verification:
                                          "before it was deleted")
             head = event.head
             expected.extend(event.digests)
-    out.rows, out.head = len(actual), head
+            running = fold(running, event.digests)
+            out.recorded_at = event.timestamp
+            if running in wanted and running not in out.anchors:
+                out.anchors[running] = Anchor(running, out.seals, len(expected), note.id, event.timestamp)
+    out.rows, out.head, out.position = len(actual), head, len(expected)
     out.finding = compare(actual, expected)
     return out
