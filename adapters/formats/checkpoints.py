@@ -27,9 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -229,68 +227,3 @@ def signature_valid(checkpoint: Checkpoint, public_key: str) -> bool:
     except InvalidSignature:
         return False
     return True
-
-
-# ----- files -----
-
-def _temporary(path: str, data: bytes, mode: int) -> str:
-    """``data`` in a new temporary file next to ``path``, flushed to disk; returns its name."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), mode)
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return tmp
-
-
-def _sync_directory(path: str) -> None:
-    try:
-        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def create_new(path: str, data: bytes, mode: int) -> None:
-    """Write a new file at ``path``; FileExistsError if anything is there (nothing is ever replaced)."""
-    tmp = _temporary(path, data, mode)
-    try:
-        os.link(tmp, path)  # atomic, and fails if ``path`` exists
-    except FileExistsError:
-        raise
-    except OSError:  # a file system without hard links: exclusive creation instead
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    finally:
-        os.unlink(tmp)
-    _sync_directory(path)
-
-
-def replace_with(path: str, data: bytes, mode: int = 0o644) -> None:
-    """Replace (or create) ``path`` by ``data``, atomically: a temporary file renamed over it. An existing
-    file keeps its permission bits; a symbolic link keeps pointing at the file, which is the one replaced."""
-    path = os.path.realpath(path)
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        pass
-    tmp = _temporary(path, data, mode)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    _sync_directory(path)

@@ -78,17 +78,32 @@ def ledger_files(url: str) -> set[Path]:
     if not url.startswith("sqlite"):
         return set()
     name = url.split("///", 1)[-1].split("?", 1)[0]
-    if not name or name == ":memory:":
+    if not name or name == ":memory:" or name.startswith("file:"):
         return set()
     base = Path(name).resolve()
     return {base, Path(f"{base}-wal"), Path(f"{base}-shm"), Path(f"{base}-journal")}
 
 
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """The same file, through links too."""
+    if Path(a).resolve() == Path(b).resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_ledger(path: str, option: str, ledger_url: str) -> None:
+    """No output, ever, onto the ledger's own database files (even with --force)."""
+    if any(same_file(path, f) for f in ledger_files(ledger_url)):
+        raise BadInput(None, f"{option}: {path!r} is the ledger's own database; choose another file")
+
+
 def check_target(path: str, option: str, ledger_url: str, force: bool) -> None:
     """Bad input (status 2, nothing written) when ``path`` may not be written."""
+    refuse_ledger(path, option, ledger_url)
     target = Path(path).resolve()
-    if target in ledger_files(ledger_url):
-        raise BadInput(None, f"{option}: {path!r} is the ledger's own database; choose another file")
     if target.is_dir():
         raise BadInput(None, f"{option}: {path!r} is a directory")
     if not target.parent.is_dir():
@@ -97,18 +112,88 @@ def check_target(path: str, option: str, ledger_url: str, force: bool) -> None:
         raise BadInput(None, f"{option}: {path!r} exists; add --force to replace it")
 
 
+def _temporary(path: str, data: bytes, mode: int) -> str:
+    """``data`` in a new temporary file next to ``path``, flushed to disk; returns its name."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                               dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _sync_directory(path: str) -> None:
+    try:
+        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def create_new(path: str, data: bytes, mode: int) -> None:
+    """Write a new file at ``path``; FileExistsError if anything is there (nothing is ever replaced)."""
+    tmp = _temporary(path, data, mode)
+    try:
+        os.link(tmp, path)  # atomic, and fails if ``path`` exists
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: exclusive creation instead
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    finally:
+        os.unlink(tmp)
+    _sync_directory(path)
+
+
+def replace_with(path: str, data: bytes, mode: int = 0o644) -> None:
+    """Replace (or create) ``path`` by ``data``, atomically: a temporary file renamed over it. An existing
+    file keeps its permission bits; a symbolic link keeps pointing at the file, which is the one replaced."""
+    path = os.path.realpath(path)
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        pass
+    tmp = _temporary(path, data, mode)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    _sync_directory(path)
+
+
 @contextmanager
 def replacing(path: str) -> Iterator[str]:
-    """A temporary file beside ``path``, renamed over it only if the block ends without an error."""
-    target = Path(path)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
+    """A temporary file beside ``path`` for the block to write; when the block ends without an error it is
+    flushed to disk and renamed over ``path`` (an existing file keeps its permission bits), else removed."""
+    path = os.path.realpath(path)
     try:
-        yield temp
-        os.replace(temp, target)
+        mode = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o644
+    tmp = _temporary(path, b"", mode)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        Path(tmp).unlink(missing_ok=True)
         raise
+    _sync_directory(path)
 
 
 def write_text(path: str, text: str) -> None:

@@ -22,10 +22,10 @@ from typing import Any
 
 from adapters.bootstrap import App
 from adapters.formats import checkpoints as fmt
+from adapters.formats import output
 from adapters.formats.feed import BadInput
 from adapters.store.integrity import Anchor, Verification
 from adapters.store.integrity import verify as verify_chain
-from adapters.store.ledger import StoreURLError, settings_from_url
 
 # ----- checking anchors -----
 
@@ -230,30 +230,9 @@ def audit(app: App, expect_heads: list[str] | tuple[str, ...] = (), checkpoints:
 # ----- writing keys and checkpoints -----
 
 
-def _database_files(app: App) -> list[str]:
-    """The ledger's own files (an SQLite database and its journals), which no output may overwrite."""
-    try:
-        name = settings_from_url(app.settings.url).get("SQLITE_DBNAME")
-    except StoreURLError:  # no store file to protect (an injected store, or a URL that opens nothing)
-        return []
-    if not name or name == ":memory:" or name.startswith("file:"):
-        return []
-    return [name + suffix for suffix in ("", "-wal", "-shm", "-journal")]
-
-
-def _same(a: str, b: str) -> bool:
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def refuse_database(app: App, option: str, path: str) -> None:
-    for f in _database_files(app):
-        if _same(path, f):
-            raise BadInput(None, f"{option}: {path!r} is the ledger's own database file: refusing to write onto it")
+    """No output may overwrite the ledger's own database files (`adapters.formats.output`)."""
+    output.refuse_ledger(path, option, app.settings.url)
 
 
 @dataclass(frozen=True)
@@ -277,13 +256,13 @@ def keygen(app: App, out: str) -> KeyPair:
             raise BadInput(None, f"{option}: {path!r} exists: a key file is never overwritten")
     private, public, raw = fmt.new_key()
     try:
-        fmt.create_new(out, private, 0o600)
+        output.create_new(out, private, 0o600)
     except FileExistsError:
         raise BadInput(None, f"--out: {out!r} exists: a key file is never overwritten") from None
     except OSError as e:
         raise BadInput(None, f"--out: cannot write {out!r}: {e.strerror}") from None
     try:
-        fmt.create_new(public_path, public, 0o644)
+        output.create_new(public_path, public, 0o644)
     except OSError as e:
         os.unlink(out)  # ours, just made: no key without its public half
         if isinstance(e, FileExistsError):
@@ -321,7 +300,7 @@ def checkpoint(app: App, key_path: str, file: str) -> Made:
     temporary file and a rename (`adapters.formats.checkpoints`)."""
     refuse_database(app, "--file", file)
     for path in (key_path, key_path + ".pub"):
-        if _same(file, path):
+        if output.same_file(file, path):
             raise BadInput(None, f"--file: {file!r} is a key file: refusing to write onto it")
     key = fmt.load_private_key(_read("--key", key_path), f"--key {key_path}")
     existing = b""
@@ -350,7 +329,7 @@ def checkpoint(app: App, key_path: str, file: str) -> Made:
     if text and not text.endswith("\n"):
         text += "\n"
     try:
-        fmt.replace_with(file, (text + made.line() + "\n").encode("utf-8"))
+        output.replace_with(file, (text + made.line() + "\n").encode("utf-8"))
     except OSError as e:
         raise BadInput(None, f"--file: cannot write {file!r}: {e.strerror}") from None
     return Made(file, len(text.splitlines()) + 1, made, result)

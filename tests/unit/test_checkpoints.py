@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from adapters import services
 from adapters.bootstrap import Settings, bootstrap
 from adapters.formats import checkpoints as fmt
+from adapters.formats import output
 from adapters.formats.feed import BadInput
 from domain.chain import GENESIS
 from tests.feedkit import jsonl, memory_ledger, purchase
@@ -75,11 +76,11 @@ def test_a_public_key_is_read_from_pem_or_base64(tmp_path):
 
 def test_files_are_created_without_replacing_anything_and_replaced_atomically(tmp_path):
     path = str(tmp_path / "f")
-    fmt.create_new(path, b"one", 0o600)
+    output.create_new(path, b"one", 0o600)
     with pytest.raises(FileExistsError):
-        fmt.create_new(path, b"two", 0o600)
+        output.create_new(path, b"two", 0o600)
     assert open(path, "rb").read() == b"one" and os.stat(path).st_mode & 0o777 == 0o600
-    fmt.replace_with(path, b"one\ntwo\n")
+    output.replace_with(path, b"one\ntwo\n")
     assert open(path, "rb").read() == b"one\ntwo\n" and os.stat(path).st_mode & 0o777 == 0o600  # mode kept
     assert sorted(os.listdir(tmp_path)) == ["f"]  # no temporary left behind
 
@@ -138,5 +139,5 @@ def test_an_unknown_head_is_reported_not_in_the_chain(app):
 def test_a_checkpoint_file_behind_a_symbolic_link_is_replaced_and_the_link_kept(tmp_path):
     (tmp_path / "real").write_bytes(b"one\n")
     os.symlink(tmp_path / "real", tmp_path / "link")
-    fmt.replace_with(str(tmp_path / "link"), b"one\ntwo\n")
+    output.replace_with(str(tmp_path / "link"), b"one\ntwo\n")
     assert os.path.islink(tmp_path / "link") and (tmp_path / "real").read_bytes() == b"one\ntwo\n"
