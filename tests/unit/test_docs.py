@@ -1,0 +1,33 @@
+"""The reference in docs/ cannot drift from the code: every CLI command and option is documented in
+docs/cli.md, and every link in README.md and docs/ points at a file inside the repository."""
+
+import re
+from pathlib import Path
+
+import pytest
+import typer
+
+from adapters.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+GROUP = typer.main.get_command(cli)
+
+
+@pytest.mark.parametrize("name", sorted(GROUP.commands))
+def test_every_command_and_option_is_documented(name):
+    text = (ROOT / "docs" / "cli.md").read_text()
+    assert f"`{name}" in text, f"docs/cli.md does not document the command {name}"
+    for param in GROUP.commands[name].params:
+        for opt in param.opts:
+            if opt.startswith("--"):
+                assert opt in text, f"docs/cli.md does not mention {name} {opt}"
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_links_point_inside_the_repository(doc):
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", doc.read_text()):
+        if target.startswith(("http://", "https://", "mailto:")):
+            continue
+        resolved = (doc.parent / target).resolve()
+        assert resolved.is_relative_to(ROOT) and resolved.exists(), f"{doc.name} links to {target}"
