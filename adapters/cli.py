@@ -85,10 +85,20 @@ def read_text(option: str, path: str, newline: str | None = None) -> str:
         raise BadInput(None, f"{option}: cannot read {path!r}: {e.strerror}") from None
 
 
+def show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"billing-ledger {version('billing-ledger')}")
+        raise typer.Exit()
+
+
 @cli.callback()
 def main_options(
     db: Annotated[Optional[str], typer.Option("--db", envvar="BILLING_LEDGER_DB",
                                               help="SQLAlchemy URL; default sqlite:///billing-ledger.db")] = None,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=show_version,
+                                          help="print the version and exit")] = False,
 ) -> None:
     State.settings = Settings.resolve(db)
     State.app = None
@@ -303,6 +313,7 @@ def what_if_cmd(
     mode: Annotated[str, typer.Option("--mode")] = "auto",
     csv_out: Annotated[Optional[str], typer.Option("--csv", help="write the per-request rows to this CSV")] = None,
     force: Force = False,
+    every: Annotated[bool, typer.Option("--all", help="list every request judged, unchanged ones too")] = False,
     as_json: Json = False,
 ) -> None:
     """Recompute refunds under a scenario, writing nothing to the ledger: one instance with facts added or
@@ -317,7 +328,7 @@ def what_if_cmd(
         if as_json:
             print(json.dumps(s.as_json(), indent=2))
         else:
-            out.print(f"{instance} at {t.isoformat()}: today {s.today.currency} {s.today.amount} ({s.today.mode}), "
+            out.print(f"{instance} at {t.isoformat()}: baseline {s.today.currency} {s.today.amount} ({s.today.mode}), "
                       f"scenario {s.scenario.amount} ({s.scenario.mode}), difference {s.difference}")
         return
     w = services.ledger_scenario(application(), overrides, policy_version, account)
@@ -329,14 +340,19 @@ def what_if_cmd(
         print(json.dumps({"overrides": w.overrides, "requests": rows, "totals": summary}, indent=2))
         return
     table = new_table(f"What-if: {', '.join(f'{k}={v}' for k, v in w.overrides.items()) or 'no change'}",
-                      "instance", "refund", "policy", "at", "today", "scenario", "difference")
+                      "instance", "refund", "policy", "at", "baseline", "scenario", "difference")
     for r in rows:
-        if r["difference"] not in ("0", "0.00"):
+        if every or r["difference"] not in ("0", "0.00"):
             table.add_row(r["instance"], r["refund"], r["policy"], r["at"], r["baseline"], r["scenario"],
                           r["difference"])
     out.print(table)
+    if not summary:
+        out.print("no refund request was judged" + (f" for account {account}" if account else ""))
     for currency, t in summary.items():
-        out.print(f"total {currency}: today {t['baseline']}, scenario {t['scenario']}, difference {t['difference']}")
+        out.print(f"{currency}: {t['judged']} request(s) judged, {t['changed']} changed" +
+                  ("" if every else " (listed; --all lists every one)") +
+                  f"; baseline {currency} {t['baseline']}, scenario {currency} {t['scenario']}, "
+                  f"difference {currency} {t['difference']}")
 
 
 @cli.command("export")
@@ -354,6 +370,8 @@ def export_cmd(
     if fmt not in ("csv", "parquet"):
         raise BadInput(None, f"--format: {fmt!r} is not csv or parquet")
     t1, t2, k = instant("--from", start), instant("--to", end), optional_instant("--known-at", known_at)
+    if t1 >= t2:
+        raise BadInput(None, f"--from: {start} is not before --to {end}: the period [from, to) would be empty")
     rows = services.export(application(), what, t1, t2, k)
     n = (tables.write_csv if fmt == "csv" else tables.write_parquet)(rows, out_path, tables.COLUMNS[what])
     out.print(f"wrote {n} {what} rows to {out_path}")

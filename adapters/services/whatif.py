@@ -106,7 +106,9 @@ class InstanceScenario:
         return self.scenario.amount - self.today.amount
 
     def as_json(self) -> dict[str, Any]:
-        return {"instance": self.instance, "at": self.at.isoformat(), "today": self.today.as_json(),
+        """``baseline`` is the quote as the ledger stands (``today``, its former name, is kept for scripts)."""
+        baseline = self.today.as_json()
+        return {"instance": self.instance, "at": self.at.isoformat(), "baseline": baseline, "today": baseline,
                 "scenario": self.scenario.as_json(), "difference": str(self.difference)}
 
 
@@ -123,13 +125,16 @@ def instance_scenario(app: App, instance: str, at: datetime, add: Sequence[str] 
 class Totals:
     baseline: Decimal
     scenario: Decimal
+    judged: int = 0  # requests judged in this currency
+    changed: int = 0  # of which the scenario changes the amount
 
     @property
     def difference(self) -> Decimal:
         return self.scenario - self.baseline
 
     def as_json(self) -> dict[str, str]:
-        return {"baseline": str(self.baseline), "scenario": str(self.scenario), "difference": str(self.difference)}
+        return {"baseline": str(self.baseline), "scenario": str(self.scenario), "difference": str(self.difference),
+                "judged": self.judged, "changed": self.changed}
 
 
 @dataclass(frozen=True)
@@ -155,10 +160,11 @@ def ledger_scenario(app: App, overrides: dict[str, str] | None = None, policy_ve
     applied: dict[str, Any] = dict(overrides or {})
     if policy_version:
         applied = {**policy_version_parameters(app.ledger, policy_version, pinned.known_at), **applied}
-    requests, sums = [], {}
+    requests, totals = [], {}
     for r in rejudge_all(app.ledger, applied, account, pinned=pinned, store=Store(app.settings.url, app.ledger),
                          map=map):
         requests.append(r)
-        base, scen = sums.get(r.currency, (Decimal(0), Decimal(0)))
-        sums[r.currency] = (base + r.baseline, scen + r.scenario)
-    return LedgerScenario(applied, requests, {c: Totals(b, s) for c, (b, s) in sums.items()})
+        t = totals.get(r.currency, Totals(Decimal(0), Decimal(0)))
+        totals[r.currency] = Totals(t.baseline + r.baseline, t.scenario + r.scenario, t.judged + 1,
+                                    t.changed + (r.baseline != r.scenario))
+    return LedgerScenario(applied, requests, totals)

@@ -1,0 +1,46 @@
+"""Daily use: what-if says what it judged, periods must make sense, the CLI says its version."""
+
+import json
+from pathlib import Path
+
+from tests.integration.conftest import CLI, ROOT
+
+FEEDS = [ROOT / "examples" / "audit-story.jsonl", ROOT / "examples" / "korpro-examples.jsonl"]
+
+
+def requests_in(*feeds: Path) -> int:
+    return sum(json.loads(line)["type"] == "request_refund" for f in feeds for line in f.read_text().splitlines()
+               if line.strip())
+
+
+def test_a_ledger_wide_what_if_says_how_many_requests_it_judged_and_changed(cli: CLI):
+    cli.ok("record", "--preserve-recorded-at", str(FEEDS[0]))
+    cli.ok("record", str(FEEDS[1]))
+    answer = cli.json("what-if", "--set", "refundable_tenders=cash")
+    changed = [r for r in answer["requests"] if r["baseline"] != r["scenario"]]
+    assert len(answer["requests"]) == requests_in(*FEEDS)
+    assert sum(t["judged"] for t in answer["totals"].values()) == len(answer["requests"])
+    assert sum(t["changed"] for t in answer["totals"].values()) == len(changed) >= 1
+    text = cli.ok("what-if", "--set", "refundable_tenders=cash")
+    assert "request(s) judged" in text and "baseline" in text and "today" not in text
+    listed = [r["refund"] for r in answer["requests"] if r["refund"] in text]
+    assert sorted(listed) == sorted(r["refund"] for r in changed)  # the table lists the changed ones
+    every = cli.ok("what-if", "--set", "refundable_tenders=cash", "--all")
+    assert all(r["refund"] in every for r in answer["requests"])
+
+
+def test_an_instance_what_if_calls_its_reference_the_baseline(cli: CLI):
+    cli.ok("record", "--preserve-recorded-at", str(FEEDS[0]))
+    answer = cli.json("what-if", "kec-7", "--at", "2026-04-20T00:00:00+08:00")
+    assert answer["baseline"] == answer["today"] and answer["baseline"]["instance"] == "kec-7"
+
+
+def test_an_export_period_must_start_before_it_ends(cli: CLI, tmp_path: Path):
+    cli.ok("record", str(ROOT / "examples" / "seed-examples.jsonl"))
+    done = cli.run("export", "orders", "--from", "2027-01-01T00:00:00Z", "--to", "2026-01-01T00:00:00Z",
+                   "--out", str(tmp_path / "o.csv"))
+    assert done.returncode == 2 and "--from" in done.stderr and not (tmp_path / "o.csv").exists()
+
+
+def test_the_cli_says_its_version(cli: CLI):
+    assert cli.run("--version", db=False).stdout.startswith("billing-ledger ")
