@@ -58,7 +58,7 @@ def test_ledger_wide_parameter_overrides_change_every_refund_as_the_formulas_say
         str(Decimal("2000.00") - Decimal("0.20") * 4000), str(Decimal("2000.00") - Decimal("0.25") * 4000))
     cny = (360 - 10 * daily) + (30 - 3 * daily), (300 - 10 * daily) + (20 - 3 * daily)
     assert done["totals"]["CNY"] == {"baseline": str(cny[0]), "scenario": str(cny[1]),
-                                     "difference": str(cny[1] - cny[0])}
+                                     "difference": str(cny[1] - cny[0]), "judged": 2, "changed": 2}  # r-1, r-2
     assert done["totals"]["USD"]["difference"] == "-200.00"
     only_acme = books.json("what-if", "--set", "refundable_tenders=cash", "--account", "acme")
     assert sorted(r["refund"] for r in only_acme["requests"]) == ["r-1", "r-2"]
