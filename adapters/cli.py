@@ -8,6 +8,7 @@ The CLI holds no rules and no infrastructure: each command parses its options, c
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,16 +17,18 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from adapters import services
 from adapters.bootstrap import App, Settings, StoreURLError, bootstrap
-from adapters.formats import tables
+from adapters.formats import envelope, tables
 from adapters.formats.feed import BadInput, _instant
 from domain.errors import LedgerError
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False)
+# no console markup: ids, names and messages are the user's text ("[/x]" is a valid id)
+out = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)  # one message, one line
 
 Json = Annotated[bool, typer.Option("--json", help="print JSON (every field, full precision) instead of a table")]
 KnownAt = Annotated[Optional[str], typer.Option("--known-at", help="as recorded by then (default: now)")]
@@ -62,21 +65,49 @@ def optional_instant(option: str, value: str | None) -> datetime | None:
 
 
 def parse_sets(sets: list[str] | None) -> dict[str, str]:
+    """``--set NAME=VALUE`` overrides, each checked now (a bad name or value is bad input naming --set)."""
     out = {}
     for item in sets or []:
         name, eq, value = item.partition("=")
         if not eq or not name:
             raise BadInput(None, f"--set: {item!r} is not NAME=VALUE")
         out[name.strip()] = value.strip()
-    return out
+    return services.check_overrides(out)
 
 
-def read_text(option: str, path: str, newline: str | None = None) -> str:
+def day(option: str, value: str) -> date:
     try:
-        with open(path, encoding="utf-8", newline=newline) as f:
+        return envelope.day(value)
+    except ValueError as e:
+        raise BadInput(None, f"{option}: {e}") from None
+
+
+def read_bytes(option: str, path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
             return f.read()
     except OSError as e:
         raise BadInput(None, f"{option}: cannot read {path!r}: {e.strerror}") from None
+
+
+def read_text(option: str, path: str, newline: str | None = None) -> str:
+    """A UTF-8 text file (``newline=None``: universal newlines); invalid UTF-8 names its line."""
+    data = read_bytes(option, path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise BadInput(None, f"{option}: line {line}: not valid UTF-8") from None
+    return text if newline is not None else text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def writable(option: str, path: str) -> str:
+    """An output file: its directory must exist and be writable, and it must not be a directory."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK) or \
+            (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise BadInput(None, f"{option}: cannot write {path!r}")
+    return path
 
 
 @cli.callback()
@@ -95,8 +126,15 @@ def record_cmd(
                                                        help="take each line's recorded_at (migrations)")] = False,
 ) -> None:
     """Append a feed of commands, all or nothing."""
-    text = sys.stdin.read() if feed_path == "-" else read_text("FEED.jsonl", feed_path)
-    result = services.record_feed(application(), text, preserve_recorded_at=preserve_recorded_at)
+    if feed_path == "-":
+        result = services.record_feed(application(), sys.stdin.buffer, preserve_recorded_at=preserve_recorded_at)
+    else:
+        try:
+            handle = open(feed_path, "rb")  # read a line at a time: invalid UTF-8 and long lines name their line
+        except OSError as e:
+            raise BadInput(None, f"FEED.jsonl: cannot read {feed_path!r}: {e.strerror}") from None
+        with handle:
+            result = services.record_feed(application(), handle, preserve_recorded_at=preserve_recorded_at)
     out.print(f"recorded {result.recorded}, duplicates {result.duplicates}, denied {result.denied}")
 
 
@@ -141,8 +179,8 @@ def quote_cmd(
         for line in q.lines:
             out.print(f"  {line.instance} {line.order} [{line.rule}]: {line.formula}", markup=False)
     ceiling = f" · staff decision needed, ceiling {q.ceiling}" if q.ceiling is not None else ""
-    out.print(f"policy {q.policy} · mode {q.mode} · eligible {'yes' if q.eligible else 'no'} · "
-              f"outcome {q.outcome} · amount [bold]{q.currency} {q.amount}[/bold]{ceiling}")
+    out.print(Text.assemble(f"policy {q.policy} · mode {q.mode} · eligible {'yes' if q.eligible else 'no'} · "
+                            f"outcome {q.outcome} · amount ", (f"{q.currency} {q.amount}", "bold"), ceiling))
 
 
 def _brief(key: str, value: Any) -> str:
@@ -190,6 +228,7 @@ def timeline_cmd(
     k = optional_instant("--known-at", known_at)
     t = optional_instant("--at", at)
     if html:
+        writable("--html", html)
         page = services.timeline_html(application(), instance, t, k)
         with open(html, "w", encoding="utf-8") as f:
             f.write(page)
@@ -218,10 +257,7 @@ def overdue_cmd(
     P-R2 / P-D1 (review_days / escalation_days) and P-R3 (processing_days: flagged), from the policy version
     in force at the request (P-V1)."""
     t = instant("--at", at)
-    try:
-        holidays = tuple(date.fromisoformat(h) for h in holiday or [])
-    except ValueError as e:
-        raise BadInput(None, f"--holiday: {e}") from None
+    holidays = tuple(day("--holiday", h) for h in holiday or [])
     late = services.overdue(application(), t, parse_sets(sets), holidays)
     if as_json:
         print(json.dumps({"at": t.isoformat(), "overdue": [o.as_json() for o in late]}, indent=2))
@@ -239,7 +275,7 @@ def overdue_cmd(
 @cli.command("project")
 def project_cmd(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="drop the read models and replay from event zero")] = False,
-    batch: Annotated[int, typer.Option("--batch", help="notifications per transaction")] = 200,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="notifications per transaction")] = 200,
 ) -> None:
     """Catch the SQL read models (orders, refund applications, account ledger) up with the event log."""
     from rich.progress import Progress
@@ -261,6 +297,8 @@ def reconcile_cmd(
     as_json: Json = False,
 ) -> None:
     """Compare the ledger with a payment statement; exit 1 when anything does not reconcile."""
+    if out_csv:
+        writable("--out", out_csv)
     r = services.reconcile(application(), read_text("--statement", statement, newline=""))
     rows = r.findings
     if out_csv:
@@ -297,9 +335,11 @@ def what_if_cmd(
     """Recompute refunds under a scenario, writing nothing: one instance with facts added or dropped, or
     every recorded request (or an account's) with policy parameters overridden."""
     overrides = parse_sets(sets)
+    if csv_out:
+        writable("--csv", csv_out)
     if instance is not None:
         t = instant("--at", at)
-        added = read_text("--add", add).splitlines() if add else []
+        added = read_text("--add", add).split("\n") if add else []
         s = services.instance_scenario(application(), instance, t, added, drop or [], mode, overrides)
         if as_json:
             print(json.dumps(s.as_json(), indent=2))
@@ -339,6 +379,7 @@ def export_cmd(
     if fmt not in ("csv", "parquet"):
         raise BadInput(None, f"--format: {fmt!r} is not csv or parquet")
     t1, t2, k = instant("--from", start), instant("--to", end), optional_instant("--known-at", known_at)
+    writable("--out", out_path)
     rows = services.export(application(), what, t1, t2, k)
     n = (tables.write_csv if fmt == "csv" else tables.write_parquet)(rows, out_path, tables.COLUMNS[what])
     out.print(f"wrote {n} {what} rows to {out_path}")
@@ -471,6 +512,9 @@ def refunds_cmd(
 def main() -> None:
     """Exit status: 0 done, 2 bad input, 1 anything else."""
     try:
+        for i, arg in enumerate(sys.argv[1:], start=1):
+            if any(0xD800 <= ord(c) <= 0xDFFF for c in arg):  # undecodable bytes (surrogateescape)
+                raise BadInput(None, f"argument {i}: not valid UTF-8")
         code = cli(standalone_mode=False)
     except (BadInput, LedgerError, StoreURLError) as e:
         err.print(str(e), markup=False)

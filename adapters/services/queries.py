@@ -13,11 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.bootstrap import App
+from adapters.formats import envelope
 from adapters.formats.feed import BadInput
 from adapters.formats.timeline_html import render as render_timeline
 from adapters.services import record as service
 from adapters.store.integrity import Verification
 from adapters.store.integrity import verify as verify_chain
+from domain.errors import LedgerError
 from domain.instance import known, retractions
 from domain.money import Payment
 from domain.policies import registry
@@ -32,16 +34,41 @@ def quote_modes() -> tuple[str, ...]:
     return ("auto", *dict.fromkeys(m for p in reversed(registry.POLICIES) for m in p.modes))  # fallback first
 
 
+def check_overrides(overrides: dict[str, str]) -> dict[str, str]:
+    """``--set NAME=VALUE`` overrides, each within the envelope for its parameter's type and parsed by every
+    policy that knows the name: a bad name or value is bad input naming ``--set`` (and the parameter)."""
+    for name, value in overrides.items():
+        try:
+            for p in registry.POLICIES:
+                envelope.parameter(p.parameters, name, value)
+            registry.check({name: value})
+        except envelope.Refused as e:
+            raise BadInput(None, f"--set: {name}={value}: {e.message}") from None
+        except LedgerError as e:
+            raise BadInput(None, f"--set: {name}={value}: {e.message}") from None
+    return overrides
+
+
+OPTIONS = {"with": "--with", "invoice": "--invoice"}  # a quote's fields that come from the CLI's options
+
+
 def quote(app: App, instance: str, at: datetime, known_at: datetime | None = None, mode: str = "auto",
           with_: Sequence[str] = (), overrides: dict[str, str] | None = None, *, exception_report: str | None = None,
           reason: str | None = None, invoice: str | None = None) -> Quote:
-    """What a refund of ``instance`` (and ``with_``) requested at ``at`` would pay, as known at ``known_at``."""
+    """What a refund of ``instance`` (and ``with_``) requested at ``at`` would pay, as known at ``known_at``.
+    A refusal that concerns ``with_`` or ``invoice`` names the option (``--with``, ``--invoice``)."""
     known_at = known_at or app.now()
     modes = quote_modes()
     if mode not in modes:
         raise BadInput(None, f"--mode: {mode!r} is not one of {', '.join(modes)}")
-    return service.quote(app.ledger, instance, at, known_at, mode, list(with_), exception_report=exception_report,
-                         reason=reason, invoice=invoice, overrides=dict(overrides or {}))
+    try:
+        return service.quote(app.ledger, instance, at, known_at, mode, list(with_),
+                             exception_report=exception_report, reason=reason, invoice=invoice,
+                             overrides=dict(overrides or {}))
+    except LedgerError as e:
+        if e.field in OPTIONS:
+            raise BadInput(None, f"{OPTIONS[e.field]}: {e.message}") from None
+        raise
 
 
 # ----- history -----
