@@ -339,6 +339,7 @@ def what_if_cmd(
         writable("--csv", csv_out)
     if instance is not None:
         t = instant("--at", at)
+        services.check_mode(mode)
         added = read_text("--add", add).split("\n") if add else []
         s = services.instance_scenario(application(), instance, t, added, drop or [], mode, overrides)
         if as_json:

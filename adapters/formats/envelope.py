@@ -19,7 +19,7 @@ Months: ``MONTHS_MIN``..``MONTHS_MAX`` = 1..120 (ten years), for a term, a disco
 Business times: ``TIME_MIN`` <= t < ``TIME_MAX`` = [1970-01-01, 2200-01-01) UTC, with an offset in whole
     minutes. Everything derived from a time stays far inside what ``datetime`` holds (years 1 to 9999): a term
     ends at most 3,600 days later, renewals placed in advance may prepay up to ``VALIDITY_MAX`` (the end of a
-    longest term bought at the window's end), deadlines add at most ``PARAMETER_INT_MAX`` days; a UTC
+    longest term bought at the window's end), deadlines add at most ``PARAMETER_DAYS_MAX`` working days; a UTC
     conversion moves a time by less than a day. Offsets of seconds would also make an ISO time longer than
     the read models' 40-character time columns. A billing period (a charge) lasts at most
     ``PERIOD_DAYS_MAX`` = 3,660 days (ten years and their leap days): the account ledger walks it day by day.
@@ -40,8 +40,9 @@ A feed line: one JSON object of at most ``LINE_BYTES_MAX`` = 1 MiB of UTF-8 (the
     ``json`` accepts all three; the last key would silently win, and NaN would be printed back as invalid
     JSON).
 Policy parameters (``post_policy`` and ``--set``), by the type of the parameter: a decimal as a rate above
-    (at most ``MONEY_MAX``), a whole number 0..``PARAMETER_INT_MAX`` = 87,600 (ten years in hours: a duration
-    in days or hours added to a time in the window stays below year 2500), dates within the window.
+    (at most ``MONEY_MAX``); a whole number 0..``PARAMETER_DAYS_MAX`` = 3,650 (ten years of days; a parameter
+    named ``*_hours``: 0..``PARAMETER_HOURS_MAX`` = 87,600, the same ten years), so a duration added to a time
+    in the window stays far below year 9999 and counting working days stays cheap; dates within the window.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ CPUS_MAX = 100_000  # a fixed-rate subscription's CPUs under management (P-M2)
 BANDWIDTH_MBPS_MAX = 100_000  # an EIP's bandwidth (K-F6 compares it with 200)
 TIME_MIN = datetime(1970, 1, 1, tzinfo=UTC)
 TIME_MAX = datetime(2200, 1, 1, tzinfo=UTC)  # exclusive
-VALIDITY_MAX = TIME_MAX + timedelta(days=30 * MONTHS_MAX)  # no order may be valid beyond this (2209-11-09)
+VALIDITY_MAX = TIME_MAX + timedelta(days=30 * MONTHS_MAX)  # no order may be valid beyond this (2209-11-10)
 PERIOD_DAYS_MAX = 3660
 ID_MAX = 200
 PRODUCT_MAX = 100
@@ -74,7 +75,8 @@ OBJECT_BYTES_MAX = 64 * 1024
 INTEGER_MIN, INTEGER_MAX = -(2**63), 2**63 - 1
 LINE_BYTES_MAX = 1024 * 1024
 JSON_DEPTH_MAX = 64
-PARAMETER_INT_MAX = 87_600
+PARAMETER_DAYS_MAX = 3650
+PARAMETER_HOURS_MAX = 87_600
 
 MONEY_TEXT = re.compile(rf"[0-9]{{1,13}}(\.[0-9]{{1,{MONEY_DECIMALS}}})?", re.ASCII)  # fullmatch only
 RATE_TEXT = re.compile(rf"[0-9]{{1,13}}(\.[0-9]{{1,{RATE_DECIMALS}}})?", re.ASCII)
@@ -314,10 +316,11 @@ def parameter(cls: type, name: str, value: Any) -> None:
     if kind is Decimal:
         rate(value, below_one=False)
     elif kind is int:
+        top = PARAMETER_HOURS_MAX if name.endswith("_hours") else PARAMETER_DAYS_MAX
         if isinstance(value, str) and WHOLE_TEXT.fullmatch(value):
             value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= PARAMETER_INT_MAX:
-            raise Refused(f"{value!r} is not a whole number from 0 to {PARAMETER_INT_MAX:,}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+            raise Refused(f"{value!r} is not a whole number from 0 to {top:,}")
     elif kind is str:
         identifier(value)
     elif getattr(kind, "__origin__", None) is tuple:

@@ -439,6 +439,7 @@ def parse_feed(lines: Iterable[str | bytes]) -> list[FeedLine]:
     `BadInput` at the first bad line."""
     out: list[FeedLine] = []
     for number, line in enumerate(lines, start=1):
-        if line.strip(b" \t\r\n" if isinstance(line, bytes) else " \t\r\n"):  # type: ignore[arg-type]
-            out.append(parse_line(number, line))
+        text = _line_text(number, line)  # even a blank line has at most LINE_BYTES_MAX bytes of UTF-8
+        if text.strip(" \t\r\n"):
+            out.append(parse_line(number, text))
     return out

@@ -21,6 +21,7 @@ from adapters.services.listings import (
 from adapters.services.queries import (
     History,
     Timeline,
+    check_mode,
     check_overrides,
     diff,
     history,
@@ -37,7 +38,7 @@ from adapters.services.whatif import InstanceScenario, LedgerScenario, Totals, i
 __all__ = [
     "EXPORTS", "OPEN_REFUND_STATES", "AccountRow", "History", "InstanceRow", "InstanceScenario", "LedgerScenario",
     "Projected", "Reconciliation", "RecordResult", "RefundListing", "Timeline", "Totals", "accounts",
-    "check_overrides", "diff",
+    "check_mode", "check_overrides", "diff",
     "export", "history", "instance_scenario", "instances", "ledger_scenario", "overdue", "project", "quote",
     "quote_modes", "reconcile", "record_feed", "refunds", "timeline", "timeline_html", "verify",
 ]

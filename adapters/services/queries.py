@@ -6,7 +6,8 @@ An omitted ``known_at`` is the App's clock now (what the ledger knows today).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
@@ -49,26 +50,38 @@ def check_overrides(overrides: dict[str, str]) -> dict[str, str]:
     return overrides
 
 
-OPTIONS = {"with": "--with", "invoice": "--invoice"}  # a quote's fields that come from the CLI's options
+def check_mode(mode: str) -> str:
+    """A quote's ``--mode``: ``auto``, or a mode (or refund reason) of a registered policy."""
+    modes = quote_modes()
+    if mode not in modes:
+        raise BadInput(None, f"--mode: {mode!r} is not one of {', '.join(modes)}")
+    return mode
+
+
+OPTIONS = {"with": "--with", "invoice": "--invoice", "reason": "--mode"}  # a request's fields from the CLI
+
+
+@contextmanager
+def naming_options() -> Iterator[None]:
+    """A refusal that concerns a request's field given by a CLI option names the option (``--with``...)."""
+    try:
+        yield
+    except LedgerError as e:
+        if e.field in OPTIONS:
+            raise BadInput(None, f"{OPTIONS[e.field]}: {e.message}") from None
+        raise
 
 
 def quote(app: App, instance: str, at: datetime, known_at: datetime | None = None, mode: str = "auto",
           with_: Sequence[str] = (), overrides: dict[str, str] | None = None, *, exception_report: str | None = None,
           reason: str | None = None, invoice: str | None = None) -> Quote:
-    """What a refund of ``instance`` (and ``with_``) requested at ``at`` would pay, as known at ``known_at``.
-    A refusal that concerns ``with_`` or ``invoice`` names the option (``--with``, ``--invoice``)."""
+    """What a refund of ``instance`` (and ``with_``) requested at ``at`` would pay, as known at ``known_at``."""
     known_at = known_at or app.now()
-    modes = quote_modes()
-    if mode not in modes:
-        raise BadInput(None, f"--mode: {mode!r} is not one of {', '.join(modes)}")
-    try:
+    check_mode(mode)
+    with naming_options():
         return service.quote(app.ledger, instance, at, known_at, mode, list(with_),
                              exception_report=exception_report, reason=reason, invoice=invoice,
                              overrides=dict(overrides or {}))
-    except LedgerError as e:
-        if e.field in OPTIONS:
-            raise BadInput(None, f"{OPTIONS[e.field]}: {e.message}") from None
-        raise
 
 
 # ----- history -----
@@ -174,7 +187,9 @@ def timeline_html(app: App, instance: str, at: datetime | None = None, known_at:
 def diff(app: App, instance: str, at: datetime, known_at: datetime, vs: datetime, mode: str = "auto",
          with_: Sequence[str] = ()) -> dict[str, Any]:
     """How the quote for ``at`` changed between ``known_at`` and ``vs``, and the recorded events that caused it."""
-    return service.diff(app.ledger, instance, at, known_at, vs, mode, list(with_))
+    check_mode(mode)
+    with naming_options():
+        return service.diff(app.ledger, instance, at, known_at, vs, mode, list(with_))
 
 
 def overdue(app: App, at: datetime, overrides: dict[str, str] | None = None, holidays: Sequence[date] = (),

@@ -312,10 +312,11 @@ def events_of(ledger: Ledger, name: str) -> Sequence[Any]:
 
 
 def iter_events(ledger: Ledger, names: list[str]) -> Iterator[tuple[str, Sequence[Any]]]:
-    for name in names:
+    """The events of each instance named (the first one's, then those refunded ``with`` it)."""
+    for i, name in enumerate(names):
         events = events_of(ledger, name)
         if not events:
-            raise UnknownInstance(f"unknown instance {name!r}", "instance")
+            raise UnknownInstance(f"unknown instance {name!r}", "with" if i else "instance")
         yield name, events
 
 
