@@ -83,6 +83,7 @@ OptionalInstant = Annotated[datetime | None, _optional(_instant)]
 OptionalId = Annotated[str | None, _optional(envelope.identifier)]
 OptionalCurrency = Annotated[str | None, _optional(envelope.currency)]
 OptionalText = Annotated[str | None, _optional(_text())]
+OptionalSaying = Annotated[str | None, _optional(_text(required=True))]  # when given, not blank
 OptionalEmail = Annotated[str | None, _optional(_text(envelope.EMAIL_MAX))]
 FreeForm = Annotated[dict[str, Any] | None, _optional(envelope.free_form)]
 
@@ -211,7 +212,7 @@ class RequestRefund(Command):
     refund: Id
     mode: Literal["auto", "five_day", "self_service", "exception"] = "auto"
     with_: list[Id] = Field(default=[], alias="with")
-    exception_report: OptionalText = None
+    exception_report: OptionalSaying = None
     reason: OptionalText = None
     email: OptionalEmail = None
     invoice: OptionalId = None
