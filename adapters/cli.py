@@ -19,7 +19,7 @@ from rich.text import Text
 
 from adapters import services
 from adapters.bootstrap import App, Settings, StoreURLError, bootstrap
-from adapters.formats import output, tables
+from adapters.formats import envelope, output, tables
 from adapters.formats.feed import BadInput, _instant
 from domain.errors import LedgerError
 
@@ -63,13 +63,14 @@ def optional_instant(option: str, value: str | None) -> datetime | None:
 
 
 def parse_sets(sets: list[str] | None) -> dict[str, str]:
+    """``--set NAME=VALUE`` overrides, each checked now (a bad name or value is bad input naming --set)."""
     out = {}
     for item in sets or []:
         name, eq, value = item.partition("=")
         if not eq or not name:
             raise BadInput(None, f"--set: {item!r} is not NAME=VALUE")
         out[name.strip()] = value.strip()
-    return out
+    return services.check_overrides(out)
 
 
 def writable(option: str, path: str, force: bool) -> None:
@@ -77,12 +78,30 @@ def writable(option: str, path: str, force: bool) -> None:
     output.check_target(path, option, (State.settings or Settings.resolve()).url, force)
 
 
-def read_text(option: str, path: str, newline: str | None = None) -> str:
+def day(option: str, value: str) -> date:
     try:
-        with open(path, encoding="utf-8", newline=newline) as f:
+        return envelope.day(value)
+    except ValueError as e:
+        raise BadInput(None, f"{option}: {e}") from None
+
+
+def read_bytes(option: str, path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
             return f.read()
     except OSError as e:
         raise BadInput(None, f"{option}: cannot read {path!r}: {e.strerror}") from None
+
+
+def read_text(option: str, path: str, newline: str | None = None) -> str:
+    """A UTF-8 text file (``newline=None``: universal newlines); invalid UTF-8 names its line."""
+    data = read_bytes(option, path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise BadInput(None, f"{option}: line {line}: not valid UTF-8") from None
+    return text if newline is not None else text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def show_version(value: bool) -> None:
@@ -111,8 +130,15 @@ def record_cmd(
                                                        help="take each line's recorded_at (migrations)")] = False,
 ) -> None:
     """Append a feed of commands, all or nothing."""
-    text = sys.stdin.read() if feed_path == "-" else read_text("FEED.jsonl", feed_path)
-    result = services.record_feed(application(), text, preserve_recorded_at=preserve_recorded_at)
+    if feed_path == "-":
+        result = services.record_feed(application(), sys.stdin.buffer, preserve_recorded_at=preserve_recorded_at)
+    else:
+        try:
+            handle = open(feed_path, "rb")  # read a line at a time: invalid UTF-8 and long lines name their line
+        except OSError as e:
+            raise BadInput(None, f"FEED.jsonl: cannot read {feed_path!r}: {e.strerror}") from None
+        with handle:
+            result = services.record_feed(application(), handle, preserve_recorded_at=preserve_recorded_at)
     out.print(f"recorded {result.recorded}, duplicates {result.duplicates}, denied {result.denied}")
 
 
@@ -235,10 +261,7 @@ def overdue_cmd(
     P-R2 / P-D1 (review_days / escalation_days) and P-R3 (processing_days: flagged), from the policy version
     in force at the request (P-V1)."""
     t = instant("--at", at)
-    try:
-        holidays = tuple(date.fromisoformat(h) for h in holiday or [])
-    except ValueError as e:
-        raise BadInput(None, f"--holiday: {e}") from None
+    holidays = tuple(day("--holiday", h) for h in holiday or [])
     late = services.overdue(application(), t, parse_sets(sets), holidays)
     if as_json:
         print(json.dumps({"at": t.isoformat(), "overdue": [o.as_json() for o in late]}, indent=2))
@@ -256,7 +279,7 @@ def overdue_cmd(
 @cli.command("project")
 def project_cmd(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="drop the read models and replay from event zero")] = False,
-    batch: Annotated[int, typer.Option("--batch", help="notifications per transaction")] = 200,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="notifications per transaction")] = 200,
 ) -> None:
     """Catch the SQL read models (orders, refund applications, account ledger) up with the event log."""
     from rich.progress import Progress
@@ -321,9 +344,12 @@ def what_if_cmd(
     if csv_out:
         writable("--csv", csv_out, force)
     overrides = parse_sets(sets)
+    if csv_out:
+        writable("--csv", csv_out)
     if instance is not None:
         t = instant("--at", at)
-        added = read_text("--add", add).splitlines() if add else []
+        services.check_mode(mode)
+        added = read_text("--add", add).split("\n") if add else []
         s = services.instance_scenario(application(), instance, t, added, drop or [], mode, overrides)
         if as_json:
             print(json.dumps(s.as_json(), indent=2))
@@ -582,6 +608,9 @@ def refunds_cmd(
 def main() -> None:
     """Exit status: 0 done, 2 bad input, 1 anything else."""
     try:
+        for i, arg in enumerate(sys.argv[1:], start=1):
+            if any(0xD800 <= ord(c) <= 0xDFFF for c in arg):  # undecodable bytes (surrogateescape)
+                raise BadInput(None, f"argument {i}: not valid UTF-8")
         code = cli(standalone_mode=False)
     except (BadInput, LedgerError, StoreURLError) as e:
         err.print(str(e))

@@ -3,6 +3,9 @@
 Money is a JSON string with at most 2 decimals; a JSON number is refused (a float
 must never come near money). Every timestamp must carry an offset. Unknown types and
 fields are refused. Errors name the line and the field: ``line 3: payment.cash: ...``.
+Every value must lie in the envelope (`adapters.formats.envelope`, docs/feed.md "Limits"): a line is
+read as bytes (invalid UTF-8 and an over-long line name their line), parsed as strict JSON (no duplicate
+keys, no NaN or Infinity, bounded nesting) and each field checked against its bounds.
 """
 
 from __future__ import annotations
@@ -10,14 +13,26 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import IO, Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from adapters.formats import envelope
+from adapters.formats.envelope import Refused
 from domain.money import Payment
+from domain.policies import registry
 
 
 class BadInput(Exception):
@@ -29,48 +44,48 @@ class BadInput(Exception):
         self.message = message
 
 
-MONEY_TEXT = re.compile(r"^\d+(\.\d{1,2})?$")  # an amount: digits, at most 2 decimals (feed and statement)
-_RATE = re.compile(r"^\d+(\.\d+)?$")
+MONEY_TEXT = re.compile(r"\A[0-9]{1,13}(\.[0-9]{1,2})?\Z", re.ASCII)  # an amount's text (see envelope.money)
 
 
 def _money(value: Any) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, (int, float)):
-        raise ValueError(f"money must be a JSON string such as \"696.00\", not the number {value!r}")
-    if not isinstance(value, str):
-        raise ValueError("money must be a JSON string such as \"696.00\"")
-    if value.startswith("-"):
-        raise ValueError(f"a negative amount ({value}) makes no sense here")
-    if not MONEY_TEXT.match(value):
-        raise ValueError(f"{value!r} is not an amount with at most 2 decimals")
-    return Decimal(value)
+    return envelope.money(value)
 
 
 def _rate(value: Any) -> Decimal:
-    if not isinstance(value, str) or not _RATE.match(value):
-        raise ValueError(f"a rate must be a JSON string such as \"0.30\", not {value!r}")
-    rate = Decimal(value)
-    if not rate < 1:
-        raise ValueError(f"a rate must be below 1, got {value}")
-    return rate
+    return envelope.rate(value)
 
 
 def _instant(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError(f"a time must be an ISO 8601 string with an offset, not {value!r}")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not an ISO 8601 time") from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise ValueError(f"{value!r} has no offset: every time must be timezone-aware (e.g. +08:00)")
-    return parsed
+    """A business time (the feed's, and the CLI's --at, --known-at, --from, --to, --vs): ISO 8601 with an
+    offset, inside the envelope's time window."""
+    return envelope.instant(value)
+
+
+def _optional(check: Any) -> BeforeValidator:
+    return BeforeValidator(lambda v: None if v is None else check(v))
+
+
+def _text(limit: int = envelope.TEXT_MAX, required: bool = False) -> Any:
+    return lambda v: envelope.text(v, limit, required=required)
 
 
 Money = Annotated[Decimal, BeforeValidator(_money)]
 Rate = Annotated[Decimal, BeforeValidator(_rate)]
 Instant = Annotated[datetime, BeforeValidator(_instant)]
-Id = Annotated[str, Field(min_length=1, strict=True)]
-Months = Annotated[int, Field(gt=0, strict=True)]
+Id = Annotated[str, BeforeValidator(envelope.identifier)]
+Product = Annotated[str, BeforeValidator(lambda v: envelope.identifier(v, envelope.PRODUCT_MAX))]
+Version = Annotated[str, BeforeValidator(lambda v: envelope.identifier(v, envelope.VERSION_MAX))]
+Currency = Annotated[str, BeforeValidator(envelope.currency)]
+Text = Annotated[str, BeforeValidator(_text(required=True))]  # free text that must say something
+Months = Annotated[int, Field(ge=envelope.MONTHS_MIN, le=envelope.MONTHS_MAX, strict=True)]
+OptionalMoney = Annotated[Decimal | None, _optional(_money)]
+OptionalInstant = Annotated[datetime | None, _optional(_instant)]
+OptionalId = Annotated[str | None, _optional(envelope.identifier)]
+OptionalCurrency = Annotated[str | None, _optional(envelope.currency)]
+OptionalText = Annotated[str | None, _optional(_text())]
+OptionalSaying = Annotated[str | None, _optional(_text(required=True))]  # when given, not blank
+OptionalEmail = Annotated[str | None, _optional(_text(envelope.EMAIL_MAX))]
+FreeForm = Annotated[dict[str, Any] | None, _optional(envelope.free_form)]
 
 
 class _Model(BaseModel):
@@ -95,37 +110,36 @@ class PromotionIn(_Model):
 
 def _check_discounts(value: dict[str, Decimal]) -> dict[str, Decimal]:
     for k in value:
-        if not k.isdigit() or int(k) < 1:
-            raise ValueError(f"discount key {k!r} must be a whole number of months")
+        envelope.months_key(k)
     return value
 
 
 class Command(_Model):
     type: str
     at: Instant
-    id: Id | None = None
-    recorded_at: Instant | None = None
+    id: OptionalId = None
+    recorded_at: OptionalInstant = None
 
 
 class Purchase(Command):
     type: Literal["purchase"]
     instance: Id
     account: Id
-    product: Id
+    product: Product
     order: Id
     months: Months
     monthly_price: Money
     payment: PaymentIn
-    price: Money | None = None
-    currency: Id = "CNY"
+    price: OptionalMoney = None
+    currency: Currency = "CNY"
     discounts: dict[str, Rate] = {}
-    activated_at: Instant | None = None
-    trial_started_at: Instant | None = None
+    activated_at: OptionalInstant = None
+    trial_started_at: OptionalInstant = None
     billing: Literal["subscription", "pay_as_you_go"] = "subscription"
     image: Literal["public", "market"] | None = None
-    bandwidth_mbps: Annotated[int, Field(gt=0, strict=True)] | None = None
+    bandwidth_mbps: Annotated[int, Field(gt=0, le=envelope.BANDWIDTH_MBPS_MAX, strict=True)] | None = None
     promotion: PromotionIn | None = None
-    spec: dict[str, Any] | None = None
+    spec: FreeForm = None
 
     _discounts = field_validator("discounts")(_check_discounts)
 
@@ -137,8 +151,8 @@ class Renew(Command):
     months: Months
     monthly_price: Money
     payment: PaymentIn
-    price: Money | None = None
-    currency: Id | None = None
+    price: OptionalMoney = None
+    currency: OptionalCurrency = None
     discounts: dict[str, Rate] = {}
 
     _discounts = field_validator("discounts")(_check_discounts)
@@ -150,14 +164,14 @@ class _Change(Command):
     instance: Id
     order: Id
     monthly_price: Money
-    currency: Id | None = None
-    spec: dict[str, Any] | None = None
+    currency: OptionalCurrency = None
+    spec: FreeForm = None
 
 
 class Upgrade(_Change):
     type: Literal["upgrade"]
     payment: PaymentIn
-    price: Money | None = None
+    price: OptionalMoney = None
 
 
 class Downgrade(_Change):
@@ -198,11 +212,11 @@ class RequestRefund(Command):
     refund: Id
     mode: Literal["auto", "five_day", "self_service", "exception"] = "auto"
     with_: list[Id] = Field(default=[], alias="with")
-    exception_report: Id | None = None
-    reason: str | None = None
-    email: str | None = None
-    invoice: str | None = None
-    explanation: str | None = None
+    exception_report: OptionalSaying = None
+    reason: OptionalText = None
+    email: OptionalEmail = None
+    invoice: OptionalId = None
+    explanation: OptionalText = None
 
 
 class CompleteRefund(Command):
@@ -213,13 +227,13 @@ class CompleteRefund(Command):
 class RejectRefund(Command):
     type: Literal["reject_refund"]
     refund: Id
-    reason: Id
+    reason: Text
 
 
 class Retract(Command):
     type: Literal["retract"]
     target: Id
-    reason: Id
+    reason: Text
 
 
 class Subscribe(Command):
@@ -227,10 +241,10 @@ class Subscribe(Command):
     instance: Id
     account: Id
     plan: Literal["performance", "fixed"]
-    currency: Id = "USD"
+    currency: Currency = "USD"
     commitment_months: Months = 12
-    estimated_monthly_savings: Money | None = None
-    cpus: Annotated[int, Field(gt=0, strict=True)] | None = None
+    estimated_monthly_savings: OptionalMoney = None
+    cpus: Annotated[int, Field(gt=0, le=envelope.CPUS_MAX, strict=True)] | None = None
 
 
 class Charge(Command):
@@ -240,7 +254,13 @@ class Charge(Command):
     amount: Money
     period_start: Instant
     period_end: Instant
-    estimated_savings: Money | None = None
+    estimated_savings: OptionalMoney = None
+
+    @model_validator(mode="after")
+    def _period(self) -> Charge:
+        if self.period_end - self.period_start > timedelta(days=envelope.PERIOD_DAYS_MAX):
+            raise Refused(f"a billing period lasts at most {envelope.PERIOD_DAYS_MAX:,} days", "period_end")
+        return self
 
 
 class ReportSavings(Command):
@@ -273,12 +293,12 @@ class EndSubscription(Command):
 class _Decision(Command):
     refund: Id
     approve: Annotated[bool, Field(strict=True)]
-    amount: Money | None = None
+    amount: OptionalMoney = None
 
 
 class DecideRefund(_Decision):
     type: Literal["decide_refund"]
-    reason: str | None = None
+    reason: OptionalText = None
 
 
 class Escalate(Command):
@@ -293,8 +313,21 @@ class DecideEscalation(_Decision):
 class PostPolicy(Command):
     type: Literal["post_policy"]
     policy: Literal["korpro"]
-    version: Id
-    parameters: dict[str, Any] = {}
+    version: Version
+    parameters: Annotated[dict[str, Any], BeforeValidator(envelope.free_form)] = {}
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """Each value within the envelope for its type; the policy's own parser checks names and meaning."""
+        if info.data.get("policy") is not None:
+            params = registry.named(info.data["policy"]).parameters
+            for name, raw in value.items():
+                try:
+                    envelope.parameter(params, name, raw)
+                except Refused as e:
+                    raise Refused(e.message, name) from None
+        return value
 
 
 COMMANDS: dict[str, type[Command]] = {
@@ -320,11 +353,16 @@ class FeedLine(NamedTuple):
     digest: str
 
 
-def parse_line(number: int, text: str) -> FeedLine:
+def parse_line(number: int, text: str | bytes) -> FeedLine:
+    """One feed line (its text, or its bytes without or with the newline), validated; `BadInput` names the line
+    and the field."""
+    text = _line_text(number, text)
     try:
-        raw = json.loads(text)
+        raw = envelope.loads(text)
     except json.JSONDecodeError as e:
         raise BadInput(number, f"malformed JSON: {e.msg} (column {e.colno})") from None
+    except Refused as e:
+        raise BadInput(number, str(e)) from None
     if not isinstance(raw, dict):
         raise BadInput(number, "a feed line must be a JSON object")
     kind = raw.get("type")
@@ -344,23 +382,65 @@ def parse_line(number: int, text: str) -> FeedLine:
     return FeedLine(number, command, digest)
 
 
+def _line_text(number: int, line: str | bytes) -> str:
+    """A line's text without its newline: at most ``LINE_BYTES_MAX`` bytes of UTF-8."""
+    if isinstance(line, bytes):
+        body = line[:-1] if line.endswith(b"\n") else line
+        if len(body) > envelope.LINE_BYTES_MAX:
+            raise BadInput(number, f"the line is longer than {envelope.LINE_BYTES_MAX:,} bytes")
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise BadInput(number, f"not valid UTF-8 (byte {e.start + 1} of the line)") from None
+    body = line.removesuffix("\n")
+    if len(body) > envelope.LINE_BYTES_MAX // 4 and \
+            len(body.encode("utf-8", "surrogatepass")) > envelope.LINE_BYTES_MAX:
+        raise BadInput(number, f"the line is longer than {envelope.LINE_BYTES_MAX:,} bytes")
+    return body
+
+
 def describe(error: ValidationError) -> str:
-    """The first pydantic error as ``field: message``."""
+    """The first pydantic error as ``field: message`` (``field.inner.path`` inside an object)."""
     first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "line"
+    where = ".".join(str(p) for p in first["loc"])
     kind = first["type"]
     if kind == "missing":
         return f"{where}: missing required field"
     if kind == "extra_forbidden":
         return f"{where}: unknown field"
-    message = first["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}"
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, Refused):
+        where = ".".join(p for p in (where, cause.path) if p)
+        message = cause.message
+    else:
+        message = first["msg"].removeprefix("Value error, ")
+    return f"{where or 'line'}: {message}"
 
 
-def parse_feed(lines: Iterable[str]) -> list[FeedLine]:
-    """Every line of a feed, validated; blank lines are skipped. Raises `BadInput` at the first bad line."""
+def lines_of(source: str | bytes | IO[bytes] | Iterable[str | bytes]) -> Iterable[str | bytes]:
+    """A feed's lines: split on line feeds only (a JSON string may hold U+2028 or U+0085, which
+    ``str.splitlines`` would split on); a binary file is read a line at a time, never more than
+    ``LINE_BYTES_MAX`` (+2) bytes at once."""
+    if isinstance(source, str):
+        return source.split("\n")
+    if isinstance(source, bytes):
+        return source.split(b"\n")
+    if hasattr(source, "readline"):
+        return _read_lines(source)  # type: ignore[arg-type]
+    return source
+
+
+def _read_lines(handle: IO[bytes]) -> Iterator[bytes]:
+    while chunk := handle.readline(envelope.LINE_BYTES_MAX + 2):
+        yield chunk
+
+
+def parse_feed(lines: Iterable[str | bytes]) -> list[FeedLine]:
+    """Every line of a feed (texts or bytes, see `lines_of`), validated; blank lines are skipped. Raises
+    `BadInput` at the first bad line."""
     out: list[FeedLine] = []
-    for number, text in enumerate(lines, start=1):
-        if text.strip():
+    for number, line in enumerate(lines, start=1):
+        text = _line_text(number, line)  # even a blank line has at most LINE_BYTES_MAX bytes of UTF-8
+        if text.strip(" \t\r\n"):
             out.append(parse_line(number, text))
     return out

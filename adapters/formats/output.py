@@ -108,6 +108,8 @@ def check_target(path: str, option: str, ledger_url: str, force: bool) -> None:
         raise BadInput(None, f"{option}: {path!r} is a directory")
     if not target.parent.is_dir():
         raise BadInput(None, f"{option}: the directory of {path!r} does not exist")
+    if not os.access(target.parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise BadInput(None, f"{option}: cannot write {path!r} (permission denied)")
     if target.exists() and not force:
         raise BadInput(None, f"{option}: {path!r} exists; add --force to replace it")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import csv
 import re
-from datetime import datetime
 from decimal import Decimal
 from typing import TextIO
 
-from adapters.formats.feed import MONEY_TEXT, BadInput
+from adapters.formats import envelope
+from adapters.formats.feed import BadInput
 from projections.reconcile import StatementLine
 
 STATEMENT_COLUMNS = ("kind", "reference", "account", "amount", "currency", "booked_at")
@@ -39,17 +39,18 @@ def read_statement(handle: TextIO) -> list[StatementLine]:
             if not raw[column].strip():
                 raise bad(column, "empty")
         amount = raw["amount"].strip()
-        if not MONEY_TEXT.match(amount):
-            raise bad("amount", f"{amount!r} is not a non-negative amount with at most 2 decimals")
+        try:
+            envelope.money(amount)
+        except envelope.Refused as e:
+            raise bad("amount", f"{amount!r} is not a non-negative amount with at most 2 decimals "
+                                f"({e.message})") from None
         currency = raw["currency"].strip()
         if not re.fullmatch(r"[A-Z]{3}", currency):
             raise bad("currency", f"{currency!r} is not a 3-letter currency code")
         try:
-            booked = datetime.fromisoformat(raw["booked_at"].strip())
-        except ValueError:
-            raise bad("booked_at", f"{raw['booked_at']!r} is not an ISO 8601 time") from None
-        if booked.tzinfo is None:
-            raise bad("booked_at", f"{raw['booked_at']!r} has no offset")
+            booked = envelope.instant(raw["booked_at"].strip())
+        except envelope.Refused as e:
+            raise bad("booked_at", e.message) from None
         lines.append(StatementLine(n, kind, raw["reference"].strip(), raw["account"].strip(),
                                    int(Decimal(amount) * 100), currency, booked))
     return lines

@@ -27,13 +27,15 @@ PARQUET_BATCH = 10_000
 
 
 def write_parquet(rows: Iterable[dict[str, Any]], path: str, columns: list[str]) -> int:
-    """Money as decimal128(18, 2), times as timestamps with their UTC instant, days as dates (`TYPES`);
+    """Money as decimal128(38, 2), times as timestamps with their UTC instant, days as dates (`TYPES`);
     written ``PARQUET_BATCH`` rows at a time, to a temporary file renamed over ``path`` when complete. Values are
-    raw (Parquet cells are typed, never executed). Returns how many rows."""
+    raw (Parquet cells are typed, never executed). Returns how many rows. (38 digits: an account's running
+    balance is a sum of many amounts, each up to 10^12; 18 digits would overflow after 5,000 of them, see
+    `adapters.formats.envelope`.)"""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    kinds = {"money": pa.decimal128(18, 2), "time": pa.timestamp("us", tz="UTC"), "day": pa.date32(),
+    kinds = {"money": pa.decimal128(38, 2), "time": pa.timestamp("us", tz="UTC"), "day": pa.date32(),
              "text": pa.string()}
     schema = pa.schema([(c, kinds[TYPES.get(c, "text")]) for c in columns])
     n, batch = 0, []

@@ -22,6 +22,8 @@ from adapters.services.listings import (
 from adapters.services.queries import (
     History,
     Timeline,
+    check_mode,
+    check_overrides,
     diff,
     history,
     overdue,
@@ -37,7 +39,8 @@ from adapters.services.whatif import InstanceScenario, LedgerScenario, Totals, i
 __all__ = [
     "Audit", "KeyPair", "Made", "Refused", "checkpoint", "keygen",
     "EXPORTS", "OPEN_REFUND_STATES", "AccountRow", "History", "InstanceRow", "InstanceScenario", "LedgerScenario",
-    "Projected", "Reconciliation", "RecordResult", "RefundListing", "Timeline", "Totals", "accounts", "diff",
+    "Projected", "Reconciliation", "RecordResult", "RefundListing", "Timeline", "Totals", "accounts",
+    "check_mode", "check_overrides", "diff",
     "export", "history", "instance_scenario", "instances", "ledger_scenario", "overdue", "project", "quote",
     "quote_modes", "reconcile", "record_feed", "refunds", "timeline", "timeline_html", "verify",
 ]

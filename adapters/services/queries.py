@@ -6,18 +6,21 @@ An omitted ``known_at`` is the App's clock now (what the ledger knows today).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from adapters.bootstrap import App
+from adapters.formats import envelope
 from adapters.formats.feed import BadInput
 from adapters.formats.timeline_html import render as render_timeline
 from adapters.services import anchors
 from adapters.services import record as service
 from adapters.services.anchors import Audit
+from domain.errors import LedgerError
 from domain.instance import known, retractions
 from domain.money import Payment
 from domain.policies import registry
@@ -32,16 +35,53 @@ def quote_modes() -> tuple[str, ...]:
     return ("auto", *dict.fromkeys(m for p in reversed(registry.POLICIES) for m in p.modes))  # fallback first
 
 
+def check_overrides(overrides: dict[str, str]) -> dict[str, str]:
+    """``--set NAME=VALUE`` overrides, each within the envelope for its parameter's type and parsed by every
+    policy that knows the name: a bad name or value is bad input naming ``--set`` (and the parameter)."""
+    for name, value in overrides.items():
+        try:
+            for p in registry.POLICIES:
+                envelope.parameter(p.parameters, name, value)
+            registry.check({name: value})
+        except envelope.Refused as e:
+            raise BadInput(None, f"--set: {name}={value}: {e.message}") from None
+        except LedgerError as e:
+            raise BadInput(None, f"--set: {name}={value}: {e.message}") from None
+    return overrides
+
+
+def check_mode(mode: str) -> str:
+    """A quote's ``--mode``: ``auto``, or a mode (or refund reason) of a registered policy."""
+    modes = quote_modes()
+    if mode not in modes:
+        raise BadInput(None, f"--mode: {mode!r} is not one of {', '.join(modes)}")
+    return mode
+
+
+OPTIONS = {"with": "--with", "invoice": "--invoice", "reason": "--mode"}  # a request's fields from the CLI
+
+
+@contextmanager
+def naming_options() -> Iterator[None]:
+    """A refusal that concerns a request's field given by a CLI option names the option (``--with``...)."""
+    try:
+        yield
+    except LedgerError as e:
+        if e.field in OPTIONS:
+            raise BadInput(None, f"{OPTIONS[e.field]}: {e.message}") from None
+        raise
+
+
 def quote(app: App, instance: str, at: datetime, known_at: datetime | None = None, mode: str = "auto",
           with_: Sequence[str] = (), overrides: dict[str, str] | None = None, *, exception_report: str | None = None,
           reason: str | None = None, invoice: str | None = None) -> Quote:
     """What a refund of ``instance`` (and ``with_``) requested at ``at`` would pay, as known at ``known_at``."""
     known_at = known_at or app.now()
-    modes = quote_modes()
-    if mode not in modes:
-        raise BadInput(None, f"--mode: {mode!r} is not one of {', '.join(modes)}")
-    return service.quote(app.ledger, instance, at, known_at, mode, list(with_), exception_report=exception_report,
-                         reason=reason, invoice=invoice, overrides=dict(overrides or {}))
+    check_mode(mode)
+    with naming_options():
+        return service.quote(app.ledger, instance, at, known_at, mode, list(with_),
+                             exception_report=exception_report, reason=reason, invoice=invoice,
+                             overrides=dict(overrides or {}))
 
 
 # ----- history -----
@@ -147,7 +187,9 @@ def timeline_html(app: App, instance: str, at: datetime | None = None, known_at:
 def diff(app: App, instance: str, at: datetime, known_at: datetime, vs: datetime, mode: str = "auto",
          with_: Sequence[str] = ()) -> dict[str, Any]:
     """How the quote for ``at`` changed between ``known_at`` and ``vs``, and the recorded events that caused it."""
-    return service.diff(app.ledger, instance, at, known_at, vs, mode, list(with_))
+    check_mode(mode)
+    with naming_options():
+        return service.diff(app.ledger, instance, at, known_at, vs, mode, list(with_))
 
 
 def overdue(app: App, at: datetime, overrides: dict[str, str] | None = None, holidays: Sequence[date] = (),

@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from adapters.formats import feed
+from adapters.formats import envelope, feed
 from adapters.formats.feed import BadInput
 from adapters.store.integrity import save_sealed
 from adapters.store.ledger import Ledger
@@ -217,6 +217,8 @@ def apply_feed(uow: UnitOfWork, ledger: Ledger, lines: list[feed.FeedLine], now:
                 raise BadInput(line.number, f"id: {c.id!r} was already recorded with other content")
         try:
             owner = dispatch(uow, c, stamp)
+            if getattr(c, "months", None) is not None:
+                _check_validity(uow, owner, line.number)
             if c.id is not None:
                 uow.claim("line", c.id, owner, line.digest, stamp)
         except LedgerError as e:
@@ -230,6 +232,19 @@ def apply_feed(uow: UnitOfWork, ledger: Ledger, lines: list[feed.FeedLine], now:
         result.recorded += 1
     result.denied = uow.denied
     return result
+
+
+def _check_validity(uow: UnitOfWork, name: str, number: int) -> None:
+    """The envelope: a term (and renewals placed in advance, which stack) may not make an instance valid beyond
+    ``envelope.VALIDITY_MAX``, so every date derived from its orders stays representable."""
+    inst = uow.instance(name)
+    head = inst.purchase if inst is not None else None
+    if head is None:
+        return
+    ends = [p.end for p in registry.for_product(head.product).orders(head, inst.live_facts())]  # type: ignore[union-attr]
+    if ends and max(ends) > envelope.VALIDITY_MAX:
+        raise BadInput(number, f"months: the instance would be valid until {max(ends).isoformat()}, beyond the "
+                               f"envelope's last day of validity ({envelope.VALIDITY_MAX.date()})")
 
 
 def _preserved(line: feed.FeedLine, now: datetime, floor: datetime | None) -> datetime:
@@ -297,10 +312,11 @@ def events_of(ledger: Ledger, name: str) -> Sequence[Any]:
 
 
 def iter_events(ledger: Ledger, names: list[str]) -> Iterator[tuple[str, Sequence[Any]]]:
-    for name in names:
+    """The events of each instance named (the first one's, then those refunded ``with`` it)."""
+    for i, name in enumerate(names):
         events = events_of(ledger, name)
         if not events:
-            raise UnknownInstance(f"unknown instance {name!r}", "instance")
+            raise UnknownInstance(f"unknown instance {name!r}", "with" if i else "instance")
         yield name, events
 
 

@@ -65,6 +65,11 @@ def settings_from_url(url: str) -> dict[str, str]:
         raise StoreURLError(f"--db: {url!r} is not an SQLAlchemy URL ({e})") from None
     backend = u.get_backend_name()
     if backend == "sqlite":
+        folder = os.path.dirname(os.path.abspath(u.database)) if u.database and u.database != ":memory:" else ""
+        if folder and not os.path.isdir(folder):
+            raise StoreURLError(f"--db: cannot open {url!r}: no directory {folder!r}")
+        if folder and os.path.isdir(u.database):  # type: ignore[arg-type]
+            raise StoreURLError(f"--db: cannot open {url!r}: {u.database!r} is a directory")
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": u.database or ":memory:"}
     if backend == "postgresql":
         settings = {

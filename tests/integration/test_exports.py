@@ -26,7 +26,7 @@ def test_exports_as_known_before_and_after_a_retraction(cli: CLI, tmp_path: Path
     (row,) = pq.read_table(refunds).to_pylist()
     schema = pq.read_schema(refunds)  # typed by column, even where every value is empty (settled_at here)
     assert (str(schema.field("amount").type), str(schema.field("settled_at").type)) == (
-        "decimal128(18, 2)", "timestamp[us, tz=UTC]")
+        "decimal128(38, 2)", "timestamp[us, tz=UTC]")
     assert (row["refund"], row["amount"], row["state"], row["mode"]) == ("rf-7", Decimal("773.33"), "accepted",
                                                                          "self_service")
 

@@ -78,7 +78,7 @@ class KorProParameters:
                 else:
                     parsed[name] = str(raw)
             except (ValueError, TypeError, ArithmeticError) as e:
-                raise LedgerError(f"parameter {name}: {e}", f"parameters.{name}") from None
+                raise LedgerError(str(e), f"parameters.{name}") from None
         return replace(self, **parsed)
 
 
