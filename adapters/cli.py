@@ -139,6 +139,8 @@ def record_cmd(
             raise BadInput(None, f"FEED.jsonl: cannot read {feed_path!r}: {e.strerror}") from None
         with handle:
             result = services.record_feed(application(), handle, preserve_recorded_at=preserve_recorded_at)
+    if result.lines == 0:
+        err.print(f"{'standard input' if feed_path == '-' else feed_path}: the feed is empty; nothing was recorded")
     out.print(f"recorded {result.recorded}, duplicates {result.duplicates}, denied {result.denied}")
 
 

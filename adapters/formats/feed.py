@@ -10,6 +10,7 @@ keys, no NaN or Infinity, bounded nesting) and each field checked against its bo
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -374,7 +375,7 @@ def parse_line(number: int, text: str | bytes) -> FeedLine:
     try:
         command = model.model_validate(raw)
     except ValidationError as e:
-        raise BadInput(number, describe(e)) from None
+        raise BadInput(number, describe(e, model)) from None
     digest = ""
     if command.id is not None:
         content = {k: v for k, v in raw.items() if k != "recorded_at"}
@@ -399,15 +400,17 @@ def _line_text(number: int, line: str | bytes) -> str:
     return body
 
 
-def describe(error: ValidationError) -> str:
-    """The first pydantic error as ``field: message`` (``field.inner.path`` inside an object)."""
-    first = error.errors()[0]
+def describe(error: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """The first pydantic error as ``field: message`` (``field.inner.path`` inside an object). An unknown field
+    comes first, with the closest known one (a misspelt ``acount`` is the error, not the missing ``account``)."""
+    errors = error.errors()
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     where = ".".join(str(p) for p in first["loc"])
     kind = first["type"]
     if kind == "missing":
         return f"{where}: missing required field"
     if kind == "extra_forbidden":
-        return f"{where}: unknown field"
+        return f"{where}: unknown field{_suggestion(first['loc'], model)}"
     cause = first.get("ctx", {}).get("error")
     if isinstance(cause, Refused):
         where = ".".join(p for p in (where, cause.path) if p)
@@ -415,6 +418,15 @@ def describe(error: ValidationError) -> str:
     else:
         message = first["msg"].removeprefix("Value error, ")
     return f"{where or 'line'}: {message}"
+
+
+def _suggestion(loc: tuple[Any, ...], model: type[BaseModel] | None) -> str:
+    """``; did you mean 'account'?`` for a top-level field close to a known one."""
+    if model is None or len(loc) != 1 or not isinstance(loc[0], str):
+        return ""
+    known = [f.alias or name for name, f in model.model_fields.items()]
+    close = difflib.get_close_matches(loc[0], known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(sorted(known))})"
 
 
 def lines_of(source: str | bytes | IO[bytes] | Iterable[str | bytes]) -> Iterable[str | bytes]:

@@ -17,6 +17,11 @@ def record_feed(app: App, feed: str | bytes | IO[bytes] | Iterable[str | bytes],
     transaction.
 
     A bad line raises `BadInput` before the store is touched; a refused fact raises it with nothing written.
+    An empty feed (no line but blank ones) touches no store: ``lines`` is 0, for the entrypoint to say so.
     """
     lines = parse_feed(lines_of(feed))
-    return service.record(app.writer, lines, app.clock, preserve_recorded_at=preserve_recorded_at)
+    if not lines:
+        return RecordResult(lines=0)
+    result = service.record(app.writer, lines, app.clock, preserve_recorded_at=preserve_recorded_at)
+    result.lines = len(lines)
+    return result

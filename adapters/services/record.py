@@ -40,6 +40,7 @@ class RecordResult:
     recorded: int = 0
     duplicates: int = 0
     denied: int = 0
+    lines: int | None = None  # the feed's (non-blank) lines; 0: an empty feed, nothing was opened or written
 
 
 def fold(aggregate: Any, events: Any) -> Any:

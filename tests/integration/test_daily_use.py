@@ -44,3 +44,17 @@ def test_an_export_period_must_start_before_it_ends(cli: CLI, tmp_path: Path):
 
 def test_the_cli_says_its_version(cli: CLI):
     assert cli.run("--version", db=False).stdout.startswith("billing-ledger ")
+
+
+def test_a_misspelt_field_names_itself_and_the_field_it_may_mean(cli: CLI):
+    line = {"type": "purchase", "at": "2026-01-01T00:00:00Z", "instance": "kec-1", "acount": "acme",
+            "product": "KEC", "order": "o-1", "months": 1, "monthly_price": "10.00", "payment": {"cash": "10.00"}}
+    done = cli.run("record", "-", input=json.dumps(line) + "\n")
+    assert done.returncode == 2 and "line 1: acount: unknown field; did you mean 'account'?" in done.stderr
+    assert cli.rows() == []
+
+
+def test_an_empty_feed_is_reported_and_creates_nothing(cli: CLI):
+    done = cli.run("record", "-", input="\n   \n")
+    assert done.returncode == 0 and "the feed is empty" in done.stderr and "recorded 0" in done.stdout
+    assert cli.rows() == [] and cli.run("verify").returncode == 2  # still no ledger
