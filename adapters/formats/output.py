@@ -43,9 +43,17 @@ def plain(text: object) -> str:
     return str(text).translate(_CONTROL)
 
 
+_ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.\d+((?:[+-]\d\d:\d\d)|Z)?")
+
+
+def seconds(text: str) -> str:
+    """Times for people: to the second (``23:59:59.999999+08:00`` -> ``23:59:59+08:00``); JSON keeps them whole."""
+    return _ISO_TIME.sub(lambda m: m.group(1) + (m.group(2) or ""), text)
+
+
 def cell(value: object) -> Text:
-    """A table cell: plain text (``plain``) that Rich shows as it is, markup and all."""
-    return Text("" if value is None else plain(value))
+    """A table cell: plain text (``plain``) that Rich shows as it is, markup and all; times to the second."""
+    return Text("" if value is None else seconds(plain(value)))
 
 
 class SafeConsole(Console):
@@ -53,14 +61,14 @@ class SafeConsole(Console):
 
     def print(self, *objects: Any, **kwargs: Any) -> None:  # noqa: A003 - Rich's own name
         kwargs.setdefault("markup", False)
-        super().print(*(plain(o) if isinstance(o, str) else o for o in objects), **kwargs)
+        super().print(*(seconds(plain(o)) if isinstance(o, str) else o for o in objects), **kwargs)
 
 
 class SafeTable(Table):
     """A table whose string cells and title are shown inert (`cell`)."""
 
     def __init__(self, *args: Any, title: str | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, title=Text(plain(title)) if title is not None else None, **kwargs)
+        super().__init__(*args, title=Text(seconds(plain(title))) if title is not None else None, **kwargs)
 
     def add_row(self, *cells: Any, **kwargs: Any) -> None:
         super().add_row(*(cell(c) if isinstance(c, str) or c is None else c for c in cells), **kwargs)

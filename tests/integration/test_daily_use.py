@@ -58,3 +58,12 @@ def test_an_empty_feed_is_reported_and_creates_nothing(cli: CLI):
     done = cli.run("record", "-", input="\n   \n")
     assert done.returncode == 0 and "the feed is empty" in done.stderr and "recorded 0" in done.stdout
     assert cli.rows() == [] and cli.run("verify").returncode == 2  # still no ledger
+
+
+def test_people_read_times_to_the_second_and_json_keeps_them_whole(cli: CLI):
+    cli.ok("record", "--preserve-recorded-at", str(FEEDS[0]))
+    at = ["--at", "2026-05-20T00:00:00+08:00"]
+    whole = [o["due"] for o in cli.json("overdue", *at)["overdue"]]
+    assert whole and all(d.endswith(".999999+08:00") for d in whole)
+    table = cli.ok("overdue", *at)
+    assert ".999999" not in table and whole[0].replace(".999999", "") in table
