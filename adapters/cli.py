@@ -31,6 +31,7 @@ Json = Annotated[bool, typer.Option("--json", help="print JSON (every field, ful
 KnownAt = Annotated[Optional[str], typer.Option("--known-at", help="as recorded by then (default: now)")]
 Limit = Annotated[Optional[int], typer.Option("--limit", min=0, help="at most this many")]
 Account = Annotated[Optional[str], typer.Option("--account", help="only this account's")]
+Mode = Annotated[str, typer.Option("--mode", help="auto, or a mode or refund reason of the instance's policy")]
 Force = Annotated[bool, typer.Option("--force", help="replace the file if it exists (never the ledger's own)")]
 
 
@@ -169,7 +170,8 @@ def quote_cmd(
         print(json.dumps(q.as_json(), indent=2, ensure_ascii=False))
         return
     table = new_table(f"Refund quote for {q.instance} at {q.at.isoformat()} (known at {q.known_at.isoformat()})",
-                      "instance", "order", "kind", "rule", "paid", "consumed", "refund", "explanation")
+                      "instance", "order", "kind", "rule", f"paid ({q.currency})", f"consumed ({q.currency})",
+                      f"refund ({q.currency})", "explanation")
     for line in q.lines:
         j = line.as_json()
         table.add_row(j["instance"], j["order"], j["kind"], j["rule"], j["paid"], j.get("consumed", "—"),
@@ -202,7 +204,7 @@ def _brief(key: str, value: Any) -> str:
 @cli.command("history")
 def history_cmd(
     instance: str,
-    known_at: Annotated[Optional[str], typer.Option("--known-at")] = None,
+    known_at: KnownAt = None,
     as_json: Json = False,
 ) -> None:
     """Every fact about the instance, with both times, the line id, and retractions."""
@@ -226,7 +228,7 @@ def history_cmd(
 @cli.command("timeline")
 def timeline_cmd(
     instance: str,
-    at: Annotated[Optional[str], typer.Option("--at")] = None,
+    at: Annotated[Optional[str], typer.Option("--at", help="business time (default: --known-at)")] = None,
     known_at: KnownAt = None,
     html: Annotated[Optional[str], typer.Option("--html", help="write a self-contained SVG page here")] = None,
     force: Force = False,
@@ -272,7 +274,8 @@ def overdue_cmd(
                       "refund", "instance", "rule", "waiting for", "since", "due", "amount", "severity")
     for o in late:
         j = o.as_json()
-        table.add_row(j["refund"], j["instance"], j["rule"], j["waiting_for"], j["since"], j["due"], j["amount"],
+        table.add_row(j["refund"], j["instance"], j["rule"], j["waiting_for"], j["since"], j["due"],
+                      f"{j['currency']} {j['amount']}",
                       j["severity"])
     out.print(table)
     out.print(f"{len(late)} past a deadline")
@@ -335,7 +338,7 @@ def what_if_cmd(
     policy_version: Annotated[Optional[str], typer.Option("--policy-version",
                                                           help="judge by this posted policy version (P-V1)")] = None,
     account: Account = None,
-    mode: Annotated[str, typer.Option("--mode")] = "auto",
+    mode: Mode = "auto",
     csv_out: Annotated[Optional[str], typer.Option("--csv", help="write the per-request rows to this CSV")] = None,
     force: Force = False,
     every: Annotated[bool, typer.Option("--all", help="list every request judged, unchanged ones too")] = False,
@@ -371,8 +374,9 @@ def what_if_cmd(
                       "instance", "refund", "policy", "at", "baseline", "scenario", "difference")
     for r in rows:
         if every or r["difference"] not in ("0", "0.00"):
-            table.add_row(r["instance"], r["refund"], r["policy"], r["at"], r["baseline"], r["scenario"],
-                          r["difference"])
+            table.add_row(r["instance"], r["refund"], r["policy"], r["at"], f"{r['currency']} {r['baseline']}",
+                          f"{r['currency']} {r['scenario']}",
+                          f"{r['currency']} {r['difference']}")
     out.print(table)
     if not summary:
         out.print("no refund request was judged" + (f" for account {account}" if account else ""))
@@ -411,8 +415,8 @@ def diff_cmd(
     at: Annotated[str, typer.Option("--at", help="business time of the refund request")],
     known_at: Annotated[str, typer.Option("--known-at", help="the first knowledge time")],
     vs: Annotated[str, typer.Option("--vs", help="the second knowledge time")],
-    mode: Annotated[str, typer.Option("--mode")] = "auto",
-    with_: Annotated[Optional[list[str]], typer.Option("--with")] = None,
+    mode: Mode = "auto",
+    with_: Annotated[Optional[list[str]], typer.Option("--with", help="instances refunded together")] = None,
     as_json: Json = False,
 ) -> None:
     """How the quote for --at changed between --known-at and --vs, and which recorded events caused it."""
@@ -542,7 +546,7 @@ def _title(what: str, known_at: datetime | None) -> str:
 def new_table(title: str, *columns: str) -> Table:
     table = output.SafeTable(title=title)
     for col in columns:
-        table.add_column(col, justify="right" if col in RIGHT else "left")
+        table.add_column(col, justify="right" if col.split(" (")[0] in RIGHT else "left")
     return table
 
 

@@ -53,6 +53,7 @@ class Stage:
     holidays: tuple[date, ...] = ()
     policy: str = ""  # the policy (and version, P-V1) whose parameters set the deadline
     severity: str = "overdue"  # or "flag" (P-R3: card refunds may take longer)
+    currency: str = ""  # the amount's
 
 
 def add_working_days(start: date, n: int, holidays: Iterable[date]) -> date:
@@ -93,7 +94,8 @@ def open_stages(events: Iterable[tuple[str, Any]], at: datetime, deadline_of: Ca
         d = deadline_of(r)
         assert r.stage is not None and r.since is not None
         stages.append(Stage(r.refund, instance, d.rule, WAITING[r.stage], r.since, d.days, d.calendar_tz,
-                            str(r.amount), tuple(sorted(set(d.holidays) | extra)), d.policy, d.severity))
+                            str(r.amount), tuple(sorted(set(d.holidays) | extra)), d.policy, d.severity,
+                            r.currency))
     return stages
 
 
@@ -106,7 +108,7 @@ class Overdue:
         s = self.stage
         return {"refund": s.refund, "instance": s.instance, "rule": s.rule, "waiting_for": s.waiting_for,
                 "since": s.since.isoformat(), "due": self.due.isoformat(), "amount": s.amount,
-                "severity": s.severity, "policy": s.policy}
+                "severity": s.severity, "policy": s.policy, "currency": s.currency}
 
 
 def overdue(events: Iterable[tuple[str, Any]], at: datetime, deadline_of: Callable[[Refund], Deadline],

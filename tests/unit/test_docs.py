@@ -31,3 +31,9 @@ def test_links_point_inside_the_repository(doc):
             continue
         resolved = (doc.parent / target).resolve()
         assert resolved.is_relative_to(ROOT) and resolved.exists(), f"{doc.name} links to {target}"
+
+
+def test_every_option_says_what_it_is_for():
+    missing = [(name, p.opts) for name, cmd in GROUP.commands.items() for p in cmd.params
+               if p.param_type_name == "option" and not p.help]
+    assert missing == []
