@@ -18,7 +18,7 @@ import pytest
 from pyarrow import parquet as pq
 
 from adapters.formats import envelope
-from tests.integration.conftest import CLI, EXE
+from tests.integration.conftest import CLI, EXE, InProcessCLI
 from tests.stores import STORES, store_url
 
 ODD = "é中😀𝔘ﬁ¼٣ a-[/x]\"'\\"  # odd printable unicode (multi-byte, astral, digits of other scripts, markup)
@@ -99,7 +99,7 @@ INSIDE = [
 def ledger(request, tmp_path_factory) -> CLI:
     """A store per kind (like the ``cli`` fixture's), holding the feed of values just inside the envelope."""
     tmp = tmp_path_factory.mktemp(f"envelope-{request.param}")
-    cli = CLI(store_url(request.param, tmp), tmp)
+    cli = InProcessCLI(store_url(request.param, tmp), tmp)  # hundreds of checks: the entry point in process
     done = cli.run("record", "-", input="\n".join(INSIDE) + "\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"recorded {len(INSIDE)},"), done.stdout
