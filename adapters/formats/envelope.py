@@ -8,10 +8,11 @@ Money: ``MONEY_MAX`` = 10^12 in the currency unit, ASCII digits 0-9, at most ``M
     One amount is at most 10^14 cents, an order's actual payment (two refundable tenders) 2 x 10^14: a
     read-model row holds any accepted line 46,000 times over. What no line check can bound is a sum over many
     lines: an account's running balance in ``rm_account_ledger`` (every order of the account), a refund that
-    bundles many instances: each stays exact up to 46,000 payments at the maximum amount. Parquet exports hold money as decimal128(38, 2) (up to 10^36):
-    decimal128(18, 2), used before, stops at 10^16, which an account's closing balance passes with 5,000
-    maximal payments. An amount is ASCII digits because Python's ``\\d`` and ``Decimal`` also take
-    Arabic-Indic and other digits, and ``$`` in a pattern also matches before a trailing newline.
+    bundles many instances: each stays exact up to 46,000 payments at the maximum amount. Parquet exports
+    hold money as decimal128(38, 2) (up to 10^36): decimal128(18, 2), used before, stops at 10^16, which an
+    account's closing balance passes with 5,000 maximal payments. An amount is ASCII digits because Python's
+    ``\\d`` and ``Decimal`` also take Arabic-Indic and other digits, and ``$`` in a pattern also matches before
+    a trailing newline.
 Rates (discounts, decimal policy parameters): ASCII digits, at most ``RATE_DECIMALS`` = 4 (a basis point);
     a discount rate is below 1.
 Months: ``MONTHS_MIN``..``MONTHS_MAX`` = 1..120 (ten years), for a term, a discount table's keys and a
