@@ -64,12 +64,7 @@ def settings_from_url(url: str) -> dict[str, str]:
     except ArgumentError as e:
         raise StoreURLError(f"--db: {url!r} is not an SQLAlchemy URL ({e})") from None
     backend = u.get_backend_name()
-    if backend == "sqlite":
-        folder = os.path.dirname(os.path.abspath(u.database)) if u.database and u.database != ":memory:" else ""
-        if folder and not os.path.isdir(folder):
-            raise StoreURLError(f"--db: cannot open {url!r}: no directory {folder!r}")
-        if folder and os.path.isdir(u.database):  # type: ignore[arg-type]
-            raise StoreURLError(f"--db: cannot open {url!r}: {u.database!r} is a directory")
+    if backend == "sqlite":  # whether the file can be opened is `_check_sqlite`'s (open_ledger)
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": u.database or ":memory:"}
     if backend == "postgresql":
         settings = {
@@ -123,12 +118,12 @@ def _check_sqlite(url: str, name: str, create: bool) -> None:
         return
     path = Path(name)
     if path.is_dir():
-        raise StoreURLError(f"--db: {name!r} is a directory, not an SQLite file")
+        raise StoreURLError(f"--db: cannot open {shown(url)}: {name!r} is a directory, not an SQLite file")
+    if not path.resolve().parent.is_dir():
+        raise StoreURLError(f"--db: cannot open {shown(url)}: the directory of {name!r} does not exist")
     if not path.exists():
         if not create:
             raise NoLedger(f"--db: no ledger at {shown(url)} (no such file; record a feed to start one)")
-        if not path.resolve().parent.is_dir():
-            raise StoreURLError(f"--db: the directory of {name!r} does not exist")
         return
     if create:
         return
