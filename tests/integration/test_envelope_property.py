@@ -192,14 +192,14 @@ def jobs(ledger: CLI, opened: list[tuple[str, str]], reference: str) -> list[lis
     runs = [["project"], ["verify"], ["reconcile", "--statement", str(statement)],
             # and the other ledger-wide readers, in their human form too (ids are printed, never read as markup)
             ["instances"], ["accounts"], ["refunds"], ["overdue", "--at", T_MAX.isoformat()], ["what-if", "--json"]]
-    runs += [["export", what, *window, "--format", fmt, "--out", f"{out}.{what}.{fmt}"]
+    runs += [["export", what, *window, "--format", fmt, "--out", f"{out}.{what}.{fmt}", "--force"]
              for what in ("orders", "refunds", "account-ledger") for fmt in ("csv", "parquet")]
     for name, mode in opened:
         runs += [["history", "--json", "--", name],  # "--": an id may start with "-"
                  ["quote", "--at", T_MAX.isoformat(), "--mode", mode, "--json", "--", name],
                  ["history", "--", name], ["quote", "--at", T_MAX.isoformat(), "--mode", mode, "--explain", "--", name],
                  ["timeline", "--json", "--", name],
-                 ["timeline", "--at", T_MIN.isoformat(), "--html", str(ledger.cwd / "t.html"), "--", name]]
+                 ["timeline", "--at", T_MIN.isoformat(), "--html", str(ledger.cwd / "t.html"), "--force", "--", name]]
     return [["--db", ledger.url, *args] for args in runs]
 
 
