@@ -86,17 +86,9 @@ def day(option: str, value: str) -> date:
         raise BadInput(None, f"{option}: {e}") from None
 
 
-def read_bytes(option: str, path: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise BadInput(None, f"{option}: cannot read {path!r}: {e.strerror}") from None
-
-
 def read_text(option: str, path: str, newline: str | None = None) -> str:
     """A UTF-8 text file (``newline=None``: universal newlines); invalid UTF-8 names its line."""
-    data = read_bytes(option, path)
+    data = output.read_bytes(option, path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

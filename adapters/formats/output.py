@@ -206,6 +206,15 @@ def replacing(path: str) -> Iterator[str]:
     _sync_directory(path)
 
 
+def read_bytes(option: str, path: str) -> bytes:
+    """A file the user named, whole; one that cannot be read is bad input naming the option."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise BadInput(None, f"{option}: cannot read {path!r}: {e.strerror}") from None
+
+
 def write_text(path: str, text: str) -> None:
     with replacing(path) as temp, open(temp, "w", encoding="utf-8") as f:
         f.write(text)

@@ -187,16 +187,8 @@ def check_checkpoint(v: Verification, line: int, cp: fmt.Checkpoint, public_key:
     return CheckpointCheck(line, cp, True, anchor, True, f"signature ok; {where}")
 
 
-def _read(option: str, path: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise BadInput(None, f"{option}: cannot read {path!r}: {e.strerror}") from None
-
-
 def _checkpoints(option: str, path: str) -> list[tuple[int, fmt.Checkpoint]]:
-    data = _read(option, path)
+    data = output.read_bytes(option, path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -219,7 +211,7 @@ def audit(app: App, expect_heads: list[str] | tuple[str, ...] = (), checkpoints:
         if not lines:
             raise BadInput(None, f"--checkpoints {checkpoints}: holds no checkpoint")
         if public_key is not None:
-            key = fmt.load_public_key(_read("--public-key", public_key), f"--public-key {public_key}")
+            key = fmt.load_public_key(output.read_bytes("--public-key", public_key), f"--public-key {public_key}")
     v = verify_chain(app.ledger, [*heads, *(cp.head for _, cp in lines)])
     out = Audit(v, [check_head(v, h) for h in heads])
     if checkpoints is not None:
@@ -302,12 +294,12 @@ def checkpoint(app: App, key_path: str, file: str) -> Made:
     for path in (key_path, key_path + ".pub"):
         if output.same_file(file, path):
             raise BadInput(None, f"--file: {file!r} is a key file: refusing to write onto it")
-    key = fmt.load_private_key(_read("--key", key_path), f"--key {key_path}")
+    key = fmt.load_private_key(output.read_bytes("--key", key_path), f"--key {key_path}")
     existing = b""
     if os.path.lexists(file):
         if not os.path.isfile(file):
             raise BadInput(None, f"--file: {file!r} is not a regular file")
-        existing = _read("--file", file)
+        existing = output.read_bytes("--file", file)
     try:
         text = existing.decode("utf-8")
     except UnicodeDecodeError:
