@@ -8,15 +8,13 @@ Parquet), ``reconcile`` (a one-line statement), ``verify``, and ``history --json
 instance must then succeed: status 0 (``reconcile`` also 1, a mismatch), never a refusal after the feed was
 accepted, never a traceback; so must the other readers (listings, ``overdue``, ``what-if``, ``timeline``, the
 human tables that print the ids). Those jobs run through the real entry point (``adapters.cli.main``) one
-after the other in one process per example, so that each example costs two process starts.
+after the other in this process (`InProcessCLI`), so that each example costs one process start.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import count
 
@@ -24,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.formats import envelope
-from tests.integration.conftest import CLI
+from tests.integration.conftest import CLI, InProcessCLI
 from tests.stores import fresh_pg_database
 
 T_MIN, T_MAX = envelope.TIME_MIN, envelope.TIME_MAX - timedelta(microseconds=1)
@@ -32,25 +30,6 @@ MONEY = ["0.00", "0.01", "1.00", "999999999999.99", "1000000000000.00"]
 OFFSETS = [UTC, timezone(timedelta(hours=14)), timezone(-timedelta(hours=12)),
            timezone(timedelta(hours=5, minutes=45)), timezone(-timedelta(hours=23, minutes=59))]
 ODD = "aZ09 -_.:/é中文日本語한국어ελληνικάкириллицаعربيעברית😀𝔘ﬁ¼²٣۴ⅷ[/]{}\"'\\<>&%$#@!?~`|^*+=,;"
-RUN = """
-import contextlib, io, json, sys
-from adapters import cli
-results = []
-for args in json.loads(sys.stdin.read()):
-    out, err = io.StringIO(), io.StringIO()
-    sys.argv = ["billing-ledger", *args]
-    status = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            cli.main()
-    except SystemExit as e:
-        status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    except BaseException as e:
-        import traceback
-        status, err = 99, io.StringIO("Traceback " + traceback.format_exc())
-    results.append({"args": args, "status": status, "stdout": out.getvalue(), "stderr": err.getvalue()})
-sys.__stdout__.write(json.dumps(results))
-"""
 
 
 def iso(t: datetime, tz: timezone) -> str:
@@ -220,12 +199,11 @@ def test_nothing_accepted_breaks_a_ledger_wide_job(cli: CLI):
             assert ledger.rows() == []
             return
         accepted.append(len(lines))
-        ran = subprocess.run([sys.executable, "-c", RUN], input=json.dumps(jobs(ledger, opened, reference)),
-                             capture_output=True, text=True, cwd=ledger.cwd, timeout=300)
-        assert ran.returncode == 0, ran.stderr
-        for r in json.loads(ran.stdout):
-            ok = (0, 1) if r["args"][2] == "reconcile" else (0,)
-            assert r["status"] in ok and "Traceback" not in r["stderr"], (r, lines)
+        reader = InProcessCLI(ledger.url, ledger.cwd)  # the entry point in this process: no start-up per job
+        for args in jobs(ledger, opened, reference):
+            r = reader.run(*args, db=False)
+            ok = (0, 1) if args[2] == "reconcile" else (0,)
+            assert r.returncode in ok and "Traceback" not in r.stderr, (args, r.returncode, r.stderr, lines)
 
     check()
     assert len(accepted) >= 5, f"only {len(accepted)} of the generated feeds were accepted: the test proves little"
