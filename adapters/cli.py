@@ -619,8 +619,7 @@ def serve_cmd(
         raise BadInput(None, f"--workers: {workers} workers need PostgreSQL (--db postgresql+psycopg://...); "
                              "an SQLite ledger is served by one")
     where = ["--fd", str(fd)] if fd is not None else ["--host", host, "--port", str(port)]
-    argv = [sys.executable, "-m", "uvicorn", "--factory", "adapters.http:create_app", "--no-server-header",
-            "--workers", str(workers), *where]
+    argv = [sys.executable, "-m", "adapters.http.serve", "--workers", str(workers), *where]
     os.environ["BILLING_LEDGER_DB"] = settings.url
     sys.stdout.flush()
     sys.stderr.flush()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.http.auth import AppDep, KeyAdmin
+from adapters.http.auth import AppDep, KeyAdmin, Unnarrowed
 from adapters.http.problems import responses
 from adapters.services import keys
 
@@ -22,15 +22,16 @@ class NewKey(BaseModel):
 
 
 @router.post("/keys", status_code=201, summary="Create a key (its secret is shown once)")
-def create(app: AppDep, who: KeyAdmin, new: NewKey) -> dict[str, Any]:
+def create(app: AppDep, who: KeyAdmin, whole: Unnarrowed, new: NewKey) -> dict[str, Any]:
     return keys.create_key(app, new.role, new.accounts, new.name, actor=who.actor).as_json()
 
 
 @router.get("/keys", summary="Every key, revoked ones too (never a secret)")
-def list_keys(app: AppDep, who: KeyAdmin) -> dict[str, Any]:
+def list_keys(app: AppDep, who: KeyAdmin, whole: Unnarrowed) -> dict[str, Any]:
     return {"keys": [k.as_json() for k in keys.list_keys(app)]}
 
 
 @router.delete("/keys/{key_id}", summary="Revoke a key, at once")
-def revoke(app: AppDep, who: KeyAdmin, key_id: Annotated[str, Path(max_length=40)]) -> dict[str, Any]:
+def revoke(app: AppDep, who: KeyAdmin, whole: Unnarrowed,
+           key_id: Annotated[str, Path(max_length=40)]) -> dict[str, Any]:
     return keys.revoke_key(app, key_id, actor=who.actor).as_json()

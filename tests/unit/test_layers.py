@@ -1,7 +1,8 @@
 """The layers hold: entrypoints parse, call one use case and render; nothing is built at import time.
 
 The entrypoints' imports are read with `ast` (nothing is imported): only the standard library, their own
-framework (the CLI: typer, rich; the HTTP API, ``adapters/http/``: fastapi, starlette, pydantic, limits, and
+framework (the CLI: typer, rich; the HTTP API, ``adapters/http/``: fastapi, starlette, pydantic, limits,
+uvicorn, and
 its own package), the composition root (`adapters.bootstrap`), the application layer (`adapters.services`),
 the formats (`adapters.formats`) and the domain's error types (`domain.errors`).
 """
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINTS = sorted([ROOT / "adapters" / "cli.py", *(ROOT / "adapters" / "entrypoints").glob("*.py")])
 HTTP_ENTRYPOINT = sorted((ROOT / "adapters" / "http").glob("*.py"))
 ALLOWED_PACKAGES = ("typer", "rich", "adapters.bootstrap", "adapters.services", "adapters.formats", "domain.errors")
-HTTP_ALLOWED = ("fastapi", "starlette", "pydantic", "limits", "adapters.bootstrap", "adapters.services",
+HTTP_ALLOWED = ("fastapi", "starlette", "pydantic", "limits", "uvicorn", "adapters.bootstrap", "adapters.services",
                 "adapters.formats", "domain.errors", "adapters.http")
 FORBIDDEN_EXAMPLES = ("eventsourcing", "sqlalchemy", "psycopg", "adapters.store", "adapters.store.ledger",
                       "projections", "projections.finance", "domain", "domain.instance", "domain.policies.registry")
@@ -73,7 +74,7 @@ def test_entrypoints_import_only_the_composition_root_use_cases_formats_and_doma
 
 
 def test_the_http_checker_rejects_infrastructure_the_cli_and_the_domain_model():
-    assert not any(allowed(name, HTTP_ALLOWED) for name in (*FORBIDDEN_EXAMPLES, "adapters.cli", "uvicorn"))
+    assert not any(allowed(name, HTTP_ALLOWED) for name in (*FORBIDDEN_EXAMPLES, "adapters.cli"))
     assert all(allowed(name, HTTP_ALLOWED) for name in ("fastapi.responses", "adapters.http.auth",
                                                         "adapters.services.keys", "domain.errors"))
 
