@@ -125,14 +125,16 @@ def record_cmd(
 ) -> None:
     """Append a feed of commands, all or nothing."""
     if feed_path == "-":
-        result = services.record_feed(application(), sys.stdin.buffer, preserve_recorded_at=preserve_recorded_at)
+        result = services.record_feed(application(), sys.stdin.buffer, preserve_recorded_at=preserve_recorded_at,
+                                      actor=services.local_actor())
     else:
         try:
             handle = open(feed_path, "rb")  # read a line at a time: invalid UTF-8 and long lines name their line
         except OSError as e:
             raise BadInput(None, f"FEED.jsonl: cannot read {feed_path!r}: {e.strerror}") from None
         with handle:
-            result = services.record_feed(application(), handle, preserve_recorded_at=preserve_recorded_at)
+            result = services.record_feed(application(), handle, preserve_recorded_at=preserve_recorded_at,
+                                          actor=services.local_actor())
     if result.lines == 0:
         err.print(f"{'standard input' if feed_path == '-' else feed_path}: the feed is empty; nothing was recorded")
     out.print(f"recorded {result.recorded}, duplicates {result.duplicates}, denied {result.denied}")
@@ -206,14 +208,15 @@ def history_cmd(
         print(json.dumps(h.as_json(), indent=2))
         return
     table = new_table(f"History of {instance} (known at {h.known_at.isoformat()})",
-                      "#", "recorded at", "business at", "fact", "id", "details", "status")
+                      "#", "recorded at", "business at", "fact", "id", "recorded by", "details", "status")
     for r in h.facts:
         status = ""
         if "retracted" in r:
             x = r["retracted"]
             status = f"retracted by #{x['version']} ({x['by']}) at {x['recorded_at']}: {x['reason']}"
         details = ", ".join(f"{k}={_brief(k, v)}" for k, v in r["details"].items() if v not in (None, {}, []))
-        table.add_row(str(r["version"]), r["recorded_at"], r["at"], r["fact"], r["id"] or "", details, status,
+        table.add_row(str(r["version"]), r["recorded_at"], r["at"], r["fact"], r["id"] or "", r["actor"] or "",
+                      details, status,
                       style="dim" if status else None)
     out.print(table)
 
@@ -530,6 +533,63 @@ def checkpoint_cmd(
     cp = made.checkpoint
     out.print(f"checkpoint at line {made.line} of {made.file}: head {cp.head}, position {cp.position}, "
               f"{cp.seals} seals, recorded {cp.recorded_at}", markup=False)
+
+
+keys = typer.Typer(no_args_is_help=True, help="API keys for the HTTP service (docs/http.md): create, list, revoke.")
+cli.add_typer(keys, name="keys")
+
+
+def _key_row(r: services.KeyRow) -> list[str]:
+    return [r.id, r.role, ", ".join(r.accounts), r.name or "", r.created_at.isoformat(), r.created_by,
+            f"{r.revoked_at.isoformat()} by {r.revoked_by}" if r.revoked_at else ""]
+
+
+KEY_COLUMNS = ("id", "role", "accounts", "name", "created at", "created by", "revoked")
+
+
+@keys.command("create")
+def keys_create_cmd(
+    role: Annotated[str, typer.Option("--role", help=f"what the key may do: {', '.join(services.ROLES)}")],
+    accounts: Annotated[Optional[list[str]], typer.Option(
+        "--account", help="only this account's instances (repeatable; a customer key needs one)")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="a name for people (who holds the key)")] = None,
+    as_json: Json = False,
+) -> None:
+    """Create an API key and print its secret, once: it is stored only as a hash."""
+    made = services.create_key(application(), role, accounts or [], name, actor=services.local_actor())
+    if as_json:
+        print(json.dumps(made.as_json(), indent=2))
+        return
+    out.print(f"key {made.id} ({made.role}{': ' + ', '.join(made.accounts) if made.accounts else ''}); its "
+              "secret, shown only now:")
+    out.print(made.key)
+
+
+@keys.command("list")
+def keys_list_cmd(as_json: Json = False) -> None:
+    """Every key (never a secret): role, accounts, who created it, when, and whether it was revoked."""
+    rows = services.list_keys(application())
+    if as_json:
+        print(json.dumps({"keys": [r.as_json() for r in rows]}, indent=2))
+        return
+    table = new_table("API keys", *KEY_COLUMNS)
+    for r in rows:
+        table.add_row(*_key_row(r))
+    out.print(table)
+    out.print(f"{len(rows)} key(s)")
+
+
+@keys.command("revoke")
+def keys_revoke_cmd(
+    key_id: Annotated[str, typer.Argument(metavar="ID", help="the key's id (keys list)")],
+    as_json: Json = False,
+) -> None:
+    """Revoke a key: every later request with it is refused (401) at once."""
+    r = services.revoke_key(application(), key_id, actor=services.local_actor())
+    if as_json:
+        print(json.dumps(r.as_json(), indent=2))
+        return
+    out.print(f"revoked {r.id} at {r.revoked_at.isoformat() if r.revoked_at else ''} by {r.revoked_by}")
 
 
 def _title(what: str, known_at: datetime | None) -> str:

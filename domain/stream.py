@@ -24,3 +24,9 @@ class Stream(tuple):  # noqa: SLOT001 - the memo needs a __dict__
     def covers(self, at: datetime, known_at: datetime) -> bool:
         return (self.last_recorded is None or known_at >= self.last_recorded) and \
             (self.last_at is None or at >= self.last_at)
+
+
+def actor_of(event: Any) -> str | None:
+    """Who recorded ``event`` (an API key's ``key:<id>``, or ``user:<login>`` from the CLI), stamped when it
+    was stored; None for an event recorded before actors were kept. Not a dataclass field: no rule reads it."""
+    return event.__dict__.get("actor")

@@ -10,6 +10,17 @@ the same work on a bare `Ledger` (tests, the benchmark). May import ``domain``, 
 from adapters.services.anchors import Audit, KeyPair, Made, Refused, checkpoint, keygen
 from adapters.services.feeds import record_feed
 from adapters.services.jobs import EXPORTS, Projected, Reconciliation, export, project, reconcile
+from adapters.services.keys import (
+    ROLES,
+    CreatedKey,
+    KeyRow,
+    Principal,
+    authenticate,
+    create_key,
+    list_keys,
+    local_actor,
+    revoke_key,
+)
 from adapters.services.listings import (
     OPEN_REFUND_STATES,
     AccountRow,
@@ -37,6 +48,8 @@ from adapters.services.record import RecordResult
 from adapters.services.whatif import InstanceScenario, LedgerScenario, Totals, instance_scenario, ledger_scenario
 
 __all__ = [
+    "ROLES", "CreatedKey", "KeyRow", "Principal", "authenticate", "create_key", "list_keys", "local_actor",
+    "revoke_key",
     "Audit", "KeyPair", "Made", "Refused", "checkpoint", "keygen",
     "EXPORTS", "OPEN_REFUND_STATES", "AccountRow", "History", "InstanceRow", "InstanceScenario", "LedgerScenario",
     "Projected", "Reconciliation", "RecordResult", "RefundListing", "Timeline", "Totals", "accounts",

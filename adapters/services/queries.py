@@ -26,6 +26,7 @@ from domain.money import Payment
 from domain.policies import registry
 from domain.policies.kingsoft.view import replay
 from domain.quote import Quote
+from domain.stream import actor_of
 from domain.timeutil import FAR
 from projections.deadlines import Overdue
 
@@ -121,7 +122,7 @@ def history_rows(events: Sequence[Any], known_at: datetime) -> list[dict[str, An
     rows = []
     for f in facts:
         row = {"version": f.originator_version, "recorded_at": f.timestamp.isoformat(), "at": f.at.isoformat(),
-               "fact": type(f).__name__, "id": f.line,
+               "fact": type(f).__name__, "id": f.line, "actor": actor_of(f),
                "details": {x.name: _plain(getattr(f, x.name)) for x in fields(f) if x.name not in HIDDEN}}
         r = void.get(f.line) if f.line else None
         if r is not None:

@@ -170,7 +170,7 @@ Clock = Callable[[], datetime]
 
 
 def record(ledger: Ledger, lines: list[feed.FeedLine], now: datetime | Clock, *, preserve_recorded_at: bool = False,
-           attempts: int = 30) -> RecordResult:
+           attempts: int = 30, actor: str | None = None) -> RecordResult:
     """Apply a validated feed atomically.
 
     Every decision is judged on what the ledger knows at the feed's recorded time, and that time is
@@ -192,7 +192,7 @@ def record(ledger: Ledger, lines: list[feed.FeedLine], now: datetime | Clock, *,
         if not dirty:
             return result  # nothing new (e.g. only duplicates): nothing to write, not even a seal
         try:
-            save_sealed(ledger, dirty, uow.stamp or clock())
+            save_sealed(ledger, dirty, uow.stamp or clock(), actor)
             return result
         except (IntegrityError, OperationalError):
             time.sleep(random.uniform(0.005, 0.05) * min(attempt + 1, 5))

@@ -14,11 +14,23 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 GROUP = typer.main.get_command(cli)
 
 
-@pytest.mark.parametrize("name", sorted(GROUP.commands))
+def commands(group=GROUP, prefix=""):
+    """Every command by its full name (``keys create``), sub-commands of a group included."""
+    for name, cmd in group.commands.items():
+        full = f"{prefix}{name}"
+        yield full, cmd
+        if hasattr(cmd, "commands"):
+            yield from commands(cmd, f"{full} ")
+
+
+COMMANDS = dict(commands())
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_command_and_option_is_documented(name):
     text = (ROOT / "docs" / "cli.md").read_text()
     assert f"`{name}" in text, f"docs/cli.md does not document the command {name}"
-    for param in GROUP.commands[name].params:
+    for param in COMMANDS[name].params:
         for opt in param.opts:
             if opt.startswith("--"):
                 assert opt in text, f"docs/cli.md does not mention {name} {opt}"
@@ -34,6 +46,6 @@ def test_links_point_inside_the_repository(doc):
 
 
 def test_every_option_says_what_it_is_for():
-    missing = [(name, p.opts) for name, cmd in GROUP.commands.items() for p in cmd.params
+    missing = [(name, p.opts) for name, cmd in COMMANDS.items() for p in cmd.params
                if p.param_type_name == "option" and not p.help]
     assert missing == []

@@ -1,0 +1,153 @@
+"""Use cases: API keys (create, list, revoke) and authenticating a request's key.
+
+A key has a role (`ROLES`, deny by default: the HTTP entrypoint decides what each role may call) and an
+optional list of accounts that narrows what it sees (a ``customer`` key must have one). Its secret is shown
+once, by `create_key`, and stored only as a hash (`adapters.store.apikeys`). The key id is public: it is the
+actor a write records (``key:<id>``), shown by ``history``; the CLI records the local user instead
+(`local_actor`).
+
+Key management is recorded in the keys table (who created and revoked each key, and when), not in the
+event log: keys are access control, not facts about instances.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from adapters.bootstrap import App, NoLedger
+from adapters.formats.feed import BadInput
+from adapters.store import apikeys
+
+ROLES = ("admin", "recorder", "finance", "auditor", "customer")
+PREFIX = "blk_"
+_SECRET = re.compile(r"\Ablk_(k_[0-9a-f]{16})_([A-Za-z0-9_-]{43})\Z")
+_ACCOUNT = re.compile(r"\A[^\x00-\x1f\x7f]{1,200}\Z")
+
+
+def local_actor() -> str:
+    """Who records from a shell: ``user:<login name>`` (``uid:<n>`` where the system knows no name)."""
+    try:
+        return f"user:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no login name in this environment
+        return f"uid:{os.getuid()}"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: the key's id, role and accounts (never its secret)."""
+
+    id: str
+    role: str
+    accounts: tuple[str, ...]  # empty: not narrowed
+    name: str | None
+
+    @property
+    def actor(self) -> str:
+        return f"key:{self.id}"
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    id: str
+    role: str
+    accounts: tuple[str, ...]
+    name: str | None
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+    revoked_by: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "role": self.role, "accounts": list(self.accounts), "name": self.name,
+                "created_at": self.created_at.isoformat(), "created_by": self.created_by,
+                "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+                "revoked_by": self.revoked_by}
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    id: str
+    key: str  # the secret: shown once, never stored
+    role: str
+    accounts: tuple[str, ...]
+    name: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "key": self.key, "role": self.role, "accounts": list(self.accounts),
+                "name": self.name}
+
+
+def _sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _row(k: apikeys.StoredKey) -> KeyRow:
+    return KeyRow(k.id, k.role, k.accounts, k.name, k.created_at, k.created_by, k.revoked_at, k.revoked_by)
+
+
+def create_key(app: App, role: str, accounts: Sequence[str] = (), name: str | None = None, *,
+               actor: str | None = None) -> CreatedKey:
+    """A new key for ``role``, narrowed to ``accounts`` if any; the answer holds the secret, once.
+
+    Creates the ledger's store when missing (as recording does), so a server can be keyed before its first
+    feed."""
+    if role not in ROLES:
+        raise BadInput(None, f"--role: {role!r} is not one of {', '.join(ROLES)}")
+    accounts = tuple(dict.fromkeys(accounts))
+    for a in accounts:
+        if not _ACCOUNT.match(a):
+            raise BadInput(None, f"--account: {a!r} is not an account name (1 to 200 characters, no control "
+                                 "characters)")
+    if role == "customer" and not accounts:
+        raise BadInput(None, "--account: a customer key needs at least one account")
+    if name is not None and not _ACCOUNT.match(name):
+        raise BadInput(None, "--name: 1 to 200 characters, no control characters")
+    key_id = f"k_{secrets.token_hex(8)}"
+    secret = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+    app.writer  # noqa: B018 - the store (SQLite file, PostgreSQL schema) exists before its keys
+    apikeys.insert_key(app.readmodels, apikeys.StoredKey(
+        key_id, _sha256(secret), role, accounts, name, app.now(), actor or local_actor(), None, None))
+    return CreatedKey(key_id, secret, role, accounts, name)
+
+
+def list_keys(app: App) -> list[KeyRow]:
+    """Every key, revoked ones included, oldest first (never a secret)."""
+    app.ledger  # noqa: B018 - reading never creates a ledger: none there is NoLedger (status 2)
+    return [_row(k) for k in apikeys.all_keys(app.readmodels)]
+
+
+def revoke_key(app: App, key_id: str, *, actor: str | None = None) -> KeyRow:
+    """Revoke ``key_id`` at once (a key revoked earlier stays as it was). An unknown id is bad input."""
+    app.ledger  # noqa: B018
+    if not apikeys.revoke(app.readmodels, key_id, app.now(), actor or local_actor()):
+        raise BadInput(None, f"ID: no key {key_id!r} (billing-ledger keys list shows them)")
+    found = apikeys.get_key(app.readmodels, key_id)
+    assert found is not None
+    return _row(found)
+
+
+def authenticate(app: App, secret: str) -> Principal | None:
+    """The principal whose key this is; None for a malformed, unknown or revoked key (or no ledger yet).
+    The stored hash is compared in constant time."""
+    m = _SECRET.match(secret or "")
+    if m is None:
+        return None
+    try:
+        app.ledger  # noqa: B018
+    except NoLedger:
+        return None
+    found = apikeys.get_key(app.readmodels, m.group(1))
+    if found is None or found.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(found.secret_sha256, _sha256(secret)):
+        return None
+    return Principal(found.id, found.role, found.accounts, found.name)

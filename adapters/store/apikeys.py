@@ -1,0 +1,96 @@
+"""API keys in SQL, beside the ledger (same database, same schema as the read models).
+
+One table, ``api_keys``, under its own `MetaData`: ``project --rebuild`` drops and recreates the read models,
+never the keys. A key's secret is never stored: only its SHA-256 (the secret is 32 random bytes, so a fast
+hash is enough; a slow password hash protects low-entropy secrets, which these are not). The secret names
+its key (``blk_<id>_<token>``), so authenticating reads one row by primary key and compares the hashes in
+constant time (`hmac.compare_digest`). Revocation stamps ``revoked_at``; every request reads the row again,
+so it takes effect at once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Engine, MetaData, String, Table, Text, insert, inspect, select, update
+
+metadata = MetaData()
+TIME = String(40)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("accounts", Text, nullable=False),  # a JSON list of account names; [] = not narrowed
+    Column("name", String(200)),
+    Column("created_at", TIME, nullable=False), Column("created_by", String(200), nullable=False),
+    Column("revoked_at", TIME), Column("revoked_by", String(200)),
+)
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    id: str
+    secret_sha256: str
+    role: str
+    accounts: tuple[str, ...]
+    name: str | None
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+    revoked_by: str | None
+
+
+def _key(row: Any) -> StoredKey:
+    return StoredKey(row.id, row.secret_sha256, row.role, tuple(json.loads(row.accounts)), row.name,
+                     datetime.fromisoformat(row.created_at), row.created_by,
+                     datetime.fromisoformat(row.revoked_at) if row.revoked_at else None, row.revoked_by)
+
+
+def _exists(engine: Engine) -> bool:
+    return inspect(engine).has_table("api_keys")
+
+
+def insert_key(engine: Engine, key: StoredKey) -> None:
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(api_keys).values(
+            id=key.id, secret_sha256=key.secret_sha256, role=key.role, accounts=json.dumps(list(key.accounts)),
+            name=key.name, created_at=key.created_at.isoformat(), created_by=key.created_by))
+
+
+def get_key(engine: Engine, key_id: str) -> StoredKey | None:
+    """The key with this id (revoked or not), or None; a ledger that never had a key has no table: None."""
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
+    except Exception:  # noqa: BLE001 - no table yet (no key was ever created): no key
+        if _exists(engine):
+            raise
+        return None
+    return _key(row) if row is not None else None
+
+
+def all_keys(engine: Engine) -> list[StoredKey]:
+    if not _exists(engine):
+        return []
+    with engine.connect() as conn:
+        return [_key(r) for r in conn.execute(select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id))]
+
+
+def revoke(engine: Engine, key_id: str, when: datetime, by: str) -> bool:
+    """Stamp the key revoked (once: a revoked key keeps its first revocation). False: no such key."""
+    if not _exists(engine):
+        return False
+    with engine.begin() as conn:
+        found = conn.execute(select(api_keys.c.revoked_at).where(api_keys.c.id == key_id)).first()
+        if found is None:
+            return False
+        if found.revoked_at is None:
+            conn.execute(update(api_keys).where(api_keys.c.id == key_id)
+                         .values(revoked_at=when.isoformat(), revoked_by=by))
+        return True
