@@ -16,7 +16,7 @@ from adapters.http.auth import AppDep, RateLimit
 from adapters.http.settings import HttpSettings
 from adapters.services import health
 
-ERRORS = (401, 403, 404, 409, 413, 422, 429, 503)
+ERRORS = (400, 401, 403, 404, 409, 413, 422, 429, 503)
 
 
 def create_app(app: App | None = None, http: HttpSettings | None = None) -> FastAPI:

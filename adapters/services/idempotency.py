@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -58,11 +59,13 @@ class Answer:
         return self.body
 
 
-def fingerprint(feed: bytes, preserve_recorded_at: bool) -> str:
-    return hashlib.sha256(b"preserve_recorded_at=%d\n" % preserve_recorded_at + feed).hexdigest()
+def fingerprint(feed: bytes | Sequence[bytes], preserve_recorded_at: bool) -> str:
+    """What a request asked for: its feed's bytes (a feed given as lines: joined by line feeds) and options."""
+    data = feed if isinstance(feed, bytes) else b"\n".join(feed)
+    return hashlib.sha256(b"preserve_recorded_at=%d\n" % preserve_recorded_at + data).hexdigest()
 
 
-def record_feed_once(app: App, feed: bytes, *, principal: str, key: str | None, actor: str | None = None,
+def record_feed_once(app: App, feed: bytes | Sequence[bytes], *, principal: str, key: str | None, actor: str | None = None,
                      preserve_recorded_at: bool = False) -> Answer:
     """Record ``feed`` (as `adapters.services.feeds.record_feed`) unless ``principal`` already did with the
     idempotency ``key``: then the first answer. Without a key, simply record it."""
