@@ -65,8 +65,8 @@ def fingerprint(feed: bytes | Sequence[bytes], preserve_recorded_at: bool) -> st
     return hashlib.sha256(b"preserve_recorded_at=%d\n" % preserve_recorded_at + data).hexdigest()
 
 
-def record_feed_once(app: App, feed: bytes | Sequence[bytes], *, principal: str, key: str | None, actor: str | None = None,
-                     preserve_recorded_at: bool = False) -> Answer:
+def record_feed_once(app: App, feed: bytes | Sequence[bytes], *, principal: str, key: str | None,
+                     actor: str | None = None, preserve_recorded_at: bool = False) -> Answer:
     """Record ``feed`` (as `adapters.services.feeds.record_feed`) unless ``principal`` already did with the
     idempotency ``key``: then the first answer. Without a key, simply record it."""
     if key is None:

@@ -10,20 +10,23 @@ import subprocess
 import pyarrow.parquet as pq
 
 from tests.http.conftest import EXE, purchase
+from tests.integration.conftest import InProcessCLI
 
 AT, KNOWN = "2027-02-22T10:00:00+08:00", "2030-01-01T00:00:00+00:00"
 
 
 def cli_json(server, *args: str) -> dict:
-    done = subprocess.run([str(EXE), "--db", server.db, *args, "--json"], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    """The CLI's ``--json`` for the same ledger: its entry point (`adapters.cli.main`) run in this process."""
+    return InProcessCLI(server.db, server.log.parent).json(*args)
 
 
 def test_a_quote_over_http_is_the_clis_json_for_the_same_quote(server):
     got = server.get("/v1/instances/kec-1/quote", "customer@acme", params={"at": AT, "known_at": KNOWN})
     assert got.status_code == 200, got.text
-    assert got.json() == cli_json(server, "quote", "kec-1", "--at", AT, "--known-at", KNOWN)
+    done = subprocess.run([str(EXE), "--db", server.db, "quote", "kec-1", "--at", AT, "--known-at", KNOWN, "--json"],
+                          capture_output=True, text=True, timeout=60)  # the console script itself
+    assert done.returncode == 0, done.stderr
+    assert got.json() == json.loads(done.stdout)
     assert got.json()["amount"] == "196.00"
 
 
@@ -42,8 +45,7 @@ def test_bad_input_is_422_problem_details_with_the_clis_line_items_and_nothing_i
                                                           "instance": "bad-1", "order": "o-bad", "months": 1,
                                                           "monthly_price": 30, "payment": {"cash": "30.00"}})
     (tmp_path / "bad.jsonl").write_text(feed + "\n")
-    done = subprocess.run([str(EXE), "--db", server.db, "record", str(tmp_path / "bad.jsonl")], capture_output=True,
-                          text=True, timeout=60)
+    done = InProcessCLI(server.db, tmp_path).run("record", str(tmp_path / "bad.jsonl"))
     assert done.returncode == 2
     got = server.post("/v1/feeds", "recorder", content=feed, headers={"Content-Type": "application/x-ndjson"})
     assert got.status_code == 422
@@ -99,8 +101,9 @@ def test_reconcile_and_what_if_answer_the_clis_json(server, tmp_path):
     statement = (ROOT / "examples" / "statement.csv").read_text()
     got = server.post("/v1/reconcile", "finance", content=statement, headers={"Content-Type": "text/csv"})
     assert got.status_code == 200
-    done = subprocess.run([str(EXE), "--db", server.db, "reconcile", "--statement",
-                           str(ROOT / "examples" / "statement.csv"), "--json"], capture_output=True, text=True)
+    done = InProcessCLI(server.db, server.log.parent).run("reconcile", "--statement",
+                                                          str(ROOT / "examples" / "statement.csv"), "--json")
+    assert done.returncode == 1  # inv-202 does not reconcile
     assert got.json() == json.loads(done.stdout)
     scenario = server.post("/v1/what-if", "finance", json={"set": {"refundable_tenders": "cash"}})
     assert scenario.json() == cli_json(server, "what-if", "--set", "refundable_tenders=cash")
