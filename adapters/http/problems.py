@@ -88,7 +88,7 @@ async def _store(_: Request, e: StoreURLError) -> JSONResponse:
 
 async def _unexpected(_: Request, e: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=e)
-    return problem(500, "an unexpected error; nothing was written", slug="internal")
+    return problem(500, "an unexpected error (the server log has it)", slug="internal")
 
 
 def install(api: FastAPI) -> None:

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1", responses=responses(401, 403, 404, 422, 429))
 PAGE = 100
 
 
-def _walk(cursor: str | None, known_at: str | None, shape: tuple[type, ...]) -> pages.Cursor | None:
+def _walk(cursor: str | None, shape: tuple[type, ...]) -> pages.Cursor | None:
     return pages.decode(cursor, shape) if cursor is not None else None
 
 
@@ -26,7 +26,7 @@ def _walk(cursor: str | None, known_at: str | None, shape: tuple[type, ...]) -> 
 def instances(app: AppDep, who: Reader, account: Annotated[str | None, Query(max_length=200)] = None,
               product: Annotated[str | None, Query(max_length=200)] = None, known_at: params.KnownAt = None,
               limit: params.Limit = PAGE, cursor: params.Cursor = None) -> dict[str, Any]:
-    walk = _walk(cursor, known_at, (str,))
+    walk = _walk(cursor, (str,))
     k = walk.known_at if walk else params.optional_instant("known_at", known_at) or app.now()
     rows = services.instances(app, k, account, product, limit + 1, accounts=narrowed_to(who),
                               after=walk.after if walk else None)
@@ -36,7 +36,7 @@ def instances(app: AppDep, who: Reader, account: Annotated[str | None, Query(max
 @router.get("/accounts", tags=["listings"], summary="Every account and how many instances it has")
 def accounts(app: AppDep, who: Reader, known_at: params.KnownAt = None, limit: params.Limit = PAGE,
              cursor: params.Cursor = None) -> dict[str, Any]:
-    walk = _walk(cursor, known_at, (str,))
+    walk = _walk(cursor, (str,))
     k = walk.known_at if walk else params.optional_instant("known_at", known_at) or app.now()
     rows = services.accounts(app, k, limit + 1, accounts=narrowed_to(who), after=walk.after if walk else None)
     return pages.page("accounts", rows, limit, k)
@@ -46,7 +46,7 @@ def accounts(app: AppDep, who: Reader, known_at: params.KnownAt = None, limit: p
 def refunds(app: AppDep, who: Customer, open: bool = False,
             account: Annotated[str | None, Query(max_length=200)] = None, known_at: params.KnownAt = None,
             limit: params.Limit = PAGE, cursor: params.Cursor = None) -> dict[str, Any]:
-    walk = _walk(cursor, known_at, (int, str))
+    walk = _walk(cursor, (int, str))
     k = walk.known_at if walk else params.optional_instant("known_at", known_at) or app.now()
     rows = services.refunds(app, k, open, account, limit + 1, accounts=narrowed_to(who),
                             after=walk.after if walk else None)
