@@ -76,6 +76,16 @@ class InProcessCLI(CLI):
 
 @pytest.fixture(params=STORES)
 def cli(request, tmp_path: Path) -> CLI:
+    """The CLI's entry point on a fresh store, in this process (`InProcessCLI`): the same argv, output and exit
+    status as the console script, without an interpreter start-up per call. What needs a real process (the
+    console script's own exit status, standard input and output through pipes, bytes in argv, kill -9, races
+    between processes, the README) uses `real_cli` or `CLI` itself."""
+    return InProcessCLI(store_url(request.param, tmp_path), tmp_path)
+
+
+@pytest.fixture(params=STORES)
+def real_cli(request, tmp_path: Path) -> CLI:
+    """The real console script, as a subprocess, on a fresh store."""
     return CLI(store_url(request.param, tmp_path), tmp_path)
 
 

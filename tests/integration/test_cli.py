@@ -3,7 +3,17 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.integration.conftest import CLI, ROOT
+
+
+@pytest.fixture
+def cli(real_cli: CLI) -> CLI:
+    """This module drives the console script itself: every call here is a real process (elsewhere the same entry
+    point mostly runs in process, `InProcessCLI`)."""
+    return real_cli
+
 
 INTERFACE_KEYS = ["instance", "at", "known_at", "policy", "currency", "mode", "eligible", "reasons", "amount",
                   "outcome", "lines"]
