@@ -387,8 +387,6 @@ def what_if_cmd(
     if csv_out:
         writable("--csv", csv_out, force)
     overrides = parse_sets(sets)
-    if csv_out:
-        writable("--csv", csv_out)
     if instance is not None:
         if (workers, scheduler, size) != (None, None, None):
             raise BadInput(None, "--workers, --scheduler and --partition-size apply to the ledger-wide what-if only")
