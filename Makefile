@@ -10,7 +10,7 @@ DEMO_DB := sqlite:///demo.db
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,dask]'
 	touch $(STAMP)
 
 demo: $(STAMP)

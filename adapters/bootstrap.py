@@ -11,6 +11,8 @@ What it builds, and when:
   the first time a use case needs the read models; each once, then cached for the life of the App.
   Checking the URL and creating tables happen then, so a command that fails on its own arguments touches
   no database.
+- `App.mapper` builds where a ledger-wide job's partitions run (``adapters.runner``): this process, a local
+  Dask cluster of N processes, or an existing cluster; Dask is imported only for the last two.
 
 Nothing is built at import time: importing this module (or anything under ``adapters/``) opens no
 connection and creates no file. Entrypoints build the settings once, call `bootstrap` once per process
@@ -21,7 +23,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -101,6 +104,19 @@ class App:
                     url, options = readmodel_url(self.settings.url)
                     self._engine = engine_for(url, pool_size=self.settings.pool_size, **options)
         return self._engine
+
+    @contextmanager
+    def mapper(self, workers: int | None = None, scheduler: str | None = None, *,
+               progress: Callable[[int, int], None] | None = None,
+               notice: Callable[[str], None] | None = None) -> Iterator[Any]:
+        """Where a ledger-wide job runs its partitions (``--workers N``, ``--scheduler ADDRESS``; default: this
+        process), for the ``with`` block: the `Mapper` to give the job's use case, which must be consumed
+        inside the block. Refusals (both options, fewer than 1 worker, a remote cluster on SQLite, a scheduler
+        that cannot be reached) are `LedgerError` naming the option."""
+        from adapters import runner
+
+        with runner.mapper(self.settings.url, workers, scheduler, progress=progress, notice=notice) as mapped:
+            yield mapped
 
     def close(self) -> None:
         """Release the store's and the engine's connections (a long-running entrypoint's shutdown)."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Optional
@@ -34,6 +36,15 @@ Limit = Annotated[Optional[int], typer.Option("--limit", min=0, help="at most th
 Account = Annotated[Optional[str], typer.Option("--account", help="only this account's")]
 Mode = Annotated[str, typer.Option("--mode", help="auto, or a mode or refund reason of the instance's policy")]
 Force = Annotated[bool, typer.Option("--force", help="replace the file if it exists (never the ledger's own)")]
+Workers = Annotated[Optional[int], typer.Option(
+    "--workers", metavar="N", help="run the partitions on a local Dask cluster of N worker processes (default 1: "
+                                   "in this process; needs billing-ledger[dask] above 1)")]
+Scheduler = Annotated[Optional[str], typer.Option(
+    "--scheduler", metavar="tcp://HOST:PORT", help="run the partitions on an existing Dask cluster (a PostgreSQL "
+                                                   "ledger only: the workers open it by its URL)")]
+PartitionSize = Annotated[Optional[int], typer.Option(
+    "--partition-size", metavar="N", min=1, help="instances per partition (default: balanced ranges of at least "
+                                                 "1,000)")]
 
 
 class State:
@@ -47,6 +58,25 @@ def application() -> App:
     if State.app is None:
         State.app = bootstrap(State.settings or Settings.resolve())
     return State.app
+
+
+@contextmanager
+def running(workers: int | None, scheduler: str | None, bar: bool = True) -> Iterator[Any]:
+    """Where a ledger-wide job runs its partitions (``--workers``, ``--scheduler``), for the ``with`` block; a
+    bar over the partitions on standard error when it is a terminal (``bar``); a local cluster's addresses
+    printed there when it starts."""
+    from rich.progress import Progress
+
+    show = bar and err.is_terminal
+    with Progress(console=err, transient=True, disable=not show) as progress:
+        task = progress.add_task("partitions", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        tick: Callable[[int, int], None] | None = advance if show else None
+        with application().mapper(workers, scheduler, progress=tick, notice=err.print) as mapped:
+            yield mapped
 
 
 def instant(option: str, value: str | None, default: datetime | None = None) -> datetime:
@@ -281,17 +311,22 @@ def overdue_cmd(
 def project_cmd(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="drop the read models and replay from event zero")] = False,
     batch: Annotated[int, typer.Option("--batch", min=1, help="notifications per transaction")] = 200,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    size: PartitionSize = None,
 ) -> None:
     """Catch the SQL read models (orders, refund applications, account ledger) up with the event log."""
     from rich.progress import Progress
 
-    with Progress(console=err, transient=True) as bar:
+    if not rebuild and (workers, scheduler, size) != (None, None, None):
+        raise BadInput(None, "--workers, --scheduler and --partition-size apply to project --rebuild only")
+    with running(workers, scheduler, bar=False) as mapped, Progress(console=err, transient=True) as bar:
         task = bar.add_task("projecting", total=None)
 
         def advance(pos: int, top: int) -> None:
             bar.update(task, completed=pos, total=top)
 
-        p = services.project(application(), rebuild=rebuild, batch=batch, progress=advance)
+        p = services.project(application(), rebuild=rebuild, batch=batch, progress=advance, size=size, map=mapped)
     out.print(f"projected events {p.start + 1}..{p.reached}" if p.advanced else f"up to date at {p.reached}")
 
 
@@ -301,11 +336,16 @@ def reconcile_cmd(
     out_csv: Annotated[Optional[str], typer.Option("--out", help="write every finding to this CSV")] = None,
     force: Force = False,
     as_json: Json = False,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    size: PartitionSize = None,
 ) -> None:
     """Compare the ledger with a payment statement; exit 1 when anything does not reconcile."""
     if out_csv:
         writable("--out", out_csv, force)
-    r = services.reconcile(application(), read_text("--statement", statement, newline=""))
+    text = read_text("--statement", statement, newline="")
+    with running(workers, scheduler) as mapped:
+        r = services.reconcile(application(), text, size=size, map=mapped)
     rows = r.findings
     if out_csv:
         tables.write_csv(rows, out_csv, list(rows[0]) if rows else ["status"])
@@ -339,15 +379,18 @@ def what_if_cmd(
     force: Force = False,
     every: Annotated[bool, typer.Option("--all", help="list every request judged, unchanged ones too")] = False,
     as_json: Json = False,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    size: PartitionSize = None,
 ) -> None:
     """Recompute refunds under a scenario, writing nothing to the ledger: one instance with facts added or
     dropped, or every recorded request (or an account's) with policy parameters overridden."""
     if csv_out:
         writable("--csv", csv_out, force)
     overrides = parse_sets(sets)
-    if csv_out:
-        writable("--csv", csv_out)
     if instance is not None:
+        if (workers, scheduler, size) != (None, None, None):
+            raise BadInput(None, "--workers, --scheduler and --partition-size apply to the ledger-wide what-if only")
         t = instant("--at", at)
         services.check_mode(mode)
         added = read_text("--add", add).split("\n") if add else []
@@ -358,7 +401,8 @@ def what_if_cmd(
             out.print(f"{instance} at {t.isoformat()}: baseline {s.today.currency} {s.today.amount} ({s.today.mode}), "
                       f"scenario {s.scenario.amount} ({s.scenario.mode}), difference {s.difference}")
         return
-    w = services.ledger_scenario(application(), overrides, policy_version, account)
+    with running(workers, scheduler) as mapped:
+        w = services.ledger_scenario(application(), overrides, policy_version, account, size=size, map=mapped)
     rows = [r.as_json() for r in w.requests]
     summary = {c: t.as_json() for c, t in w.totals.items()}
     if csv_out:
@@ -392,6 +436,9 @@ def export_cmd(
     fmt: Annotated[str, typer.Option("--format", help="csv | parquet")] = "csv",
     known_at: Annotated[Optional[str], typer.Option("--known-at", help="as the ledger knew it then")] = None,
     force: Force = False,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    size: PartitionSize = None,
 ) -> None:
     """Export refunds, orders or the account ledger for a period, as known at --known-at."""
     writable("--out", out_path, force)
@@ -400,8 +447,9 @@ def export_cmd(
     t1, t2, k = instant("--from", start), instant("--to", end), optional_instant("--known-at", known_at)
     if t1 >= t2:
         raise BadInput(None, f"--from: {start} is not before --to {end}: the period [from, to) would be empty")
-    rows = services.export(application(), what, t1, t2, k)
-    n = (tables.write_csv if fmt == "csv" else tables.write_parquet)(rows, out_path, tables.COLUMNS[what])
+    with running(workers, scheduler) as mapped:
+        rows = services.export(application(), what, t1, t2, k, size=size, map=mapped)
+        n = (tables.write_csv if fmt == "csv" else tables.write_parquet)(rows, out_path, tables.COLUMNS[what])
     out.print(f"wrote {n} {what} rows to {out_path}")
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.store.ledger import Ledger
-from adapters.store.scan import PARTITION_SIZE, Mapper, Pinned, Store, Task, pin, stream_instances
+from adapters.store.scan import Mapper, Pinned, Store, Task, pin, stream_instances
 from domain.timeutil import FAR
 from projections import partitions
 from projections.finance import OrderRow, RefundRow, instance_rows
@@ -32,7 +32,7 @@ def partition_rows(ledger: Ledger, pinned: Pinned, *, store: Store | None = None
     return iter(map(task, pinned.partitions))
 
 
-def ledger_rows(ledger: Ledger, known_at: datetime = FAR, *, size: int = PARTITION_SIZE,
+def ledger_rows(ledger: Ledger, known_at: datetime = FAR, *, size: int | None = None,
                 map: Mapper = map) -> tuple[list[OrderRow], list[RefundRow]]:
     """Every row of the ledger, in memory (the account ledger needs an account's rows together)."""
     orders, refunds = [], []
@@ -45,7 +45,7 @@ def ledger_rows(ledger: Ledger, known_at: datetime = FAR, *, size: int = PARTITI
 # ----- exports -----
 
 def export_rows(ledger: Ledger, what: str, start: datetime, end: datetime, known_at: datetime | None = None, *,
-                store: Store | None = None, size: int = PARTITION_SIZE, map: Mapper = map) -> Iterator[dict[str, Any]]:
+                store: Store | None = None, size: int | None = None, map: Mapper = map) -> Iterator[dict[str, Any]]:
     """The rows of one export, business time in ``[start, end)``, as the ledger knew it at ``known_at``
     (default: its newest recorded time; pinned now, when the job is planned, as is the set of instances).
     Orders and refunds come partition by partition; the account ledger gets every partition's rows first and

@@ -3,10 +3,11 @@ export rows. Each takes the App and plain values and returns plain data; none pr
 
 The ledger-wide ones are drivers of partitioned jobs (``adapters.store.scan``, ``projections.partitions``):
 plan (pin the newest log position and recorded time, cut the instances opened up to it into partitions of
-``size`` instances), ``map`` the job's pure per-partition function over the partitions, assemble. ``map`` is
-the builtin by default (one partition after the other, in this process, on the store already open); a
-process pool's or a cluster's ordered map may be given instead: its tasks pickle, opening the store by its
-URL once per worker. Answers do not depend on ``size``: partitions are assembled in log order.
+``size`` instances; by default balanced ranges of at least ``scan.PARTITION_SIZE``), ``map`` the job's pure
+per-partition function over the partitions, assemble. ``map`` is the builtin by default (one partition after
+the other, in this process, on the store already open); a process pool's or a cluster's ordered map may be
+given instead (``App.mapper``: a local Dask cluster or an existing one): its tasks pickle, opening the store
+by its URL once per worker. Answers do not depend on ``size``: partitions are assembled in log order.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from adapters.formats.feed import BadInput
 from adapters.formats.statement import read_statement
 from adapters.services import finance
 from adapters.store import readmodels
-from adapters.store.scan import PARTITION_SIZE, Mapper, Store, Task, pin
+from adapters.store.scan import Mapper, Store, Task, pin
 from projections.partitions import reconcile_items
 from projections.reconcile import Scope
 from projections.reconcile import reconcile as compare
@@ -46,19 +47,19 @@ def store(app: App) -> Store:
 
 
 def project(app: App, *, rebuild: bool = False, batch: int = 200,
-            progress: Callable[[int, int], None] | None = None, size: int = PARTITION_SIZE,
+            progress: Callable[[int, int], None] | None = None, size: int | None = None,
             map: Mapper = map) -> Projected:
     """Catch the read models up with the event log, ``batch`` notifications per transaction; ``progress(position,
     top)`` after each committed batch.
 
     ``rebuild``: drop the read models and compute every instance's rows again, as of the log position pinned
-    when planned: ``map`` `projections.partitions.finance_rows` over the partitions, then write every row,
-    each account's days and that position in one transaction (exactly once; ``progress`` after each partition
-    is computed); then catch up with whatever was recorded meanwhile."""
+    when planned: ``map`` `projections.partitions.finance_rows` over the partitions, then drop and create the
+    tables, write every row, each account's days and that position in one transaction (exactly once: a
+    partition that fails leaves the read models as they were; ``progress`` after each partition is computed);
+    then catch up with whatever was recorded meanwhile."""
     ledger = app.ledger
     engine = app.readmodels
     if rebuild:
-        readmodels.rebuild(engine)
         pinned = pin(ledger, size)
         computed = finance.partition_rows(ledger, pinned, store=store(app), map=map)
 
@@ -68,7 +69,7 @@ def project(app: App, *, rebuild: bool = False, batch: int = 200,
                 if progress:
                     progress(partition.last, pinned.position)
 
-        readmodels.replace_all(engine, pinned.position, parts())
+        readmodels.replace_all(engine, pinned.position, parts(), recreate=True)
         start = 0
     else:
         start = readmodels.position(engine)
@@ -88,7 +89,7 @@ class Reconciliation:
         return {"counts": self.counts, "findings": self.findings}
 
 
-def reconcile(app: App, statement: str | Iterable[str], *, size: int = PARTITION_SIZE,
+def reconcile(app: App, statement: str | Iterable[str], *, size: int | None = None,
               map: Mapper = map) -> Reconciliation:
     """Compare the ledger with a payment statement (CSV text, or its lines). A malformed row raises
     `BadInput` naming its row and column before the ledger is read; the ledger, pinned then, is read one
@@ -108,7 +109,7 @@ def reconcile(app: App, statement: str | Iterable[str], *, size: int = PARTITION
 
 
 def export(app: App, what: str, start: datetime, end: datetime, known_at: datetime | None = None, *,
-           size: int = PARTITION_SIZE, map: Mapper = map) -> Iterator[dict[str, Any]]:
+           size: int | None = None, map: Mapper = map) -> Iterator[dict[str, Any]]:
     """The rows of one export (``refunds``, ``orders`` or ``account-ledger``), business time in
     ``[start, end)``, as known at ``known_at`` (default: the newest recorded time when the job is planned,
     which is now); streamed partition by partition (the account ledger gets every partition's rows first)."""

@@ -27,7 +27,7 @@ from adapters.bootstrap import App
 from adapters.formats.feed import parse_feed
 from adapters.services import record as service
 from adapters.store.ledger import Ledger
-from adapters.store.scan import PARTITION_SIZE, Mapper, Pinned, Store, Task, pin, shared
+from adapters.store.scan import Mapper, Pinned, Store, Task, pin, shared
 from domain.errors import LedgerError
 from domain.instance import account_id, instance_id, key_id, opening
 from domain.policies import registry
@@ -77,7 +77,7 @@ def policy_version_parameters(ledger: Ledger, version: str, known_at: datetime =
 
 
 def rejudge_all(ledger: Ledger, overrides: dict[str, Any], account: str | None = None, *,
-                pinned: Pinned | None = None, store: Store | None = None, size: int = PARTITION_SIZE,
+                pinned: Pinned | None = None, store: Store | None = None, size: int | None = None,
                 map: Mapper = map) -> Iterator[Rejudged]:
     """Every recorded refund request judged again under today's parameters and under the overrides (each
     policy takes the parameter names it knows), in the order the instances were opened.
@@ -149,7 +149,7 @@ class LedgerScenario:
 
 
 def ledger_scenario(app: App, overrides: dict[str, str] | None = None, policy_version: str | None = None,
-                    account: str | None = None, *, size: int = PARTITION_SIZE, map: Mapper = map) -> LedgerScenario:
+                    account: str | None = None, *, size: int | None = None, map: Mapper = map) -> LedgerScenario:
     """Every recorded refund request (only ``account``'s) judged again under today's parameters and under
     ``overrides`` (on top of the parameters of the posted ``policy_version``, P-V1); writes nothing.
 

@@ -154,12 +154,15 @@ def _track(conn: Any, pos: int) -> None:
         conn.execute(insert(tracking).values(name=TRACKER, position=pos))
 
 
-def replace_all(engine: Engine, position: int, parts: Iterable[tuple[list[OrderRow], list[RefundRow]]]) -> int:
+def replace_all(engine: Engine, position: int, parts: Iterable[tuple[list[OrderRow], list[RefundRow]]], *,
+                recreate: bool = False) -> int:
     """Replace every read-model row by ``parts`` (each partition's order and refund rows, as of log
     ``position``), recompute every account's days from them, and track ``position``: all in one transaction,
-    so a crash leaves the old rows and position or the new ones (exactly once). Rows are written as each
-    partition's arrive; an account's days are computed once all partitions are in, from the rows as written
-    (as `catch_up` does), so memory holds one partition's rows and the accounts' names. Returns ``position``.
+    so a crash (or a failed partition) leaves the old rows and position or the new ones (exactly once). Rows
+    are written as each partition's arrive; an account's days are computed once all partitions are in, from
+    the rows as written (as `catch_up` does), so memory holds one partition's rows and the accounts' names.
+    ``recreate`` (``project --rebuild``): drop and create the tables first, in the same transaction (after a
+    first statement, so SQLite's driver has begun it). Returns ``position``.
 
     On SQLite the transaction holds the file's write lock from its first insert to its commit: feeds recorded
     meanwhile wait for it (and retry)."""
@@ -167,6 +170,9 @@ def replace_all(engine: Engine, position: int, parts: Iterable[tuple[list[OrderR
     with engine.begin() as conn:
         for table in TABLES:
             conn.execute(delete(table))
+        if recreate:
+            metadata.drop_all(conn)
+            metadata.create_all(conn)
         accounts: set[str] = set()
         for order_rows, refund_rows in parts:
             accounts.update(_insert(conn, order_rows, refund_rows))

@@ -40,7 +40,7 @@ from adapters.store.prefetch import select_many
 from domain.policies import registry
 from domain.topics import aliases
 
-PARTITION_SIZE = 1000  # instances per partition, unless a job says otherwise
+PARTITION_SIZE = 1000  # instances per partition, unless a job says otherwise: at least this many, balanced
 
 
 def pages(recorder: Any, topics: Sequence[str] = (), page: int = 1000, start: int = 1,
@@ -120,6 +120,18 @@ def newest(ledger: Ledger) -> tuple[int, datetime | None]:
     return top, ledger.mapper.to_domain_event(note).timestamp
 
 
+def opened(ledger: Ledger, upto: int | None = None, page: int = 1000) -> int:
+    """How many instances were opened at a log position up to ``upto`` (default: the whole log)."""
+    return sum(len(batch) for batch in pages(ledger.recorder, opened_topics(), page, 1, upto))
+
+
+def balanced(count: int, least: int = PARTITION_SIZE) -> int:
+    """The partition size that cuts ``count`` instances into as many nearly equal ranges as hold at least
+    ``least`` instances each (the last may be a few shorter); one range when there are fewer."""
+    parts = max(1, count // least)
+    return max(1, -(-count // parts))
+
+
 def plan(ledger: Ledger, size: int = PARTITION_SIZE, upto: int | None = None, page: int = 1000) -> list[Partition]:
     """The instances opened at a log position up to ``upto`` (default: the whole log), cut in log order into
     consecutive ranges of ``size`` instances (the last one may be shorter). The ranges tile the log from 1 to
@@ -152,15 +164,21 @@ class Pinned:
     partitions: tuple[Partition, ...]
 
 
-def pin(ledger: Ledger, size: int = PARTITION_SIZE, known_at: datetime | None = None) -> Pinned:
+def pin(ledger: Ledger, size: int | None = PARTITION_SIZE, known_at: datetime | None = None) -> Pinned:
     """Pin the ledger for one job: its newest position, ``known_at`` (default: the newest recorded time; a
-    later one is that time too: the store knows nothing later yet), and the partitions up to that position."""
+    later one is that time too: the store knows nothing later yet), and the partitions up to that position:
+    ranges of ``size`` instances, or (``size=None``) `balanced` ranges of at least `PARTITION_SIZE` (the
+    instances are counted first)."""
     position, recorded = newest(ledger)
     if recorded is None:
         pinned = known_at or NOTHING_RECORDED
     else:
         pinned = recorded if known_at is None else min(known_at, recorded)
-    return Pinned(position, pinned, tuple(plan(ledger, size, position) if position else ()))
+    if not position:
+        return Pinned(position, pinned, ())
+    if size is None:
+        size = balanced(opened(ledger, position))
+    return Pinned(position, pinned, tuple(plan(ledger, size, position)))
 
 
 def instances_in(ledger: Ledger, partition: Partition, batch: int = 500) -> Iterator[tuple[str, list[Any]]]:
@@ -195,10 +213,13 @@ Mapper = Callable[[Callable[[Partition], Any], Iterable[Partition]], Iterable[An
 _OPENED: dict[str, Ledger] = {}  # a worker process opens each store once
 
 
+WORKER_POOL = {"POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "0"}  # one connection per worker process
+
+
 @dataclass(eq=False)
 class Store:
     """The event store a task reads: the one already open in this process, or (once pickled and sent to a
-    worker) its URL, opened once per process."""
+    worker) its URL, opened once per process on one connection (`WORKER_POOL`); it is never created there."""
 
     url: str | None
     ledger: Ledger | None = field(default=None, repr=False)
@@ -208,12 +229,15 @@ class Store:
             if self.url is None:
                 raise RuntimeError("a store with neither an open ledger nor a URL")
             if self.url not in _OPENED:
-                _OPENED[self.url] = open_ledger(self.url)
+                _OPENED[self.url] = open_ledger(self.url, create=False, **WORKER_POOL)
             self.ledger = _OPENED[self.url]
         return self.ledger
 
     def __getstate__(self) -> dict[str, Any]:
         return {"url": self.url, "ledger": None}  # an open store does not travel; its URL does
+
+    def __dask_tokenize__(self) -> Any:
+        return ("Store", self.url)  # a cluster names a task by what travels
 
 
 @dataclass(frozen=True)
