@@ -21,6 +21,7 @@ from sqlalchemy import select
 from adapters.store import readmodels
 from bench.generate import generate
 from tests.integration.conftest import CLI, ROOT, InProcessCLI
+from tests.stores import STORES, store_url
 
 BIN = Path(sys.executable).parent
 FROM, TO = "2025-01-01T00:00:00Z", "2031-01-01T00:00:00Z"
@@ -160,12 +161,14 @@ def follow_up(feed: list[dict], refunds: list[dict]) -> list[dict]:
     return lines
 
 
-@pytest.fixture
-def generated(cli, tmp_path) -> tuple[CLI, datetime]:
+@pytest.fixture(scope="module", params=STORES)
+def generated(request, tmp_path_factory) -> tuple[CLI, datetime]:
     """A generated ledger, then its follow-up recorded later; returns the time between the two feeds. The
-    entry point runs in this process (`InProcessCLI`); the demo's test runs the console script."""
-    cli = InProcessCLI(cli.url, cli.cwd)
-    feed = list(generate(300, seed=5))
+    entry point runs in this process (`InProcessCLI`); the demo's test runs the console script. Built once per
+    store for this module's tests, which only read it."""
+    tmp_path = tmp_path_factory.mktemp(f"generated-{request.param}")
+    cli = InProcessCLI(store_url(request.param, tmp_path), tmp_path)
+    feed = list(generate(250, seed=5))
     (tmp_path / "feed.jsonl").write_text("".join(json.dumps(f) + "\n" for f in feed))
     cli.ok("record", str(tmp_path / "feed.jsonl"))
     cli.ok("record", str(ROOT / "examples" / "korpro-examples.jsonl"))
@@ -193,3 +196,34 @@ def test_a_generated_ledgers_journal_passes_bean_check_and_equals_the_read_model
     q3 = journal_balances(cli.cwd / "q3.beancount")
     assert {(r["account"], r["currency"]): Decimal(r["debit"]) - Decimal(r["credit"]) for r in tb["accounts"]} == \
         {k: v for k, v in q3.items() if v}
+
+
+def test_a_closed_period_keeps_what_was_known_at_the_close_and_is_corrected_on_the_next_day(generated):
+    """Completions, rejections and retractions recorded after the close change closed days: they are booked
+    as corrections on the first open day, linked to their line ids; the closed days equal the journal as known
+    at the close (`--known-at`), and the final balances still equal the read models (as known now)."""
+    cli, between = generated
+    closed = ("--closed-through", "2026-06-30", "--closed-at", between.isoformat())
+    path = export(cli, cli.cwd / "closed.beancount", *closed)
+    check_against_read_models(cli, path)
+    as_closed = export(cli, cli.cwd / "as-closed.beancount", "--known-at", between.isoformat())
+    import beanquery
+
+    def closed_days(p: Path) -> list[tuple]:
+        return sorted(beanquery.connect(f"beancount:{p}").execute(
+            "SELECT date, narration, account, currency, number WHERE date <= 2026-06-30").fetchall())
+
+    assert closed_days(path) == closed_days(as_closed)
+    fixes = beanquery.connect(f"beancount:{path}").execute(
+        "SELECT DISTINCT date, entry_meta('caused_by') WHERE 'correction' IN tags").fetchall()
+    assert fixes and all(d == date(2026, 7, 1) and caused for d, caused in fixes)
+    # the same journal as CSV: one row per posting, each entry balanced, the same balances
+    cli.ok("journal", "--from", FROM, "--to", TO, "--format", "csv", "--out", str(cli.cwd / "closed.csv"), *closed)
+    rows = list(csv.DictReader((cli.cwd / "closed.csv").open(encoding="utf-8")))
+    per_entry: dict[str, Decimal] = defaultdict(Decimal)
+    per_account: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for r in rows:
+        per_entry[r["entry"]] += Decimal(r["amount"])
+        per_account[(r["account"], r["currency"])] += Decimal(r["amount"])
+    assert set(per_entry.values()) == {Decimal("0.00")}
+    assert {k: v for k, v in per_account.items() if v} == {k: v for k, v in journal_balances(path).items() if v}
