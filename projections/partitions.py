@@ -158,9 +158,11 @@ def unrefunded(name: str, events: Sequence[Any], known_at: datetime) -> dict[tup
             for p in registry.for_product(head.product).orders(head, facts) if p.unrefunded}
 
 
-def journal_rows(instances: Instances, known_at: datetime, close_at: datetime | None = None) -> JournalPart:
+def journal_rows(instances: Instances, known_at: datetime, close_at: datetime | None = None,
+                 open_from: datetime | None = None) -> JournalPart:
     """The partition's order and refund rows and unrefunded tenders as known at ``known_at`` and, given a close
-    time, as known at ``close_at`` too, with the facts (their line ids) recorded after it, by customer account."""
+    time, as known at ``close_at`` too, with the line ids of the facts recorded after it that concern the
+    closed days (business time before ``open_from``, `concerns_closed`), by customer account."""
     now: tuple[list, list, dict] = ([], [], {})
     then: tuple[list, list, dict] = ([], [], {})
     caused: dict[str, list[str]] = {}
@@ -173,12 +175,28 @@ def journal_rows(instances: Instances, known_at: datetime, close_at: datetime | 
             rows[1].extend(r)
             rows[2].update(unrefunded(name, events, at))
         if close_at is not None:
-            late = [e for e in events if close_at < e.timestamp <= known_at and hasattr(e, "line")]
+            late = [e for e in events if close_at < e.timestamp <= known_at and hasattr(e, "line")
+                    and concerns_closed(e, events, open_from)]
             head = opening(live(known(events, known_at))) or opening(live(known(events, close_at)))
             if late and head is not None:
                 caused.setdefault(head.account, []).extend(
                     e.line or f"{type(e).__name__}@{e.timestamp.isoformat()}" for e in late)
     return JournalPart(now, then if close_at is not None else None, {a: tuple(v) for a, v in caused.items()})
+
+
+def concerns_closed(fact: Any, events: Sequence[Any], open_from: datetime | None) -> bool:
+    """Whether a fact can change a day before ``open_from``: it happened before (a late fact), it retracts
+    one that did, or it moves a refund requested before (a decision, a rejection, a completion)."""
+    if open_from is None or fact.at < open_from:
+        return True
+    if isinstance(fact, Instance.Retracted):
+        target = next((e for e in events if getattr(e, "line", None) == fact.target), None)
+        return target is not None and target.at < open_from
+    refund = getattr(fact, "refund", None)
+    if refund is not None and hasattr(fact, "advance"):
+        request = next((e for e in events if getattr(e, "refund", None) == refund and hasattr(e, "quote")), None)
+        return request is not None and request.at < open_from
+    return False
 
 
 # ----- exports -----

@@ -54,7 +54,9 @@ def entries(app: App, known_at: datetime | None = None, closed_through: date | N
     close = None
     if closed_through is not None:
         close = min(closed_at or day_start(closed_through + timedelta(days=1)), pinned.known_at)
-    parts = list(map(Task(store(app), partitions.journal_rows, pinned.known_at, (close,)), pinned.partitions))
+    open_from = day_start(closed_through + timedelta(days=1)) if closed_through is not None else None
+    parts = list(map(Task(store(app), partitions.journal_rows, pinned.known_at, (close, open_from)),
+                     pinned.partitions))
     now = book.group(p.now for p in parts)
     if closed_through is None:
         return book.ledger_entries(now), pinned.known_at, None
