@@ -188,3 +188,31 @@ def test_beancounts_printer_round_trips_the_journal():
     for e in loaded:
         if hasattr(e, "postings"):
             assert all(p.units.number == p.units.number.quantize(Decimal("0.01")) for p in e.postings)
+
+
+def test_a_release_of_an_order_not_yet_started_is_booked_when_it_starts():
+    """K-L3 with a renewal not yet in effect whose line refunds nothing (a promotion, K-P1): the read models
+    recognise its payment when its validity starts, and so does the journal (a `released` entry that day,
+    linked to the refund)."""
+    from datetime import UTC, datetime
+
+    from projections.finance import OrderRow, RefundRow
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    base = OrderRow("i", "o-1", "acme", "KEC", "purchase", t0, t0, t0 + timedelta(days=30), "CNY", 3000, 0,
+                    "refunded", 3000)
+    renewal = OrderRow("i", "o-2", "acme", "KEC", "renewal", t0 + timedelta(days=5), t0 + timedelta(days=30),
+                       t0 + timedelta(days=60), "CNY", 3000, 0, "refunded", 3000)
+    refund = RefundRow("r-1", "i", "acme", "kingsoft-2021-05-27", "self_service", t0 + timedelta(days=10),
+                       t0 + timedelta(days=10), "CNY", 1500, "accepted", None, (("i", "o-1", 1500), ("i", "o-2", 0)),
+                       True)
+    j = book.account_journal([base, renewal], [refund], {})
+    (accepted,) = by_kind(j.entries, "refund_accepted")
+    (later,) = by_kind(j.entries, "released")
+    assert accepted.day == date(2026, 1, 11) and later.day == date(2026, 1, 31)
+    assert later.legs == ((book.DEFERRED, 3000), (book.RELEASED, -3000)) and later.ref == "r-1"
+    recognition = [book.recognised(d, c, v) for (d, c), v in j.recognition.items()]
+    assert book.balances([*j.entries, *recognition]) == {
+        (book.CASH, "CNY"): 6000, (book.PAYABLE, "CNY"): -1500,
+        (book.CONSUMED, "CNY"): sum(leg(e, book.CONSUMED) for e in recognition),
+        (book.RELEASED, "CNY"): -6000 + 1500 - sum(leg(e, book.CONSUMED) for e in recognition)}
