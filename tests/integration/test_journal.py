@@ -227,3 +227,18 @@ def test_a_closed_period_keeps_what_was_known_at_the_close_and_is_corrected_on_t
         per_account[(r["account"], r["currency"])] += Decimal(r["amount"])
     assert set(per_entry.values()) == {Decimal("0.00")}
     assert {k: v for k, v in per_account.items() if v} == {k: v for k, v in journal_balances(path).items() if v}
+
+
+def test_bad_journal_options_are_bad_input_and_write_nothing(cli):
+    fast = InProcessCLI(cli.url, cli.cwd)
+    fast.ok("record", str(ROOT / "examples" / "seed-examples.jsonl"))
+    out = cli.cwd / "j.beancount"
+    for args, says in ((("--format", "ledger"), "--format"), (("--closed-at", "2026-02-01T00:00:00Z"), "--closed-at"),
+                       (("--closed-through", "2026-02-30"), "--closed-through"), (("--known-at", "yesterday"),
+                                                                                 "--known-at")):
+        done = fast.run("journal", "--from", FROM, "--to", TO, "--out", str(out), *args)
+        assert done.returncode == 2 and says in done.stderr, (args, done.stderr)
+    done = fast.run("journal", "--from", TO, "--to", FROM, "--out", str(out))
+    assert done.returncode == 2 and "--from" in done.stderr
+    assert not out.exists()
+    assert fast.run("trial-balance", "--at", "soon").returncode == 2
