@@ -201,7 +201,8 @@ def account_journal(orders: list[OrderRow], refunds: list[RefundRow], unrefunded
         if r.state == "completed" and r.settled_at is not None:
             entries.append(refund_completed(r, booked))
     assert not any(releases.values()), f"a release by a refund that is not payable: {dict(releases)}"
-    return AccountJournal(entries, {k: v for k, v in recognition.items() if v})
+    return AccountJournal([e for e in entries if e.legs],  # a refund of 0.00 that releases nothing moves nothing
+                          {k: v for k, v in recognition.items() if v})
 
 
 @dataclass(frozen=True)

@@ -162,10 +162,12 @@ def journal_rows(instances: Instances, known_at: datetime, close_at: datetime | 
                  open_from: datetime | None = None) -> JournalPart:
     """The partition's order and refund rows and unrefunded tenders as known at ``known_at`` and, given a close
     time, as known at ``close_at`` too, with the line ids of the facts recorded after it that concern the
-    closed days (business time before ``open_from``, `concerns_closed`), by customer account."""
+    closed days (business time before ``open_from``, `concerns_closed`; every fact recorded after it when none
+    seems to), by customer account."""
     now: tuple[list, list, dict] = ([], [], {})
     then: tuple[list, list, dict] = ([], [], {})
     caused: dict[str, list[str]] = {}
+    others: dict[str, list[str]] = {}
     for name, events in instances:
         for rows, at in ((now, known_at), (then, close_at)):
             if at is None:
@@ -175,12 +177,15 @@ def journal_rows(instances: Instances, known_at: datetime, close_at: datetime | 
             rows[1].extend(r)
             rows[2].update(unrefunded(name, events, at))
         if close_at is not None:
-            late = [e for e in events if close_at < e.timestamp <= known_at and hasattr(e, "line")
-                    and concerns_closed(e, events, open_from)]
+            late = [e for e in events if close_at < e.timestamp <= known_at and hasattr(e, "line")]
             head = opening(live(known(events, known_at))) or opening(live(known(events, close_at)))
             if late and head is not None:
-                caused.setdefault(head.account, []).extend(
-                    e.line or f"{type(e).__name__}@{e.timestamp.isoformat()}" for e in late)
+                for e in late:
+                    which = caused if concerns_closed(e, events, open_from) else others
+                    which.setdefault(head.account, []).append(
+                        e.line or f"{type(e).__name__}@{e.timestamp.isoformat()}")
+    for account, lines in others.items():  # nothing seemed to concern the closed days: name every late fact
+        caused.setdefault(account, lines)
     return JournalPart(now, then if close_at is not None else None, {a: tuple(v) for a, v in caused.items()})
 
 
