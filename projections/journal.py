@@ -51,7 +51,6 @@ CHART: dict[str, str] = {
     UNREFUNDED_EXPENSE["voucher"]: "vouchers honoured (the promotion's cost; K-M1)",
     UNREFUNDED_EXPENSE["gift_balance"]: "gift balance honoured (the promotion's cost; K-M1)",
 }
-ROOTS = ("Assets", "Liabilities", "Equity", "Income", "Expenses")
 
 # the rule a refund books, by the mode or reason it was judged under
 REFUND_RULES = {

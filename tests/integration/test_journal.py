@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -26,6 +27,7 @@ from tests.stores import STORES, store_url
 BIN = Path(sys.executable).parent
 FROM, TO = "2025-01-01T00:00:00Z", "2031-01-01T00:00:00Z"
 CENT = Decimal("0.01")
+INSTANCES = int(os.environ.get("JOURNAL_TEST_INSTANCES", "250"))  # the generated ledger (more: a longer run)
 
 
 def bean_check(path: Path) -> None:
@@ -168,7 +170,7 @@ def generated(request, tmp_path_factory) -> tuple[CLI, datetime]:
     store for this module's tests, which only read it."""
     tmp_path = tmp_path_factory.mktemp(f"generated-{request.param}")
     cli = InProcessCLI(store_url(request.param, tmp_path), tmp_path)
-    feed = list(generate(250, seed=5))
+    feed = list(generate(INSTANCES, seed=5))
     (tmp_path / "feed.jsonl").write_text("".join(json.dumps(f) + "\n" for f in feed))
     cli.ok("record", str(tmp_path / "feed.jsonl"))
     cli.ok("record", str(ROOT / "examples" / "korpro-examples.jsonl"))
