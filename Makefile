@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DB := sqlite:///demo.db
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ demo: $(STAMP)
 	$(BIN)/billing-ledger --db $(DEMO_DB) quote kp-2 --at 2026-01-20T00:00:00Z --mode trial
 	@echo "== KorPro, fixed-rate: the billing error on inv-202 was approved at once (P-B1); its payment is late (P-R3) =="
 	$(BIN)/billing-ledger --db $(DEMO_DB) overdue --at 2026-03-10T00:00:00Z
+
+# The HTTP API on the demo ledger (made by `make demo` when missing): http://127.0.0.1:8000/docs
+serve: $(STAMP)
+	@test -f demo.db || $(MAKE) demo
+	$(BIN)/billing-ledger --db $(DEMO_DB) serve --host 127.0.0.1 --port 8000
 
 # The suite runs on SQLite and, through a throwaway server that scripts/ installs and starts, on PostgreSQL;
 # scripts/test-env also installs chromium for the HTML timeline's render test.

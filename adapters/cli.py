@@ -8,6 +8,7 @@ The CLI holds no rules and no infrastructure: each command parses its options, c
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,7 +20,7 @@ from rich.text import Text
 
 from adapters import services
 from adapters.bootstrap import App, Settings, StoreURLError, bootstrap
-from adapters.formats import envelope, output, tables
+from adapters.formats import answers, envelope, output, tables
 from adapters.formats.feed import BadInput, _instant
 from domain.errors import LedgerError
 
@@ -263,7 +264,7 @@ def overdue_cmd(
     holidays = tuple(day("--holiday", h) for h in holiday or [])
     late = services.overdue(application(), t, parse_sets(sets), holidays)
     if as_json:
-        print(json.dumps({"at": t.isoformat(), "overdue": [o.as_json() for o in late]}, indent=2))
+        print(json.dumps(answers.overdue(t, late), indent=2))
         return
     table = new_table(f"Refunds past a deadline at {t.isoformat()}",
                       "refund", "instance", "rule", "waiting for", "since", "due", "amount", "severity")
@@ -309,7 +310,7 @@ def reconcile_cmd(
     if out_csv:
         tables.write_csv(rows, out_csv, list(rows[0]) if rows else ["status"])
     if as_json:
-        print(json.dumps({"counts": r.counts, "findings": rows}, indent=2))
+        print(json.dumps(r.as_json(), indent=2))
     else:
         table = new_table(f"Reconciliation against {statement}",
                           "status", "kind", "reference", "statement", "ledger", "currency", "row", "detail")
@@ -363,7 +364,7 @@ def what_if_cmd(
     if csv_out:
         tables.write_csv(rows, csv_out, list(rows[0]) if rows else ["instance"])
     if as_json:
-        print(json.dumps({"overrides": w.overrides, "requests": rows, "totals": summary}, indent=2))
+        print(json.dumps(w.as_json(), indent=2))
         return
     table = new_table(f"What-if: {', '.join(f'{k}={v}' for k, v in w.overrides.items()) or 'no change'}",
                       "instance", "refund", "policy", "at", "baseline", "scenario", "difference")
@@ -712,6 +713,28 @@ def refunds_cmd(
         "refund": "refund", "instance": "instance", "account": "account", "policy": "policy", "mode": "mode",
         "requested at": "requested_at",
         "amount": lambda r: f"{r['currency']} {r['amount']}", "state": "state", "settled at": "settled_at"}, as_json)
+
+
+@cli.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="the address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="the TCP port")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="worker processes (more than one needs "
+                                                                   "PostgreSQL)")] = 1,
+    fd: Annotated[Optional[int], typer.Option("--fd", min=0, hidden=True,
+                                              help="serve on this already bound socket (tests)")] = None,
+) -> None:
+    """Serve the HTTP API (docs/http.md) with uvicorn: OpenAPI at /openapi.json, docs at /docs."""
+    settings = State.settings or Settings.resolve()
+    if workers > 1 and not settings.url.startswith("postgresql"):
+        raise BadInput(None, f"--workers: {workers} workers need PostgreSQL (--db postgresql+psycopg://...); "
+                             "an SQLite ledger is served by one")
+    where = ["--fd", str(fd)] if fd is not None else ["--host", host, "--port", str(port)]
+    argv = [sys.executable, "-m", "adapters.http.serve", "--workers", str(workers), *where]
+    os.environ["BILLING_LEDGER_DB"] = settings.url
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # uvicorn takes over this process: its signals, its exit status
 
 
 def main() -> None:

@@ -8,6 +8,8 @@ measured side by side in the same run.
 - quote latency p50/p99 for histories of 10, 100 and 1,000 events;
 - what-if over the whole ledger (every recorded request judged twice): requests/s and peak RSS at two sizes
   (each in a fresh process);
+- HTTP: a quote and a one-line record through a real server beside the same call in-process, at 1 and 16
+  concurrent clients (`bench.http`);
 - PostgreSQL ingest and replay when ``BILLING_LEDGER_TEST_PG`` names a server, beside SQLite on the same feed.
 
     python -m bench.run --instances 10000 [--json results.json]
@@ -214,6 +216,9 @@ def suite(instances: int, pg_url: str | None) -> dict[str, Any]:
         results["what_if"] = {"large": {"instances": instances, **what_if(f"sqlite:///{path}")},
                               "small": {"instances": max(instances // 10, 50),
                                         **what_if(f"sqlite:///{small_path}")}}
+        from bench.http import http_vs_inprocess
+
+        results["http"] = http_vs_inprocess(workdir, requests=max(32, min(400, instances // 25)))
     results["quote_ms"] = {str(k): v for k, v in quote_latency(orders=False).items()}
     results["quote_ms_orders"] = {str(k): v for k, v in quote_latency(orders=True).items()}
     if pg_url:
@@ -251,6 +256,10 @@ def table(r: dict[str, Any]) -> str:
          f"peak at {w['small']['instances']:,}: {w['small']['peak_rss_mb']:.0f} MB",
          f"{w['large']['peak_rss_mb'] / w['small']['peak_rss_mb']:.2f}"),
     ]
+    if "http" in r:
+        from bench.http import rows as http_rows
+
+        rows += http_rows(r["http"])
     if "postgresql" in r:
         p = r["postgresql"]
         sq = p["sqlite"]

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+import io
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from adapters.formats import output
+
+
+def _cells(row: dict[str, Any]) -> dict[str, str]:
+    return {k: output.csv_cell(v.isoformat() if hasattr(v, "isoformat") else "" if v is None else str(v))
+            for k, v in row.items()}
 
 
 def write_csv(rows: Iterable[dict[str, Any]], path: str, columns: list[str]) -> int:
@@ -17,10 +23,23 @@ def write_csv(rows: Iterable[dict[str, Any]], path: str, columns: list[str]) -> 
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: output.csv_cell(v.isoformat() if hasattr(v, "isoformat") else "" if v is None
-                                                else str(v)) for k, v in row.items()})
+            writer.writerow(_cells(row))
             n += 1
     return n
+
+
+def csv_chunks(rows: Iterable[dict[str, Any]], columns: list[str], batch: int = 1000) -> Iterator[bytes]:
+    """The CSV `write_csv` writes, as UTF-8 chunks of ``batch`` rows (a streamed answer)."""
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    for n, row in enumerate(rows, start=1):
+        writer.writerow(_cells(row))
+        if n % batch == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
 
 
 PARQUET_BATCH = 10_000
@@ -32,21 +51,83 @@ def write_parquet(rows: Iterable[dict[str, Any]], path: str, columns: list[str])
     raw (Parquet cells are typed, never executed). Returns how many rows. (38 digits: an account's running
     balance is a sum of many amounts, each up to 10^12; 18 digits would overflow after 5,000 of them, see
     `adapters.formats.envelope`.)"""
+    with output.replacing(path) as temp:
+        return sum(_parquet(rows, columns, temp))
+
+
+def _schema(columns: list[str]) -> Any:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     kinds = {"money": pa.decimal128(38, 2), "time": pa.timestamp("us", tz="UTC"), "day": pa.date32(),
              "text": pa.string()}
-    schema = pa.schema([(c, kinds[TYPES.get(c, "text")]) for c in columns])
-    n, batch = 0, []
-    with output.replacing(path) as temp, pq.ParquetWriter(temp, schema) as writer:
+    return pa.schema([(c, kinds[TYPES.get(c, "text")]) for c in columns])
+
+
+def _parquet(rows: Iterable[dict[str, Any]], columns: list[str], sink: Any) -> Iterator[int]:
+    """Write ``rows`` to ``sink`` (a path or a binary file), ``PARQUET_BATCH`` at a time; yields each batch's
+    size once it is written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _schema(columns)
+    batch: list[dict[str, Any]] = []
+    with pq.ParquetWriter(sink, schema) as writer:
         for row in rows:
             batch.append(row)
             if len(batch) >= PARQUET_BATCH:
                 writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-                n, batch = n + len(batch), []
+                yield len(batch)
+                batch = []
         writer.write_table(pa.Table.from_pylist(batch, schema=schema))
-    return n + len(batch)
+    yield len(batch)
+
+
+class _Drain(io.RawIOBase):
+    """A write-only binary file whose bytes are taken away as they come (a streamed answer's sink)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.chunks.append(bytes(data))
+        self.position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.position
+
+    def take(self) -> bytes:
+        out, self.chunks = b"".join(self.chunks), []
+        return out
+
+
+def parquet_chunks(rows: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[bytes]:
+    """The Parquet file `write_parquet` writes, as chunks: one per batch of ``PARQUET_BATCH`` rows, then the
+    footer."""
+    sink = _Drain()
+    for _ in _parquet(rows, columns, sink):
+        if chunk := sink.take():
+            yield chunk
+    if chunk := sink.take():
+        yield chunk
+
+
+def primed(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """``rows`` with the first one already read: a job that fails before its first row fails now, before a
+    streamed answer has begun."""
+    it = iter(rows)
+    first = next(it, None)
+
+    def chained() -> Iterator[dict[str, Any]]:
+        if first is not None:
+            yield first
+            yield from it
+
+    return chained()
 
 
 TYPES = {**dict.fromkeys(("paid", "cash", "credit", "amount", "opening", "consumed", "refunded", "closing"), "money"),

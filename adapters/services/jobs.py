@@ -84,6 +84,9 @@ class Reconciliation:
     def ok(self) -> bool:
         return all(f["status"] == "matched" for f in self.findings)
 
+    def as_json(self) -> dict[str, Any]:
+        return {"counts": self.counts, "findings": self.findings}
+
 
 def reconcile(app: App, statement: str | Iterable[str], *, size: int = PARTITION_SIZE,
               map: Mapper = map) -> Reconciliation:

@@ -8,17 +8,35 @@ not retracted. An omitted ``known_at`` is the App's clock now.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from adapters.bootstrap import App
 from adapters.services import finance
+from adapters.services import record as service
 from adapters.store.scan import stream_instances
 from domain.instance import known, live, opening, released_by
 
 OPEN_REFUND_STATES = ("accepted", "requested", "approved", "escalated")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# ``accounts`` (every listing): only rows of these accounts (an API key's narrowing); None: every account.
+# ``after`` (every listing): only rows whose sort key (``sort_key`` of the row class) comes after it, for
+# cursor pagination; with ``limit``, a page.
+
+
+def _within(account: str, accounts: Collection[str] | None) -> bool:
+    return accounts is None or account in accounts
+
+
+def instance_account(app: App, instance: str) -> str | None:
+    """The account that ``instance`` was opened for (its first opening fact recorded by now, retracted or not),
+    or None when the ledger knows no such instance."""
+    head = opening(known(service.events_of(app.ledger, instance), app.now()))
+    return head.account if head is not None else None
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -40,6 +58,9 @@ class InstanceRow:
                 "currency": self.currency, "opened_at": self.opened_at.isoformat(),
                 "recorded_at": self.recorded_at.isoformat(), "released_by": self.released_by}
 
+    def sort_key(self) -> list[Any]:
+        return [self.instance]
+
 
 def _instance_rows(app: App, known_at: datetime) -> list[InstanceRow]:
     rows = []
@@ -53,11 +74,13 @@ def _instance_rows(app: App, known_at: datetime) -> list[InstanceRow]:
 
 
 def instances(app: App, known_at: datetime | None = None, account: str | None = None, product: str | None = None,
-              limit: int | None = None) -> list[InstanceRow]:
+              limit: int | None = None, *, accounts: Collection[str] | None = None,
+              after: list[Any] | None = None) -> list[InstanceRow]:
     """Every instance known at ``known_at`` (only ``account``'s, only of ``product``), by name; at most
     ``limit``."""
     rows = [r for r in _instance_rows(app, known_at or app.now())
-            if (account is None or r.account == account) and (product is None or r.product == product)]
+            if (account is None or r.account == account) and (product is None or r.product == product)
+            and _within(r.account, accounts) and (after is None or r.sort_key() > after)]
     rows.sort(key=lambda r: r.instance)
     return rows if limit is None else rows[:max(limit, 0)]
 
@@ -70,11 +93,17 @@ class AccountRow:
     def as_json(self) -> dict[str, Any]:
         return {"account": self.account, "instances": self.instances}
 
+    def sort_key(self) -> list[Any]:
+        return [self.account]
 
-def accounts(app: App, known_at: datetime | None = None) -> list[AccountRow]:
-    """Every account with an instance known at ``known_at``, with how many, by name."""
-    counts = Counter(r.account for r in _instance_rows(app, known_at or app.now()))
-    return [AccountRow(a, n) for a, n in sorted(counts.items())]
+
+def accounts(app: App, known_at: datetime | None = None, limit: int | None = None, *,
+             accounts: Collection[str] | None = None, after: list[Any] | None = None) -> list[AccountRow]:
+    """Every account with an instance known at ``known_at``, with how many, by name; at most ``limit``."""
+    counts = Counter(r.account for r in _instance_rows(app, known_at or app.now()) if _within(r.account, accounts))
+    rows = [AccountRow(a, n) for a, n in sorted(counts.items())]
+    rows = [r for r in rows if after is None or r.sort_key() > after]
+    return rows if limit is None else rows[:max(limit, 0)]
 
 
 @dataclass(frozen=True)
@@ -101,9 +130,13 @@ class RefundListing:
                 "recorded_at": self.recorded_at.isoformat(), "currency": self.currency, "amount": str(self.amount),
                 "state": self.state, "settled_at": _iso(self.settled_at)}
 
+    def sort_key(self) -> list[Any]:
+        return [(self.requested_at - EPOCH) // timedelta(microseconds=1), self.refund]
+
 
 def refunds(app: App, known_at: datetime | None = None, open_only: bool = False, account: str | None = None,
-            limit: int | None = None) -> list[RefundListing]:
+            limit: int | None = None, *, accounts: Collection[str] | None = None,
+            after: list[Any] | None = None) -> list[RefundListing]:
     """Every refund request known at ``known_at`` (``open_only``: still awaiting a decision or payment),
     by request time then id; at most ``limit``."""
     rows = []
@@ -111,7 +144,8 @@ def refunds(app: App, known_at: datetime | None = None, open_only: bool = False,
         for r in refund_rows:
             row = RefundListing(r.refund, r.instance, r.account, r.policy, r.mode, r.requested_at, r.recorded_at,
                                 r.currency, finance.money(r.amount_cents), r.state, r.settled_at)
-            if (not open_only or row.open) and (account is None or row.account == account):
+            if ((not open_only or row.open) and (account is None or row.account == account)
+                    and _within(row.account, accounts) and (after is None or row.sort_key() > after)):
                 rows.append(row)
-    rows.sort(key=lambda r: (r.requested_at, r.refund))
+    rows.sort(key=RefundListing.sort_key)
     return rows if limit is None else rows[:max(limit, 0)]

@@ -42,6 +42,10 @@ class RecordResult:
     denied: int = 0
     lines: int | None = None  # the feed's (non-blank) lines; 0: an empty feed, nothing was opened or written
 
+    def as_json(self) -> dict[str, int]:
+        return {"lines": self.lines or 0, "recorded": self.recorded, "duplicates": self.duplicates,
+                "denied": self.denied}
+
 
 def fold(aggregate: Any, events: Any) -> Any:
     """Reconstruct an aggregate by mutating it with each event (skips the library's per-event runtime

@@ -51,13 +51,13 @@ def test_bad_line_is_reported_with_its_number_and_field_and_nothing_is_written(c
     assert cli.rows() == before
 
 
-def test_an_unreadable_feed_file_is_bad_input(cli: CLI):
-    done = cli.run("record", "/nonexistent/feed.jsonl")
+def test_an_unreadable_feed_file_is_bad_input(real_cli: CLI):  # the console script's own status
+    done = real_cli.run("record", "/nonexistent/feed.jsonl")
     assert done.returncode == 2 and "FEED.jsonl" in done.stderr
 
 
-def test_the_same_order_id_twice_in_one_feed_is_bad_input(cli: CLI):
+def test_the_same_order_id_twice_in_one_feed_is_bad_input(real_cli: CLI):  # a feed piped to a real process
     two = json.dumps(GOOD) + "\n" + json.dumps({**GOOD, "id": "p2", "instance": "kec-2"}) + "\n"
-    done = cli.run("record", "-", input=two)
+    done = real_cli.run("record", "-", input=two)
     assert done.returncode == 2 and done.stderr.startswith("line 2: order:")
-    assert cli.rows() == []
+    assert real_cli.rows() == []

@@ -18,6 +18,8 @@ def test_the_benchmark_suite_produces_every_figure(tmp_path):
     assert figures["replay"]["instances"] == 60
     assert set(figures["quote_ms"]) == set(figures["quote_ms_orders"]) == {"10", "50", "100", "1000"}
     assert figures["what_if"]["large"]["requests"] > 0
+    assert set(figures["http"]) == {"requests", "1", "16"}
     for line in ("ingest", "replay", "reading and decoding only", "quote, 1000 events (bindings)",
-                 "quote, 1000 events (half orders)", "what-if"):
+                 "quote, 1000 events (half orders)", "what-if", "quote over HTTP, 16 client(s)",
+                 "record over HTTP, 1 client(s)"):
         assert line in done.stdout

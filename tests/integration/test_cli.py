@@ -3,7 +3,17 @@
 import json
 from pathlib import Path
 
-from tests.integration.conftest import CLI, ROOT
+import pytest
+
+from tests.integration.conftest import CLI, ROOT, InProcessCLI
+
+
+@pytest.fixture
+def cli(real_cli: CLI) -> CLI:
+    """This module drives the console script itself: every call here is a real process (elsewhere the same entry
+    point mostly runs in process, `InProcessCLI`)."""
+    return real_cli
+
 
 INTERFACE_KEYS = ["instance", "at", "known_at", "policy", "currency", "mode", "eligible", "reasons", "amount",
                   "outcome", "lines"]
@@ -77,6 +87,7 @@ def test_naive_quote_time_is_bad_input_K_T1(seeded: CLI):
 
 
 def test_retraction_frees_the_order_id_and_known_at_sees_before_and_after(cli: CLI, tmp_path: Path):
+    cli = InProcessCLI(cli.url, cli.cwd)  # eight calls about retractions, not about the process: the entry point
     first = tmp_path / "first.jsonl"
     first.write_text(json.dumps({
         "type": "purchase", "id": "p1", "at": "2026-01-01T00:00:00+08:00", "instance": "kec-9", "account": "a",

@@ -3,12 +3,13 @@
 Hypothesis writes small feeds whose values sit at or near the envelope's edges (the largest amount, 120-month
 terms, both ends of the time window in odd offsets, 200-character ids of odd printable unicode, specs nested
 16 levels deep, discount tables, refunds, KorPro charges and posted policy versions) and records each through
-the real console script on a fresh store. Whatever ``record`` accepts, ``project``, every export (CSV and
+the CLI's entry point on a fresh store. Whatever ``record`` accepts, ``project``, every export (CSV and
 Parquet), ``reconcile`` (a one-line statement), ``verify``, and ``history --json`` and ``quote --json`` on each
 instance must then succeed: status 0 (``reconcile`` also 1, a mismatch), never a refusal after the feed was
 accepted, never a traceback; so must the other readers (listings, ``overdue``, ``what-if``, ``timeline``, the
-human tables that print the ids). Those jobs run through the real entry point (``adapters.cli.main``) one
-after the other in this process (`InProcessCLI`), so that each example costs one process start.
+human tables that print the ids). The feed and those jobs run through the real entry point
+(``adapters.cli.main``) one after the other in this process (`InProcessCLI`): no process start per example
+(the console script itself is covered by tests/integration/test_cli.py and the README test).
 """
 
 from __future__ import annotations
@@ -157,8 +158,8 @@ def feeds(draw) -> tuple[list[dict], list[tuple[str, str]], str]:
 def fresh(cli: CLI, n: int) -> CLI:
     """A new, empty store of the same kind as ``cli``'s, for one example."""
     if cli.url.startswith("sqlite"):
-        return CLI(f"sqlite:///{cli.cwd / f'example-{n}.db'}", cli.cwd)
-    return CLI(fresh_pg_database(), cli.cwd)
+        return InProcessCLI(f"sqlite:///{cli.cwd / f'example-{n}.db'}", cli.cwd)
+    return InProcessCLI(fresh_pg_database(), cli.cwd)
 
 
 def jobs(ledger: CLI, opened: list[tuple[str, str]], reference: str) -> list[list[str]]:

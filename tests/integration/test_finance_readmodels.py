@@ -8,6 +8,9 @@ import time
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
 from adapters.formats.feed import parse_feed
 from adapters.services import record as service
 from adapters.store import readmodels
@@ -38,6 +41,15 @@ def busy_feed(instances: int, seed: int = 7) -> list[dict]:
     return lines
 
 
+def tracked(engine) -> int:
+    """The read models' tracked position, read without creating anything (0 before the first commit)."""
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT position FROM rm_tracking")).scalar() or 0)
+    except OperationalError:  # no table yet
+        return 0
+
+
 def test_kill_9_at_any_moment_then_restart_equals_a_clean_rebuild(tmp_path):
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     ledger = open_ledger(url)
@@ -46,9 +58,15 @@ def test_kill_9_at_any_moment_then_restart_equals_a_clean_rebuild(tmp_path):
 
     rnd, kills = random.Random(11), 0
     for _ in range(4):
+        before = tracked(engine)
         proc = subprocess.Popen([str(EXE), "--db", url, "project", "--batch", "10"], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(rnd.uniform(0.8, 2.0))
+        # kill once it has committed a batch (however long the interpreter takes to start on a busy machine),
+        # at a random moment after that
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and tracked(engine) <= before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rnd.uniform(0.0, 0.4))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1

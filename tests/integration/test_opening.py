@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.integration.conftest import CLI, ROOT
+from tests.integration.conftest import CLI, ROOT, InProcessCLI
 from tests.stores import PG_URL, STORES, fresh_pg_database, libpq
 
 READING = [["verify"], ["quote", "kec-1", "--at", "2027-02-22T10:00:00+08:00"], ["history", "kec-1"],
@@ -22,7 +22,7 @@ READING = [["verify"], ["quote", "kec-1", "--at", "2027-02-22T10:00:00+08:00"], 
 
 @pytest.mark.parametrize("args", READING, ids=lambda a: a[0])
 def test_reading_a_missing_sqlite_ledger_is_bad_input_and_creates_nothing(tmp_path: Path, args):
-    cli = CLI(f"sqlite:///{tmp_path / 'nope.db'}", tmp_path)
+    cli = InProcessCLI(f"sqlite:///{tmp_path / 'nope.db'}", tmp_path)  # the real process: the tests below
     done = cli.run(*args)
     assert done.returncode == 2 and "no ledger at" in done.stderr and "Traceback" not in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []
@@ -59,7 +59,7 @@ def test_an_empty_postgresql_database_holds_no_ledger_and_stays_empty(tmp_path: 
 def test_a_postgresql_schema_is_created_on_first_write_and_used_by_every_command(tmp_path: Path):
     base = fresh_pg_database()
     schema = f"l_{uuid.uuid4().hex[:8]}"
-    cli = CLI(f"{base}?schema={schema}", tmp_path)
+    cli = InProcessCLI(f"{base}?schema={schema}", tmp_path)
     assert cli.run("verify").returncode == 2  # nothing yet, and nothing created by reading
     cli.ok("record", str(ROOT / "examples" / "seed-examples.jsonl"))
     assert json.loads(cli.ok("quote", "kec-1", "--at", "2027-02-22T10:00:00+08:00", "--json"))["amount"] == "196.00"
@@ -78,6 +78,6 @@ def test_a_postgresql_schema_is_created_on_first_write_and_used_by_every_command
 def test_verify_on_a_new_ledger_after_a_feed_is_ok(kind, tmp_path: Path):
     from tests.stores import store_url
 
-    cli = CLI(store_url(kind, tmp_path), tmp_path)
+    cli = InProcessCLI(store_url(kind, tmp_path), tmp_path)
     cli.ok("record", str(ROOT / "examples" / "seed-examples.jsonl"))
     assert "ok:" in cli.ok("verify")

@@ -11,13 +11,13 @@ import uuid
 import pytest
 
 from domain.chain import GENESIS, fold, row_digest
-from tests.integration.conftest import CLI, ROOT
+from tests.integration.conftest import CLI, ROOT, InProcessCLI
 from tests.stores import STORES, store_url
 
 
 @pytest.fixture
 def sqlite_ledger(tmp_path) -> CLI:
-    cli = CLI(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path)
+    cli = InProcessCLI(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path)
     cli.ok("record", str(ROOT / "examples" / "seed-examples.jsonl"))
     cli.ok("record", "-", input=json.dumps({
         "type": "renew", "at": "2027-05-01T00:00:00+08:00", "instance": "kec-2", "order": "o-4", "months": 1,
@@ -151,7 +151,7 @@ class Surgery:
 @pytest.fixture(params=STORES)
 def ledger(request, tmp_path) -> CLI:
     """The seed examples, then one renewal: two feeds, two seals."""
-    cli = CLI(store_url(request.param, tmp_path), tmp_path)
+    cli = InProcessCLI(store_url(request.param, tmp_path), tmp_path)
     cli.ok("record", str(ROOT / "examples" / "seed-examples.jsonl"))
     cli.ok("record", "-", input=json.dumps(RENEW) + "\n")
     return cli

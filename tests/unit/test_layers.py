@@ -1,8 +1,10 @@
 """The layers hold: entrypoints parse, call one use case and render; nothing is built at import time.
 
-The entrypoints' imports are read with `ast` (nothing is imported): only the standard library, typer, rich,
-the composition root (`adapters.bootstrap`), the application layer (`adapters.services`), the formats
-(`adapters.formats`) and the domain's error types (`domain.errors`).
+The entrypoints' imports are read with `ast` (nothing is imported): only the standard library, their own
+framework (the CLI: typer, rich; the HTTP API, ``adapters/http/``: fastapi, starlette, pydantic, limits,
+uvicorn, and
+its own package), the composition root (`adapters.bootstrap`), the application layer (`adapters.services`),
+the formats (`adapters.formats`) and the domain's error types (`domain.errors`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINTS = sorted([ROOT / "adapters" / "cli.py", *(ROOT / "adapters" / "entrypoints").glob("*.py")])
+HTTP_ENTRYPOINT = sorted((ROOT / "adapters" / "http").glob("*.py"))
 ALLOWED_PACKAGES = ("typer", "rich", "adapters.bootstrap", "adapters.services", "adapters.formats", "domain.errors")
+HTTP_ALLOWED = ("fastapi", "starlette", "pydantic", "limits", "uvicorn", "adapters.bootstrap", "adapters.services",
+                "adapters.formats", "domain.errors", "adapters.http")
 FORBIDDEN_EXAMPLES = ("eventsourcing", "sqlalchemy", "psycopg", "adapters.store", "adapters.store.ledger",
                       "projections", "projections.finance", "domain", "domain.instance", "domain.policies.registry")
 
@@ -26,11 +31,11 @@ def _within(name: str, package: str) -> bool:
     return name == package or name.startswith(package + ".")
 
 
-def allowed(name: str) -> bool:
+def allowed(name: str, packages: tuple[str, ...] = ALLOWED_PACKAGES) -> bool:
     top = name.split(".")[0]
     if top in sys.stdlib_module_names:
         return True
-    return any(_within(name, p) for p in ALLOWED_PACKAGES)
+    return any(_within(name, p) for p in packages)
 
 
 def imported_names(path: Path) -> list[str]:
@@ -66,6 +71,23 @@ def test_entrypoints_import_only_the_composition_root_use_cases_formats_and_doma
     names = imported_names(path)
     assert names, f"{path} imports nothing?"
     assert [n for n in names if not allowed(n)] == []
+
+
+def test_the_http_checker_rejects_infrastructure_the_cli_and_the_domain_model():
+    assert not any(allowed(name, HTTP_ALLOWED) for name in (*FORBIDDEN_EXAMPLES, "adapters.cli"))
+    assert all(allowed(name, HTTP_ALLOWED) for name in ("fastapi.responses", "adapters.http.auth",
+                                                        "adapters.services.keys", "domain.errors"))
+
+
+@pytest.mark.parametrize("path", HTTP_ENTRYPOINT, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_http_api_imports_only_its_framework_the_composition_root_use_cases_formats_and_domain_errors(
+        path: Path):
+    names = imported_names(path)
+    assert [n for n in names if not allowed(n, HTTP_ALLOWED)] == []
+
+
+def test_the_http_api_is_checked():
+    assert {p.name for p in HTTP_ENTRYPOINT} >= {"__init__.py", "app.py", "auth.py", "reads.py", "writes.py"}
 
 
 def _modules() -> list[str]:

@@ -1,0 +1,147 @@
+"""Who is asking, and may they: API keys, roles, account scopes and the per-key rate limit.
+
+Small dependencies, each exported as an ``Annotated`` alias for the routes:
+
+- `principal`: ``Authorization: Bearer <key>`` -> the key's `Principal` (`adapters.services.keys.authenticate`,
+  read on every request, so a revocation takes effect at once); none or a bad one is 401 with
+  ``WWW-Authenticate``.
+- `authorized`: the route's function (its ``Security`` scope) must be granted to the key's role (`GRANTS`,
+  deny by default), else 403; then the key's rate limit (429 with ``Retry-After``).
+- `Visible`: an instance named in the path must be one of the key's accounts' when the key is narrowed to
+  accounts, else 404 exactly as an unknown instance (same body: no existence leak).
+- `Unnarrowed`: a ledger-wide function (recording, overdue, verify, reconcile, exports, what-if over every
+  request) needs a key that is not narrowed to accounts (403).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Query, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
+
+from adapters.bootstrap import App
+from adapters.services import listings
+from adapters.services.keys import Principal, authenticate
+
+# What each role may call (issue 15, "Roles and scopes"). The scopes:
+#   customer  quote, history, timeline of an instance, and the refunds listing (scoped to the key's accounts)
+#   read      the other reads: instances, accounts, diff, overdue
+#   record    POST /v1/feeds
+#   verify, what-if, reconcile, export, keys   one function each
+GRANTS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"customer", "read", "record", "verify", "what-if", "reconcile", "export", "keys"}),
+    "recorder": frozenset({"record"}),
+    "finance": frozenset({"customer", "read", "verify", "what-if", "reconcile", "export"}),
+    "auditor": frozenset({"customer", "read", "verify"}),
+    "customer": frozenset({"customer"}),
+}
+REALM = 'Bearer realm="billing-ledger"'
+
+bearer = HTTPBearer(auto_error=False, description="an API key: billing-ledger keys create --role ROLE")
+
+
+def the_app(request: Request) -> App:
+    return request.app.state.ledger_app
+
+
+AppDep = Annotated[App, Depends(the_app)]
+
+
+def principal(app: AppDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    if credentials is None:
+        raise HTTPException(401, "an API key is needed: Authorization: Bearer <key>",
+                            headers={"WWW-Authenticate": REALM})
+    found = authenticate(app, credentials.credentials)
+    if found is None:
+        raise HTTPException(401, "the API key is malformed, unknown or revoked",
+                            headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'})
+    return found
+
+
+def authorized(scopes: SecurityScopes, request: Request, who: Annotated[Principal, Depends(principal)]) -> Principal:
+    granted = GRANTS.get(who.role, frozenset())
+    missing = [s for s in scopes.scopes if s not in granted]
+    if missing:
+        raise HTTPException(403, f"a {who.role} key may not {missing[0]}")
+    limiter = request.app.state.limiter
+    if limiter is not None:
+        limiter.check(who.id)
+    return who
+
+
+Customer = Annotated[Principal, Security(authorized, scopes=["customer"])]
+Reader = Annotated[Principal, Security(authorized, scopes=["read"])]
+Recorder = Annotated[Principal, Security(authorized, scopes=["record"])]
+Verifier = Annotated[Principal, Security(authorized, scopes=["verify"])]
+WhatIf = Annotated[Principal, Security(authorized, scopes=["what-if"])]
+Reconciler = Annotated[Principal, Security(authorized, scopes=["reconcile"])]
+Exporter = Annotated[Principal, Security(authorized, scopes=["export"])]
+KeyAdmin = Annotated[Principal, Security(authorized, scopes=["keys"])]
+
+
+def unknown(name: str) -> HTTPException:
+    """The one answer for an instance the key may not see and for one the ledger does not know."""
+    return HTTPException(404, f"no instance {name!r}")
+
+
+def check_visible(app: App, who: Principal, names: Iterable[str]) -> None:
+    """Each instance must be one of the key's accounts' (a key that is not narrowed sees every instance)."""
+    if not who.accounts:
+        return
+    for name in names:
+        if listings.instance_account(app, name) not in who.accounts:
+            raise unknown(name)
+
+
+def visible(app: AppDep, who: Annotated[Principal, Depends(principal)],
+            instance: Annotated[str, Path(min_length=1, max_length=200)]) -> str:
+    check_visible(app, who, [instance])
+    return instance
+
+
+def visible_with(app: AppDep, who: Annotated[Principal, Depends(principal)],
+                 with_: Annotated[list[str] | None, Query(alias="with", max_length=100,
+                                                          description="instances refunded together")] = None
+                 ) -> list[str]:
+    check_visible(app, who, with_ or [])
+    return with_ or []
+
+
+Visible = Annotated[str, Depends(visible)]
+VisibleWith = Annotated[list[str], Depends(visible_with)]
+
+
+def unnarrowed(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    if who.accounts:
+        raise HTTPException(403, "a key narrowed to accounts may not use a ledger-wide function")
+    return who
+
+
+Unnarrowed = Annotated[Principal, Depends(unnarrowed)]
+
+
+def narrowed_to(who: Principal) -> tuple[str, ...] | None:
+    """The accounts a listing is narrowed to (None: every account)."""
+    return who.accounts or None
+
+
+class RateLimit:
+    """At most ``rate`` requests per key in a moving window (`limits`); over it, 429 with ``Retry-After``."""
+
+    def __init__(self, rate: str) -> None:
+        from limits import parse
+        from limits.storage import MemoryStorage
+        from limits.strategies import MovingWindowRateLimiter
+
+        self.item = parse(rate)
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def check(self, key_id: str) -> None:
+        if not self.limiter.hit(self.item, key_id):
+            reset = self.limiter.get_window_stats(self.item, key_id).reset_time
+            wait = max(1, int(reset - time.time() + 0.999))
+            raise HTTPException(429, f"too many requests with this key (at most {self.item})",
+                                headers={"Retry-After": str(wait)})

@@ -1,0 +1,37 @@
+"""API keys under ``/v1/keys`` (admin only): create (the secret is in the answer, once), list, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters.http.auth import AppDep, KeyAdmin, Unnarrowed
+from adapters.http.problems import responses
+from adapters.services import keys
+
+router = APIRouter(prefix="/v1", responses=responses(401, 403, 422, 429), tags=["keys"])
+
+
+class NewKey(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    role: str = Field(max_length=20, description=", ".join(keys.ROLES))
+    accounts: list[str] = Field([], max_length=1000)
+    name: str | None = Field(None, max_length=200)
+
+
+@router.post("/keys", status_code=201, summary="Create a key (its secret is shown once)")
+def create(app: AppDep, who: KeyAdmin, whole: Unnarrowed, new: NewKey) -> dict[str, Any]:
+    return keys.create_key(app, new.role, new.accounts, new.name, actor=who.actor).as_json()
+
+
+@router.get("/keys", summary="Every key, revoked ones too (never a secret)")
+def list_keys(app: AppDep, who: KeyAdmin, whole: Unnarrowed) -> dict[str, Any]:
+    return {"keys": [k.as_json() for k in keys.list_keys(app)]}
+
+
+@router.delete("/keys/{key_id}", summary="Revoke a key, at once")
+def revoke(app: AppDep, who: KeyAdmin, whole: Unnarrowed,
+           key_id: Annotated[str, Path(max_length=40)]) -> dict[str, Any]:
+    return keys.revoke_key(app, key_id, actor=who.actor).as_json()

@@ -1,0 +1,110 @@
+"""Every error as RFC 9457 problem details (``application/problem+json``), from one handler.
+
+- bad input (`BadInput`, a refused fact, a request that does not validate): 422, ``errors`` lists the same
+  ``line N: field: what`` items as the CLI (an option's ``--name`` is the parameter's ``name`` here);
+- an unknown instance: 404; a key that may not call the function: 403; no or bad key: 401;
+- an idempotency key reused with another body: 422, its first request still running: 409;
+- a store that holds no ledger or cannot be reached: 503; anything else: 500, saying only that.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from adapters.bootstrap import StoreURLError
+from adapters.formats.feed import BadInput
+from adapters.services.idempotency import KeyReused, StillRunning
+from domain.errors import LedgerError, UnknownInstance
+
+MEDIA_TYPE = "application/problem+json"
+TYPES = "https://billing-ledger.example/problems/"  # + a slug; the docs (docs/http.md) describe each
+log = logging.getLogger("billing_ledger.http")
+
+
+def problem(status: int, detail: str | None = None, *, slug: str | None = None,
+            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": TYPES + slug if slug else "about:blank", "title": HTTPStatus(status).phrase,
+                            "status": status}
+    if detail is not None:
+        body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def http_name(message: str) -> str:
+    """A CLI message as the API says it: ``--known-at: ...`` names the parameter ``known_at``."""
+    return re.sub(r"\A--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), message)
+
+
+def bad_input(items: list[str]) -> JSONResponse:
+    return problem(422, items[0] if len(items) == 1 else f"{len(items)} problems", slug="bad-input", errors=items)
+
+
+def not_found(detail: str) -> JSONResponse:
+    return problem(404, detail, slug="not-found")
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("query", "path", "header", "body")]
+    return ".".join(parts) or "request"
+
+
+async def _validation(_: Request, e: RequestValidationError) -> JSONResponse:
+    return bad_input([f"{_location(tuple(x.get('loc', ())))}: {x.get('msg', 'invalid')}" for x in e.errors()])
+
+
+async def _http(_: Request, e: HTTPException) -> JSONResponse:
+    detail = e.detail if isinstance(e.detail, str) else None
+    slug = {404: "not-found", 401: "unauthenticated", 403: "forbidden", 413: "too-large",
+            429: "too-many-requests"}.get(e.status_code)
+    return problem(e.status_code, detail, slug=slug, headers=dict(e.headers or {}))
+
+
+async def _domain(_: Request, e: Exception) -> JSONResponse:
+    if isinstance(e, UnknownInstance):
+        return not_found(str(e))
+    if isinstance(e, BadInput):
+        return bad_input([http_name(str(e))])
+    return bad_input([http_name(str(e))])
+
+
+async def _idempotency(_: Request, e: Exception) -> JSONResponse:
+    if isinstance(e, StillRunning):
+        return problem(409, str(e), slug="idempotency-key-in-use")
+    return problem(422, str(e), slug="idempotency-key-reused")
+
+
+async def _store(_: Request, e: StoreURLError) -> JSONResponse:
+    return problem(503, str(e), slug="store-unavailable")
+
+
+async def _unexpected(_: Request, e: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=e)
+    return problem(500, "an unexpected error (the server log has it)", slug="internal")
+
+
+def install(api: FastAPI) -> None:
+    api.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    api.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
+    api.add_exception_handler(BadInput, _domain)
+    api.add_exception_handler(LedgerError, _domain)
+    api.add_exception_handler(KeyReused, _idempotency)
+    api.add_exception_handler(StillRunning, _idempotency)
+    api.add_exception_handler(StoreURLError, _store)  # type: ignore[arg-type]
+    api.add_exception_handler(Exception, _unexpected)
+
+
+PROBLEM = {"content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each code answered as problem details."""
+    return {code: {"description": HTTPStatus(code).phrase, **PROBLEM} for code in codes}

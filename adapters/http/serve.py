@@ -1,0 +1,38 @@
+"""``python -m adapters.http.serve``: what ``billing-ledger serve`` runs (uvicorn, the app built by
+`create_app` from the environment in each worker process).
+
+``--fd N`` serves on a socket already bound (the tests bind 127.0.0.1 port 0); it is adopted with its own
+address family, so that TCP_NODELAY is set on its connections (uvicorn's own ``--fd`` takes every socket for
+a Unix one, and small answers then wait for the peer's delayed acknowledgement).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+
+import uvicorn
+
+APP = "adapters.http:create_app"
+ACCESS_LOG = "BILLING_LEDGER_HTTP_ACCESS_LOG"  # "false": no line per request
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="billing-ledger serve")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--fd", type=int)
+    args = parser.parse_args(argv)
+    options = {"factory": True, "server_header": False, "log_level": "info", "proxy_headers": False,
+               "access_log": os.environ.get(ACCESS_LOG, "true") != "false"}
+    if args.fd is None:
+        uvicorn.run(APP, host=args.host, port=args.port, workers=args.workers, **options)
+        return
+    sock = socket.socket(fileno=args.fd)
+    uvicorn.Server(uvicorn.Config(APP, **options)).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Use case: record a feed at most once per ``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header).
+
+The first request with a key (per principal: two keys' clients never share one) inserts a row, unique on
+(principal, key), that holds a fingerprint of what it asked (the feed's bytes and its options); then it
+records the feed; then it stores its answer in the row. A later request with the same key:
+
+- same fingerprint, answer stored: the stored answer is returned again (``replayed``), nothing is recorded;
+- other fingerprint: `KeyReused` (422, the draft's "key reused with a different payload");
+- same fingerprint, first request still running: `StillRunning` (409, the draft's "concurrent request").
+
+Decisions:
+
+- **A request that fails releases its key.** A feed that is bad input (or refused, or fails) writes nothing
+  (a feed is recorded all or nothing), so its row is deleted and a retry with the same key is a new first
+  request. Only successful answers are replayed.
+- **The answer is stored after the feed is recorded, not in the same transaction.** The ledger's events and
+  this table are written through different connections (the event store's, the read models' engine). A
+  crash between recording and storing the answer leaves the row "running" with no answer; after
+  ``ABANDONED_AFTER`` a retry takes the key over and records the feed again. That is safe for lines that
+  carry an ``id``: the ledger's own line ids make a re-recorded line a duplicate (same content: skipped and
+  counted in ``duplicates``) or a conflict (other content: bad input). A line without an ``id`` would be
+  recorded twice, so a client that retries after a crash should give its lines ids (interface.md).
+- The idempotency key is the client's: 1 to 255 printable ASCII characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from adapters.bootstrap import App
+from adapters.formats.feed import BadInput
+from adapters.services.feeds import record_feed
+from adapters.store import idempotency as store
+
+ABANDONED_AFTER = timedelta(minutes=5)  # a "running" row older than this belongs to a crashed request
+KEY = re.compile(r"\A[\x20-\x7e]{1,255}\Z")
+
+
+class KeyReused(Exception):
+    """The same Idempotency-Key with another request (422)."""
+
+
+class StillRunning(Exception):
+    """The first request with this Idempotency-Key has not answered yet (409)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: dict[str, Any]
+    replayed: bool = False  # the stored answer of an earlier request with the same key
+
+    def as_json(self) -> dict[str, Any]:
+        return self.body
+
+
+def fingerprint(feed: bytes | Sequence[bytes], preserve_recorded_at: bool) -> str:
+    """What a request asked for: its feed's bytes (a feed given as lines: joined by line feeds) and options."""
+    data = feed if isinstance(feed, bytes) else b"\n".join(feed)
+    return hashlib.sha256(b"preserve_recorded_at=%d\n" % preserve_recorded_at + data).hexdigest()
+
+
+def record_feed_once(app: App, feed: bytes | Sequence[bytes], *, principal: str, key: str | None,
+                     actor: str | None = None, preserve_recorded_at: bool = False) -> Answer:
+    """Record ``feed`` (as `adapters.services.feeds.record_feed`) unless ``principal`` already did with the
+    idempotency ``key``: then the first answer. Without a key, simply record it."""
+    if key is None:
+        return Answer(record_feed(app, feed, preserve_recorded_at=preserve_recorded_at, actor=actor).as_json())
+    if not KEY.match(key):
+        raise BadInput(None, "Idempotency-Key: 1 to 255 printable ASCII characters")
+    engine = app.readmodels
+    app.writer  # noqa: B018 - the store exists before its idempotency records (as for keys)
+    mine = fingerprint(feed, preserve_recorded_at)
+    now = app.now()
+    found = store.claim(engine, principal, key, mine, now)
+    if found is not None:
+        if found.fingerprint != mine:
+            raise KeyReused(f"Idempotency-Key {key!r} was used for another request")
+        if found.status is not None:
+            return Answer(json.loads(found.body or "{}"), replayed=True)
+        if now - found.started_at < ABANDONED_AFTER or not store.take_over(engine, principal, key,
+                                                                           found.started_at, now):
+            raise StillRunning(f"the first request with Idempotency-Key {key!r} is still running")
+    try:
+        result = record_feed(app, feed, preserve_recorded_at=preserve_recorded_at, actor=actor)
+    except BaseException:
+        store.release(engine, principal, key)
+        raise
+    body = result.as_json()
+    store.finish(engine, principal, key, 200, json.dumps(body))
+    return Answer(body)

@@ -1,0 +1,76 @@
+"""POST /v1/feeds: Idempotency-Key (replay, other body 422, first still running 409) and 16 concurrent
+refund requests for one account (K-Q1: at most 3 a month are accepted)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+
+from adapters.bootstrap import Settings, bootstrap
+from adapters.store import idempotency
+from tests.http.conftest import RACE, purchase, refund_request
+
+
+def key_id(server, name: str) -> str:
+    return next(k["id"] for k in server.get("/v1/keys", "admin").json()["keys"] if k["name"] == name)
+
+
+def test_a_retried_post_with_the_same_key_answers_the_first_answer_and_records_once(server):
+    key = {"Idempotency-Key": f"try-{uuid.uuid4()}"}
+    feed = purchase("idem-1", "idem") + "\n"
+    first = server.post("/v1/feeds", "recorder", content=feed, headers=key)
+    assert first.json() == {"lines": 1, "recorded": 1, "duplicates": 0, "denied": 0}, first.text
+    again = server.post("/v1/feeds", "recorder", content=feed, headers=key)
+    assert again.status_code == 200 and again.json() == first.json()  # not "duplicates": 1: the first answer
+    assert again.headers["idempotent-replayed"] == "true"
+    other = server.post("/v1/feeds", "recorder", content=purchase("idem-2", "idem") + "\n", headers=key)
+    assert other.status_code == 422 and other.headers["content-type"] == "application/problem+json"
+    assert server.get("/v1/instances/idem-2/history", "admin").status_code == 404  # nothing written
+    # another key's client may use the same idempotency key for its own request
+    assert server.post("/v1/feeds", "admin", content=feed, headers=key).json()["duplicates"] == 1
+
+
+def test_a_failed_request_releases_its_key(server):
+    key = {"Idempotency-Key": f"try-{uuid.uuid4()}"}
+    assert server.post("/v1/feeds", "recorder", content="{not json\n", headers=key).status_code == 422
+    fixed = server.post("/v1/feeds", "recorder", content=purchase("idem-3", "idem") + "\n", headers=key)
+    assert fixed.json()["recorded"] == 1
+
+
+def test_the_same_key_while_the_first_request_still_runs_is_409(server):
+    key, feed = f"running-{uuid.uuid4()}", (purchase("idem-4", "idem") + "\n").encode()
+    app = bootstrap(Settings.resolve(server.db))  # the first request: its row claimed, its answer not yet stored
+    try:
+        from adapters.services.idempotency import fingerprint
+
+        assert idempotency.claim(app.readmodels, key_id(server, "recorder"), key, fingerprint(feed, False),
+                                 datetime.now(UTC)) is None
+    finally:
+        app.close()
+    got = server.post("/v1/feeds", "recorder", content=feed, headers={"Idempotency-Key": key})
+    assert got.status_code == 409 and got.json()["status"] == 409
+    assert server.get("/v1/instances/idem-4/history", "admin").status_code == 404
+
+
+def test_sixteen_concurrent_refund_requests_for_one_account_accept_at_most_three_K_Q1(server):
+    barrier, answers = threading.Barrier(RACE), [None] * RACE
+
+    def ask(n: int) -> None:
+        with httpx.Client(timeout=120) as client:
+            barrier.wait(timeout=60)
+            answers[n] = client.post(server.base + "/v1/feeds", content=refund_request(f"race-{n}", f"r-race-{n}"),
+                                     headers={"Authorization": f"Bearer {server.keys['recorder']}"})
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(RACE)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=180)
+    assert [a.status_code for a in answers] == [200] * RACE, [a.text for a in answers if a.status_code != 200]
+    accepted = [a for a in answers if a.json()["denied"] == 0]
+    assert len(accepted) == 3
+    states = [r["state"] for r in server.get("/v1/refunds", "admin", params={"account": "race"}).json()["refunds"]]
+    assert sorted(states) == ["accepted"] * 3 + ["denied"] * (RACE - 3)
