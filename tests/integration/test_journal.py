@@ -111,9 +111,10 @@ def export(cli: CLI, out: Path, *extra: str, start: str = FROM, end: str = TO) -
     return out
 
 
-def test_the_demo_ledgers_journal_passes_bean_check_and_equals_the_read_models(cli):
+def test_the_demo_ledgers_journal_passes_bean_check_and_equals_the_read_models(real_cli):
     """The acceptance of issue 18: the ledger `make demo` records, exported as beancount by the console script,
     checked by bean-check and bean-query (the other commands run in this process)."""
+    cli = real_cli
     fast = InProcessCLI(cli.url, cli.cwd)
     fast.ok("record", str(ROOT / "examples" / "seed-examples.jsonl"))
     fast.ok("record", str(ROOT / "examples" / "korpro-examples.jsonl"))
@@ -232,7 +233,7 @@ def test_a_closed_period_keeps_what_was_known_at_the_close_and_is_corrected_on_t
 
 
 def test_bad_journal_options_are_bad_input_and_write_nothing(cli):
-    fast = InProcessCLI(cli.url, cli.cwd)
+    fast = cli
     fast.ok("record", str(ROOT / "examples" / "seed-examples.jsonl"))
     out = cli.cwd / "j.beancount"
     for args, says in ((("--format", "ledger"), "--format"), (("--closed-at", "2026-02-01T00:00:00Z"), "--closed-at"),
