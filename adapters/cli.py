@@ -453,6 +453,57 @@ def export_cmd(
     out.print(f"wrote {n} {what} rows to {out_path}")
 
 
+@cli.command("journal")
+def journal_cmd(
+    start: Annotated[str, typer.Option("--from", help="the first day's business time (days start 00:00 UTC)")],
+    end: Annotated[str, typer.Option("--to", help="business time, exclusive")],
+    out_path: Annotated[str, typer.Option("--out", help="the file to write")],
+    fmt: Annotated[str, typer.Option("--format", help="beancount | csv")] = "beancount",
+    known_at: KnownAt = None,
+    closed_through: Annotated[Optional[str], typer.Option(
+        "--closed-through", help="YYYY-MM-DD: days through it keep what was known at the close; changes to "
+                                 "them are corrections on the next day")] = None,
+    closed_at: Annotated[Optional[str], typer.Option(
+        "--closed-at", help="when the period was closed (default: the end of --closed-through, UTC)")] = None,
+    force: Force = False,
+) -> None:
+    """The double-entry journal (docs/journal.md) of a period: every money movement as balanced postings."""
+    writable("--out", out_path, force)
+    if fmt not in services.JOURNAL_FORMATS:
+        raise BadInput(None, f"--format: {fmt!r} is not {' or '.join(services.JOURNAL_FORMATS)}")
+    t1, t2, k = instant("--from", start), instant("--to", end), optional_instant("--known-at", known_at)
+    closed = day("--closed-through", closed_through) if closed_through is not None else None
+    if closed_at is not None and closed is None:
+        raise BadInput(None, "--closed-at: only with --closed-through")
+    j = services.journal(application(), t1, t2, k, closed, optional_instant("--closed-at", closed_at))
+    n = services.write_journal(j, out_path, fmt)
+    out.print(f"wrote {n} entries to {out_path}")
+
+
+@cli.command("trial-balance")
+def trial_balance_cmd(
+    at: Annotated[str, typer.Option("--at", help="business time: the days that start before it")],
+    known_at: KnownAt = None,
+    as_json: Json = False,
+) -> None:
+    """Every journal account's balance per currency; per currency, total debits equal total credits."""
+    tb = services.trial_balance(application(), instant("--at", at), optional_instant("--known-at", known_at))
+    if as_json:
+        print(json.dumps(tb.as_json(), indent=2))
+        return
+    table = new_table(_title(f"Trial balance at {tb.at.isoformat()}", tb.known_at), "account", "currency",
+                      "debit", "credit")
+    for r in tb.rows:
+        table.add_row(r["account"], r["currency"], r["debit"] if r["debit"] != "0.00" else "",
+                      r["credit"] if r["credit"] != "0.00" else "")
+    for currency, t in tb.totals.items():
+        table.add_row("total", currency, t["debit"], t["credit"])
+    out.print(table)
+    out.print("balanced" if tb.balanced else "NOT BALANCED")
+    if not tb.balanced:
+        raise typer.Exit(1)
+
+
 @cli.command("diff")
 def diff_cmd(
     instance: str,

@@ -53,6 +53,7 @@ class Paid:
     paid: Decimal | Fraction  # the actual (refundable) payment
     cash: Decimal | Fraction  # what a payment provider moved
     credit: Decimal = Decimal("0")  # returned at once (a downgrade's credit)
+    unrefunded: tuple[tuple[str, Decimal], ...] = ()  # tenders that are never refunded (K-M1), by name
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -28,7 +28,7 @@ from domain.lifecycle import refunds as lifecycle
 from domain.lifecycle import released_by
 from domain.money import round_cents
 from domain.policies import registry
-from domain.timeutil import FAR, ratio
+from domain.timeutil import FAR, micros, ratio
 
 
 def cents(x: Fraction | Decimal) -> int:
@@ -118,10 +118,19 @@ def _utc_day(t: datetime) -> date:
 
 def order_schedule(order: OrderRow, refunds: list[tuple[datetime, int, bool]]) -> dict[date, tuple[int, int, int]]:
     """Per UTC day: (paid, consumed, refunded) cents of one order. ``refunds``: (time, cents, releases)."""
-    flows: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
+    return {d: (paid, consumed, refunded) for d, (paid, consumed, refunded, _) in order_flows(order, refunds).items()}
+
+
+def order_flows(order: OrderRow,
+                refunds: list[tuple[datetime, int, bool]]) -> dict[date, tuple[int, int, int, int]]:
+    """Per UTC day: (paid, consumed, refunded, released) cents of one order, ``released`` being the part of
+    ``consumed`` that a releasing refund (K-L3) recognised at once (what was still deferred then); the rest
+    of ``consumed`` is the straight-line consumption. ``refunds``: (time, cents, releases)."""
+    flows: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     flows[_utc_day(order.placed_at)][0] += order.paid_cents
     # piecewise-linear cumulative consumption: breakpoints (time, cumulative consumed, exact)
     points: list[tuple[datetime, Fraction]] = [(order.start, Fraction(0))]
+    jumps: list[tuple[datetime, Fraction, Fraction]] = []  # a release: (time, cumulative before, after)
     remaining, a, done = Fraction(order.paid_cents), order.start, Fraction(0)
     for t, r, releases in sorted(refunds):
         flows[_utc_day(t)][2] += r
@@ -132,6 +141,7 @@ def order_schedule(order: OrderRow, refunds: list[tuple[datetime, int, bool]]) -
         remaining -= used + r
         a = t
         if releases:
+            jumps.append((t, done, done + remaining))
             done += remaining
             points.append((t, done))
             remaining = Fraction(0)
@@ -141,54 +151,137 @@ def order_schedule(order: OrderRow, refunds: list[tuple[datetime, int, bool]]) -
         flows[_utc_day(order.start)][1] += int(done)
         return {d: tuple(v) for d, v in flows.items()}  # type: ignore[misc]
 
-    def cumulative(t: datetime) -> Fraction:
-        prev_t, prev_v = points[0]
-        if t <= prev_t:
-            return Fraction(0)
-        for pt, pv in points[1:]:
-            if t <= pt:
-                if pt == prev_t:
-                    return pv
-                return prev_v + (pv - prev_v) * ratio(t - prev_t, pt - prev_t)
-            prev_t, prev_v = pt, pv
-        return points[-1][1]
-
     first, last = _utc_day(order.start), _utc_day(max(order.end, points[-1][0]))
-    before, d = 0, first
+    for d, now_ in zip(_days(first, last), _cumulative_cents(points, first, last), strict=True):
+        flows[d][1] += now_
+    return _with_jumps(flows, jumps)
+
+
+def _days(first: date, last: date) -> Iterator[date]:
+    d = first
     while d <= last:
-        now = cents(cumulative(_day_end(d)) / 100)
-        flows[d][1] += now - before
-        before, d = now, d + timedelta(days=1)
+        yield d
+        d += timedelta(days=1)
+
+
+DAY_US = 86_400_000_000
+
+
+def _half_up(n: int, d: int) -> int:
+    """``n / d`` (``d`` > 0) rounded to a whole number, ties away from zero (as `round_cents` ``half_up``)."""
+    whole, rest = divmod(abs(n), d)
+    if 2 * rest >= d:
+        whole += 1
+    return whole if n >= 0 else -whole
+
+
+def _cumulative_cents(points: list[tuple[datetime, Fraction]], first: date, last: date) -> Iterator[int]:
+    """Each day's consumption in whole cents: the piecewise-linear cumulative ``points`` (time, exact cents)
+    at each day's end from ``first`` to ``last``, rounded half-up, minus the day before's. Integer arithmetic
+    on microseconds: exactly the interpolation ``prev + (next - prev) * ratio(t - t_prev, t_next - t_prev)``."""
+    origin = points[0][0]
+    pts = [(micros(t - origin), Fraction(v)) for t, v in points]
+    segment: tuple[int, int, int, int] | None = None  # (t0, A, B, C): value(t) = (A + B * (t - t0)) / C
+    i, before = 1, 0
+    t = micros(_day_end(first) - origin) - DAY_US
+    for _ in range((last - first).days + 1):
+        t += DAY_US  # the day's end (UTC days are 24 h)
+        if t <= 0:
+            now = 0
+        else:
+            while i < len(pts) and t > pts[i][0]:
+                i, segment = i + 1, None
+            if i >= len(pts):
+                v = pts[-1][1]
+                now = _half_up(v.numerator, v.denominator)
+            else:
+                if segment is None:
+                    (t0, v0), (t1, v1) = pts[i - 1], pts[i]
+                    dv, span = v1 - v0, t1 - t0
+                    c = v0.denominator * dv.denominator * span
+                    segment = (t0, v0.numerator * dv.denominator * span, dv.numerator * v0.denominator, c)
+                t0, a, b, c = segment
+                now = _half_up(a + b * (t - t0), c)
+        yield now - before
+        before = now
+
+
+def _with_jumps(flows: dict[date, list[int]],
+                jumps: list[tuple[datetime, Fraction, Fraction]]) -> dict[date, tuple[int, int, int, int]]:
+    for t, was, became in jumps:  # the same rounding as the cumulative figures: whole cents before and after
+        flows[_utc_day(t)][3] += cents(became / 100) - cents(was / 100)
     return {d: tuple(v) for d, v in flows.items()}  # type: ignore[misc]
 
 
-def account_days(orders: list[OrderRow], refunds: list[RefundRow]) -> list[DayRow]:
-    """The per-day account ledger of one account, from its order and refund rows."""
+@dataclass(frozen=True)
+class OrderFlows:
+    """One order's per-day figures in its account's ledger, and what caused the refunds and releases on it."""
+
+    order: OrderRow
+    days: dict[date, tuple[int, int, int, int]]  # (paid, consumed, refunded, released), `order_flows`
+    released_by: str | None  # the refund whose application released the order's instance (K-L3)
+
+
+@dataclass(frozen=True)
+class Credit:
+    """A downgrade's credit (K-D1), taken off the base order in effect when the downgrade was placed."""
+
+    downgrade: OrderRow
+    base: OrderRow
+
+
+@dataclass(frozen=True)
+class AccountFlows:
+    """Everything the account ledger of one account is made of: each order's flows, the downgrade credits and
+    each payable refund's cents on the account's orders (its frozen lines whose orders are known)."""
+
+    orders: list[OrderFlows]
+    credits: list[Credit]
+    refunds: list[tuple[RefundRow, int]]
+
+
+def account_flows(orders: list[OrderRow], refunds: list[RefundRow]) -> AccountFlows:
+    """The per-order flows of one account, from its order and refund rows (`account_days` sums them)."""
     by_order: dict[tuple[str, str], list[tuple[datetime, int, bool]]] = defaultdict(list)
+    known = {(o.instance, o.order) for o in orders}
+    payable: list[tuple[RefundRow, int]] = []
     for r in refunds:
         if r.state in ("accepted", "approved", "completed"):
+            booked = 0
             for instance, order, c in r.lines:
                 by_order[(instance, order)].append((r.requested_at, c, r.releases))
-    released = {(r.instance, r.requested_at) for r in refunds if r.releases and r.state in ("accepted", "completed")}
-    release_at: dict[str, datetime] = {}
-    for instance, at in released:
-        release_at[instance] = min(at, release_at.get(instance, at))
+                booked += c if (instance, order) in known else 0
+            payable.append((r, booked))
+    release_at: dict[str, tuple[datetime, str]] = {}
     for r in refunds:  # every instance of a released application stops consuming then (K-L3)
         if r.releases and r.state in ("accepted", "completed"):
-            for instance, _, _ in r.lines:
-                release_at[instance] = min(r.requested_at, release_at.get(instance, r.requested_at))
+            for instance in (r.instance, *(i for i, _, _ in r.lines)):
+                release_at[instance] = min((r.requested_at, r.refund), release_at.get(instance, (r.requested_at,
+                                                                                               r.refund)))
+    credits = []
     for o in orders:  # a downgrade's credit comes off the base order in effect when it was placed
         if o.kind == "downgrade" and o.credit_cents:
             base = next((b for b in orders if b.instance == o.instance and b.kind in ("purchase", "renewal")
                          and b.start <= o.placed_at < b.end), None)
             if base is not None:
                 by_order[(base.instance, base.order)].append((o.placed_at, o.credit_cents, False))
-    totals: dict[tuple[str, str, date], list[int]] = defaultdict(lambda: [0, 0, 0])
+                credits.append(Credit(o, base))
+    flows = []
     for o in orders:
         events = list(by_order.get((o.instance, o.order), []))
-        if o.instance in release_at and not any(rel for _, _, rel in events):
-            events.append((release_at[o.instance], 0, True))
-        for d, (paid, consumed, refunded) in order_schedule(o, events).items():
+        released = release_at.get(o.instance)
+        if released is not None and not any(rel for _, _, rel in events):
+            events.append((released[0], 0, True))
+        flows.append(OrderFlows(o, order_flows(o, events), released[1] if released else None))
+    return AccountFlows(flows, credits, payable)
+
+
+def account_days(orders: list[OrderRow], refunds: list[RefundRow]) -> list[DayRow]:
+    """The per-day account ledger of one account, from its order and refund rows."""
+    totals: dict[tuple[str, str, date], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for f in account_flows(orders, refunds).orders:
+        o = f.order
+        for d, (paid, consumed, refunded, _) in f.days.items():
             t = totals[(o.account, o.currency, d)]
             t[0], t[1], t[2] = t[0] + paid, t[1] + consumed, t[2] + refunded
     rows, balance = [], defaultdict(int)

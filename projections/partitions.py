@@ -28,11 +28,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from domain.instance import Instance, account_id, instance_id, opening
+from domain.instance import Instance, account_id, instance_id, known, live, opening
 from domain.lifecycle import refunds as lifecycle
 from domain.policies import registry
 from domain.policy import Context, Load
-from projections.finance import DayRow, OrderRow, RefundRow, account_days, instance_rows
+from projections.finance import DayRow, OrderRow, RefundRow, account_days, cents, instance_rows
 from projections.reconcile import Expected, Scope, expected_items
 
 Instances = Iterable[tuple[str, Sequence[Any]]]  # one partition: (name, events) in the order they were opened
@@ -133,6 +133,75 @@ def finance_rows(instances: Instances, known_at: datetime) -> tuple[list[OrderRo
         orders += o
         refunds += r
     return orders, refunds
+
+
+# ----- the journal -----
+
+@dataclass(frozen=True)
+class JournalPart:
+    """One partition's rows for the journal (`projections.journal`): as known at ``known_at``, and (a closed
+    period) as known at the close, with the line ids of the facts recorded in between, per customer account."""
+
+    now: tuple[list[OrderRow], list[RefundRow], dict[tuple[str, str], tuple[tuple[str, int], ...]]]
+    at_close: tuple[list[OrderRow], list[RefundRow], dict[tuple[str, str], tuple[tuple[str, int], ...]]] | None
+    caused_by: dict[str, tuple[str, ...]]
+
+
+def unrefunded(name: str, events: Sequence[Any], known_at: datetime) -> dict[tuple[str, str],
+                                                                              tuple[tuple[str, int], ...]]:
+    """The tenders of each of the instance's orders that are never refunded (K-M1: vouchers, gift balance)."""
+    facts = live(known(events, known_at))
+    head = opening(facts)
+    if head is None:
+        return {}
+    return {(name, p.order): tuple((t, cents(v)) for t, v in p.unrefunded)
+            for p in registry.for_product(head.product).orders(head, facts) if p.unrefunded}
+
+
+def journal_rows(instances: Instances, known_at: datetime, close_at: datetime | None = None,
+                 open_from: datetime | None = None) -> JournalPart:
+    """The partition's order and refund rows and unrefunded tenders as known at ``known_at`` and, given a close
+    time, as known at ``close_at`` too, with the line ids of the facts recorded after it that concern the
+    closed days (business time before ``open_from``, `concerns_closed`; every fact recorded after it when none
+    seems to), by customer account."""
+    now: tuple[list, list, dict] = ([], [], {})
+    then: tuple[list, list, dict] = ([], [], {})
+    caused: dict[str, list[str]] = {}
+    others: dict[str, list[str]] = {}
+    for name, events in instances:
+        for rows, at in ((now, known_at), (then, close_at)):
+            if at is None:
+                continue
+            o, r = instance_rows(name, events, at)
+            rows[0].extend(o)
+            rows[1].extend(r)
+            rows[2].update(unrefunded(name, events, at))
+        if close_at is not None:
+            late = [e for e in events if close_at < e.timestamp <= known_at and hasattr(e, "line")]
+            head = opening(live(known(events, known_at))) or opening(live(known(events, close_at)))
+            if late and head is not None:
+                for e in late:
+                    which = caused if concerns_closed(e, events, open_from) else others
+                    which.setdefault(head.account, []).append(
+                        e.line or f"{type(e).__name__}@{e.timestamp.isoformat()}")
+    for account, lines in others.items():  # nothing seemed to concern the closed days: name every late fact
+        caused.setdefault(account, lines)
+    return JournalPart(now, then if close_at is not None else None, {a: tuple(v) for a, v in caused.items()})
+
+
+def concerns_closed(fact: Any, events: Sequence[Any], open_from: datetime | None) -> bool:
+    """Whether a fact can change a day before ``open_from``: it happened before (a late fact), it retracts
+    one that did, or it moves a refund requested before (a decision, a rejection, a completion)."""
+    if open_from is None or fact.at < open_from:
+        return True
+    if isinstance(fact, Instance.Retracted):
+        target = next((e for e in events if getattr(e, "line", None) == fact.target), None)
+        return target is not None and target.at < open_from
+    refund = getattr(fact, "refund", None)
+    if refund is not None and hasattr(fact, "advance"):
+        request = next((e for e in events if getattr(e, "refund", None) == refund and hasattr(e, "quote")), None)
+        return request is not None and request.at < open_from
+    return False
 
 
 # ----- exports -----

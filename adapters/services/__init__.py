@@ -10,6 +10,7 @@ the same work on a bare `Ledger` (tests, the benchmark). May import ``domain``, 
 from adapters.services.anchors import Audit, KeyPair, Made, Refused, checkpoint, keygen
 from adapters.services.feeds import record_feed
 from adapters.services.jobs import EXPORTS, Projected, Reconciliation, export, project, reconcile
+from adapters.services.journal import JOURNAL_FORMATS, Journal, TrialBalance, journal, trial_balance, write_journal
 from adapters.services.keys import (
     ROLES,
     CreatedKey,
@@ -51,6 +52,7 @@ __all__ = [
     "ROLES", "CreatedKey", "KeyRow", "Principal", "authenticate", "create_key", "list_keys", "local_actor",
     "revoke_key",
     "Audit", "KeyPair", "Made", "Refused", "checkpoint", "keygen",
+    "JOURNAL_FORMATS", "Journal", "TrialBalance", "journal", "trial_balance", "write_journal",
     "EXPORTS", "OPEN_REFUND_STATES", "AccountRow", "History", "InstanceRow", "InstanceScenario", "LedgerScenario",
     "Projected", "Reconciliation", "RecordResult", "RefundListing", "Timeline", "Totals", "accounts",
     "check_mode", "check_overrides", "diff",

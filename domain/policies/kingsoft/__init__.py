@@ -58,9 +58,12 @@ class Kingsoft:
         return Deadline("K-L2", SETTLE_DAYS, p.calendar_tz, p.holidays, NAME)
 
     def orders(self, head: Any, facts: Iterable[Any]) -> list[Paid]:
-        """Each order's actual payment (K-M1) over its validity (K-T3)."""
-        return [Paid(o.order, o.kind, o.at, o.start, o.end, o.payment.actual(), o.payment.cash, o.credit)
+        """Each order's actual payment (K-M1) over its validity (K-T3), and the tenders never refunded (K-M1:
+        vouchers, gift balance)."""
+        return [Paid(o.order, o.kind, o.at, o.start, o.end, o.payment.actual(), o.payment.cash, o.credit,
+                     tuple((t, getattr(o.payment, t)) for t in UNREFUNDED if getattr(o.payment, t)))
                 for o in build_orders(facts)]
 
 
+UNREFUNDED = ("voucher", "gift_balance")  # K-M1: never refunded (the journal shows them as such)
 POLICY = Kingsoft()

@@ -1,0 +1,90 @@
+"""The journal's formats: beancount (built from beancount's own data objects and printed by its printer) and
+CSV (one row per posting). Both are written entry by entry to a temporary file renamed over the target when
+complete (`adapters.formats.output.replacing`).
+
+beancount is an optional dependency (the ``journal`` extra; ``dev`` has it): without it, ``--format
+beancount`` is refused naming the extra.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from adapters.formats import output
+from adapters.formats.feed import BadInput
+from projections.journal import CHART, Entry
+
+FORMATS = ("beancount", "csv")
+_LINK = re.compile(r"[A-Za-z0-9\-_/.]+")  # beancount's link characters; other ids stay in the metadata
+CENT = Decimal("0.01")
+CSV_COLUMNS = ["entry", "date", "kind", "currency", "account", "amount", "customer", "instance", "ref", "rules",
+               "narration", "caused_by"]
+
+
+def money(c: int) -> Decimal:
+    return (Decimal(c) / 100).quantize(CENT)
+
+
+def beancount() -> Any:
+    try:
+        from beancount.core import amount, data
+        from beancount.parser import printer
+    except ImportError:  # pragma: no cover - the extra is installed with dev
+        raise BadInput(None, "--format: beancount is not installed (pip install 'billing-ledger[journal]')") from None
+    return amount, data, printer
+
+
+def directives(entries: Iterable[Entry], opened: date) -> Iterator[Any]:
+    """``open`` for every account of the chart on ``opened``, then one transaction per entry."""
+    amount, data, _ = beancount()
+    for account in sorted(CHART):
+        yield data.Open(data.new_metadata("journal", 0), opened, account, None, None)
+    for n, e in enumerate(entries, start=1):
+        meta = {"kind": e.kind}
+        for key, value in (("rules", ", ".join(e.rules)), ("customer", e.customer), ("instance", e.instance),
+                           ("ref", e.ref), ("caused_by", ", ".join(e.caused_by))):
+            if value:
+                meta[key] = value
+        links = frozenset(x for x in (e.ref, *e.caused_by) if x and _LINK.fullmatch(x))
+        postings = [data.Posting(account, amount.Amount(money(c), e.currency), None, None, None, None)
+                    for account, c in e.legs]
+        yield data.Transaction(data.new_metadata("journal", n, meta), e.day, "*", e.customer, e.narration,
+                               frozenset({e.kind.replace("_", "-")}), links, postings)
+
+
+def write_beancount(entries: Iterable[Entry], path: str, opened: date) -> int:
+    """Print every entry (beancount's printer), streamed; returns how many transactions."""
+    _, data, printer = beancount()
+    n = 0
+    with output.replacing(path) as temp, open(temp, "w", encoding="utf-8") as f:
+        f.write(";; billing-ledger journal (docs/journal.md): amounts in each currency's units, days in UTC\n")
+        for d in directives(entries, opened):
+            printer.print_entries([d], file=f)
+            n += isinstance(d, data.Transaction)
+    return n
+
+
+def csv_rows(entries: Iterable[Entry]) -> Iterator[dict[str, Any]]:
+    for n, e in enumerate(entries, start=1):
+        for account, c in e.legs:
+            yield {"entry": n, "date": e.day.isoformat(), "kind": e.kind, "currency": e.currency, "account": account,
+                   "amount": str(money(c)), "customer": e.customer or "", "instance": e.instance or "",
+                   "ref": e.ref or "", "rules": ", ".join(e.rules), "narration": e.narration,
+                   "caused_by": ", ".join(e.caused_by)}
+
+
+def write_csv(entries: Iterable[Entry], path: str) -> int:
+    """One row per posting (debit positive), ``entry`` numbering the transactions; returns how many entries."""
+    last = 0
+    with output.replacing(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for row in csv_rows(entries):
+            writer.writerow({k: output.csv_cell(str(v)) for k, v in row.items()})
+            last = row["entry"]
+    return last

@@ -1,0 +1,120 @@
+"""The double-entry journal over the whole ledger (docs/journal.md): a partitioned job like the exports.
+
+Plan (pin the ledger), ``map`` `projections.partitions.journal_rows` over the partitions, group every
+partition's rows by customer account (an account's rows are needed together, as for the account ledger),
+then `projections.journal` books them. With ``closed_through`` the rows are also read as known at the close
+and the closed days keep what was known then (`projections.journal.closed_journal`).
+
+A day belongs to a period ``[T1, T2)`` when it starts (00:00 UTC) in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from adapters.bootstrap import App
+from adapters.formats import journal as formats
+from adapters.formats.feed import BadInput
+from adapters.formats.journal import money
+from adapters.services.jobs import store
+from adapters.store.scan import PARTITION_SIZE, Mapper, Task, pin
+from projections import journal as book
+from projections import partitions
+
+
+def first_day(t: datetime) -> date:
+    """The first UTC day that starts at or after ``t``."""
+    u = t.astimezone(UTC)
+    return u.date() if u.time() == time.min else u.date() + timedelta(days=1)
+
+
+def day_start(d: date) -> datetime:
+    return datetime.combine(d, time.min, tzinfo=UTC)
+
+
+JOURNAL_FORMATS = formats.FORMATS
+
+
+@dataclass(frozen=True)
+class Journal:
+    entries: list[book.Entry]  # in date order, after the balances brought forward
+    first: date  # the window's first day
+    known_at: datetime  # pinned
+    closed_at: datetime | None  # the knowledge time of the closed days, if any
+
+
+def entries(app: App, known_at: datetime | None = None, closed_through: date | None = None,
+            closed_at: datetime | None = None, *, size: int = PARTITION_SIZE,
+            map: Mapper = map) -> tuple[Iterable[book.Entry], datetime, datetime | None]:
+    """Every entry of the ledger as known at ``known_at`` (pinned; default: now); with ``closed_through``, the
+    days through it as known at ``closed_at`` (default: the end of that day, UTC), corrections on the next."""
+    pinned = pin(app.ledger, size, known_at)
+    close = None
+    if closed_through is not None:
+        close = min(closed_at or day_start(closed_through + timedelta(days=1)), pinned.known_at)
+    open_from = day_start(closed_through + timedelta(days=1)) if closed_through is not None else None
+    parts = list(map(Task(store(app), partitions.journal_rows, pinned.known_at, (close, open_from)),
+                     pinned.partitions))
+    now = book.group(p.now for p in parts)
+    if closed_through is None:
+        return book.ledger_entries(now), pinned.known_at, None
+    at_close = book.group(p.at_close for p in parts if p.at_close is not None)
+    caused: dict[str, tuple[str, ...]] = {}
+    for p in parts:
+        for account, lines in p.caused_by.items():
+            caused[account] = caused.get(account, ()) + lines
+    return book.closed_journal(now, at_close, closed_through, caused), pinned.known_at, close
+
+
+def journal(app: App, start: datetime, end: datetime, known_at: datetime | None = None,
+            closed_through: date | None = None, closed_at: datetime | None = None, *, size: int = PARTITION_SIZE,
+            map: Mapper = map) -> Journal:
+    """The journal of the days starting in ``[start, end)``, after the balances brought forward from before
+    them (its closing balances are the ledger's own at ``end``)."""
+    if start >= end:
+        raise BadInput(None, f"--from: {start.isoformat()} is not before --to {end.isoformat()}")
+    found, k, close = entries(app, known_at, closed_through, closed_at, size=size, map=map)
+    first = first_day(start)
+    return Journal(book.window(found, first, first_day(end)), first, k, close)
+
+
+@dataclass(frozen=True)
+class TrialBalance:
+    at: datetime
+    known_at: datetime
+    rows: list[dict[str, str]]  # account, currency, debit, credit (the balance on its side)
+    totals: dict[str, dict[str, str]]  # currency -> debit, credit
+
+    @property
+    def balanced(self) -> bool:
+        return all(t["debit"] == t["credit"] for t in self.totals.values())
+
+    def as_json(self) -> dict:
+        return {"at": self.at.isoformat(), "known_at": self.known_at.isoformat(), "accounts": self.rows,
+                "totals": self.totals, "balanced": self.balanced}
+
+
+def trial_balance(app: App, at: datetime, known_at: datetime | None = None, *, size: int = PARTITION_SIZE,
+                  map: Mapper = map) -> TrialBalance:
+    """Every account's balance per currency over the days starting before ``at``: a debit balance in the
+    debit column, a credit balance in the credit column; per currency the columns' totals are equal."""
+    found, k, _ = entries(app, known_at, size=size, map=map)
+    rows, totals = [], {}
+    for (account, currency), c in book.balances(found, first_day(at)).items():
+        rows.append({"account": account, "currency": currency, "debit": str(money(max(c, 0))),
+                     "credit": str(money(max(-c, 0)))})
+        t = totals.setdefault(currency, [0, 0])
+        t[0 if c > 0 else 1] += abs(c)
+    return TrialBalance(at, k, rows, {cur: {"debit": str(money(d)), "credit": str(money(c))}
+                                      for cur, (d, c) in sorted(totals.items())})
+
+
+def write_journal(j: Journal, path: str, fmt: str) -> int:
+    """Write the journal as ``beancount`` or ``csv``; returns how many entries."""
+    if fmt == "beancount":
+        return formats.write_beancount(j.entries, path, j.first)
+    if fmt == "csv":
+        return formats.write_csv(j.entries, path)
+    raise BadInput(None, f"--format: {fmt!r} is not {' or '.join(JOURNAL_FORMATS)}")
