@@ -466,6 +466,9 @@ def journal_cmd(
     closed_at: Annotated[Optional[str], typer.Option(
         "--closed-at", help="when the period was closed (default: the end of --closed-through, UTC)")] = None,
     force: Force = False,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    size: PartitionSize = None,
 ) -> None:
     """The double-entry journal (docs/journal.md) of a period: every money movement as balanced postings."""
     writable("--out", out_path, force)
@@ -475,7 +478,9 @@ def journal_cmd(
     closed = day("--closed-through", closed_through) if closed_through is not None else None
     if closed_at is not None and closed is None:
         raise BadInput(None, "--closed-at: only with --closed-through")
-    j = services.journal(application(), t1, t2, k, closed, optional_instant("--closed-at", closed_at))
+    with running(workers, scheduler) as mapped:
+        j = services.journal(application(), t1, t2, k, closed, optional_instant("--closed-at", closed_at),
+                             size=size, map=mapped)
     n = services.write_journal(j, out_path, fmt)
     out.print(f"wrote {n} entries to {out_path}")
 
@@ -485,9 +490,14 @@ def trial_balance_cmd(
     at: Annotated[str, typer.Option("--at", help="business time: the days that start before it")],
     known_at: KnownAt = None,
     as_json: Json = False,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    size: PartitionSize = None,
 ) -> None:
     """Every journal account's balance per currency; per currency, total debits equal total credits."""
-    tb = services.trial_balance(application(), instant("--at", at), optional_instant("--known-at", known_at))
+    t, k = instant("--at", at), optional_instant("--known-at", known_at)
+    with running(workers, scheduler) as mapped:
+        tb = services.trial_balance(application(), t, k, size=size, map=mapped)
     if as_json:
         print(json.dumps(tb.as_json(), indent=2))
         return

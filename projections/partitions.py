@@ -23,7 +23,7 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -144,7 +144,22 @@ class JournalPart:
 
     now: tuple[list[OrderRow], list[RefundRow], dict[tuple[str, str], tuple[tuple[str, int], ...]]]
     at_close: tuple[list[OrderRow], list[RefundRow], dict[tuple[str, str], tuple[tuple[str, int], ...]]] | None
-    caused_by: dict[str, tuple[str, ...]]
+    caused_by: dict[str, tuple[str, ...]]  # the late facts that concern the closed days, per account
+    late: dict[str, tuple[str, ...]] = field(default_factory=dict)  # every other late fact, per account
+
+
+def causes(parts: Iterable[JournalPart]) -> dict[str, tuple[str, ...]]:
+    """Per account, the facts that caused its correction, across every partition: those that concern the closed
+    days, or, when none of the account's do (on any partition), every late fact. Independent of how the
+    instances were cut into partitions."""
+    caused: dict[str, tuple[str, ...]] = {}
+    late: dict[str, tuple[str, ...]] = {}
+    for p in parts:
+        for account, lines in p.caused_by.items():
+            caused[account] = caused.get(account, ()) + lines
+        for account, lines in p.late.items():
+            late[account] = late.get(account, ()) + lines
+    return {**{a: v for a, v in late.items() if a not in caused}, **caused}
 
 
 def unrefunded(name: str, events: Sequence[Any], known_at: datetime) -> dict[tuple[str, str],
@@ -184,9 +199,8 @@ def journal_rows(instances: Instances, known_at: datetime, close_at: datetime | 
                     which = caused if concerns_closed(e, events, open_from) else others
                     which.setdefault(head.account, []).append(
                         e.line or f"{type(e).__name__}@{e.timestamp.isoformat()}")
-    for account, lines in others.items():  # nothing seemed to concern the closed days: name every late fact
-        caused.setdefault(account, lines)
-    return JournalPart(now, then if close_at is not None else None, {a: tuple(v) for a, v in caused.items()})
+    return JournalPart(now, then if close_at is not None else None, {a: tuple(v) for a, v in caused.items()},
+                       {a: tuple(v) for a, v in others.items()})
 
 
 def concerns_closed(fact: Any, events: Sequence[Any], open_from: datetime | None) -> bool:

@@ -19,7 +19,7 @@ from adapters.formats import journal as formats
 from adapters.formats.feed import BadInput
 from adapters.formats.journal import money
 from adapters.services.jobs import store
-from adapters.store.scan import PARTITION_SIZE, Mapper, Task, pin
+from adapters.store.scan import Mapper, Task, pin
 from projections import journal as book
 from projections import partitions
 
@@ -46,7 +46,7 @@ class Journal:
 
 
 def entries(app: App, known_at: datetime | None = None, closed_through: date | None = None,
-            closed_at: datetime | None = None, *, size: int = PARTITION_SIZE,
+            closed_at: datetime | None = None, *, size: int | None = None,
             map: Mapper = map) -> tuple[Iterable[book.Entry], datetime, datetime | None]:
     """Every entry of the ledger as known at ``known_at`` (pinned; default: now); with ``closed_through``, the
     days through it as known at ``closed_at`` (default: the end of that day, UTC), corrections on the next."""
@@ -61,15 +61,11 @@ def entries(app: App, known_at: datetime | None = None, closed_through: date | N
     if closed_through is None:
         return book.ledger_entries(now), pinned.known_at, None
     at_close = book.group(p.at_close for p in parts if p.at_close is not None)
-    caused: dict[str, tuple[str, ...]] = {}
-    for p in parts:
-        for account, lines in p.caused_by.items():
-            caused[account] = caused.get(account, ()) + lines
-    return book.closed_journal(now, at_close, closed_through, caused), pinned.known_at, close
+    return book.closed_journal(now, at_close, closed_through, partitions.causes(parts)), pinned.known_at, close
 
 
 def journal(app: App, start: datetime, end: datetime, known_at: datetime | None = None,
-            closed_through: date | None = None, closed_at: datetime | None = None, *, size: int = PARTITION_SIZE,
+            closed_through: date | None = None, closed_at: datetime | None = None, *, size: int | None = None,
             map: Mapper = map) -> Journal:
     """The journal of the days starting in ``[start, end)``, after the balances brought forward from before
     them (its closing balances are the ledger's own at ``end``)."""
@@ -96,7 +92,7 @@ class TrialBalance:
                 "totals": self.totals, "balanced": self.balanced}
 
 
-def trial_balance(app: App, at: datetime, known_at: datetime | None = None, *, size: int = PARTITION_SIZE,
+def trial_balance(app: App, at: datetime, known_at: datetime | None = None, *, size: int | None = None,
                   map: Mapper = map) -> TrialBalance:
     """Every account's balance per currency over the days starting before ``at``: a debit balance in the
     debit column, a credit balance in the credit column; per currency the columns' totals are equal."""

@@ -1,7 +1,7 @@
-"""Scale-out: every ledger-wide job (the ledger-wide what-if, project --rebuild, reconcile, export) gives
-byte-for-byte the same output in this process (``--workers 1``, and the default), on a local Dask cluster
-(``--workers 2``) and on a real cluster (``dask scheduler`` + 2 ``dask worker`` processes on 127.0.0.1,
-started once for the module; PostgreSQL only: remote workers open the ledger by its URL), on both stores.
+"""Scale-out: every ledger-wide job (the ledger-wide what-if, project --rebuild, reconcile, export, journal,
+trial-balance) gives byte-for-byte the same output in this process (``--workers 1``, and the default), on a
+local Dask cluster (``--workers 2``) and on a real cluster (``dask scheduler`` + 2 ``dask worker`` processes
+on 127.0.0.1, started once for the module; PostgreSQL only: remote workers open the ledger by its URL), on both stores.
 A worker killed mid-job has its partition run again (same answer), or, with no failure allowed, the job
 fails loudly and the rebuild writes nothing. The refusals explain themselves (status 2).
 
@@ -137,6 +137,9 @@ JOBS = {  # each ledger-wide job's command line; {out} is a file of its own, com
                        "parquet", "--out", "{out}"],
     "export account-ledger": ["export", "account-ledger", "--from", START.isoformat(), "--to", END.isoformat(),
                               "--known-at", "2026-11-01T00:00:01Z", "--out", "{out}"],
+    "journal": ["journal", "--from", START.isoformat(), "--to", END.isoformat(), "--format", "csv",
+                "--closed-through", "2026-06-30", "--out", "{out}"],
+    "trial-balance": ["trial-balance", "--at", END.isoformat(), "--json"],
     "project --rebuild": ["project", "--rebuild"],
 }
 

@@ -5,7 +5,7 @@ never rewrite a closed day, partitions do not change the entries, and beancount'
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -143,7 +143,7 @@ def test_a_retraction_after_the_close_is_a_correction_on_the_first_open_day():
     close, closed_through = RECORDED + timedelta(days=1), date(2026, 1, 31)
     part = partitions.journal_rows(streams(ledger), FAR, close)
     now, then = book.group([part.now]), book.group([part.at_close])
-    entries = list(book.closed_journal(now, then, closed_through, part.caused_by))
+    entries = list(book.closed_journal(now, then, closed_through, partitions.causes([part])))
     as_closed = list(book.ledger_entries(then))
     as_now = list(book.ledger_entries(now))
     assert [e for e in entries if e.day <= closed_through] == [e for e in as_closed if e.day <= closed_through]
@@ -154,6 +154,21 @@ def test_a_retraction_after_the_close_is_a_correction_on_the_first_open_day():
     for cut in (date(2026, 2, 2), date(2026, 6, 1), date(2028, 1, 1)):
         assert book.balances(entries, cut) == book.balances(as_now, cut)
     assert book.balances(entries, date(2026, 2, 1)) == book.balances(as_closed, date(2026, 2, 1))
+
+
+def test_what_caused_a_correction_does_not_depend_on_the_partitions():
+    """An account's correction names the late facts that concern its closed days on any partition; only when
+    none does are all its late facts named (the same answer for one partition or one per instance)."""
+    ledger = memory_ledger()
+    record(ledger, purchase("kec-1", months=12, price="30.00"),
+           {**upgrade("kec-1", order="up-1", price="60.00", cash="100.00", at=day(10)), "id": "line-up"})
+    record(ledger, {"type": "retract", "at": day(40).isoformat(), "target": "line-up", "reason": "never provisioned",
+                    "id": "line-retract"}, {**purchase("kec-2", at=day(45)), "id": "line-open"}, now=LATER)
+    close, s = RECORDED + timedelta(days=1), streams(ledger)
+    whole = partitions.causes([partitions.journal_rows(s, FAR, close, datetime(2026, 2, 1, tzinfo=UTC))])
+    split = partitions.causes([partitions.journal_rows([x], FAR, close, datetime(2026, 2, 1, tzinfo=UTC))
+                               for x in s])
+    assert whole == split == {"acme": ("line-retract",)}
 
 
 def test_the_journal_of_a_period_brings_the_balances_forward():
