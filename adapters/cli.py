@@ -226,7 +226,9 @@ def timeline_cmd(
     force: Force = False,
     as_json: Json = False,
 ) -> None:
-    """Each order's validity period, whether it had taken effect at --at, and overlaps."""
+    """Each order's validity period and amount, whether it had taken effect at --at, the overlaps the policy
+    forbids (K-S3), retracted facts and what retracted them, refund requests with their frozen amounts, the
+    release (K-L3) and the policy's windows (K-F2)."""
     k = optional_instant("--known-at", known_at)
     t = optional_instant("--at", at)
     if html:
@@ -238,12 +240,41 @@ def timeline_cmd(
     if as_json:
         print(json.dumps(tl.as_json(), indent=2))
         return
-    table = new_table(f"Timeline of {instance} at {tl.at.isoformat()}",
-                      "order", "kind", "placed at", "valid from", "valid until", "taken effect", "overlaps")
-    for r in tl.orders:
-        table.add_row(r["order"], r["kind"], r["placed_at"], r["start"], r["end"],
-                      "yes" if r["taken_effect"] else "no", ", ".join(r["overlaps"]))
+    j = tl.as_json()
+    cur = tl.currency or ""
+    flagged = f"{' / '.join(tl.overlap_rules)} overlaps" if tl.overlap_rules else None
+    table = new_table(f"Timeline of {instance} at {tl.at.isoformat()} (known at {tl.known_at.isoformat()})",
+                      "order", "kind", "placed at", "valid from", "valid until", f"amount ({cur})", "taken effect",
+                      *([flagged] if flagged else []), "released at")
+    for r in j["orders"]:
+        amount = f"credit {r['credit']}" if r["kind"] == "downgrade" else r["amount"]
+        table.add_row(r["order"], r["kind"], r["placed_at"], r["start"], r["end"], amount,
+                      "yes" if r["taken_effect"] else "no",
+                      *([", ".join(f"{x['order']} ({x['rule']})" for x in r["rule_overlaps"])] if flagged else []),
+                      r["released_at"] or "")
     out.print(table)
+    for w in j["windows"]:
+        out.print(f"{w['label']} ({w['rule']}): {w['start']} to {w['end']}")
+    for v in j["rule_overlaps"]:
+        out.print(f"{v['rule']}: {v['message']} from {v['start']} to {v['end']}")
+    for x in j["retracted"]:
+        r = x["retracted"]
+        what = f"{x['fact']} {x['order']}" if x["order"] else x["fact"]
+        out.print(f"retracted: {what} (line {x['id']}, at {x['at']}, recorded {x['recorded_at']}) by line "
+                  f"{r['by']} recorded {r['recorded_at']}: {r['reason']}")
+    for x in j["refunds"]:
+        if x["state"] == "denied":
+            what = f"denied ({', '.join(x['rules'])})"
+        elif not x["primary"]:
+            what = f"{x['state']}, refunded with {x['with']}'s application"
+        else:
+            what = f"{x['state']}, {cur} {x['amount']} (frozen quote {cur} {x['quoted']})"
+        out.print(f"refund {x['refund']} ({x['mode']}) requested at {x['requested_at']}, recorded "
+                  f"{x['recorded_at']}: {what}" + (f", settled at {x['settled_at']}" if x["settled_at"] else ""))
+    if j["release"]:
+        rel = j["release"]
+        rule = f" ({rel['rule']})" if rel["rule"] else ""
+        out.print(f"released{rule} by refund {rel['refund']} at {rel['at']} (recorded {rel['recorded_at']})")
 
 
 @cli.command("overdue")
