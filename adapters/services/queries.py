@@ -21,7 +21,7 @@ from adapters.services import anchors
 from adapters.services import record as service
 from adapters.services.anchors import Audit
 from domain.errors import LedgerError
-from domain.instance import known, retractions
+from domain.instance import Instance, known, opening, retractions
 from domain.money import Payment
 from domain.policies import registry
 from domain.quote import Quote
@@ -91,6 +91,7 @@ class History:
     instance: str
     known_at: datetime
     facts: list[dict[str, Any]]  # one row per fact, recorded order (see `history_rows`)
+    policy: str | None = None  # the instance's policy (its business time zone is how people read the times)
 
     def as_json(self) -> dict[str, Any]:
         return {"instance": self.instance, "known_at": self.known_at.isoformat(), "facts": self.facts}
@@ -135,7 +136,9 @@ def history(app: App, instance: str, known_at: datetime | None = None) -> Histor
     """Every fact about ``instance`` as known at ``known_at``, retractions linked to what they void."""
     known_at = known_at or app.now()
     (_, events), = service.iter_events(app.ledger, [instance])
-    return History(instance, known_at, history_rows(events, known_at))
+    head = opening(f for f in known(events, known_at) if not isinstance(f, Instance.Retracted))
+    return History(instance, known_at, history_rows(events, known_at),
+                   registry.for_product(head.product).name if head is not None else None)
 
 
 # ----- timeline -----

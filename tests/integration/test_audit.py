@@ -63,7 +63,8 @@ def test_explain_shows_formulas_and_the_facts_behind_each_reason(story: CLI):
     out = story.ok("quote", "kec-7", *AT, "--known-at", BEFORE, "--explain")
     assert "kec-7 o-71 [K-A1]: 960.00 − (100/30 × 30 + 100/30 × 15) = 810.00" in out
     assert "kec-7 o-72 [K-U1]: 548.33/329 × (329 − 14) = 525.00" in out
-    assert "rests on Upgraded o-72 at 2026-04-01T09:00:00+08:00 (recorded 2026-04-01T02:00:00+00:00)" in out
+    # recorded 2026-04-01T02:00:00Z, shown in Kingsoft's business time zone (+08:00) as every time people read
+    assert "rests on Upgraded o-72 at 2026-04-01T09:00:00+08:00 (recorded 2026-04-01T10:00:00+08:00)" in out
 
 
 def test_timeline_at_a_knowledge_time_K_T3(story: CLI):
@@ -74,11 +75,11 @@ def test_timeline_at_a_knowledge_time_K_T3(story: CLI):
 
 def test_the_text_timeline_shows_the_retraction_the_frozen_refund_and_the_release_K_L1_K_L3(story: CLI):
     text = story.ok("timeline", "kec-7", *AT)
-    assert ("retracted: Upgraded o-72 (line a-2, at 2026-04-01T09:00:00+08:00, recorded 2026-04-01T02:00:00+00:00) "
-            "by line a-3 recorded 2026-04-20T03:00:00+00:00: the upgrade was never provisioned (ticket OPS-311)"
+    assert ("retracted: Upgraded o-72 (line a-2, at 2026-04-01T09:00:00+08:00, recorded 2026-04-01T10:00:00+08:00) "
+            "by line a-3 recorded 2026-04-20T11:00:00+08:00: the upgrade was never provisioned (ticket OPS-311)"
             in text)
     frozen = story.json("history", "kec-7")["facts"][-1]["details"]["amount"]
-    assert (f"refund rf-7 (self_service) requested at 2026-04-25T10:00:00+08:00, recorded 2026-04-25T02:30:00+00:00: "
+    assert (f"refund rf-7 (self_service) requested at 2026-04-25T10:00:00+08:00, recorded 2026-04-25T10:30:00+08:00: "
             f"accepted, CNY {frozen} (frozen quote CNY {frozen})" in text)
     assert "released (K-L3) by refund rf-7 at 2026-04-25T10:00:00+08:00" in text
     assert "five-day window (K-F2): 2026-03-01T09:00:00+08:00 to 2026-03-06T09:00:00+08:00" in text
