@@ -6,8 +6,8 @@ grey, each with the retraction's line id and reason; every refund request with i
 denials with their rules); the release; the policy's windows (K-F2's five days) and the overlaps its rules
 forbid (K-S3 only); the ``--at`` and ``--known-at`` lines. Every marker is labelled in text beside it (not
 only in a tooltip), the labels stacked in lanes so none covers another; the axis has a tick on each month
-start (every second, third... month when they would crowd), in the policy's business time zone, which every
-time on the page is shown in.
+start (every second, third... month, or whole years, when they would crowd), in the policy's business time
+zone, which every time on the page is shown in.
 
 A small inline script records what the browser laid out in ``<body data-rendered>`` (how many of each mark,
 the labels, the ticks, each bar's ends, the release line, text boxes that overlap or leave the drawing), so
@@ -88,22 +88,21 @@ def _lanes(labels: list[tuple[float, str, str, str]]) -> list[tuple[float, str, 
     return out
 
 
+STEPS = (1, 2, 3, 6, 12, 24, 60, 120, 240, 600, 1200)  # months between labelled ticks
+
+
 def _months(page: _Page) -> list[datetime]:
-    """Month starts (in the policy's zone) on the axis, every ``step`` months so that at most 14 are labelled."""
+    """Month starts (in the policy's zone) on the axis, every ``step`` months (1, 2, 3, 6; then whole years:
+    1, 2, 5, 10...) so that at most 14 are labelled; a step's ticks are the months it divides (January first)."""
     lo, hi = page.lo.astimezone(page.tz), page.hi.astimezone(page.tz)
-    first = lo.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    starts, y, m = [], first.year, first.month
-    while True:
-        t = first.replace(year=y, month=m)
-        if t > hi:
-            break
-        if t >= lo:
-            starts.append(t)
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    step = next((s for s in (1, 2, 3, 6, 12) if len(starts) <= 14 * s), 12 * ((len(starts) + 167) // 168))
-    if step > 1:  # keep the months a step divides (Jan, then every step-th month)
-        starts = [t for t in starts if (t.month - 1) % step == 0]
-    return starts
+    k_lo, k_hi = lo.year * 12 + lo.month - 1, hi.year * 12 + hi.month - 1  # months since year 0
+    step = next((s for s in STEPS if (k_hi - k_lo) // s + 1 <= 14), STEPS[-1])
+    ticks = []
+    for k in range(-(-k_lo // step) * step, k_hi + 1, step):
+        t = datetime(k // 12, k % 12 + 1, 1, tzinfo=page.tz)
+        if lo <= t <= hi:
+            ticks.append(t)
+    return ticks
 
 
 def render(tl: InstanceTimeline) -> str:

@@ -161,10 +161,17 @@ def test_the_page_labels_its_marks_and_ticks_each_month_start_in_the_policys_zon
     assert times[0].tzinfo is not None and T0.tzinfo == CST
 
 
-@pytest.mark.parametrize("months", [1, 2, 12, 36, 120])
-def test_ticks_never_crowd_whatever_the_span(months):
-    app = app_with(purchase("kec-1", order="o-1", months=months))
-    page = render(services.timeline(app, "kec-1", day(1), known_at=NOW))
-    ticks = [datetime.fromisoformat(t) for t in re.findall(r'data-t="([^"]+)"', page)]
-    assert 1 <= len(ticks) <= 14
-    assert ticks[-1] - ticks[0] >= timedelta(days=30 * months - 2 * 366 * (months // 24 + 1))  # they span it
+@pytest.mark.parametrize("at, months", [(T0, 1), (T0, 2), (T0, 12), (T0, 36), (T0, 120),
+                                        (datetime(1970, 1, 1, tzinfo=UTC), 120)])
+def test_ticks_never_crowd_whatever_the_span(at, months):
+    far = datetime(2199, 6, 1, tzinfo=UTC)  # near the envelope's far end
+    app = app_with(purchase("kec-1", order="o-1", months=months, at=at), purchase("kec-2", order="o-2", at=far),
+                   purchase("kec-3", order="o-3", months=1, at=datetime(1970, 1, 1, tzinfo=UTC)),
+                   renew("kec-3", order="o-4", months=1, at=far))  # two centuries on one axis
+    for name, span in (("kec-1", timedelta(days=30 * months)), ("kec-2", timedelta(days=360)),
+                       ("kec-3", far - datetime(1970, 1, 1, tzinfo=UTC))):
+        page = render(services.timeline(app, name, at, known_at=NOW))
+        ticks = [datetime.fromisoformat(t) for t in re.findall(r'data-t="([^"]+)"', page)]
+        assert 1 <= len(ticks) <= 14
+        assert all((t.day, t.hour, t.minute) == (1, 0, 0) for t in ticks)
+        assert ticks[-1] - ticks[0] >= span * 0.5  # they span the facts
