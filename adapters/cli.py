@@ -194,27 +194,29 @@ def quote_cmd(
     if as_json:
         print(json.dumps(q.as_json(), indent=2, ensure_ascii=False))
         return
-    table = new_table(f"Refund quote for {q.instance} at {q.at.isoformat()} (known at {q.known_at.isoformat()})",
-                      "instance", "order", "kind", "rule", f"paid ({q.currency})", f"consumed ({q.currency})",
-                      f"refund ({q.currency})", "explanation")
-    for line in q.lines:
-        j = line.as_json()
-        table.add_row(j["instance"], j["order"], j["kind"], j["rule"], j["paid"], j.get("consumed", "—"),
-                      j["refund"], j["formula"])
-    out.print(table)
-    for r in q.reasons:
-        out.print(f"  {r.rule}: {r.message}")
-        if explain:
-            for f in r.facts:
-                out.print(f"      rests on {f.fact} {f.ref or ''} at {f.at} (recorded {f.recorded_at})")
-    if explain:
-        out.print("How each line was computed:")
+    with output.times_in(output.calendar_tz(q.policy)):  # the policy's business time zone
+        table = new_table(f"Refund quote for {q.instance} at {q.at.isoformat()} (known at {q.known_at.isoformat()})",
+                          "instance", "order", "kind", "rule", f"paid ({q.currency})", f"consumed ({q.currency})",
+                          f"refund ({q.currency})", "explanation")
         for line in q.lines:
-            out.print(f"  {line.instance} {line.order} [{line.rule}]: {line.formula}")
-    ceiling = f" · staff decision needed, ceiling {q.ceiling}" if q.ceiling is not None else ""
-    out.print(Text.assemble(output.plain(f"policy {q.policy} · mode {q.mode} · eligible {'yes' if q.eligible else 'no'}"
-                                         f" · outcome {q.outcome} · amount "),
-                            (output.plain(f"{q.currency} {q.amount}"), "bold"), output.plain(ceiling)))
+            j = line.as_json()
+            table.add_row(j["instance"], j["order"], j["kind"], j["rule"], j["paid"], j.get("consumed", "—"),
+                          j["refund"], j["formula"])
+        out.print(table)
+        for r in q.reasons:
+            out.print(f"  {r.rule}: {r.message}")
+            if explain:
+                for f in r.facts:
+                    out.print(f"      rests on {f.fact} {f.ref or ''} at {f.at} (recorded {f.recorded_at})")
+        if explain:
+            out.print("How each line was computed:")
+            for line in q.lines:
+                out.print(f"  {line.instance} {line.order} [{line.rule}]: {line.formula}")
+        ceiling = f" · staff decision needed, ceiling {q.ceiling}" if q.ceiling is not None else ""
+        eligible = "yes" if q.eligible else "no"
+        out.print(Text.assemble(output.plain(f"policy {q.policy} · mode {q.mode} · eligible {eligible}"
+                                             f" · outcome {q.outcome} · amount "),
+                                (output.plain(f"{q.currency} {q.amount}"), "bold"), output.plain(ceiling)))
 
 
 def _brief(key: str, value: Any) -> str:
@@ -237,18 +239,18 @@ def history_cmd(
     if as_json:
         print(json.dumps(h.as_json(), indent=2))
         return
-    table = new_table(f"History of {instance} (known at {h.known_at.isoformat()})",
-                      "#", "recorded at", "business at", "fact", "id", "recorded by", "details", "status")
-    for r in h.facts:
-        status = ""
-        if "retracted" in r:
-            x = r["retracted"]
-            status = f"retracted by #{x['version']} ({x['by']}) at {x['recorded_at']}: {x['reason']}"
-        details = ", ".join(f"{k}={_brief(k, v)}" for k, v in r["details"].items() if v not in (None, {}, []))
-        table.add_row(str(r["version"]), r["recorded_at"], r["at"], r["fact"], r["id"] or "", r["actor"] or "",
-                      details, status,
-                      style="dim" if status else None)
-    out.print(table)
+    with output.times_in(output.calendar_tz(h.policy)):
+        table = new_table(f"History of {instance} (known at {h.known_at.isoformat()})",
+                          "#", "recorded at", "business at", "fact", "id", "recorded by", "details", "status")
+        for r in h.facts:
+            status = ""
+            if "retracted" in r:
+                x = r["retracted"]
+                status = f"retracted by #{x['version']} ({x['by']}) at {x['recorded_at']}: {x['reason']}"
+            details = ", ".join(f"{k}={_brief(k, v)}" for k, v in r["details"].items() if v not in (None, {}, []))
+            table.add_row(str(r["version"]), r["recorded_at"], r["at"], r["fact"], r["id"] or "", r["actor"] or "",
+                          details, status, style="dim" if status else None)
+        out.print(table)
 
 
 @cli.command("timeline")
@@ -260,7 +262,9 @@ def timeline_cmd(
     force: Force = False,
     as_json: Json = False,
 ) -> None:
-    """Each order's validity period, whether it had taken effect at --at, and overlaps."""
+    """Each order's validity period and amount, whether it had taken effect at --at, the overlaps the policy
+    forbids (K-S3), retracted facts and what retracted them, refund requests with their frozen amounts, the
+    release (K-L3) and the policy's windows (K-F2)."""
     k = optional_instant("--known-at", known_at)
     t = optional_instant("--at", at)
     if html:
@@ -272,12 +276,42 @@ def timeline_cmd(
     if as_json:
         print(json.dumps(tl.as_json(), indent=2))
         return
-    table = new_table(f"Timeline of {instance} at {tl.at.isoformat()}",
-                      "order", "kind", "placed at", "valid from", "valid until", "taken effect", "overlaps")
-    for r in tl.orders:
-        table.add_row(r["order"], r["kind"], r["placed_at"], r["start"], r["end"],
-                      "yes" if r["taken_effect"] else "no", ", ".join(r["overlaps"]))
-    out.print(table)
+    with output.times_in(tl.calendar_tz):
+        j = tl.as_json()
+        cur = tl.currency or ""
+        flagged = f"{' / '.join(tl.overlap_rules)} overlaps" if tl.overlap_rules else None
+        table = new_table(f"Timeline of {instance} at {tl.at.isoformat()} (known at {tl.known_at.isoformat()})",
+                          "order", "kind", "placed at", "valid from", "valid until", f"amount ({cur})", "taken effect",
+                          *([flagged] if flagged else []), "released at")
+        for r in j["orders"]:
+            amount = f"credit {r['credit']}" if r["kind"] == "downgrade" else r["amount"]
+            table.add_row(r["order"], r["kind"], r["placed_at"], r["start"], r["end"], amount,
+                          "yes" if r["taken_effect"] else "no",
+                          *([", ".join(f"{x['order']} ({x['rule']})" for x in r["rule_overlaps"])] if flagged else []),
+                          r["released_at"] or "")
+        out.print(table)
+        for w in j["windows"]:
+            out.print(f"{w['label']} ({w['rule']}): {w['start']} to {w['end']}")
+        for v in j["rule_overlaps"]:
+            out.print(f"{v['rule']}: {v['message']} from {v['start']} to {v['end']}")
+        for x in j["retracted"]:
+            r = x["retracted"]
+            what = f"{x['fact']} {x['order']}" if x["order"] else x["fact"]
+            out.print(f"retracted: {what} (line {x['id']}, at {x['at']}, recorded {x['recorded_at']}) by line "
+                      f"{r['by']} recorded {r['recorded_at']}: {r['reason']}")
+        for x in j["refunds"]:
+            if x["state"] == "denied":
+                what = f"denied ({', '.join(x['rules'])})"
+            elif not x["primary"]:
+                what = f"{x['state']}, refunded with {x['with']}'s application"
+            else:
+                what = f"{x['state']}, {cur} {x['amount']} (frozen quote {cur} {x['quoted']})"
+            out.print(f"refund {x['refund']} ({x['mode']}) requested at {x['requested_at']}, recorded "
+                      f"{x['recorded_at']}: {what}" + (f", settled at {x['settled_at']}" if x["settled_at"] else ""))
+        if j["release"]:
+            rel = j["release"]
+            rule = f" ({rel['rule']})" if rel["rule"] else ""
+            out.print(f"released{rule} by refund {rel['refund']} at {rel['at']} (recorded {rel['recorded_at']})")
 
 
 @cli.command("overdue")
@@ -300,9 +334,9 @@ def overdue_cmd(
                       "refund", "instance", "rule", "waiting for", "since", "due", "amount", "severity")
     for o in late:
         j = o.as_json()
-        table.add_row(j["refund"], j["instance"], j["rule"], j["waiting_for"], j["since"], j["due"],
-                      f"{j['currency']} {j['amount']}",
-                      j["severity"])
+        with output.times_in(o.stage.calendar_tz):  # the calendar its deadline is counted on
+            table.add_row(j["refund"], j["instance"], j["rule"], j["waiting_for"], j["since"], j["due"],
+                          f"{j['currency']} {j['amount']}", j["severity"])
     out.print(table)
     out.print(f"{len(late)} past a deadline")
 
@@ -398,8 +432,10 @@ def what_if_cmd(
         if as_json:
             print(json.dumps(s.as_json(), indent=2))
         else:
-            out.print(f"{instance} at {t.isoformat()}: baseline {s.today.currency} {s.today.amount} ({s.today.mode}), "
-                      f"scenario {s.scenario.amount} ({s.scenario.mode}), difference {s.difference}")
+            with output.times_in(output.calendar_tz(s.today.policy)):
+                out.print(f"{instance} at {t.isoformat()}: baseline {s.today.currency} {s.today.amount} "
+                          f"({s.today.mode}), scenario {s.scenario.amount} ({s.scenario.mode}), "
+                          f"difference {s.difference}")
         return
     with running(workers, scheduler) as mapped:
         w = services.ledger_scenario(application(), overrides, policy_version, account, size=size, map=mapped)
@@ -414,9 +450,9 @@ def what_if_cmd(
                       "instance", "refund", "policy", "at", "baseline", "scenario", "difference")
     for r in rows:
         if every or r["difference"] not in ("0", "0.00"):
-            table.add_row(r["instance"], r["refund"], r["policy"], r["at"], f"{r['currency']} {r['baseline']}",
-                          f"{r['currency']} {r['scenario']}",
-                          f"{r['currency']} {r['difference']}")
+            with output.times_in(output.calendar_tz(r["policy"])):
+                table.add_row(r["instance"], r["refund"], r["policy"], r["at"], f"{r['currency']} {r['baseline']}",
+                              f"{r['currency']} {r['scenario']}", f"{r['currency']} {r['difference']}")
     out.print(table)
     if not summary:
         out.print("no refund request was judged" + (f" for account {account}" if account else ""))
@@ -530,22 +566,23 @@ def diff_cmd(
     if as_json:
         print(json.dumps(d, indent=2))
         return
-    out.print(f"Quote for {instance} at {t.isoformat()}: known at {k1.isoformat()} vs {k2.isoformat()}")
-    if not (d["changed"] or d["lines"] or d["reasons"]["added"] or d["reasons"]["removed"]):
-        out.print("  no change")
-    for c in d["changed"]:
-        out.print(f"  {c['field']}: {c['from']} -> {c['to']}")
-    for ln in d["lines"]:
-        a, b = (x["refund"] if x else "—" for x in (ln["from"], ln["to"]))
-        out.print(f"  line {ln['instance']}/{ln['order']}: {a} -> {b}")
-    for rule in d["reasons"]["added"]:
-        out.print(f"  reason added: {rule}")
-    for rule in d["reasons"]["removed"]:
-        out.print(f"  reason removed: {rule}")
-    out.print("Caused by (recorded in between):")
-    for c in d["caused_by"]:
-        extra = f" of line {c['target']} ({c['reason']})" if "target" in c else ""
-        out.print(f"  {c['recorded_at']}  {c['stream']}: {c['fact']}{extra} id={c['id']} at {c['at']}")
+    with output.times_in(output.calendar_tz((d["to"] or d["from"] or {}).get("policy"))):
+        out.print(f"Quote for {instance} at {t.isoformat()}: known at {k1.isoformat()} vs {k2.isoformat()}")
+        if not (d["changed"] or d["lines"] or d["reasons"]["added"] or d["reasons"]["removed"]):
+            out.print("  no change")
+        for c in d["changed"]:
+            out.print(f"  {c['field']}: {c['from']} -> {c['to']}")
+        for ln in d["lines"]:
+            a, b = (x["refund"] if x else "—" for x in (ln["from"], ln["to"]))
+            out.print(f"  line {ln['instance']}/{ln['order']}: {a} -> {b}")
+        for rule in d["reasons"]["added"]:
+            out.print(f"  reason added: {rule}")
+        for rule in d["reasons"]["removed"]:
+            out.print(f"  reason removed: {rule}")
+        out.print("Caused by (recorded in between):")
+        for c in d["caused_by"]:
+            extra = f" of line {c['target']} ({c['reason']})" if "target" in c else ""
+            out.print(f"  {c['recorded_at']}  {c['stream']}: {c['fact']}{extra} id={c['id']} at {c['at']}")
 
 
 @cli.command("verify")
@@ -715,16 +752,18 @@ def new_table(title: str, *columns: str) -> Table:
 RIGHT = ("paid", "consumed", "refund", "today", "baseline", "scenario", "difference", "instances", "amount")
 
 
-def listing(name: str, rows: list[dict[str, Any]], title: str, columns: dict[str, Any], as_json: bool) -> None:
+def listing(name: str, rows: list[dict[str, Any]], title: str, columns: dict[str, Any], as_json: bool,
+            zone: Any = None) -> None:
     """A listing: ``{name: rows}`` as JSON, or a table of ``columns`` (header -> field, or a function of the
-    row) and how many rows."""
+    row) and how many rows; ``zone``: a row's business time zone (its times are shown in it)."""
     if as_json:
         print(json.dumps({name: rows}, indent=2))
         return
     table = new_table(title, *columns)
     for r in rows:
         cells = (field(r) if callable(field) else r[field] for field in columns.values())
-        table.add_row(*("" if c is None else str(c) for c in cells))
+        with output.times_in(zone(r) if zone else None):
+            table.add_row(*("" if c is None else str(c) for c in cells))
     out.print(table)
     out.print(f"{len(rows)} {name.removesuffix('s')}(s)")
 
@@ -742,7 +781,8 @@ def instances_cmd(
     rows = [r.as_json() for r in services.instances(application(), k, account, product, limit)]
     listing("instances", rows, _title("Instances", k), {
         "instance": "instance", "account": "account", "product": "product", "currency": "currency",
-        "opened at": "opened_at", "recorded at": "recorded_at", "released by": "released_by"}, as_json)
+        "opened at": "opened_at", "recorded at": "recorded_at", "released by": "released_by"}, as_json,
+        zone=lambda r: output.calendar_tz(product=r["product"]))
 
 
 @cli.command("accounts")
@@ -770,7 +810,8 @@ def refunds_cmd(
     listing("refunds", rows, _title("Open refunds" if open_only else "Refunds", k), {
         "refund": "refund", "instance": "instance", "account": "account", "policy": "policy", "mode": "mode",
         "requested at": "requested_at",
-        "amount": lambda r: f"{r['currency']} {r['amount']}", "state": "state", "settled at": "settled_at"}, as_json)
+        "amount": lambda r: f"{r['currency']} {r['amount']}", "state": "state", "settled at": "settled_at"}, as_json,
+        zone=lambda r: output.calendar_tz(r["policy"]))
 
 
 @cli.command("serve")

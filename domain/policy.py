@@ -68,6 +68,39 @@ class Deadline:
     severity: str = "overdue"  # or "flag": past it is noted, not failed
 
 
+@dataclass(frozen=True)
+class Window:
+    """A period a rule opens on an instance (K-F2: the five-day window), drawn on its timeline."""
+
+    rule: str
+    label: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class RuleOverlap:
+    """Two orders whose validity periods overlap in a way a rule forbids (K-S3), and over which period."""
+
+    rule: str
+    orders: tuple[str, str]
+    start: datetime
+    end: datetime
+    message: str
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What a policy adds to an instance's timeline: its windows, the overlaps its rules forbid, and the rule
+    by which an accepted refund releases the instance (K-L3), if it has one. Optional: a policy without a
+    ``marks`` method has none."""
+
+    windows: tuple[Window, ...] = ()
+    overlaps: tuple[RuleOverlap, ...] = ()
+    overlap_rules: tuple[str, ...] = ()  # the rules whose overlaps it flags (a timeline column each)
+    release_rule: str | None = None
+
+
 class Session(Protocol):
     """The unit of work as a policy sees it: aggregates loaded or created while one feed is applied."""
 

@@ -24,6 +24,8 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,8 @@ from rich.table import Table
 from rich.text import Text
 
 from adapters.formats.feed import BadInput
+from domain.policies import registry
+from domain.timeutil import tz_of
 
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
@@ -43,12 +47,47 @@ def plain(text: object) -> str:
     return str(text).translate(_CONTROL)
 
 
-_ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.\d+((?:[+-]\d\d:\d\d)|Z)?")
+_ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?((?:[+-]\d\d:\d\d)|Z)?")
+_ZONE: ContextVar[tzinfo | None] = ContextVar("zone", default=None)
+
+
+def calendar_tz(policy: str | None = None, product: str | None = None) -> str | None:
+    """The business time zone (``calendar_tz``, ±HH:MM) of the policy named ``policy`` (a quote's or refund's
+    policy, with or without its version), or of the policy that judges ``product``; None if neither is known."""
+    try:
+        found = registry.named(policy) if policy else registry.for_product(product) if product else None
+    except LookupError:
+        return None
+    return getattr(found.parameters(), "calendar_tz", None) if found is not None else None
+
+
+@contextmanager
+def times_in(zone: str | None) -> Iterator[None]:
+    """Inside the block, every time people are shown (table cells and titles, console lines) is shown in ``zone``
+    (a policy's ``calendar_tz``, ±HH:MM; None: as stored). The one mechanism behind "times in the policy's
+    business time zone"; JSON never passes through it."""
+    token = _ZONE.set(tz_of(zone) if zone else None)
+    try:
+        yield
+    finally:
+        _ZONE.reset(token)
+
+
+def _shown(m: re.Match[str]) -> str:
+    zone = _ZONE.get()
+    if zone is not None and m.group(3):
+        try:
+            return datetime.fromisoformat(m.group(0)).astimezone(zone).isoformat(timespec="seconds")
+        except (ValueError, OverflowError):  # the edge of the calendar: as stored
+            pass
+    return m.group(1) + (m.group(3) or "")
 
 
 def seconds(text: str) -> str:
-    """Times for people: to the second (``23:59:59.999999+08:00`` -> ``23:59:59+08:00``); JSON keeps them whole."""
-    return _ISO_TIME.sub(lambda m: m.group(1) + (m.group(2) or ""), text)
+    """Times for people: to the second (``23:59:59.999999+08:00`` -> ``23:59:59+08:00``), and in the zone of
+    `times_in` when one is set (``2026-04-01T02:00:00+00:00`` -> ``2026-04-01T10:00:00+08:00``); JSON keeps them
+    whole, as stored."""
+    return _ISO_TIME.sub(_shown, text)
 
 
 def cell(value: object) -> Text:

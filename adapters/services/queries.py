@@ -21,14 +21,14 @@ from adapters.services import anchors
 from adapters.services import record as service
 from adapters.services.anchors import Audit
 from domain.errors import LedgerError
-from domain.instance import known, retractions
+from domain.instance import Instance, known, opening, retractions
 from domain.money import Payment
 from domain.policies import registry
-from domain.policies.kingsoft.view import replay
 from domain.quote import Quote
 from domain.stream import actor_of
-from domain.timeutil import FAR
 from projections.deadlines import Overdue
+from projections.timeline import InstanceTimeline
+from projections.timeline import timeline as fold_timeline
 
 
 def quote_modes() -> tuple[str, ...]:
@@ -92,6 +92,7 @@ class History:
     instance: str
     known_at: datetime
     facts: list[dict[str, Any]]  # one row per fact, recorded order (see `history_rows`)
+    policy: str | None = None  # the instance's policy (its business time zone is how people read the times)
 
     def as_json(self) -> dict[str, Any]:
         return {"instance": self.instance, "known_at": self.known_at.isoformat(), "facts": self.facts}
@@ -136,51 +137,28 @@ def history(app: App, instance: str, known_at: datetime | None = None) -> Histor
     """Every fact about ``instance`` as known at ``known_at``, retractions linked to what they void."""
     known_at = known_at or app.now()
     (_, events), = service.iter_events(app.ledger, [instance])
-    return History(instance, known_at, history_rows(events, known_at))
+    head = opening(f for f in known(events, known_at) if not isinstance(f, Instance.Retracted))
+    return History(instance, known_at, history_rows(events, known_at),
+                   registry.for_product(head.product).name if head is not None else None)
 
 
 # ----- timeline -----
 
-@dataclass(frozen=True)
-class Timeline:
-    instance: str
-    at: datetime
-    known_at: datetime
-    orders: list[dict[str, Any]]  # see `timeline_rows`
-
-    def as_json(self) -> dict[str, Any]:
-        return {"instance": self.instance, "at": self.at.isoformat(), "known_at": self.known_at.isoformat(),
-                "orders": self.orders}
-
-
-def timeline_rows(instance: str, events: Sequence[Any], at: datetime, known_at: datetime) -> list[dict[str, Any]]:
-    """Each order's validity period (K-T3), whether it had taken effect at ``at`` (K-T4), and its overlaps."""
-    view = replay(instance, events, FAR, known_at)
-    if view is None:
-        return []
-    rows = []
-    for o in view.orders:
-        overlaps = [p.order for p in view.orders if p is not o and p.start < o.end and o.start < p.end]
-        rows.append({"order": o.order, "kind": o.kind, "placed_at": o.at.isoformat(),
-                     "start": o.start.isoformat(), "end": o.end.isoformat(),
-                     "taken_effect": o.taken_effect(at), "in_effect": o.start <= at < o.end, "overlaps": overlaps})
-    return rows
+Timeline = InstanceTimeline  # see `projections.timeline`
 
 
 def timeline(app: App, instance: str, at: datetime | None = None, known_at: datetime | None = None) -> Timeline:
-    """The instance's orders on a time axis, at ``at`` (default: ``known_at``) as known at ``known_at``."""
+    """The instance's orders, retracted facts, refund requests, release and its policy's windows and forbidden
+    overlaps on a time axis, at ``at`` (default: ``known_at``) as known at ``known_at``."""
     known_at = known_at or app.now()
     at = at or known_at
     (_, events), = service.iter_events(app.ledger, [instance])
-    return Timeline(instance, at, known_at, timeline_rows(instance, events, at, known_at))
+    return fold_timeline(instance, list(events), at, known_at)
 
 
 def timeline_html(app: App, instance: str, at: datetime | None = None, known_at: datetime | None = None) -> str:
     """The timeline as a self-contained HTML page (inline SVG)."""
-    known_at = known_at or app.now()
-    at = at or known_at
-    (_, events), = service.iter_events(app.ledger, [instance])
-    return render_timeline(instance, events, at, known_at)
+    return render_timeline(timeline(app, instance, at, known_at))
 
 
 # ----- audit and deadlines -----

@@ -13,7 +13,7 @@ from typing import Any
 from domain.errors import LedgerError, UnknownInstance
 from domain.instance import opening
 from domain.policies import kingsoft, korpro
-from domain.policy import Context, Handler, Load, Policy
+from domain.policy import Context, Handler, Load, Marks, Policy
 from domain.quote import Quote
 
 POLICIES: list[Policy] = [
@@ -63,6 +63,13 @@ def posted_version(load: Load, version: str) -> dict[str, Any] | None:
         if found is not None:
             return found
     return None
+
+
+def marks(policy: Policy, head: Any, facts: list[Any]) -> Marks:
+    """What ``policy`` draws on an instance's timeline (its windows, the overlaps it forbids, its release rule);
+    nothing for a policy without ``marks``."""
+    method = getattr(policy, "marks", None)  # optional, as ``posted_version``
+    return method(head, facts) if method is not None else Marks()
 
 
 def own(overrides: dict[str, Any], policy: Policy) -> dict[str, Any]:

@@ -75,6 +75,23 @@ def test_timeline_shows_validity_taken_effect_and_overlaps_K_T3_K_T4(seeded: CLI
     assert by["o-3"]["overlaps"] == ["o-2"]
 
 
+def cells(table: str, first: str) -> list[str]:
+    """The cells of the table row whose first cell is ``first``."""
+    row = next(line for line in table.splitlines() if line.startswith("│") and line.split("│")[1].strip() == first)
+    return [c.strip() for c in row.split("│")[1:-1]]
+
+
+def test_the_human_timeline_flags_only_k_s3_overlaps_and_shows_amounts_K_S3_K_M1(seeded: CLI):
+    table = seeded.ok("timeline", "kec-2", "--at", "2027-03-01T00:00:00+08:00")
+    header = cells(table.replace("┃", "│"), "order")
+    assert "K-S3 overlaps" in header and "overlaps" not in header  # the upgrade's overlap is ordinary (K-T3)
+    j = {o["order"]: o for o in seeded.json("timeline", "kec-2", "--at", "2027-03-01T00:00:00+08:00")["orders"]}
+    for order in ("o-2", "o-3"):
+        row = dict(zip(header, cells(table, order), strict=True))
+        assert row["K-S3 overlaps"] == "" and j[order]["overlaps"]  # a fact in the JSON, no finding
+        assert row["amount (CNY)"] == j[order]["amount"] != "0.00"
+
+
 def test_quote_of_an_unknown_instance_is_bad_input(seeded: CLI):
     done = seeded.run("quote", "nope", "--at", "2027-01-01T00:00:00+08:00")
     assert done.returncode == 2

@@ -101,3 +101,15 @@ def test_a_failed_write_leaves_the_old_file_and_no_part(tmp_path: Path):
         Path(temp).write_text("half")
         raise RuntimeError("disk full")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_times_for_people_are_cut_to_the_second_and_shown_in_the_policy_zone():
+    assert output.seconds("at 2026-04-01T02:00:00.999999+00:00") == "at 2026-04-01T02:00:00+00:00"  # no zone set
+    with output.times_in(output.calendar_tz("kingsoft-2021-05-27")):
+        shown = output.seconds("at 2026-04-01T02:00:00.999999Z, 2026-04-01")
+        assert shown == "at 2026-04-01T10:00:00+08:00, 2026-04-01"
+        assert output.seconds("9999-12-31T23:59:59.999999+00:00") == "9999-12-31T23:59:59+00:00"  # beyond: as stored
+        assert output.seconds("2026-04-01T02:00:00") == "2026-04-01T02:00:00"  # no offset: nothing to convert
+    with output.times_in(output.calendar_tz(product="KorPro")):
+        assert output.seconds("2026-04-01T08:00:00+08:00") == "2026-04-01T00:00:00+00:00"
+    assert output.calendar_tz("korpro-2026-03-20") == "+00:00" and output.calendar_tz("nobody") is None

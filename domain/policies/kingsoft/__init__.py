@@ -25,7 +25,7 @@ from domain.policies.kingsoft.amount import POLICY as NAME
 from domain.policies.kingsoft.amount import KingsoftParameters
 from domain.policies.kingsoft.events import FORMER_TOPICS
 from domain.policies.kingsoft.orders import build_orders
-from domain.policy import Context, Deadline, Load, Paid
+from domain.policy import Context, Deadline, Load, Marks, Paid, RuleOverlap, Window
 from domain.quote import Quote
 
 SETTLE_DAYS = 5  # K-L2: "within 1-5 working days"; the spec makes only `holidays` a Parameter
@@ -63,6 +63,16 @@ class Kingsoft:
         return [Paid(o.order, o.kind, o.at, o.start, o.end, o.payment.actual(), o.payment.cash, o.credit,
                      tuple((t, getattr(o.payment, t)) for t in UNREFUNDED if getattr(o.payment, t)))
                 for o in build_orders(facts)]
+
+    def marks(self, head: Any, facts: Iterable[Any]) -> Marks:
+        """The timeline's Kingsoft marks: the five-day window (K-F2), the renewal/downgrade overlaps K-S3
+        forbids (and no other overlap), and K-L3 (an accepted application releases the instance)."""
+        start = eligibility.window_opens(head)
+        overlaps = tuple(RuleOverlap("K-S3", (r.order, d.order), a, b,
+                                     f"downgrade {d.order} overlaps renewal {r.order}")
+                         for r, d, a, b in eligibility.k_s3_overlaps(build_orders(facts)))
+        return Marks(windows=(Window("K-F2", "five-day window", start, start + eligibility.FIVE_DAY_WINDOW),),
+                     overlaps=overlaps, overlap_rules=("K-S3",), release_rule="K-L3")
 
 
 UNREFUNDED = ("voucher", "gift_balance")  # K-M1: never refunded (the journal shows them as such)

@@ -27,6 +27,7 @@ from domain.errors import Inconsistent, UnknownInstance
 from domain.money import round_cents
 from domain.policies.kingsoft.amount import KingsoftParameters, Line, refund_lines, total
 from domain.policies.kingsoft.events import DiskMounted, KdrdsAssociated, Renewed
+from domain.policies.kingsoft.orders import Order
 from domain.policies.kingsoft.view import InstanceView, PriorApplication, applications, replay
 from domain.quote import Quote, Reason, cite
 from domain.timeutil import tz_of
@@ -113,11 +114,16 @@ def five_day_products(app: Application) -> list[Reason]:
     return out
 
 
+def window_opens(purchase: Any) -> datetime:
+    """K-F2: the five-day window opens at the trial's start, else at activation, else at the purchase."""
+    return purchase.trial_started_at or purchase.activated_at or purchase.at
+
+
 def five_day_window(app: Application) -> list[Reason]:
     """K-F2: within 5 x 24 h of activation, inclusive; a trial starts the window."""
     out = []
     for v in app.views:
-        start = v.purchase.trial_started_at or v.purchase.activated_at or v.purchase.at
+        start = window_opens(v.purchase)
         if app.at > start + FIVE_DAY_WINDOW:
             what = "trial start" if v.purchase.trial_started_at else "activation"
             out.append(Reason("K-F2", f"{v.name}: the five-day window closed at "
@@ -236,18 +242,23 @@ def market_image(app: Application) -> list[Reason]:
             for v in app.views if v.product == "KEC" and v.purchase.image == "market"]
 
 
+def k_s3_overlaps(orders: list[Order]) -> list[tuple[Order, Order, datetime, datetime]]:
+    """K-S3: each (renewal, downgrade placed at or after it, overlap start, overlap end) whose validity periods
+    overlap. Ordinary overlaps (an upgrade or downgrade covering its base order, K-T3) are not among them."""
+    downgrades = [o for o in orders if o.kind == "downgrade"]
+    return [(r, d, max(d.start, r.start), min(d.end, r.end))
+            for r in (o for o in orders if o.kind == "renewal") for d in downgrades
+            if d.at >= r.at and d.start < r.end and r.start < d.end]
+
+
 def renewal_downgrade_overlap(app: Application) -> list[Reason]:
     """K-S3: renewed, then downgraded, with overlapping renewal and downgrade validity periods."""
     out = []
     for v in app.views:
-        downgrades = [o for o in v.orders if o.kind == "downgrade"]
-        for r in (o for o in v.orders if o.kind == "renewal") if downgrades else ():
-            for d in (o for o in downgrades if o.at >= r.at):
-                if d.start < r.end and r.start < d.end:
-                    events = [f for f in v.facts if getattr(f, "order", None) in (r.order, d.order)]
-                    out.append(Reason("K-S3", f"{v.name}: downgrade {d.order} overlaps renewal {r.order} "
-                                              f"([{max(d.start, r.start).isoformat()}, "
-                                              f"{min(d.end, r.end).isoformat()}))", tuple(cite(f) for f in events)))
+        for r, d, a, b in k_s3_overlaps(v.orders):
+            events = [f for f in v.facts if getattr(f, "order", None) in (r.order, d.order)]
+            out.append(Reason("K-S3", f"{v.name}: downgrade {d.order} overlaps renewal {r.order} "
+                                      f"([{a.isoformat()}, {b.isoformat()}))", tuple(cite(f) for f in events)))
     return out
 
 
