@@ -23,7 +23,7 @@ from rich.text import Text
 from adapters import services
 from adapters.bootstrap import App, Settings, StoreURLError, bootstrap
 from adapters.formats import answers, envelope, output, tables
-from adapters.formats.feed import BadInput, _instant
+from adapters.formats.errors import BadInput
 from domain.errors import LedgerError
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
@@ -85,7 +85,7 @@ def instant(option: str, value: str | None, default: datetime | None = None) -> 
             raise BadInput(None, f"{option}: missing")
         return default
     try:
-        return _instant(value)
+        return envelope.instant(value)
     except ValueError as e:
         raise BadInput(None, f"{option}: {e}") from None
 

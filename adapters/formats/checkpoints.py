@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from adapters.formats.feed import BadInput
+from adapters.formats.errors import BadInput
 
 HEAD = re.compile(r"^[0-9a-f]{64}$")
 FIELDS = ("head", "position", "seals", "recorded_at", "made_at", "public_key", "signature")

@@ -32,18 +32,9 @@ from pydantic import (
 
 from adapters.formats import envelope
 from adapters.formats.envelope import Refused
+from adapters.formats.errors import BadInput  # its home; also imported from here
 from domain.money import Payment
 from domain.policies import registry
-
-
-class BadInput(Exception):
-    """Bad input at a feed line (or a CLI argument, ``line`` None): exit status 2, nothing written."""
-
-    def __init__(self, line: int | None, message: str) -> None:
-        super().__init__(f"line {line}: {message}" if line is not None else message)
-        self.line = line
-        self.message = message
-
 
 MONEY_TEXT = re.compile(r"\A[0-9]{1,13}(\.[0-9]{1,2})?\Z", re.ASCII)  # an amount's text (see envelope.money)
 

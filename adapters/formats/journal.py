@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.formats import output
-from adapters.formats.feed import BadInput
+from adapters.formats.errors import BadInput
 from projections.journal import CHART, Entry
 
 FORMATS = ("beancount", "csv")

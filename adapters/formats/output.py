@@ -33,7 +33,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from adapters.formats.feed import BadInput
+from adapters.formats.errors import BadInput
 from domain.policies import registry
 from domain.timeutil import tz_of
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from adapters.formats.feed import BadInput
+from adapters.formats.errors import BadInput
 
 
 @dataclass(frozen=True)

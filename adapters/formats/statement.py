@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TextIO
 
 from adapters.formats import envelope
-from adapters.formats.feed import BadInput
+from adapters.formats.errors import BadInput
 from projections.reconcile import StatementLine
 
 STATEMENT_COLUMNS = ("kind", "reference", "account", "amount", "currency", "booked_at")

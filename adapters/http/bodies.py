@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
-from adapters.formats.feed import BadInput
+from adapters.formats.errors import BadInput
 
 
 async def body(request: Request) -> bytes:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters import services
 from adapters.formats import tables
-from adapters.formats.feed import BadInput
+from adapters.formats.errors import BadInput
 from adapters.http import params
 from adapters.http.auth import AppDep, Exporter, Reconciler, Unnarrowed, WhatIf, check_visible
 from adapters.http.bodies import Body

@@ -9,7 +9,7 @@ from fastapi import Query
 
 from adapters import services
 from adapters.formats import envelope
-from adapters.formats.feed import BadInput
+from adapters.formats.errors import BadInput
 
 INSTANT = "ISO 8601 with an offset (URL-encode '+' as %2B)"
 

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from adapters.bootstrap import StoreURLError
-from adapters.formats.feed import BadInput
+from adapters.formats.errors import BadInput
 from adapters.services.idempotency import KeyReused, StillRunning
 from domain.errors import LedgerError, UnknownInstance
 

@@ -7,46 +7,54 @@ the same work on a bare `Ledger` (tests, the benchmark). May import ``domain``, 
 ``adapters.store`` and ``adapters.formats``; never an entrypoint.
 """
 
-from adapters.services.anchors import Audit, KeyPair, Made, Refused, checkpoint, keygen
-from adapters.services.feeds import record_feed
-from adapters.services.jobs import EXPORTS, Projected, Reconciliation, export, project, reconcile
-from adapters.services.journal import JOURNAL_FORMATS, Journal, TrialBalance, journal, trial_balance, write_journal
-from adapters.services.keys import (
-    ROLES,
-    CreatedKey,
-    KeyRow,
-    Principal,
-    authenticate,
-    create_key,
-    list_keys,
-    local_actor,
-    revoke_key,
-)
-from adapters.services.listings import (
-    OPEN_REFUND_STATES,
-    AccountRow,
-    InstanceRow,
-    RefundListing,
-    accounts,
-    instances,
-    refunds,
-)
-from adapters.services.queries import (
-    History,
-    Timeline,
-    check_mode,
-    check_overrides,
-    diff,
-    history,
-    overdue,
-    quote,
-    quote_modes,
-    timeline,
-    timeline_html,
-    verify,
-)
-from adapters.services.record import RecordResult
-from adapters.services.whatif import InstanceScenario, LedgerScenario, Totals, instance_scenario, ledger_scenario
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names below, for type checkers; at run time each submodule loads on first use
+    from adapters.services.anchors import Audit, KeyPair, Made, Refused, checkpoint, keygen
+    from adapters.services.feeds import record_feed
+    from adapters.services.jobs import EXPORTS, Projected, Reconciliation, export, project, reconcile
+    from adapters.services.journal import JOURNAL_FORMATS, Journal, TrialBalance, journal, trial_balance, write_journal
+    from adapters.services.keys import (
+        ROLES,
+        CreatedKey,
+        KeyRow,
+        Principal,
+        authenticate,
+        create_key,
+        list_keys,
+        local_actor,
+        revoke_key,
+    )
+    from adapters.services.listings import (
+        OPEN_REFUND_STATES,
+        AccountRow,
+        InstanceRow,
+        RefundListing,
+        accounts,
+        instances,
+        refunds,
+    )
+    from adapters.services.queries import (
+        History,
+        Timeline,
+        check_mode,
+        check_overrides,
+        diff,
+        history,
+        overdue,
+        quote,
+        quote_modes,
+        timeline,
+        timeline_html,
+        verify,
+    )
+    from adapters.services.record import RecordResult
+    from adapters.services.whatif import InstanceScenario, LedgerScenario, Totals, instance_scenario, ledger_scenario
 
 __all__ = [
     "ROLES", "CreatedKey", "KeyRow", "Principal", "authenticate", "create_key", "list_keys", "local_actor",
@@ -59,3 +67,48 @@ __all__ = [
     "export", "history", "instance_scenario", "instances", "ledger_scenario", "overdue", "project", "quote",
     "quote_modes", "reconcile", "record_feed", "refunds", "timeline", "timeline_html", "verify",
 ]
+
+_HOME = {  # each exported name -> the submodule that defines it (imported on first use, PEP 562)
+    **dict.fromkeys(("Audit", "KeyPair", "Made", "Refused", "checkpoint", "keygen"), "anchors"),
+    "record_feed": "feeds",
+    **dict.fromkeys(("EXPORTS", "Projected", "Reconciliation", "export", "project", "reconcile"), "jobs"),
+    **dict.fromkeys(("JOURNAL_FORMATS", "Journal", "TrialBalance", "journal", "trial_balance", "write_journal"),
+                    "journal"),
+    **dict.fromkeys(("ROLES", "CreatedKey", "KeyRow", "Principal", "authenticate", "create_key", "list_keys",
+                     "local_actor", "revoke_key"), "keys"),
+    **dict.fromkeys(("OPEN_REFUND_STATES", "AccountRow", "InstanceRow", "RefundListing", "accounts", "instances",
+                     "refunds"), "listings"),
+    **dict.fromkeys(("History", "Timeline", "check_mode", "check_overrides", "diff", "history", "overdue", "quote",
+                     "quote_modes", "timeline", "timeline_html", "verify"), "queries"),
+    "RecordResult": "record",
+    **dict.fromkeys(("InstanceScenario", "LedgerScenario", "Totals", "instance_scenario", "ledger_scenario"),
+                    "whatif"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """An exported name, imported from its submodule on first use: a command loads only what it calls (no
+    SQLAlchemy, cryptography or pydantic feed models for a quote)."""
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+class _Package(types.ModuleType):
+    """``journal`` is both a submodule and the use case it exports: importing the submodule must not replace
+    the use case on the package (the import system sets the attribute once the submodule is loaded)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _HOME.get(name) == name:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

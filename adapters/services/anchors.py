@@ -23,7 +23,7 @@ from typing import Any
 from adapters.bootstrap import App
 from adapters.formats import checkpoints as fmt
 from adapters.formats import output
-from adapters.formats.feed import BadInput
+from adapters.formats.errors import BadInput
 from adapters.store.integrity import Anchor, Verification
 from adapters.store.integrity import verify as verify_chain
 

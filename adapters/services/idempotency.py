@@ -34,7 +34,7 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.bootstrap import App
-from adapters.formats.feed import BadInput
+from adapters.formats.errors import BadInput
 from adapters.services.feeds import record_feed
 from adapters.store import idempotency as store
 

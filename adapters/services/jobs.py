@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.bootstrap import App
-from adapters.formats.feed import BadInput
+from adapters.formats.errors import BadInput
 from adapters.formats.statement import read_statement
 from adapters.services import finance
 from adapters.store import readmodels

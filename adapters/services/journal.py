@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from adapters.bootstrap import App
 from adapters.formats import journal as formats
-from adapters.formats.feed import BadInput
+from adapters.formats.errors import BadInput
 from adapters.formats.journal import money
 from adapters.services.jobs import store
 from adapters.store.scan import Mapper, Task, pin

@@ -21,11 +21,13 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.bootstrap import App, NoLedger
-from adapters.formats.feed import BadInput
-from adapters.store import apikeys
+from adapters.formats.errors import BadInput
+
+if TYPE_CHECKING:
+    from adapters.store import apikeys
 
 ROLES = ("admin", "recorder", "finance", "auditor", "customer")
 PREFIX = "blk_"
@@ -111,6 +113,8 @@ def create_key(app: App, role: str, accounts: Sequence[str] = (), name: str | No
         raise BadInput(None, "--account: a customer key needs at least one account")
     if name is not None and not _ACCOUNT.match(name):
         raise BadInput(None, "--name: 1 to 200 characters, no control characters")
+    from adapters.store import apikeys  # SQLAlchemy (the keys table): only where keys are read or written
+
     key_id = f"k_{secrets.token_hex(8)}"
     secret = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
     app.writer  # noqa: B018 - the store (SQLite file, PostgreSQL schema) exists before its keys
@@ -121,12 +125,16 @@ def create_key(app: App, role: str, accounts: Sequence[str] = (), name: str | No
 
 def list_keys(app: App) -> list[KeyRow]:
     """Every key, revoked ones included, oldest first (never a secret)."""
+    from adapters.store import apikeys  # SQLAlchemy (the keys table): only where keys are read or written
+
     app.ledger  # noqa: B018 - reading never creates a ledger: none there is NoLedger (status 2)
     return [_row(k) for k in apikeys.all_keys(app.readmodels)]
 
 
 def revoke_key(app: App, key_id: str, *, actor: str | None = None) -> KeyRow:
     """Revoke ``key_id`` at once (a key revoked earlier stays as it was). An unknown id is bad input."""
+    from adapters.store import apikeys  # SQLAlchemy (the keys table): only where keys are read or written
+
     app.ledger  # noqa: B018
     if not apikeys.revoke(app.readmodels, key_id, app.now(), actor or local_actor()):
         raise BadInput(None, f"ID: no key {key_id!r} (billing-ledger keys list shows them)")
@@ -145,6 +153,8 @@ def authenticate(app: App, secret: str) -> Principal | None:
         app.ledger  # noqa: B018
     except NoLedger:
         return None
+    from adapters.store import apikeys  # SQLAlchemy (the keys table): only where keys are read or written
+
     found = apikeys.get_key(app.readmodels, m.group(1))
     if found is None or found.revoked_at is not None:
         return None

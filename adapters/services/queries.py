@@ -11,15 +11,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.bootstrap import App
 from adapters.formats import envelope
-from adapters.formats.feed import BadInput
-from adapters.formats.timeline_html import render as render_timeline
-from adapters.services import anchors
+from adapters.formats.errors import BadInput
 from adapters.services import record as service
-from adapters.services.anchors import Audit
 from domain.errors import LedgerError
 from domain.instance import Instance, known, opening, retractions
 from domain.money import Payment
@@ -27,8 +24,10 @@ from domain.policies import registry
 from domain.quote import Quote
 from domain.stream import actor_of
 from projections.deadlines import Overdue
-from projections.timeline import InstanceTimeline
-from projections.timeline import timeline as fold_timeline
+
+if TYPE_CHECKING:
+    from adapters.services.anchors import Audit
+    from projections.timeline import InstanceTimeline as Timeline
 
 
 def quote_modes() -> tuple[str, ...]:
@@ -144,12 +143,12 @@ def history(app: App, instance: str, known_at: datetime | None = None) -> Histor
 
 # ----- timeline -----
 
-Timeline = InstanceTimeline  # see `projections.timeline`
-
 
 def timeline(app: App, instance: str, at: datetime | None = None, known_at: datetime | None = None) -> Timeline:
     """The instance's orders, retracted facts, refund requests, release and its policy's windows and forbidden
     overlaps on a time axis, at ``at`` (default: ``known_at``) as known at ``known_at``."""
+    from projections.timeline import timeline as fold_timeline
+
     known_at = known_at or app.now()
     at = at or known_at
     (_, events), = service.iter_events(app.ledger, [instance])
@@ -158,6 +157,8 @@ def timeline(app: App, instance: str, at: datetime | None = None, known_at: date
 
 def timeline_html(app: App, instance: str, at: datetime | None = None, known_at: datetime | None = None) -> str:
     """The timeline as a self-contained HTML page (inline SVG)."""
+    from adapters.formats.timeline_html import render as render_timeline
+
     return render_timeline(timeline(app, instance, at, known_at))
 
 
@@ -188,4 +189,15 @@ def verify(app: App, expect_heads: Sequence[str] = (), checkpoints: str | None =
     re-sealed. ``checkpoints``: a signed checkpoint file; every line's signature is checked (against
     ``public_key``, a key file, if given, else the key the line names) and the ledger must still extend it
     (its head found at its position and seal). See `adapters.services.anchors`."""
+    from adapters.services import anchors  # the chain and checkpoints: only for verify
+
     return anchors.audit(app, list(expect_heads), checkpoints, public_key)
+
+
+def __getattr__(name: str) -> Any:
+    """``Timeline`` (`projections.timeline.InstanceTimeline`), imported when first asked for (PEP 562)."""
+    if name == "Timeline":
+        from projections.timeline import InstanceTimeline
+
+        return InstanceTimeline
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,18 +12,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from adapters.formats import envelope, feed
-from adapters.formats.feed import BadInput
-from adapters.store.integrity import save_sealed
+from adapters.formats import envelope
+from adapters.formats.errors import BadInput
 from adapters.store.ledger import Ledger
 from adapters.store.prefetch import select_many
-from adapters.store.scan import notifications, opened_topics
 from domain.errors import Conflict, Inconsistent, LedgerError, UnknownInstance, UnknownReference
 from domain.instance import Account, Instance, Key, account_id, instance_id, key_id, opening
 from domain.lifecycle import Refund
@@ -33,6 +31,9 @@ from domain.quote import Quote
 from domain.topics import aliases
 from projections import deadlines
 from projections.diff import diff as projections_diff
+
+if TYPE_CHECKING:  # the feed's pydantic models load only where a feed is parsed
+    from adapters.formats import feed
 
 
 @dataclass
@@ -178,6 +179,8 @@ def record(ledger: Ledger, lines: list[feed.FeedLine], now: datetime | Clock, *,
     aggregates first (optimistic concurrency: the save fails whole), the clock is read again and the
     feed is judged again against the new state.
     """
+    from adapters.store.integrity import save_sealed  # the hash chain: only where events are written
+
     clock: Clock = now if callable(now) else (lambda: now)  # type: ignore[assignment,return-value]
     floor: datetime | None = None
     for attempt in range(attempts):
@@ -342,6 +345,8 @@ def quote(ledger: Ledger, name: str, at: datetime, known_at: datetime, mode: str
 def refund_events(ledger: Ledger, known_at: datetime, page: int = 1000) -> list[tuple[str, Any]]:
     """Every refund lifecycle event in the ledger (`domain.lifecycle`: an event with ``advance``), with its
     instance, as known at ``known_at`` (read from the notification log, filtered by topic)."""
+    from adapters.store.scan import notifications, opened_topics  # a log scan: not on a quote's path
+
     classes = [c for a in registry.aggregates() for c in (getattr(a, n) for n in dir(a))
                if isinstance(c, type) and hasattr(c, "advance")]
     topics = sorted({*opened_topics(), *(t for c in classes for t in aliases(c))})

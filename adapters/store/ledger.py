@@ -16,8 +16,6 @@ from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from domain import topics
 from domain.money import TENDERS, Payment
@@ -57,8 +55,22 @@ class StoreURLError(ValueError):
     pass
 
 
+def _plain_sqlite(url: str) -> str | None:
+    """The file of a plain ``sqlite:///FILE`` URL (no query), which SQLAlchemy would parse to exactly that
+    and render unchanged; None for any other URL. The common case opens without importing SQLAlchemy."""
+    if url.startswith("sqlite:///") and "?" not in url:
+        return url[len("sqlite:///"):]
+    return None
+
+
 def settings_from_url(url: str) -> dict[str, str]:
     """Translate an SQLAlchemy URL into `eventsourcing` persistence settings."""
+    plain = _plain_sqlite(url)
+    if plain is not None:
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": plain or ":memory:"}
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         u = make_url(url)
     except ArgumentError as e:
@@ -107,6 +119,11 @@ class NoLedger(StoreURLError):
 
 def shown(url: str) -> str:
     """A URL to show: its password hidden."""
+    if _plain_sqlite(url) is not None:
+        return url
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -163,6 +180,8 @@ def _pg_tables_exist(url: str, env: dict[str, str], create: bool) -> bool:
 def readmodel_url(url: str) -> tuple[str, dict[str, Any]]:
     """The read models' SQLAlchemy URL and connect arguments: ``?schema=`` (the store's setting, which psycopg
     does not know) becomes the connection's ``search_path``, so the read-model tables live beside the events."""
+    from sqlalchemy.engine import make_url
+
     u = make_url(url)
     schema = u.query.get("schema")
     if u.get_backend_name() != "postgresql" or not schema:
