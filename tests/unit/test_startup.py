@@ -1,0 +1,77 @@
+"""A command loads only what it uses: the CLI starts, and a quote runs, without SQLAlchemy, psycopg,
+cryptography, the HTTP stack, Dask, pyarrow or the feed's pydantic models (README, "Performance": the quote
+CLI's wall time). Checked structurally, on the modules a fresh process holds afterwards; no timing here."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from adapters import services
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "examples" / "seed-examples.jsonl"
+# what a quote on SQLite never needs: the read models' and PostgreSQL's drivers, the checkpoint keys, the HTTP
+# service, the clusters, the Parquet writer, the feed's models, the hash chain and the log scans
+NOT_FOR_A_QUOTE = ("sqlalchemy", "psycopg", "psycopg_pool", "cryptography", "fastapi", "starlette", "uvicorn",
+                   "dask", "distributed", "pyarrow", "adapters.formats.feed", "adapters.formats.checkpoints",
+                   "adapters.store.readmodels", "adapters.store.integrity", "adapters.store.apikeys",
+                   "adapters.services.anchors", "adapters.services.jobs", "adapters.http", "domain.chain")
+
+
+HEAVY = f"sorted(m for m in sys.modules if any(m == p or m.startswith(p + '.') for p in {NOT_FOR_A_QUOTE!r}))"
+
+
+def _python(code: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def _cli_then_modules(*argv: str) -> str:
+    """Run ``billing-ledger ARGV`` in a fresh process, then print what it loaded of NOT_FOR_A_QUOTE (on stderr,
+    after the command's own output)."""
+    return ("import sys\n"
+            f"sys.argv = ['billing-ledger', *{list(argv)!r}]\n"
+            "from adapters.cli import main\n"
+            "try:\n    main()\n"
+            "except SystemExit as e:\n    status = e.code\n"
+            "else:\n    status = 0\n"
+            f"heavy = {HEAVY}\n"
+            "store = 'eventsourcing.sqlite' in sys.modules\n"
+            "print('STATUS', status, 'LOADED', heavy, 'STORE', store, file=sys.stderr)\n")
+
+
+def test_the_cli_starts_without_the_heavy_libraries():
+    done = _python(f"import sys, adapters.cli\nprint({HEAVY})")
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
+
+
+def test_a_quote_on_sqlite_reads_the_event_store_and_loads_nothing_else(tmp_path):
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    recorded = _python(_cli_then_modules("--db", db, "record", str(SEED)))
+    assert "STATUS 0" in recorded.stderr, recorded.stderr
+    quoted = _python(_cli_then_modules("--db", db, "quote", "kec-1", "--at", "2027-02-22T10:00:00+08:00",
+                                       "--known-at", "2027-03-01T00:00:00Z"))
+    assert "CNY 196.00" in quoted.stdout, quoted.stderr
+    assert quoted.stderr.strip().splitlines()[-1] == "STATUS 0 LOADED [] STORE True", quoted.stderr
+
+
+def test_a_refused_option_loads_nothing_heavy_either(tmp_path):
+    done = _python(_cli_then_modules("--db", f"sqlite:///{tmp_path / 'none.db'}", "quote", "kec-1",
+                                     "--at", "2027-02-22T10:00:00"))
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1] == "STATUS 2 LOADED [] STORE False", done.stderr
+    assert lines[0].startswith("--at: "), done.stderr
+
+
+def test_the_use_cases_are_the_packages_names_whatever_was_imported_first():
+    """``journal`` is a submodule and the use case it exports: the package keeps the use case."""
+    done = _python("import adapters.services.journal, adapters.services.queries\n"
+                   "from adapters import services\n"
+                   "print(callable(services.journal), services.journal.__module__, services.Timeline.__name__)")
+    assert done.stdout.split() == ["True", "adapters.services.journal", "InstanceTimeline"], done.stderr
+    assert services.quote.__module__ == "adapters.services.queries"
+    assert set(services.__all__) <= set(dir(services))
+    for name in services.__all__:
+        assert getattr(services, name) is not None
