@@ -5,7 +5,7 @@ K-M1 (actual payment) and K-M2 (half-down rounding to cents) live here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -57,9 +57,9 @@ class Payment:
     gift_balance: Decimal = Decimal("0")
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            if not isinstance(getattr(self, f.name), Decimal):
-                raise TypeError(f"payment.{f.name} must be a Decimal, got {getattr(self, f.name)!r}")
+        for name in TENDERS:  # its fields, in order (a constant: ``fields()`` rebuilt the tuple per payment)
+            if not isinstance(getattr(self, name), Decimal):
+                raise TypeError(f"payment.{name} must be a Decimal, got {getattr(self, name)!r}")
 
     @property
     def total(self) -> Decimal:

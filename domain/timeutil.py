@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
+from functools import lru_cache
+from typing import Any
 
 DAY = timedelta(hours=24)
 FAR = datetime.max.replace(tzinfo=UTC)  # "as known at the end of time": everything recorded
@@ -48,7 +50,16 @@ def ratio(a: timedelta, b: timedelta) -> Fraction:
 def tz_of(offset: str) -> timezone:
     """A policy's ``calendar_tz`` (K-Q1, K-L2, P-R2/P-R3/P-D1): a fixed UTC offset written ``±HH:MM``
     (hours 00-23, minutes 00-59). Anything else raises ValueError (the parameter parsers turn it into bad
-    input naming the field)."""
+    input naming the field). Each offset is parsed once per process (a quota check asks on every quote)."""
+    return _tz(offset) if isinstance(offset, str) else _tz_of(offset)
+
+
+@lru_cache(maxsize=256)
+def _tz(offset: str) -> timezone:
+    return _tz_of(offset)
+
+
+def _tz_of(offset: Any) -> timezone:
     match = _OFFSET.fullmatch(offset) if isinstance(offset, str) else None
     if match is None or int(match[2]) > 23 or int(match[3]) > 59:
         raise ValueError(f"{offset!r} is not a UTC offset written ±HH:MM (e.g. +08:00)")

@@ -73,3 +73,30 @@ def test_money_refuses_floats():
         Payment(cash=0.1)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         round_cents(0.125, "half_down")  # type: ignore[arg-type]
+
+
+def test_the_per_quote_constants_are_the_values_they_stand_for():
+    """Computed once, not per quote: a payment's tenders are its fields; an offset parses to one time zone
+    (bad ones are still refused each time); a policy's own overrides are those its parameters name."""
+    from dataclasses import fields
+
+    from domain.errors import LedgerError
+    from domain.money import TENDERS
+    from domain.policies import registry
+    from domain.timeutil import tz_of
+
+    assert TENDERS == tuple(f.name for f in fields(Payment))
+    with pytest.raises(TypeError, match=r"payment\.voucher must be a Decimal"):
+        Payment(Decimal("1"), Decimal("0"), 0)  # type: ignore[arg-type]
+    assert tz_of("+08:00") is tz_of("+08:00") == timezone(timedelta(hours=8))
+    for bad in ("+24:00", "08:00", 8, None, ["+08:00"]):
+        for _ in range(2):
+            with pytest.raises(ValueError, match="is not a UTC offset"):
+                tz_of(bad)  # type: ignore[arg-type]
+    for policy in registry.POLICIES:
+        names = {f.name for f in fields(policy.parameters)}
+        assert registry.own({}, policy) == {}
+        assert registry.own({"calendar_tz": "+01:00"}, policy) == ({"calendar_tz": "+01:00"} if "calendar_tz" in names
+                                                                   else {})
+    with pytest.raises(LedgerError, match=r"unknown policy parameter\(s\) \['nope'\]"):
+        registry.own({"nope": 1}, registry.POLICIES[0])
