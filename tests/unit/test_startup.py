@@ -75,3 +75,20 @@ def test_the_use_cases_are_the_packages_names_whatever_was_imported_first():
     assert set(services.__all__) <= set(dir(services))
     for name in services.__all__:
         assert getattr(services, name) is not None
+
+
+def test_a_plain_sqlite_url_reads_as_sqlalchemy_reads_it():
+    """The SQLite fast path (no SQLAlchemy import) gives the file and the shown URL SQLAlchemy would give."""
+    from sqlalchemy.engine import make_url
+
+    from adapters.store.ledger import _plain_sqlite, settings_from_url, shown
+
+    for url in ("sqlite:///demo.db", "sqlite:///", "sqlite:////abs/path.db", "sqlite:///a@b:c/d.db",
+                "sqlite:///:memory:", "sqlite:///file:x", "sqlite:///ü é#x.db", "sqlite:///two\nlines.db"):
+        u = make_url(url)
+        assert _plain_sqlite(url) == (u.database or ""), url
+        assert shown(url) == u.render_as_string(hide_password=True) == url
+        assert settings_from_url(url) == {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                                          "SQLITE_DBNAME": u.database or ":memory:"}
+    for url in ("sqlite:///demo.db?mode=ro", "sqlite+pysqlite:///demo.db", "sqlite://", "postgresql://u:p@h/d"):
+        assert _plain_sqlite(url) is None, url
