@@ -199,11 +199,17 @@ def build(instances: int, workdir: str, seed: int = 1) -> tuple[str, int, float,
     return path, len(lines), seconds, ledger
 
 
-def suite(instances: int, pg_url: str | None) -> dict[str, Any]:
+def suite(instances: int, pg_url: str | None, only_scale_out: bool = False) -> dict[str, Any]:
+    from bench import scaleout
+
     results: dict[str, Any] = {"instances": instances, "machine": f"{os.cpu_count()} cores, {sys.platform}, "
                                                                   f"Python {sys.version.split()[0]}"}
     with tempfile.TemporaryDirectory() as workdir:
         path, lines, seconds, ledger = build(instances, workdir)
+        feed = [json.dumps(x) for x in generate(instances, 1)]
+        results["scale_out"] = scaleout.suite(path, feed, pg_url)
+        if only_scale_out:
+            return results
         events, lib_seconds = library_insert(ledger, f"sqlite:///{os.path.join(workdir, 'copy.db')}")
         results["ingest"] = {"lines": lines, "lines_per_s": lines / seconds,
                              "library_events_per_s": events / lib_seconds, "stored_events": events}
@@ -237,6 +243,10 @@ def suite(instances: int, pg_url: str | None) -> dict[str, Any]:
 
 
 def table(r: dict[str, Any]) -> str:
+    from bench import scaleout
+
+    if "ingest" not in r:
+        return render(scaleout.rows(r["scale_out"]))
     i, rp, w, q, qo = r["ingest"], r["replay"], r["what_if"], r["quote_ms"], r["quote_ms_orders"]
     rows = [
         ("ingest (record, feeds of 2,000 lines)", f"{i['lines_per_s']:,.0f} lines/s",
@@ -269,6 +279,11 @@ def table(r: dict[str, Any]) -> str:
         rows.append(("PostgreSQL replay", f"{p['replay_events_per_s']:,.0f} ev/s",
                      f"SQLite, same ledger: {sq['replay_events_per_s']:,.0f} ev/s",
                      f"{p['replay_events_per_s'] / sq['replay_events_per_s']:.2f}"))
+    rows += scaleout.rows(r["scale_out"])
+    return render(rows)
+
+
+def render(rows: list[tuple[str, str, str, str]]) -> str:
     width = [max(len(x[c]) for x in rows) for c in range(4)]
     head = ("workload", "figure", "reference", "ratio")
     width = [max(w_, len(h)) for w_, h in zip(width, head, strict=True)]
@@ -281,12 +296,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="billing-ledger benchmarks")
     parser.add_argument("--instances", type=int, default=10000)
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--only-scale-out", action="store_true",
+                        help="only the ledger-wide jobs at --workers 1 and 2 (bench.scaleout)")
     parser.add_argument("--what-if-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.what_if_child:
         print(json.dumps(what_if_child(args.what_if_child)))
         return
-    results = suite(args.instances, os.environ.get("BILLING_LEDGER_TEST_PG"))
+    results = suite(args.instances, os.environ.get("BILLING_LEDGER_TEST_PG"), args.only_scale_out)
     print(f"billing-ledger benchmarks: {args.instances:,} generated instances; {results['machine']}")
     print(table(results))
     if args.json:
