@@ -199,7 +199,8 @@ def build(instances: int, workdir: str, seed: int = 1) -> tuple[str, int, float,
     return path, len(lines), seconds, ledger
 
 
-def suite(instances: int, pg_url: str | None, only_scale_out: bool = False) -> dict[str, Any]:
+def suite(instances: int, pg_url: str | None, only_scale_out: bool = False,
+          scale_out_jobs: tuple[str, ...] = ()) -> dict[str, Any]:
     from bench import scaleout
 
     results: dict[str, Any] = {"instances": instances, "machine": f"{os.cpu_count()} cores, {sys.platform}, "
@@ -207,7 +208,7 @@ def suite(instances: int, pg_url: str | None, only_scale_out: bool = False) -> d
     with tempfile.TemporaryDirectory() as workdir:
         path, lines, seconds, ledger = build(instances, workdir)
         feed = [json.dumps(x) for x in generate(instances, 1)]
-        results["scale_out"] = scaleout.suite(path, feed, pg_url)
+        results["scale_out"] = scaleout.suite(path, feed, pg_url, scale_out_jobs)
         if only_scale_out:
             return results
         events, lib_seconds = library_insert(ledger, f"sqlite:///{os.path.join(workdir, 'copy.db')}")
@@ -298,12 +299,15 @@ def main() -> None:
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--only-scale-out", action="store_true",
                         help="only the ledger-wide jobs at --workers 1 and 2 (bench.scaleout)")
+    parser.add_argument("--scale-out-jobs", default="",
+                        help="comma-separated ledger-wide jobs to run at --workers 1 and 2 (default: every one)")
     parser.add_argument("--what-if-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.what_if_child:
         print(json.dumps(what_if_child(args.what_if_child)))
         return
-    results = suite(args.instances, os.environ.get("BILLING_LEDGER_TEST_PG"), args.only_scale_out)
+    only = tuple(j.strip() for j in args.scale_out_jobs.split(",") if j.strip())
+    results = suite(args.instances, os.environ.get("BILLING_LEDGER_TEST_PG"), args.only_scale_out, only)
     print(f"billing-ledger benchmarks: {args.instances:,} generated instances; {results['machine']}")
     print(table(results))
     if args.json:

@@ -114,11 +114,14 @@ def statement(url: str, path: str) -> str:
     return path
 
 
-def run_jobs(url: str, workdir: str) -> dict[str, Any]:
-    """Every job at --workers 1 then --workers 2 (one after the other, same ledger)."""
+def run_jobs(url: str, workdir: str, only: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every job (or those named in ``only``) at --workers 1 then --workers 2 (one after the other, same
+    ledger)."""
     st = statement(url, os.path.join(workdir, "statement.csv"))
     out: dict[str, Any] = {}
     for name, args in jobs(st, os.path.join(workdir, "job.out")).items():
+        if only and name not in only:
+            continue
         runs = {str(w): measure(url, [*args, "--workers", str(w)]) for w in WORKERS}
         print(f"scale-out: {name} on {url.split(':')[0]}: " + "; ".join(
               f"--workers {w}: {m['wall_s']:.1f} s wall, {m['cpu_s']:.1f} s CPU, {m['peak_tree_rss_mb']:.0f} MB"
@@ -141,12 +144,13 @@ def cluster_start() -> dict[str, float]:
     return {"wall_s": two["wall_s"] - one["wall_s"], "cpu_s": two["cpu_s"] - one["cpu_s"]}
 
 
-def suite(sqlite_path: str, lines: list[str], pg_url: str | None) -> dict[str, Any]:
-    """The jobs on the SQLite ledger already built (``sqlite_path``), and on PostgreSQL with the same feed."""
+def suite(sqlite_path: str, lines: list[str], pg_url: str | None, only: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The jobs (every one, or those named in ``only``) on the SQLite ledger already built (``sqlite_path``),
+    and on PostgreSQL with the same feed."""
     load = os.getloadavg()
     results: dict[str, Any] = {"load_before": list(load), "cluster_start": cluster_start()}
     with tempfile.TemporaryDirectory() as workdir:
-        results["sqlite"] = run_jobs(f"sqlite:///{sqlite_path}", workdir)
+        results["sqlite"] = run_jobs(f"sqlite:///{sqlite_path}", workdir, only)
     if pg_url:
         from adapters.store.ledger import open_ledger
         from bench.run import record_feed
@@ -156,7 +160,7 @@ def suite(sqlite_path: str, lines: list[str], pg_url: str | None) -> dict[str, A
         store = open_ledger(url)
         record_feed(store, lines)
         with tempfile.TemporaryDirectory() as workdir:
-            results["postgresql"] = run_jobs(url, workdir)
+            results["postgresql"] = run_jobs(url, workdir, only)
     results["load_after"] = list(os.getloadavg())
     return results
 
