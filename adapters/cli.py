@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -745,11 +746,12 @@ def _title(what: str, known_at: datetime | None) -> str:
 def new_table(title: str, *columns: str) -> Table:
     table = output.SafeTable(title=title)
     for col in columns:
-        table.add_column(col, justify="right" if col.split(" (")[0] in RIGHT else "left")
+        table.add_column(col, justify="right" if col.split(" (")[0] in RIGHT or AMOUNT.fullmatch(col) else "left")
     return table
 
 
-RIGHT = ("paid", "consumed", "refund", "today", "baseline", "scenario", "difference", "instances", "amount")
+RIGHT = ("paid", "consumed", "today", "baseline", "scenario", "difference", "instances", "amount")  # amounts, counts
+AMOUNT = re.compile(r".+ \([A-Z]{3}\)")  # a header naming its currency ("refund (CNY)") heads amounts; "refund" an id
 
 
 def listing(name: str, rows: list[dict[str, Any]], title: str, columns: dict[str, Any], as_json: bool,

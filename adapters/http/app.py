@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from adapters import services
 from adapters.bootstrap import App, Settings, bootstrap
 from adapters.http import finance, keys, problems, reads, writes
 from adapters.http.auth import AppDep, RateLimit
@@ -27,6 +28,7 @@ def create_app(app: App | None = None, http: HttpSettings | None = None) -> Fast
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        services.load_all()  # a server pays the use cases' imports once, at start-up, not on a first request
         yield
         if owned:
             ledger_app.close()

@@ -97,6 +97,12 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def load_all() -> None:
+    """Import every use case now (a long-running entrypoint's start-up; the CLI loads only what it calls)."""
+    for name in __all__:
+        getattr(sys.modules[__name__], name)
+
+
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 

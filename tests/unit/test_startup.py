@@ -92,3 +92,11 @@ def test_a_plain_sqlite_url_reads_as_sqlalchemy_reads_it():
                                           "SQLITE_DBNAME": u.database or ":memory:"}
     for url in ("sqlite:///demo.db?mode=ro", "sqlite+pysqlite:///demo.db", "sqlite://", "postgresql://u:p@h/d"):
         assert _plain_sqlite(url) is None, url
+
+
+def test_a_server_loads_every_use_case_at_start_up():
+    """The HTTP app's lifespan calls `services.load_all`: a first request pays no import."""
+    from adapters import services
+
+    services.load_all()
+    assert all(name in vars(services) for name in services.__all__)
