@@ -10,7 +10,7 @@ and the caller reads aggregates one by one as before.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -52,3 +52,36 @@ def select_many(recorder: Any, ids: Iterable[UUID]) -> dict[UUID, list[StoredEve
     else:
         return None
     return {u: found.get(u, []) for u in wanted}
+
+
+def notification_ids(recorder: Any, topics: Sequence[str], upto: int, page: int = 100_000) -> Iterator[list[int]]:
+    """The ids of the global log's notifications of ``topics`` up to ``upto`` (inclusive), in order, ``page`` at
+    a time: ids only (no stored state read into objects), for planning a job's partitions. Any other recorder:
+    its notifications, read page by page."""
+    from eventsourcing.postgres import PostgresApplicationRecorder
+    from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+    start = 1
+    while start <= upto:
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            statement = (f"SELECT rowid FROM {recorder.events_table_name} WHERE rowid>=? AND rowid<=? "
+                         f"AND topic IN ({','.join('?' * len(topics))}) ORDER BY rowid LIMIT ?")
+            with recorder.datastore.transaction(commit=False) as c:
+                c.execute(statement, [start, upto, *topics, page])
+                ids = [row[0] for row in c.fetchall()]
+        elif isinstance(recorder, PostgresApplicationRecorder):
+            from psycopg.sql import SQL, Identifier
+
+            statement = SQL("SELECT notification_id FROM {schema}.{table} WHERE notification_id>=%s AND "
+                            "notification_id<=%s AND topic = ANY(%s) ORDER BY notification_id LIMIT %s").format(
+                schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
+            with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(statement, [start, upto, list(topics), page])
+                ids = [row["notification_id"] for row in curs.fetchall()]
+        else:
+            ids = [n.id for n in recorder.select_notifications(start=start, limit=page, stop=upto, topics=topics)]
+        if ids:
+            yield ids
+        if len(ids) < page:
+            return
+        start = ids[-1] + 1

@@ -29,6 +29,7 @@ the store already open.
 
 from __future__ import annotations
 
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.store.ledger import Ledger, open_ledger
-from adapters.store.prefetch import select_many
+from adapters.store.prefetch import notification_ids, select_many
 from domain.policies import registry
 from domain.topics import aliases
 
@@ -120,9 +121,19 @@ def newest(ledger: Ledger) -> tuple[int, datetime | None]:
     return top, ledger.mapper.to_domain_event(note).timestamp
 
 
-def opened(ledger: Ledger, upto: int | None = None, page: int = 1000) -> int:
+def opening_ids(ledger: Ledger, upto: int | None = None) -> array[int]:
+    """The log positions of the instances' opening notifications up to ``upto`` (default: the whole log), in
+    order: ids only, read in large pages (`prefetch.notification_ids`), 8 bytes an instance."""
+    top = (ledger.recorder.max_notification_id() or 0) if upto is None else upto
+    ids = array("q")
+    for batch in notification_ids(ledger.recorder, opened_topics(), top):
+        ids.extend(batch)
+    return ids
+
+
+def opened(ledger: Ledger, upto: int | None = None) -> int:
     """How many instances were opened at a log position up to ``upto`` (default: the whole log)."""
-    return sum(len(batch) for batch in pages(ledger.recorder, opened_topics(), page, 1, upto))
+    return len(opening_ids(ledger, upto))
 
 
 def balanced(count: int, least: int = PARTITION_SIZE) -> int:
@@ -132,23 +143,27 @@ def balanced(count: int, least: int = PARTITION_SIZE) -> int:
     return max(1, -(-count // parts))
 
 
-def plan(ledger: Ledger, size: int = PARTITION_SIZE, upto: int | None = None, page: int = 1000) -> list[Partition]:
-    """The instances opened at a log position up to ``upto`` (default: the whole log), cut in log order into
-    consecutive ranges of ``size`` instances (the last one may be shorter). The ranges tile the log from 1 to
-    the last opening: the first starts at 1, each next one right after the previous one's last instance."""
+def cut(ids: Sequence[int], size: int) -> list[Partition]:
+    """The opening positions ``ids`` (in log order) cut into consecutive ranges of ``size`` instances (the last
+    one may be shorter) that tile the log from 1 to the last opening: the first starts at 1, each next one
+    right after the previous one's last instance."""
     if size < 1:
         raise ValueError(f"a partition holds at least one instance, not {size!r}")
     parts: list[Partition] = []
-    first, count, last = 1, 0, 0
-    for batch in pages(ledger.recorder, opened_topics(), page, 1, upto):
-        for note in batch:
-            count, last = count + 1, note.id
-            if count == size:
-                parts.append(Partition(first, last, count))
-                first, count = last + 1, 0
-    if count:
-        parts.append(Partition(first, last, count))
+    first = 1
+    for i in range(0, len(ids), size):
+        last = ids[min(i + size, len(ids)) - 1]
+        parts.append(Partition(first, last, min(size, len(ids) - i)))
+        first = last + 1
     return parts
+
+
+def plan(ledger: Ledger, size: int = PARTITION_SIZE, upto: int | None = None) -> list[Partition]:
+    """The instances opened at a log position up to ``upto`` (default: the whole log), `cut` in log order into
+    consecutive ranges of ``size`` instances."""
+    if size < 1:
+        raise ValueError(f"a partition holds at least one instance, not {size!r}")
+    return cut(opening_ids(ledger, upto), size)
 
 
 NOTHING_RECORDED = datetime.min.replace(tzinfo=UTC)  # the pinned time of an empty store: before anything
@@ -176,9 +191,8 @@ def pin(ledger: Ledger, size: int | None = PARTITION_SIZE, known_at: datetime | 
         pinned = recorded if known_at is None else min(known_at, recorded)
     if not position:
         return Pinned(position, pinned, ())
-    if size is None:
-        size = balanced(opened(ledger, position))
-    return Pinned(position, pinned, tuple(plan(ledger, size, position)))
+    ids = opening_ids(ledger, position)  # one pass over the openings, ids only
+    return Pinned(position, pinned, tuple(cut(ids, balanced(len(ids)) if size is None else size)))
 
 
 def instances_in(ledger: Ledger, partition: Partition, batch: int = 500) -> Iterator[tuple[str, list[Any]]]:
