@@ -3,7 +3,8 @@
 - **In this process** (the default, ``--workers 1``): the builtin ``map``, one partition after the other on the
   store already open. Dask is not imported.
 - **A local Dask cluster** (``--workers N``, N > 1): N worker processes on this host (``LocalCluster``: one
-  thread each, started by *spawn*, the dashboard on a free port), started for the job and closed after it.
+  thread each, started by *spawn*, the dashboard on a free port, no statistical profiler), started for the
+  job in the background while the driver plans it, and closed after it.
 - **An existing Dask cluster** (``--scheduler tcp://HOST:PORT``): connected within `CONNECT_TIMEOUT` seconds,
   its package versions checked against this process's (``get_versions(check=True)``), and at least one worker
   waited for. Its workers must reach the store by its URL, so the store must be PostgreSQL.
@@ -26,7 +27,8 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
 from adapters.store.ledger import settings_from_url, shown
@@ -34,6 +36,10 @@ from adapters.store.scan import Mapper, Partition
 from domain.errors import LedgerError
 
 CONNECT_TIMEOUT = 5  # seconds to reach a scheduler, and to wait for its first worker
+# A local cluster's workers run without Dask's statistical profiler (a stack sample every 10 ms costs the
+# partitions about a tenth of their CPU; the dashboard's profile page stays empty). An existing cluster keeps
+# its own configuration.
+LOCAL_WORKERS = {"distributed.worker.profile.enabled": False}
 Progress = Callable[[int, int], None]  # (partitions done, partitions in all)
 Notice = Callable[[str], None]  # a line for the user (the CLI prints it to standard error)
 
@@ -88,21 +94,47 @@ def mapper(url: str, workers: int | None = None, scheduler: str | None = None, *
         import distributed
     except ImportError:
         raise LedgerError("needs Dask: pip install 'billing-ledger[dask]'", option) from None
-    with _client(distributed, workers or 1, scheduler, notice or (lambda _: None)) as client:
-        yield _on(client, progress)
+    say = notice or (lambda _: None)
+    if scheduler is not None:  # connected (or refused) before the job starts
+        with _client(distributed, 1, scheduler, say) as client:
+            yield _on(lambda: client, progress)
+        return
+    # A local cluster starts in the background while the driver pins and plans the job: the first map waits
+    # for it. It is closed after the job, once it has started (a start that failed is the job's error, unless
+    # the job failed first).
+    stack = ExitStack()
+    with ThreadPoolExecutor(1, thread_name_prefix="local-cluster") as pool:
+        starting = pool.submit(stack.enter_context, _client(distributed, workers or 1, None, say))
+        try:
+            yield _on(starting.result, progress)
+        except BaseException:
+            with suppress(BaseException):
+                starting.result()
+            raise
+        else:
+            starting.result()
+        finally:
+            stack.close()
 
 
 @contextmanager
 def _client(distributed: Any, workers: int, scheduler: str | None, notice: Notice) -> Iterator[Any]:
     if scheduler is None:
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           host="127.0.0.1", dashboard_address=":0", silence_logs=logging.ERROR)
+        import dask
+
+        with dask.config.set(LOCAL_WORKERS):  # the nannies hand it to the worker processes
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                               host="127.0.0.1", dashboard_address=":0",
+                                               silence_logs=logging.ERROR)
         try:
             dashboard = cluster.dashboard_link if _has_bokeh() else "none (pip install bokeh)"
             notice(f"local Dask cluster: {workers} worker processes, scheduler {cluster.scheduler_address}, "
                    f"dashboard {dashboard}")
-            with distributed.Client(cluster) as client:
+            client = distributed.Client(cluster, set_as_default=False)  # entered and left on different threads
+            try:
                 yield client
+            finally:
+                client.close()
         finally:
             cluster.close()
         return
@@ -131,12 +163,13 @@ def _has_bokeh() -> bool:
     return importlib.util.find_spec("bokeh") is not None
 
 
-def _on(client: Any, progress: Progress | None) -> Mapper:
+def _on(connected: Callable[[], Any], progress: Progress | None) -> Mapper:
     """The cluster's ordered map: one future per partition (its own key), results given back in partition
     order and released as they are; the rest cancelled if the job stops early or fails."""
 
     def mapped(fn: Callable[[Partition], Any], partitions: Iterable[Partition]) -> Iterator[Any]:
         parts = list(partitions)
+        client = connected()
         job = getattr(getattr(fn, "job", fn), "__name__", "task")
         token = uuid.uuid4().hex
         futures = client.map(fn, parts, key=[f"{job}-{token}-{i}" for i in range(len(parts))])
