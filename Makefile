@@ -43,8 +43,9 @@ test: $(STAMP)
 
 # Speed is reported here, never asserted in tests. BENCH_INSTANCES=100000 make bench for a bigger run.
 BENCH_INSTANCES ?= 10000
+BENCH_REPEAT ?= 1
 bench: $(STAMP)
-	scripts/test-env $(BIN)/python -m bench.run --instances $(BENCH_INSTANCES) --json bench/results.json
+	scripts/test-env $(BIN)/python -m bench.run --instances $(BENCH_INSTANCES) --scale-out-repeat $(BENCH_REPEAT) --json bench/results.json
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache .hypothesis

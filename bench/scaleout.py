@@ -11,13 +11,15 @@ installed ``billing-ledger`` entrypoint, importing this tree), and is measured f
   sampled from ``/proc`` every 20 ms (a peak shorter than that can be missed). ``max child RSS`` is
   ``ru_maxrss`` of ``RUSAGE_CHILDREN``: the largest *single* process of the tree (not a sum).
 
-Speed-up = wall at ``--workers 1`` / wall at ``--workers 2``.
+Speed-up = wall at ``--workers 1`` / wall at ``--workers 2``, measured in pairs (``--scale-out-repeat``: the
+median pair, and the range).
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -114,21 +116,34 @@ def statement(url: str, path: str) -> str:
     return path
 
 
-def run_jobs(url: str, workdir: str, only: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Every job (or those named in ``only``) at --workers 1 then --workers 2 (one after the other, same
-    ledger)."""
+def run_jobs(url: str, workdir: str, only: tuple[str, ...] = (), repeat: int = 1) -> dict[str, Any]:
+    """Every job (or those named in ``only``) at --workers 1 and --workers 2 on the same ledger, ``repeat``
+    pairs in alternating order (1 then 2, 2 then 1, ...): on a machine whose speed drifts (a shared host), each
+    pair is measured close together. Each worker count's figures are its median run (by wall time); the
+    speed-up is the median of the pairs' speed-ups, its range the smallest and the largest pair's."""
     st = statement(url, os.path.join(workdir, "statement.csv"))
     out: dict[str, Any] = {}
     for name, args in jobs(st, os.path.join(workdir, "job.out")).items():
         if only and name not in only:
             continue
-        runs = {str(w): measure(url, [*args, "--workers", str(w)]) for w in WORKERS}
-        print(f"scale-out: {name} on {url.split(':')[0]}: " + "; ".join(
-              f"--workers {w}: {m['wall_s']:.1f} s wall, {m['cpu_s']:.1f} s CPU, {m['peak_tree_rss_mb']:.0f} MB"
-              for w, m in runs.items()) + f" (load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
-        out[name] = {**runs, "speedup": runs["1"]["wall_s"] / runs["2"]["wall_s"],
+        pairs = []
+        for i in range(repeat):
+            order = WORKERS if i % 2 == 0 else WORKERS[::-1]
+            pair = {str(w): measure(url, [*args, "--workers", str(w)]) for w in order}
+            pairs.append(pair)
+            print(f"scale-out: {name} on {url.split(':')[0]}: " + "; ".join(
+                  f"--workers {w}: {m['wall_s']:.1f} s wall, {m['cpu_s']:.1f} s CPU, {m['peak_tree_rss_mb']:.0f} MB"
+                  for w, m in pair.items()) + f" (load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
+        runs = {str(w): median_run([p[str(w)] for p in pairs]) for w in WORKERS}
+        ups = sorted(p["1"]["wall_s"] / p["2"]["wall_s"] for p in pairs)
+        out[name] = {**runs, "speedup": statistics.median(ups), "speedups": ups, "pairs": len(pairs),
                      "cpu_ratio": runs["2"]["cpu_s"] / runs["1"]["cpu_s"]}
     return out
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median wall time (the lower middle one of an even number)."""
+    return sorted(runs, key=lambda m: m["wall_s"])[(len(runs) - 1) // 2]
 
 
 def cluster_start() -> dict[str, float]:
@@ -144,13 +159,14 @@ def cluster_start() -> dict[str, float]:
     return {"wall_s": two["wall_s"] - one["wall_s"], "cpu_s": two["cpu_s"] - one["cpu_s"]}
 
 
-def suite(sqlite_path: str, lines: list[str], pg_url: str | None, only: tuple[str, ...] = ()) -> dict[str, Any]:
+def suite(sqlite_path: str, lines: list[str], pg_url: str | None, only: tuple[str, ...] = (),
+          repeat: int = 1) -> dict[str, Any]:
     """The jobs (every one, or those named in ``only``) on the SQLite ledger already built (``sqlite_path``),
-    and on PostgreSQL with the same feed."""
+    and on PostgreSQL with the same feed, ``repeat`` pairs each (`run_jobs`)."""
     load = os.getloadavg()
     results: dict[str, Any] = {"load_before": list(load), "cluster_start": cluster_start()}
     with tempfile.TemporaryDirectory() as workdir:
-        results["sqlite"] = run_jobs(f"sqlite:///{sqlite_path}", workdir, only)
+        results["sqlite"] = run_jobs(f"sqlite:///{sqlite_path}", workdir, only, repeat)
     if pg_url:
         from adapters.store.ledger import open_ledger
         from bench.run import record_feed
@@ -160,7 +176,7 @@ def suite(sqlite_path: str, lines: list[str], pg_url: str | None, only: tuple[st
         store = open_ledger(url)
         record_feed(store, lines)
         with tempfile.TemporaryDirectory() as workdir:
-            results["postgresql"] = run_jobs(url, workdir, only)
+            results["postgresql"] = run_jobs(url, workdir, only, repeat)
     results["load_after"] = list(os.getloadavg())
     return results
 
@@ -175,7 +191,9 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                         f"{two['wall_s']:.1f} s, CPU {two['cpu_s']:.1f} s, tree peak {two['peak_tree_rss_mb']:.0f} MB",
                         f"--workers 1: {one['wall_s']:.1f} s, CPU {one['cpu_s']:.1f} s, "
                         f"peak {one['peak_tree_rss_mb']:.0f} MB",
-                        f"speed-up {m['speedup']:.2f}"))
+                        f"speed-up {m['speedup']:.2f}" + (
+                            f" ({m['speedups'][0]:.2f}–{m['speedups'][-1]:.2f}, {m['pairs']} pairs)"
+                            if m.get("pairs", 1) > 1 else "")))
     c = r["cluster_start"]
     out.append(("local cluster of 2, start + stop (empty ledger)", f"{c['wall_s']:.1f} s, CPU {c['cpu_s']:.1f} s",
                 f"load average {r['load_before'][0]:.2f} before, {r['load_after'][0]:.2f} after", ""))
