@@ -22,7 +22,7 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -263,16 +263,18 @@ def export_rows(instances: Instances, known_at: datetime, what: str, start: date
 
 
 def account_ledger_rows(orders: Iterable[OrderRow], refunds: Iterable[RefundRow], start: datetime,
-                        end: datetime) -> list[dict[str, Any]]:
+                        end: datetime) -> Iterator[dict[str, Any]]:
     """The account-ledger export from every partition's rows (in partition order): each account's rows
-    together, accounts by name, days in ``[start, end)``."""
+    together, accounts by name, days in ``[start, end)``; one account's days at a time (an account's days
+    are made when its turn comes, so memory holds the order and refund rows, not every day of every account)."""
     by_account: dict[str, tuple[list[OrderRow], list[RefundRow]]] = {}
     for o in orders:
         by_account.setdefault(o.account, ([], []))[0].append(o)
     for r in refunds:
         by_account.setdefault(r.account, ([], []))[1].append(r)
-    return [day_export(d) for account in sorted(by_account) for d in account_days(*by_account[account])
-            if start.date() <= d.day < end.date()]
+    for account in sorted(by_account):
+        yield from (day_export(d) for d in account_days(*by_account.pop(account))
+                    if start.date() <= d.day < end.date())
 
 
 # ----- reconciliation -----

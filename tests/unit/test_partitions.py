@@ -104,7 +104,7 @@ def test_the_account_ledger_groups_every_partitions_rows_by_account(ledger):
     instances = streams(ledger)
     orders, refunds = partitions.finance_rows(instances, FAR)
     start, end = datetime(2025, 1, 1, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC)
-    rows = partitions.account_ledger_rows(orders, refunds, start, end)
+    rows = list(partitions.account_ledger_rows(orders, refunds, start, end))
     expected = []
     for account in ("acme", "globex", "umbrella"):
         mine = [o for o in orders if o.account == account], [r for r in refunds if r.account == account]
