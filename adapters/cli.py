@@ -440,13 +440,14 @@ def what_if_cmd(
         return
     with running(workers, scheduler) as mapped:
         w = services.ledger_scenario(application(), overrides, policy_version, account, size=size, map=mapped)
-    rows = [r.as_json() for r in w.requests]
-    summary = {c: t.as_json() for c, t in w.totals.items()}
     if csv_out:
+        rows = [r.as_json() for r in w.requests]
         tables.write_csv(rows, csv_out, list(rows[0]) if rows else ["instance"])
     if as_json:
         print(json.dumps(w.as_json(), indent=2))
         return
+    rows = [r.as_json() for r in w.requests]
+    summary = {c: t.as_json() for c, t in w.totals.items()}
     table = new_table(f"What-if: {', '.join(f'{k}={v}' for k, v in w.overrides.items()) or 'no change'}",
                       "instance", "refund", "policy", "at", "baseline", "scenario", "difference")
     for r in rows:
