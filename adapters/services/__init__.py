@@ -15,6 +15,7 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below, for type checkers; at run time each submodule loads on first use
+    from adapters.services.accounts import AccountOverview, UnknownAccount, account_overview
     from adapters.services.anchors import Audit, KeyPair, Made, Refused, checkpoint, keygen
     from adapters.services.feeds import record_feed
     from adapters.services.jobs import EXPORTS, Projected, Reconciliation, export, project, reconcile
@@ -33,11 +34,13 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each submod
     from adapters.services.listings import (
         OPEN_REFUND_STATES,
         AccountRow,
+        Found,
         InstanceRow,
         RefundListing,
         accounts,
         instances,
         refunds,
+        search,
     )
     from adapters.services.queries import (
         History,
@@ -59,6 +62,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each submod
 __all__ = [
     "ROLES", "CreatedKey", "KeyRow", "Principal", "authenticate", "create_key", "list_keys", "local_actor",
     "revoke_key",
+    "AccountOverview", "UnknownAccount", "account_overview", "Found", "search",
     "Audit", "KeyPair", "Made", "Refused", "checkpoint", "keygen",
     "JOURNAL_FORMATS", "Journal", "TrialBalance", "journal", "trial_balance", "write_journal",
     "EXPORTS", "OPEN_REFUND_STATES", "AccountRow", "History", "InstanceRow", "InstanceScenario", "LedgerScenario",
@@ -76,8 +80,9 @@ _HOME = {  # each exported name -> the submodule that defines it (imported on fi
                     "journal"),
     **dict.fromkeys(("ROLES", "CreatedKey", "KeyRow", "Principal", "authenticate", "create_key", "list_keys",
                      "local_actor", "revoke_key"), "keys"),
-    **dict.fromkeys(("OPEN_REFUND_STATES", "AccountRow", "InstanceRow", "RefundListing", "accounts", "instances",
-                     "refunds"), "listings"),
+    **dict.fromkeys(("OPEN_REFUND_STATES", "AccountRow", "Found", "InstanceRow", "RefundListing", "accounts",
+                     "instances", "refunds", "search"), "listings"),
+    **dict.fromkeys(("AccountOverview", "UnknownAccount", "account_overview"), "accounts"),
     **dict.fromkeys(("History", "Timeline", "check_mode", "check_overrides", "diff", "history", "overdue", "quote",
                      "quote_modes", "timeline", "timeline_html", "verify"), "queries"),
     "RecordResult": "record",
