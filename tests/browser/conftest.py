@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -27,8 +26,8 @@ XSS = "<script>window.__pwned = 1</script>"
 HOSTILE = [  # untrusted text from a feed: an account name and a retraction reason
     {"type": "purchase", "id": "x-1", "at": "2026-01-02T00:00:00+08:00", "instance": "kec-x", "account": XSS,
      "product": "KEC", "order": "o-x1", "months": 1, "monthly_price": "10.00", "payment": {"cash": "10.00"}},
-    {"type": "upgrade", "id": "x-2", "at": "2026-01-05T00:00:00+08:00", "instance": "kec-x", "order": "o-x2",
-     "monthly_price": "20.00", "payment": {"cash": "8.00"}},
+    {"type": "renew", "id": "x-2", "at": "2026-01-05T00:00:00+08:00", "instance": "kec-x", "order": "o-x2",
+     "months": 1, "monthly_price": "10.00", "payment": {"cash": "10.00"}},
     {"type": "retract", "id": "x-3", "at": "2026-01-06T00:00:00+08:00", "target": "x-2", "reason": XSS},
 ]
 
@@ -66,13 +65,13 @@ def seed_console(db: str) -> dict[str, str]:
     feed, and keys for the story's account."""
     app = bootstrap(Settings.resolve(db))
     try:
-        services.record_feed(app, AUDIT.read_bytes(), preserve_recorded_at=True)
+        services.record_feed(app, AUDIT.read_bytes(), preserve_recorded_at=True, actor=services.local_actor())
     finally:
         app.close()
     made = seed(db)
     app = bootstrap(Settings.resolve(db))
     try:
-        services.record_feed(app, "\n".join(json.dumps(line) for line in HOSTILE))
+        services.record_feed(app, "\n".join(json.dumps(line) for line in HOSTILE), actor=services.local_actor())
         made["customer@globex"] = services.create_key(app, "customer", ["globex"], name="customer@globex").key
         made["auditor@globex"] = services.create_key(app, "auditor", ["globex"], name="auditor@globex").key
     finally:
@@ -91,8 +90,9 @@ def console(tmp_path_factory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def page(browser, console: Server, tmp_path: Path):
-    """A fresh browser context (no cookie) on the console's server; a failing test leaves a screenshot."""
+def page(browser, console: Server):
+    """A fresh browser context (no cookie) on the console's server; a JavaScript dialog (an injected script
+    running) is dismissed and kept in ``page.dialogs``."""
     context = browser.new_context(base_url=console.base, viewport={"width": 1280, "height": 900},
                                   accept_downloads=True)
     context.set_default_timeout(15_000)
@@ -103,7 +103,6 @@ def page(browser, console: Server, tmp_path: Path):
     try:
         yield p
     finally:
-        p.screenshot(path=str(tmp_path / "last.png"), full_page=True)
         context.close()
 
 

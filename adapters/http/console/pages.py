@@ -21,6 +21,7 @@ from urllib.parse import quote as url_quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from adapters import services
 from adapters.formats import output, tables, timeline_html
@@ -77,7 +78,7 @@ async def sign_in(request: Request, app: AppDep) -> Response:
     form = await _form(request)
     session.check_sign_in_token(request, form)
     key = form.get("key")
-    who = services.authenticate(app, key.strip()) if isinstance(key, str) else None
+    who = await run_in_threadpool(services.authenticate, app, key.strip()) if isinstance(key, str) else None
     if who is None:
         token = session.sign_in_token(request)
         return page(request, "sign_in.html", status=401, csrf=token, message=None,
@@ -89,7 +90,7 @@ async def sign_in(request: Request, app: AppDep) -> Response:
 
 @router.post("/sign-out")
 async def sign_out(request: Request, app: AppDep) -> Response:
-    session.check_csrf(request, await _form(request))
+    session.check_csrf(request, await _form(request))  # the token is the session key's own: no store read
     answer = RedirectResponse("/console/sign-in?signed_out=bye", status_code=303)
     session.end(answer, request)
     return answer
@@ -183,7 +184,7 @@ def diff_page(request: Request, app: AppDep, instance: str, at: str | None = Non
 
 # ----- an account -----
 
-@router.get("/accounts/{account}")
+@router.get("/accounts/{account:path}")
 def account_page(request: Request, app: AppDep, account: str, known_at: str | None = None) -> Response:
     who, token = session.need(request, app, "read")
     errors: list[str] = []
@@ -217,10 +218,10 @@ async def _statement(request: Request) -> tuple[dict[str, Any], str]:
 
 @router.post("/reconcile")
 async def reconcile(request: Request, app: AppDep) -> Response:
-    who, token = session.need(request, app, "reconcile", whole=True)
+    who, token = await run_in_threadpool(session.need, request, app, "reconcile", whole=True)
     _, text = await _statement(request)
     try:
-        result = services.reconcile(app, text)
+        result = await run_in_threadpool(services.reconcile, app, text)
     except BadInput as e:
         return page(request, "reconcile.html", status=422,
                     **_context(request, who, token, result=None, statement=None, error=str(e)))
@@ -229,9 +230,9 @@ async def reconcile(request: Request, app: AppDep) -> Response:
 
 @router.post("/reconcile/report")
 async def reconcile_report(request: Request, app: AppDep) -> Response:
-    session.need(request, app, "reconcile", whole=True)
+    await run_in_threadpool(session.need, request, app, "reconcile", whole=True)
     _, text = await _statement(request)
-    rows = services.reconcile(app, text).findings
+    rows = (await run_in_threadpool(services.reconcile, app, text)).findings
     body = b"".join(tables.csv_chunks(rows, list(rows[0]) if rows else ["status"]))
     return Response(body, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="reconciliation.csv"',
@@ -248,14 +249,14 @@ def record_page(request: Request, app: AppDep) -> Response:
 
 @router.post("/record")
 async def record(request: Request, app: AppDep) -> Response:
-    who, token = session.need(request, app, "record", whole=True)
+    who, token = await run_in_threadpool(session.need, request, app, "record", whole=True)
     form = await _form(request)
     session.check_csrf(request, form)
     upload = form.get("feed")
     data = await upload.read() if hasattr(upload, "read") else (upload or "").encode()
     try:
-        result = services.record_feed(app, data, preserve_recorded_at=form.get("preserve_recorded_at") == "on",
-                                      actor=who.actor)
+        result = await run_in_threadpool(services.record_feed, app, data,
+                                         preserve_recorded_at=form.get("preserve_recorded_at") == "on", actor=who.actor)
     except (BadInput, LedgerError) as e:
         return page(request, "record.html", status=422, **_context(request, who, token, result=None, error=str(e)))
     return page(request, "record.html", **_context(request, who, token, result=result.as_json(), error=None))
