@@ -97,7 +97,7 @@ def test_history_shows_both_times_the_actor_and_the_retraction(page: Page, conso
     sign_in(page, console, "auditor")
     page.goto("/console/instances/kec-7/history")
     table = page.get_by_role("table", name="Every fact recorded by")
-    upgrade = table.get_by_role("row").filter(has_text="a-2")
+    upgrade = table.get_by_role("row").filter(has_text="Upgraded")
     expect(upgrade).to_contain_text("2026-04-01T09:00:00+08:00")  # business time
     expect(upgrade).to_contain_text("2026-04-01T10:00:00+08:00")  # recorded 02:00Z
     expect(upgrade).to_contain_text("by a-3")

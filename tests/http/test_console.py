@@ -3,7 +3,9 @@ authorization as the API, and the API left as it was (no console route in the sc
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -11,16 +13,16 @@ import pytest
 from tests.http.conftest import OTHER, OWN
 
 
-def signed_in(server, key: str) -> httpx.Client:
+@contextlib.contextmanager
+def signed_in(server, key: str) -> Iterator[httpx.Client]:
     """A client with a console session: the sign-in form fetched (its token), then posted with the key."""
-    client = httpx.Client(base_url=server.base, timeout=30)
-    form = client.get("/console/sign-in")
-    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
-    done = client.post("/console/sign-in", data={"csrf": token, "key": server.keys[key]})
-    assert done.status_code == 303 and done.headers["location"] == "/console", done.text
-    cookie = done.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
-    return client
+    with httpx.Client(base_url=server.base, timeout=30) as client:
+        token = csrf(client.get("/console/sign-in").text)
+        done = client.post("/console/sign-in", data={"csrf": token, "key": server.keys[key]})
+        assert done.status_code == 303 and done.headers["location"] == "/console", done.text
+        cookie = done.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
+        yield client
 
 
 def csrf(page: str) -> str:
