@@ -15,7 +15,6 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below, for type checkers; at run time each submodule loads on first use
-    from adapters.services.accounts import AccountOverview, UnknownAccount, account_overview
     from adapters.services.anchors import Audit, KeyPair, Made, Refused, checkpoint, keygen
     from adapters.services.feeds import record_feed
     from adapters.services.jobs import EXPORTS, Projected, Reconciliation, export, project, reconcile
@@ -42,6 +41,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each submod
         refunds,
         search,
     )
+    from adapters.services.overview import AccountOverview, UnknownAccount, account_overview
     from adapters.services.queries import (
         History,
         Timeline,
@@ -82,7 +82,7 @@ _HOME = {  # each exported name -> the submodule that defines it (imported on fi
                      "local_actor", "revoke_key"), "keys"),
     **dict.fromkeys(("OPEN_REFUND_STATES", "AccountRow", "Found", "InstanceRow", "RefundListing", "accounts",
                      "instances", "refunds", "search"), "listings"),
-    **dict.fromkeys(("AccountOverview", "UnknownAccount", "account_overview"), "accounts"),
+    **dict.fromkeys(("AccountOverview", "UnknownAccount", "account_overview"), "overview"),
     **dict.fromkeys(("History", "Timeline", "check_mode", "check_overrides", "diff", "history", "overdue", "quote",
                      "quote_modes", "timeline", "timeline_html", "verify"), "queries"),
     "RecordResult": "record",

@@ -4,7 +4,7 @@ bars), heights are proportional to the amounts on a round axis, one chart per cu
 from decimal import Decimal
 
 from adapters.http.console.chart import PLOT_HEIGHT, SERIES, ledger_charts
-from adapters.services.accounts import LedgerMonth
+from adapters.services.overview import LedgerMonth
 
 
 def month(currency: str, m: str, paid: str, consumed: str, refunded: str, deferred: str) -> LedgerMonth:

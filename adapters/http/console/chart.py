@@ -49,7 +49,7 @@ def _nice(top: Decimal) -> Decimal:
 
 
 def ledger_charts(months: Sequence[Any]) -> list[Chart]:
-    """One chart per currency of the account ledger's months (`adapters.services.accounts.LedgerMonth`)."""
+    """One chart per currency of the account ledger's months (`adapters.services.overview.LedgerMonth`)."""
     charts = []
     for currency in sorted({m.currency for m in months}):
         rows = [m for m in months if m.currency == currency]
