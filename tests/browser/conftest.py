@@ -1,7 +1,7 @@
 """The console in a real browser: Debian's chromium driven by Playwright (its sync API; no ``playwright install``,
 the browser is the system's), against a real ``billing-ledger serve`` (tests/http/conftest.py's `serving`).
 
-One server per module, one browser per session, a fresh browser context (no cookies) per test. Without chromium or
+One server and one browser per session, a fresh browser context (no cookies) per test. Without chromium or
 Playwright the tests are skipped with the reason, except in CI (``CI=true``), where that is an error.
 """
 
@@ -79,8 +79,15 @@ def seed_console(db: str) -> dict[str, str]:
     return made
 
 
-@pytest.fixture(scope="module")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.store)  # through a real store (SQLite): not an in-memory test
+
+
+@pytest.fixture(scope="session")
 def console(tmp_path_factory) -> Iterator[Server]:
+    """One server for every browser test (they share its ledger: each test's own writes use ids of its own)."""
     workdir = tmp_path_factory.mktemp("console")
     db = store_url("sqlite", workdir)
     made = seed_console(db)

@@ -43,8 +43,9 @@ def test_a_wrong_key_is_refused_on_the_sign_in_page(page: Page, console):
 
 def test_the_auditor_sees_kec7_change_from_1335_to_810_when_known_at_crosses_the_retraction(page: Page, console,
                                                                                           tmp_path):
-    """The acceptance story (README "For auditors"): K-T4 at 15 April, as known on 10 April (upgrade o-72
-    believed) and on 21 April (retracted by a-3): 1335.00 -> 810.00."""
+    """The acceptance story (README "For auditors"): a self-service refund (K-A1 lines) asked on 15 April, as
+    known on 10 April (upgrade o-72 believed) and on 21 April (o-72 retracted by a-3): 1335.00 -> 810.00; the
+    five-day window (K-F2) drawn and the retracted fact shown with its reason."""
     sign_in(page, console, "auditor")
     cookie = next(c for c in page.context.cookies() if c["name"] == "billing_ledger_console")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/console"
