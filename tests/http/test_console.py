@@ -89,3 +89,18 @@ def test_a_narrowed_key_sees_another_accounts_instance_and_account_as_unknown(se
 def test_the_console_is_not_in_the_api_schema(server):
     paths = server.get("/openapi.json").json()["paths"]
     assert not [p for p in paths if p == "/" or p.startswith("/console")]
+
+
+def test_the_instance_page_takes_a_mode_and_redraws_bad_input_with_its_message(server):
+    """KorPro's P-O1 (an outage) is judged when the mode names it: README's 107.14; a bad time or mode is 422 and
+    the page says which parameter."""
+    with signed_in(server, "auditor") as client:
+        page = client.get("/console/instances/kp-1?at=2026-03-10T00:00:00Z&mode=outage")
+        assert page.status_code == 200 and 'id="quote-amount">107.14<' in page.text
+        assert '<option value="outage" selected>' in page.text
+        bad = client.get("/console/instances/kp-1?at=2026-03-10&mode=outage")
+        assert bad.status_code == 422 and "at: " in bad.text and 'value="2026-03-10"' in bad.text
+        assert client.get("/console/instances/kp-1?mode=no-such-mode").status_code == 422
+        diff = client.get("/console/instances/kp-1/diff?at=2026-03-10T00:00:00Z&mode=outage"
+                          "&known_at=2026-01-01T00:00:00Z&vs=2030-01-01T00:00:00Z")
+        assert diff.status_code == 200 and 'id="diff-to">107.14<' in diff.text

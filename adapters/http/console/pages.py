@@ -40,7 +40,8 @@ SEARCH_LIMIT = 50
 def _context(request: Request, who: Principal, token: str, **values: Any) -> dict[str, Any]:
     whole = not who.accounts
     nav = {"search": True, "reconcile": may(who, "reconcile") and whole, "record": may(who, "record") and whole}
-    return {"who": who, "csrf": token, "nav": nav, "may_read": may(who, "read"), **values}
+    return {"who": who, "csrf": token, "nav": nav, "may_read": may(who, "read"), "modes": services.quote_modes(),
+            **values}
 
 
 def _instant(name: str, value: str | None, errors: list[str]) -> datetime | None:
@@ -51,6 +52,14 @@ def _instant(name: str, value: str | None, errors: list[str]) -> datetime | None
     except BadInput as e:
         errors.append(str(e))
         return None
+
+
+def _mode(mode: str, errors: list[str]) -> str:
+    try:
+        return services.check_mode(mode)
+    except BadInput as e:
+        errors.append(str(e))
+        return "auto"
 
 
 async def _form(request: Request) -> Any:
@@ -123,11 +132,12 @@ def open_instance(request: Request, app: AppDep, instance: str = "") -> Response
 
 @router.get("/instances/{instance}")
 def instance_page(request: Request, app: AppDep, instance: str, at: str | None = None,
-                  known_at: str | None = None) -> Response:
+                  known_at: str | None = None, mode: str = "auto") -> Response:
     who, token = session.need(request, app, "customer")
     check_visible(app, who, [instance])
     errors: list[str] = []
     t, k = _instant("at", at, errors), _instant("known_at", known_at, errors)
+    mode = _mode(mode, errors)
     k = k or app.now()
     t = t or k
     tl = services.timeline(app, instance, t, k)
@@ -135,12 +145,12 @@ def instance_page(request: Request, app: AppDep, instance: str, at: str | None =
     quote, quote_error = None, None
     if not errors:
         try:
-            quote = services.quote(app, instance, t, k).as_json()
+            quote = services.quote(app, instance, t, k, mode).as_json()
         except (LedgerError, BadInput) as e:
             quote_error = str(e)
     drawing = timeline_html.drawing(tl, ' role="img" aria-labelledby="timeline-title timeline-subtitle"')
     values = {"at": at if errors and at else local(t, zone), "known_at": known_at if errors and known_at
-              else local(k, zone)}
+              else local(k, zone), "mode": mode}
     return page(request, "instance.html", status=422 if errors else 200,
                 **_context(request, who, token, instance=instance, zone=zone, tl=tl.as_json(), drawing=drawing,
                            quote=quote, quote_error=quote_error, errors=errors, values=values))
@@ -161,22 +171,23 @@ def history_page(request: Request, app: AppDep, instance: str, known_at: str | N
 
 @router.get("/instances/{instance}/diff")
 def diff_page(request: Request, app: AppDep, instance: str, at: str | None = None, known_at: str | None = None,
-              vs: str | None = None) -> Response:
+              vs: str | None = None, mode: str = "auto") -> Response:
     who, token = session.need(request, app, "read")
     check_visible(app, who, [instance])
     errors: list[str] = []
     t, k1, k2 = _instant("at", at, errors), _instant("known_at", known_at, errors), _instant("vs", vs, errors)
-    h = services.history(app, instance)
-    zone = output.calendar_tz(policy=h.policy) or "+00:00"
+    mode = _mode(mode, errors)
     result, diff_error = None, None
     if not errors and t and k1 and k2:
         try:
-            result = services.diff(app, instance, t, k1, k2)
+            result = services.diff(app, instance, t, k1, k2, mode)
         except (LedgerError, BadInput) as e:
             diff_error = str(e)
     elif not errors and (at or known_at or vs):
         errors.append("at, known_at and vs are all needed")
-    values = {"at": at or "", "known_at": known_at or "", "vs": vs or ""}
+    quoted = result and (result["to"] or result["from"])
+    zone = output.calendar_tz(policy=quoted["policy"]) if quoted else None  # shown as recorded without a quote
+    values = {"at": at or "", "known_at": known_at or "", "vs": vs or "", "mode": mode}
     return page(request, "diff.html", status=422 if errors else 200,
                 **_context(request, who, token, instance=instance, zone=zone, result=result,
                            diff_error=diff_error, errors=errors, values=values))
