@@ -109,4 +109,4 @@ def test_the_keyboard_alone_signs_in_and_moves_the_knowledge_time(page: Page, co
     page.keyboard.press("Enter")
     expect(page.locator("#quote-amount")).to_have_text("810.00")
     expect(page).to_have_url(f"{console.base}/console/instances/kec-7?at={quote(AT, safe='')}"
-                             f"&known_at={quote(AFTER, safe='')}")
+                             f"&known_at={quote(AFTER, safe='')}&mode=auto")
