@@ -104,6 +104,12 @@ def test_history_shows_both_times_the_actor_and_the_retraction(page: Page, conso
     expect(upgrade).to_contain_text("by a-3")
     expect(table.get_by_role("row").filter(has_text="RefundApplied")).to_contain_text("frozen quote: 773.33 CNY")
     assert table.get_by_role("row").filter(has_text="user:").count() >= 4  # every fact's actor (recorded locally)
+    page.get_by_role("link", name="What recording a-3 changed").click()  # the diff just before and after it
+    expect(page.locator("#diff-from")).not_to_have_text(page.locator("#diff-to").inner_text())
+    causes = page.get_by_role("table", name="Facts recorded between the two knowledge times")
+    expect(causes.locator("tbody tr")).to_have_count(1)
+    expect(causes).to_contain_text("line a-2: the upgrade was never provisioned")
+    page.go_back()
     page.get_by_label("Knowledge time (known at)").fill(BEFORE)
     page.get_by_role("button", name="Show").click()
     expect(table.get_by_role("row").filter(has_text="a-3")).to_have_count(0)

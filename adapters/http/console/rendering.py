@@ -5,7 +5,7 @@ times in a policy's business time zone, the security headers of every page, and 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,11 @@ def local(value: datetime | str | None, zone: str | None) -> str:
         return output.seconds(value if isinstance(value, str) else value.isoformat())
 
 
+def just_before(recorded_at: str) -> str:
+    """The knowledge time one microsecond before a fact was recorded (a diff's "before it")."""
+    return (datetime.fromisoformat(recorded_at) - timedelta(microseconds=1)).isoformat()
+
+
 @cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
@@ -50,6 +55,7 @@ def environment() -> jinja2.Environment:
     env.filters["local"] = local
     env.globals["product_zone"] = lambda product: output.calendar_tz(product=product) or "+00:00"
     env.globals["policy_zone"] = lambda policy: output.calendar_tz(policy=policy) or "+00:00"
+    env.globals["just_before"] = just_before
     return env
 
 
