@@ -38,6 +38,18 @@ def _unavailable(why: str) -> None:
     pytest.skip(why)
 
 
+def playwright_api():
+    """``playwright.sync_api``, for a test module to import at its top: without Playwright the module is skipped
+    with the reason (in CI, the import error stands)."""
+    try:
+        import playwright.sync_api as api
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("Playwright is not installed (pip install -e '.[dev]')", allow_module_level=True)
+    return api
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
