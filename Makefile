@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	rm -f demo.db demo.db-wal demo.db-shm
+	@echo "== The audit story (README, For auditors), migrated with its own recorded times: first, they are the oldest =="
+	$(BIN)/billing-ledger --db $(DEMO_DB) record --preserve-recorded-at examples/audit-story.jsonl
 	$(BIN)/billing-ledger --db $(DEMO_DB) record examples/seed-examples.jsonl
 	@echo "== Seed example 1: 24 months at 50/month, paid 696, refund asked after 417 days =="
 	$(BIN)/billing-ledger --db $(DEMO_DB) quote kec-1 --at 2027-02-22T10:00:00+08:00
@@ -30,13 +32,14 @@ demo: $(STAMP)
 	@echo "== KorPro, fixed-rate: the billing error on inv-202 was approved at once (P-B1); its payment is late (P-R3) =="
 	$(BIN)/billing-ledger --db $(DEMO_DB) overdue --at 2026-03-10T00:00:00Z
 
-# The HTTP API on the demo ledger (made by `make demo` when missing): http://127.0.0.1:8000/docs
+# The HTTP API and the web console on the demo ledger (made by `make demo` when missing):
+# http://127.0.0.1:8000/console (sign in with a key: billing-ledger --db sqlite:///demo.db keys create --role auditor)
 serve: $(STAMP)
 	@test -f demo.db || $(MAKE) demo
 	$(BIN)/billing-ledger --db $(DEMO_DB) serve --host 127.0.0.1 --port 8000
 
 # The suite runs on SQLite and, through a throwaway server that scripts/ installs and starts, on PostgreSQL;
-# scripts/test-env also installs chromium for the HTML timeline's render test.
+# scripts/test-env also installs chromium for the HTML timeline's render test and the console's browser tests.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	scripts/test-env $(BIN)/pytest -rs

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from domain.timeutil import tz_of
 
@@ -105,7 +105,22 @@ def _months(page: _Page) -> list[datetime]:
     return ticks
 
 
+class Drawing(NamedTuple):
+    title: str  # plain text (escape it)
+    subtitle: str  # plain text (escape it)
+    svg: str  # the inline ``<svg>`` element, its text escaped
+    legend: str  # the legend's HTML (fixed text)
+
+
 def render(tl: InstanceTimeline) -> str:
+    """The timeline as a self-contained HTML page."""
+    d = drawing(tl)
+    return PAGE.format(title=escape(d.title), subtitle=escape(d.subtitle), legend=d.legend, svg=d.svg)
+
+
+def drawing(tl: InstanceTimeline, svg_attributes: str = "") -> Drawing:
+    """The drawing alone, for a page of its own (`render`) or one that embeds it (the web console);
+    ``svg_attributes`` (trusted HTML attributes) are added to the ``<svg>`` element."""
     page = _Page(tl)
     cur = tl.currency or ""
     shapes: list[str] = []  # drawn first: bands, bars
@@ -227,8 +242,9 @@ def render(tl: InstanceTimeline) -> str:
     zone = tl.calendar_tz
     subtitle = (f"policy {tl.policy or '—'} · at {page.local(tl.at, True)} · as known at "
                 f"{page.local(tl.known_at, True)} · times in {zone} (the policy's business time zone)")
-    return PAGE.format(title=escape(f"Timeline of {tl.instance}"), subtitle=escape(subtitle), width=WIDTH,
-                       height=height, body="\n".join(axis + bands + shapes + lines + texts))
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg"{svg_attributes} width="{WIDTH}" height="{height}" '
+           f'viewBox="0 0 {WIDTH} {height}">\n' + "\n".join(axis + bands + shapes + lines + texts) + "\n</svg>")
+    return Drawing(f"Timeline of {tl.instance}", subtitle, svg, LEGEND)
 
 
 def _caption(x: float, y: float, text: str, cls: str) -> str:
@@ -240,6 +256,12 @@ def _caption(x: float, y: float, text: str, cls: str) -> str:
     return f'<text class="caption {cls}" x="{x:.1f}" y="{y}">{escape(text)}</text>'
 
 
+LEGEND = """<p class="legend"><span style="color:#2b6cb0">■ purchase</span><span style="color:#2f855a">■ renewal</span>
+<span style="color:#b7791f">■ upgrade</span><span style="color:#805ad5">■ downgrade</span>
+<span style="color:#2c7a7b">■ charge</span><span style="color:#d69e2e">■ window</span>
+<span style="color:#c53030">● refund request</span><span style="color:#000">┃ release</span>
+<span style="color:#718096">▨ retracted</span><span style="color:#e53e3e">■ overlap a rule forbids</span></p>"""
+
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:"DejaVu Sans",sans-serif;margin:16px}} h1{{font-size:20px;margin:0 0 4px}}
@@ -249,14 +271,8 @@ p{{margin:0 0 6px;font-size:13px}} text{{font-size:12px;fill:#2d3748}} .marker-l
 .caption,.marker-label{{paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}}
 .tick-label{{fill:#4a5568}} .legend span{{margin-right:14px}}</style></head>
 <body><h1>{title}</h1><p>{subtitle}</p>
-<p class="legend"><span style="color:#2b6cb0">■ purchase</span><span style="color:#2f855a">■ renewal</span>
-<span style="color:#b7791f">■ upgrade</span><span style="color:#805ad5">■ downgrade</span>
-<span style="color:#2c7a7b">■ charge</span><span style="color:#d69e2e">■ window</span>
-<span style="color:#c53030">● refund request</span><span style="color:#000">┃ release</span>
-<span style="color:#718096">▨ retracted</span><span style="color:#e53e3e">■ overlap a rule forbids</span></p>
-<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">
-{body}
-</svg>
+{legend}
+{svg}
 <script>
 (function () {{
   var svg = document.querySelector("svg"), box = svg.getBoundingClientRect(), drawn = {{}};

@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 from adapters import services
 from adapters.bootstrap import App, Settings, bootstrap
-from adapters.http import finance, keys, problems, reads, writes
+from adapters.http import console, finance, keys, problems, reads, writes
 from adapters.http.auth import AppDep, RateLimit
 from adapters.http.settings import HttpSettings
 from adapters.services import health
@@ -42,6 +42,7 @@ def create_app(app: App | None = None, http: HttpSettings | None = None) -> Fast
     problems.install(api)
     for module in (writes, reads, finance, keys):
         api.include_router(module.router)
+    console.install(api)  # the web console under /console (after problems: its error pages wrap the API's)
 
     @api.get("/healthz", tags=["health"], summary="The server answers (no key needed)")
     def healthz() -> dict[str, str]:

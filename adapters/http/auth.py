@@ -61,15 +61,25 @@ def principal(app: AppDep, credentials: Annotated[HTTPAuthorizationCredentials |
     return found
 
 
-def authorized(scopes: SecurityScopes, request: Request, who: Annotated[Principal, Depends(principal)]) -> Principal:
-    granted = GRANTS.get(who.role, frozenset())
-    missing = [s for s in scopes.scopes if s not in granted]
+def may(who: Principal, function: str) -> bool:
+    """Whether the key's role is granted ``function`` (`GRANTS`, deny by default)."""
+    return function in GRANTS.get(who.role, frozenset())
+
+
+def authorize(request: Request, who: Principal, functions: Iterable[str]) -> Principal:
+    """The one authorization step of every entrypoint over HTTP (the API's bearer, the console's cookie): each
+    of ``functions`` must be granted to the key's role, else 403; then the key's rate limit (429)."""
+    missing = [f for f in functions if not may(who, f)]
     if missing:
         raise HTTPException(403, f"a {who.role} key may not {missing[0]}")
     limiter = request.app.state.limiter
     if limiter is not None:
         limiter.check(who.id)
     return who
+
+
+def authorized(scopes: SecurityScopes, request: Request, who: Annotated[Principal, Depends(principal)]) -> Principal:
+    return authorize(request, who, scopes.scopes)
 
 
 Customer = Annotated[Principal, Security(authorized, scopes=["customer"])]
@@ -114,10 +124,15 @@ Visible = Annotated[str, Depends(visible)]
 VisibleWith = Annotated[list[str], Depends(visible_with)]
 
 
-def unnarrowed(who: Annotated[Principal, Depends(principal)]) -> Principal:
+def check_unnarrowed(who: Principal) -> Principal:
+    """A ledger-wide function needs a key that is not narrowed to accounts (403)."""
     if who.accounts:
         raise HTTPException(403, "a key narrowed to accounts may not use a ledger-wide function")
     return who
+
+
+def unnarrowed(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    return check_unnarrowed(who)
 
 
 Unnarrowed = Annotated[Principal, Depends(unnarrowed)]

@@ -33,12 +33,15 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each submod
     from adapters.services.listings import (
         OPEN_REFUND_STATES,
         AccountRow,
+        Found,
         InstanceRow,
         RefundListing,
         accounts,
         instances,
         refunds,
+        search,
     )
+    from adapters.services.overview import AccountOverview, UnknownAccount, account_overview
     from adapters.services.queries import (
         History,
         Timeline,
@@ -59,6 +62,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each submod
 __all__ = [
     "ROLES", "CreatedKey", "KeyRow", "Principal", "authenticate", "create_key", "list_keys", "local_actor",
     "revoke_key",
+    "AccountOverview", "UnknownAccount", "account_overview", "Found", "search",
     "Audit", "KeyPair", "Made", "Refused", "checkpoint", "keygen",
     "JOURNAL_FORMATS", "Journal", "TrialBalance", "journal", "trial_balance", "write_journal",
     "EXPORTS", "OPEN_REFUND_STATES", "AccountRow", "History", "InstanceRow", "InstanceScenario", "LedgerScenario",
@@ -76,8 +80,9 @@ _HOME = {  # each exported name -> the submodule that defines it (imported on fi
                     "journal"),
     **dict.fromkeys(("ROLES", "CreatedKey", "KeyRow", "Principal", "authenticate", "create_key", "list_keys",
                      "local_actor", "revoke_key"), "keys"),
-    **dict.fromkeys(("OPEN_REFUND_STATES", "AccountRow", "InstanceRow", "RefundListing", "accounts", "instances",
-                     "refunds"), "listings"),
+    **dict.fromkeys(("OPEN_REFUND_STATES", "AccountRow", "Found", "InstanceRow", "RefundListing", "accounts",
+                     "instances", "refunds", "search"), "listings"),
+    **dict.fromkeys(("AccountOverview", "UnknownAccount", "account_overview"), "overview"),
     **dict.fromkeys(("History", "Timeline", "check_mode", "check_overrides", "diff", "history", "overdue", "quote",
                      "quote_modes", "timeline", "timeline_html", "verify"), "queries"),
     "RecordResult": "record",

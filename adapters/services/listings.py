@@ -149,3 +149,32 @@ def refunds(app: App, known_at: datetime | None = None, open_only: bool = False,
                 rows.append(row)
     rows.sort(key=RefundListing.sort_key)
     return rows if limit is None else rows[:max(limit, 0)]
+
+
+@dataclass(frozen=True)
+class Found:
+    """What `search` found: instances and accounts, each by name."""
+
+    text: str
+    known_at: datetime
+    instances: list[InstanceRow]
+    accounts: list[AccountRow]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"text": self.text, "known_at": self.known_at.isoformat(),
+                "instances": [r.as_json() for r in self.instances], "accounts": [r.as_json() for r in self.accounts]}
+
+
+def search(app: App, text: str, known_at: datetime | None = None, limit: int = 50, *,
+           accounts: Collection[str] | None = None) -> Found:
+    """Instances whose name, account or product contains ``text`` (case-insensitive; empty: every one), and
+    the accounts whose name contains it, as known at ``known_at``; only ``accounts``' (a key's narrowing); at
+    most ``limit`` of each, by name."""
+    known_at = known_at or app.now()
+    needle = text.strip().casefold()
+    rows = [r for r in _instance_rows(app, known_at) if _within(r.account, accounts)]
+    counts = Counter(r.account for r in rows)
+    hits = sorted((r for r in rows if any(needle in v.casefold() for v in (r.instance, r.account, r.product))),
+                  key=lambda r: r.instance)
+    found = [AccountRow(a, n) for a, n in sorted(counts.items()) if needle in a.casefold()]
+    return Found(text, known_at, hits[:max(limit, 0)], found[:max(limit, 0)])

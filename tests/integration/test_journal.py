@@ -116,6 +116,7 @@ def test_the_demo_ledgers_journal_passes_bean_check_and_equals_the_read_models(r
     checked by bean-check and bean-query (the other commands run in this process)."""
     cli = real_cli
     fast = InProcessCLI(cli.url, cli.cwd)
+    fast.ok("record", "--preserve-recorded-at", str(ROOT / "examples" / "audit-story.jsonl"))  # first, as make demo
     fast.ok("record", str(ROOT / "examples" / "seed-examples.jsonl"))
     fast.ok("record", str(ROOT / "examples" / "korpro-examples.jsonl"))
     fast.ok("project")

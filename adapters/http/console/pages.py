@@ -1,0 +1,273 @@
+"""The console's pages under ``/console``: server-rendered HTML over the same use cases, keys, roles and scopes
+as the JSON API (docs/http.md, "Console"). Each route authenticates the session's key, authorizes it with the
+API's function (`session.need`), parses, calls one use case and renders a template; none touches the store.
+
+| page | function (GRANTS) |
+| --- | --- |
+| ``/console``: search instances and accounts | read (a key without it: open an instance by name, its refunds) |
+| ``/console/instances/{i}``: timeline and quote at ``at`` as known at ``known_at`` | customer |
+| ``/console/instances/{i}/history`` | customer |
+| ``/console/instances/{i}/diff`` | read |
+| ``/console/accounts/{a}`` | read (a narrowed key: its accounts only) |
+| ``/console/reconcile`` (upload a statement, download the report) | reconcile, ledger-wide |
+| ``/console/record`` (upload a feed: the console's only write) | record, ledger-wide |
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote as url_quote
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from adapters import services
+from adapters.formats import output, tables, timeline_html
+from adapters.formats.errors import BadInput
+from adapters.http import params
+from adapters.http.auth import AppDep, check_visible, may, narrowed_to
+from adapters.http.console import chart, session
+from adapters.http.console.rendering import local, page
+from adapters.services.keys import Principal
+from domain.errors import LedgerError
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+SEARCH_LIMIT = 50
+
+
+def _context(request: Request, who: Principal, token: str, **values: Any) -> dict[str, Any]:
+    whole = not who.accounts
+    nav = {"search": True, "reconcile": may(who, "reconcile") and whole, "record": may(who, "record") and whole}
+    return {"who": who, "csrf": token, "nav": nav, "may_read": may(who, "read"), "modes": services.quote_modes(),
+            **values}
+
+
+def _instant(name: str, value: str | None, errors: list[str]) -> datetime | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return params.instant(name, value.strip())
+    except BadInput as e:
+        errors.append(str(e))
+        return None
+
+
+def _mode(mode: str, errors: list[str]) -> str:
+    try:
+        return services.check_mode(mode)
+    except BadInput as e:
+        errors.append(str(e))
+        return "auto"
+
+
+async def _form(request: Request) -> Any:
+    limit = request.app.state.http_settings.max_body
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the body is over {limit} bytes")
+    return await request.form(max_part_size=limit)
+
+
+# ----- signing in and out -----
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, app: AppDep, signed_out: str | None = None) -> Response:
+    token = session.sign_in_token(request)
+    message = {"revoked": "Your key was revoked or is no longer valid: you are signed out.",
+               "none": "Sign in to continue.", "bye": "You are signed out."}.get(signed_out or "")
+    answer = page(request, "sign_in.html", csrf=token, message=message, error=None)
+    session.remember_sign_in_token(answer, request, token)
+    return answer
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request, app: AppDep) -> Response:
+    form = await _form(request)
+    session.check_sign_in_token(request, form)
+    key = form.get("key")
+    who = await run_in_threadpool(services.authenticate, app, key.strip()) if isinstance(key, str) else None
+    if who is None:
+        token = session.sign_in_token(request)
+        return page(request, "sign_in.html", status=401, csrf=token, message=None,
+                    error="That key is malformed, unknown or revoked.")
+    answer = RedirectResponse("/console", status_code=303)
+    session.start(answer, request, key.strip())
+    return answer
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, app: AppDep) -> Response:
+    session.check_csrf(request, await _form(request))  # the token is the session key's own: no store read
+    answer = RedirectResponse("/console/sign-in?signed_out=bye", status_code=303)
+    session.end(answer, request)
+    return answer
+
+
+# ----- search -----
+
+@router.get("")
+def home(request: Request, app: AppDep, q: str = "") -> Response:
+    who, token = session.need(request, app)
+    if may(who, "read"):
+        found = services.search(app, q[:200], limit=SEARCH_LIMIT, accounts=narrowed_to(who))
+        return page(request, "search.html", **_context(request, who, token, q=q, found=found, refunds=None))
+    if may(who, "customer"):
+        refunds = services.refunds(app, accounts=narrowed_to(who), limit=SEARCH_LIMIT)
+        return page(request, "search.html", **_context(request, who, token, q=q, found=None, refunds=refunds))
+    return page(request, "search.html", **_context(request, who, token, q=q, found=None, refunds=None))
+
+
+@router.get("/open")
+def open_instance(request: Request, app: AppDep, instance: str = "") -> Response:
+    session.need(request, app, "customer")
+    name = instance.strip()[:200]
+    if not name:
+        return RedirectResponse("/console", status_code=303)
+    return RedirectResponse(f"/console/instances/{url_quote(name, safe='')}", status_code=303)
+
+
+# ----- an instance -----
+
+@router.get("/instances/{instance}")
+def instance_page(request: Request, app: AppDep, instance: str, at: str | None = None,
+                  known_at: str | None = None, mode: str = "auto") -> Response:
+    who, token = session.need(request, app, "customer")
+    check_visible(app, who, [instance])
+    errors: list[str] = []
+    t, k = _instant("at", at, errors), _instant("known_at", known_at, errors)
+    mode = _mode(mode, errors)
+    k = k or app.now()
+    t = t or k
+    tl = services.timeline(app, instance, t, k)
+    zone = tl.calendar_tz
+    quote, quote_error = None, None
+    if not errors:
+        try:
+            quote = services.quote(app, instance, t, k, mode).as_json()
+        except (LedgerError, BadInput) as e:
+            quote_error = str(e)
+    drawing = timeline_html.drawing(tl, ' role="img" aria-labelledby="timeline-title timeline-subtitle"')
+    values = {"at": at if errors and at else local(t, zone), "known_at": known_at if errors and known_at
+              else local(k, zone), "mode": mode}
+    return page(request, "instance.html", status=422 if errors else 200,
+                **_context(request, who, token, instance=instance, zone=zone, tl=tl.as_json(), drawing=drawing,
+                           quote=quote, quote_error=quote_error, errors=errors, values=values))
+
+
+@router.get("/instances/{instance}/history")
+def history_page(request: Request, app: AppDep, instance: str, known_at: str | None = None) -> Response:
+    who, token = session.need(request, app, "customer")
+    check_visible(app, who, [instance])
+    errors: list[str] = []
+    k = _instant("known_at", known_at, errors) or app.now()
+    h = services.history(app, instance, k)
+    zone = output.calendar_tz(policy=h.policy) or "+00:00"
+    return page(request, "history.html", status=422 if errors else 200,
+                **_context(request, who, token, instance=instance, zone=zone, history=h, errors=errors,
+                           values={"known_at": known_at if errors and known_at else local(k, zone)}))
+
+
+@router.get("/instances/{instance}/diff")
+def diff_page(request: Request, app: AppDep, instance: str, at: str | None = None, known_at: str | None = None,
+              vs: str | None = None, mode: str = "auto") -> Response:
+    who, token = session.need(request, app, "read")
+    check_visible(app, who, [instance])
+    errors: list[str] = []
+    t, k1, k2 = _instant("at", at, errors), _instant("known_at", known_at, errors), _instant("vs", vs, errors)
+    mode = _mode(mode, errors)
+    result, diff_error = None, None
+    if not errors and t and k1 and k2:
+        try:
+            result = services.diff(app, instance, t, k1, k2, mode)
+        except (LedgerError, BadInput) as e:
+            diff_error = str(e)
+    elif not errors and (at or known_at or vs):
+        errors.append("at, known_at and vs are all needed")
+    quoted = result and (result["to"] or result["from"])
+    zone = output.calendar_tz(policy=quoted["policy"]) if quoted else None  # shown as recorded without a quote
+    values = {"at": at or "", "known_at": known_at or "", "vs": vs or "", "mode": mode}
+    return page(request, "diff.html", status=422 if errors else 200,
+                **_context(request, who, token, instance=instance, zone=zone, result=result,
+                           diff_error=diff_error, errors=errors, values=values))
+
+
+# ----- an account -----
+
+@router.get("/accounts/{account:path}")
+def account_page(request: Request, app: AppDep, account: str, known_at: str | None = None) -> Response:
+    who, token = session.need(request, app, "read")
+    errors: list[str] = []
+    k = _instant("known_at", known_at, errors) or app.now()
+    overview = services.account_overview(app, account, k, accounts=narrowed_to(who))
+    return page(request, "account.html", status=422 if errors else 200,
+                **_context(request, who, token, account=account, overview=overview,
+                           charts=chart.ledger_charts(overview.ledger), errors=errors,
+                           values={"known_at": known_at if errors and known_at else local(k, "+00:00")}))
+
+
+# ----- reconciliation -----
+
+@router.get("/reconcile")
+def reconcile_page(request: Request, app: AppDep) -> Response:
+    who, token = session.need(request, app, "reconcile", whole=True)
+    return page(request, "reconcile.html", **_context(request, who, token, result=None, statement=None, error=None))
+
+
+async def _statement(request: Request) -> tuple[dict[str, Any], str]:
+    form = await _form(request)
+    session.check_csrf(request, form)
+    upload = form.get("statement")
+    data = await upload.read() if hasattr(upload, "read") else (upload or "").encode()
+    try:
+        return form, data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise BadInput(None, f"statement: line {line}: not valid UTF-8") from None
+
+
+@router.post("/reconcile")
+async def reconcile(request: Request, app: AppDep) -> Response:
+    who, token = await run_in_threadpool(session.need, request, app, "reconcile", whole=True)
+    _, text = await _statement(request)
+    try:
+        result = await run_in_threadpool(services.reconcile, app, text)
+    except BadInput as e:
+        return page(request, "reconcile.html", status=422,
+                    **_context(request, who, token, result=None, statement=None, error=str(e)))
+    return page(request, "reconcile.html", **_context(request, who, token, result=result, statement=text, error=None))
+
+
+@router.post("/reconcile/report")
+async def reconcile_report(request: Request, app: AppDep) -> Response:
+    await run_in_threadpool(session.need, request, app, "reconcile", whole=True)
+    _, text = await _statement(request)
+    rows = (await run_in_threadpool(services.reconcile, app, text)).findings
+    body = b"".join(tables.csv_chunks(rows, list(rows[0]) if rows else ["status"]))
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="reconciliation.csv"',
+                             "Cache-Control": "no-store"})
+
+
+# ----- recording (the one write) -----
+
+@router.get("/record")
+def record_page(request: Request, app: AppDep) -> Response:
+    who, token = session.need(request, app, "record", whole=True)
+    return page(request, "record.html", **_context(request, who, token, result=None, error=None))
+
+
+@router.post("/record")
+async def record(request: Request, app: AppDep) -> Response:
+    who, token = await run_in_threadpool(session.need, request, app, "record", whole=True)
+    form = await _form(request)
+    session.check_csrf(request, form)
+    upload = form.get("feed")
+    data = await upload.read() if hasattr(upload, "read") else (upload or "").encode()
+    try:
+        result = await run_in_threadpool(services.record_feed, app, data,
+                                         preserve_recorded_at=form.get("preserve_recorded_at") == "on", actor=who.actor)
+    except (BadInput, LedgerError) as e:
+        return page(request, "record.html", status=422, **_context(request, who, token, result=None, error=str(e)))
+    return page(request, "record.html", **_context(request, who, token, result=result.as_json(), error=None))

@@ -1,0 +1,123 @@
+"""Rendering the console: Jinja2 templates (autoescape on: every value from the ledger is text, never markup),
+times in a policy's business time zone, the security headers of every page, and error pages (HTML under
+``/console``, problem details everywhere else, as before)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+
+from adapters.bootstrap import StoreURLError
+from adapters.formats import output
+from adapters.formats.errors import BadInput
+from adapters.http import problems
+from adapters.http.console import session
+from domain.errors import LedgerError, UnknownInstance
+
+HERE = Path(__file__).resolve().parent
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+}
+
+
+def local(value: datetime | str | None, zone: str | None) -> str:
+    """A time for people: in ``zone`` (a policy's ``calendar_tz``, ±HH:MM), to the second, ISO 8601 with its
+    offset (what the controls take back)."""
+    if value is None or value == "":
+        return "—"
+    with output.times_in(zone):
+        return output.seconds(value if isinstance(value, str) else value.isoformat())
+
+
+def just_before(recorded_at: str) -> str:
+    """The knowledge time one microsecond before a fact was recorded (a diff's "before it")."""
+    return (datetime.fromisoformat(recorded_at) - timedelta(microseconds=1)).isoformat()
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["local"] = local
+    env.globals["product_zone"] = lambda product: output.calendar_tz(product=product) or "+00:00"
+    env.globals["policy_zone"] = lambda policy: output.calendar_tz(policy=policy) or "+00:00"
+    env.globals["just_before"] = just_before
+    return env
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = environment().get_template(template).render(request=request, **context)
+    return HTMLResponse(html, status_code=status, headers=HEADERS)
+
+
+# ----- errors -----
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 413: "Too large", 422: "Bad input",
+          429: "Too many requests", 500: "Something went wrong", 503: "The ledger is unavailable"}
+
+
+def _status(e: Exception) -> tuple[int, str]:
+    if isinstance(e, HTTPException):
+        return e.status_code, e.detail if isinstance(e.detail, str) else TITLES.get(e.status_code, "")
+    if isinstance(e, UnknownInstance):
+        return 404, str(e)
+    if isinstance(e, (BadInput, LedgerError, RequestValidationError)):
+        return 422, str(e)
+    if isinstance(e, StoreURLError):
+        return 503, str(e)
+    return 500, "an unexpected error (the server log has it)"
+
+
+def _console(request: Request) -> bool:
+    return request.url.path == session.PATH or request.url.path.startswith(session.PATH + "/")
+
+
+def html_errors(previous: Handler) -> Handler:
+    """Under ``/console``, an error page (a session that no longer authenticates: the sign-in page); elsewhere
+    the API's own handler, unchanged."""
+
+    async def handle(request: Request, e: Exception) -> Response:
+        if not _console(request):
+            return await previous(request, e)
+        if isinstance(e, session.SignedOut):
+            answer = RedirectResponse(f"/console/sign-in?signed_out={e.why}", status_code=303)
+            session.end(answer, request)
+            return answer
+        status, detail = _status(e)
+        if status == 500:
+            await previous(request, e)  # logged as the API logs it
+        answer = page(request, "error.html", status=status, title=TITLES.get(status, "Error"), detail=detail,
+                      status_code=status)
+        for name in ("Retry-After",):
+            if isinstance(e, HTTPException) and e.headers and name in e.headers:
+                answer.headers[name] = e.headers[name]
+        return answer
+
+    return handle
+
+
+async def _signed_out(request: Request, e: Exception) -> Response:  # raised under /console only
+    return problems.problem(401, "sign in to the console", slug="unauthenticated")
+
+
+def install_errors(api: FastAPI) -> None:
+    for kind in (HTTPException, RequestValidationError, BadInput, LedgerError, StoreURLError, Exception):
+        previous = api.exception_handlers.get(kind)
+        if previous is not None:
+            api.add_exception_handler(kind, html_errors(previous))
+    api.add_exception_handler(session.SignedOut, html_errors(_signed_out))

@@ -1,0 +1,121 @@
+"""Use case: one account at a glance (the web console's account page), as known at ``known_at``.
+
+Its instances, its refund applications, the K-Q1 quota it used in each calendar month (the policy's time zone)
+and its account ledger summed per month (paid, consumed, refunded, and the deferred balance at the month's
+end), read from the account's own instances and its account stream only, never the whole ledger's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from adapters.bootstrap import App
+from adapters.services import finance, listings
+from adapters.services import record as service
+from domain.errors import UnknownInstance
+from domain.instance import Account, account_id, known
+from domain.policies import registry
+from domain.policies.kingsoft.eligibility import QUOTA
+from domain.timeutil import tz_of
+from projections.finance import account_days, instance_rows
+
+
+class UnknownAccount(UnknownInstance):
+    """No instance of the account is known (or the key may not see it): the same answer for both."""
+
+
+@dataclass(frozen=True)
+class QuotaMonth:
+    month: str  # YYYY-MM, in the policy's business time zone (K-Q1)
+    zone: str  # that zone, ±HH:MM
+    used: int  # accepted applications that count against the quota (K-Q2-rejected ones included)
+    limit: int
+    refunds: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"month": self.month, "zone": self.zone, "used": self.used, "limit": self.limit,
+                "refunds": list(self.refunds)}
+
+
+@dataclass(frozen=True)
+class LedgerMonth:
+    """The account ledger (`projections.finance.account_days`, UTC days) summed over one month."""
+
+    currency: str
+    month: str  # YYYY-MM of the UTC days
+    paid: Decimal
+    consumed: Decimal
+    refunded: Decimal
+    deferred: Decimal  # the balance at the end of the month's last day with a movement
+
+    def as_json(self) -> dict[str, Any]:
+        return {"currency": self.currency, "month": self.month, "paid": str(self.paid),
+                "consumed": str(self.consumed), "refunded": str(self.refunded), "deferred": str(self.deferred)}
+
+
+@dataclass(frozen=True)
+class AccountOverview:
+    account: str
+    known_at: datetime
+    instances: list[listings.InstanceRow]
+    applications: list[listings.RefundListing]
+    quota: list[QuotaMonth]
+    ledger: list[LedgerMonth]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"account": self.account, "known_at": self.known_at.isoformat(),
+                "instances": [r.as_json() for r in self.instances],
+                "applications": [r.as_json() for r in self.applications],
+                "quota": [q.as_json() for q in self.quota], "ledger": [m.as_json() for m in self.ledger]}
+
+
+def account_overview(app: App, account: str, known_at: datetime | None = None, *,
+                     accounts: Collection[str] | None = None) -> AccountOverview:
+    """``account``'s instances, applications, quota per month and account ledger per month, as known at
+    ``known_at``. An account with no instance known then, or outside ``accounts`` (a key's narrowing), is
+    `UnknownAccount`."""
+    known_at = known_at or app.now()
+    if accounts is not None and account not in accounts:
+        raise UnknownAccount(f"no account {account!r}", "account")
+    rows = listings.instances(app, known_at, account=account)
+    if not rows:
+        raise UnknownAccount(f"no account {account!r}", "account")
+    orders, refunds = [], []
+    for name, events in service.iter_events(app.ledger, [r.instance for r in rows]):
+        o, r = instance_rows(name, events, known_at)
+        orders += o
+        refunds += r
+    applications = sorted((listings.RefundListing(r.refund, r.instance, r.account, r.policy, r.mode, r.requested_at,
+                                                  r.recorded_at, r.currency, finance.money(r.amount_cents), r.state,
+                                                  r.settled_at) for r in refunds),
+                          key=listings.RefundListing.sort_key)
+    return AccountOverview(account, known_at, rows, applications, _quota(app, account, known_at),
+                           _months(orders, refunds))
+
+
+def _quota(app: App, account: str, known_at: datetime) -> list[QuotaMonth]:
+    """K-Q1: accepted applications that count, per calendar month in their policy's zone (K-Q2: a rejected
+    one keeps its slot)."""
+    months: dict[tuple[str, str], list[str]] = {}
+    for e in known(app.ledger.streams.get(account_id(account)), known_at):
+        if isinstance(e, Account.ApplicationAccepted) and e.counts_quota:
+            zone = getattr(registry.for_product(e.products[0]).parameters(), "calendar_tz", "+00:00")
+            local = e.at.astimezone(tz_of(zone))
+            months.setdefault((f"{local.year}-{local.month:02d}", zone), []).append(e.refund)
+    return [QuotaMonth(month, zone, len(refs), QUOTA, tuple(refs)) for (month, zone), refs in sorted(months.items())]
+
+
+def _months(orders: list, refunds: list) -> list[LedgerMonth]:
+    totals: dict[tuple[str, str], list[int]] = {}
+    for d in account_days(orders, refunds):
+        t = totals.setdefault((d.currency, f"{d.day.year}-{d.day.month:02d}"), [0, 0, 0, 0])
+        t[0] += d.paid_cents
+        t[1] += d.consumed_cents
+        t[2] += d.refunded_cents
+        t[3] = d.closing_cents  # days come in order: the month's last one wins
+    return [LedgerMonth(currency, month, *(finance.money(c) for c in t))
+            for (currency, month), t in sorted(totals.items())]
