@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -119,7 +120,9 @@ def test_history_shows_both_times_the_actor_and_the_retraction(page: Page, conso
 
 def test_the_account_page_shows_instances_applications_quota_and_the_ledger_chart(page: Page, console, tmp_path):
     sign_in(page, console, "auditor")
-    page.goto("/console/accounts/globex")
+    page.goto("/console/instances/kec-7")
+    page.get_by_role("link", name="Account globex").click()  # an instance page links its account
+    expect(page).to_have_url(re.compile(r"/console/accounts/globex$"))
     expect(page.get_by_role("table", name="The account's instances")).to_contain_text("kec-7")
     expect(page.get_by_role("table", name="Every refund request of the account")).to_contain_text("rf-7")
     quota = page.get_by_role("table", name="Accepted applications that count against the quota")

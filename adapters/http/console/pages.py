@@ -153,7 +153,8 @@ def instance_page(request: Request, app: AppDep, instance: str, at: str | None =
               else local(k, zone), "mode": mode}
     return page(request, "instance.html", status=422 if errors else 200,
                 **_context(request, who, token, instance=instance, zone=zone, tl=tl.as_json(), drawing=drawing,
-                           quote=quote, quote_error=quote_error, errors=errors, values=values))
+                           quote=quote, quote_error=quote_error, errors=errors, values=values,
+                           account=services.instance_account(app, instance)))
 
 
 @router.get("/instances/{instance}/history")
