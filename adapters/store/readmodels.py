@@ -142,10 +142,25 @@ def _write_account(conn: Any, account: str) -> None:
     conn.execute(delete(account_ledger).where(account_ledger.c.account == account))
     days = account_days(*_rows_of_account(conn, account))
     if days:
-        conn.execute(insert(account_ledger), [
-            {"account": d.account, "currency": d.currency, "day": d.day, "opening_cents": d.opening_cents,
-             "paid_cents": d.paid_cents, "consumed_cents": d.consumed_cents,
-             "refunded_cents": d.refunded_cents, "closing_cents": d.closing_cents} for d in days])
+        _insert_days(conn, days)
+
+
+DAY_COLUMNS = ("account", "currency", "day", "opening_cents", "paid_cents", "consumed_cents", "refunded_cents",
+               "closing_cents")
+
+
+def _insert_days(conn: Any, days: list[Any]) -> None:
+    """Insert day rows through the driver's own ``executemany`` (an account has a row per day of its
+    history: hundreds of thousands in a rebuild, where SQLAlchemy's per-row parameter processing cost more than
+    the insert). The values are exactly what the ``Date`` and ``BigInteger`` columns store: on SQLite the day
+    as ``YYYY-MM-DD`` text (SQLAlchemy's own storage format for ``Date``), elsewhere the date itself."""
+    text_days = conn.dialect.name == "sqlite"
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    statement = (f"INSERT INTO {account_ledger.name} ({', '.join(DAY_COLUMNS)}) "
+                 f"VALUES ({', '.join([mark] * len(DAY_COLUMNS))})")
+    conn.exec_driver_sql(statement, [
+        (d.account, d.currency, d.day.isoformat() if text_days else d.day, d.opening_cents, d.paid_cents,
+         d.consumed_cents, d.refunded_cents, d.closing_cents) for d in days])
 
 
 def _track(conn: Any, pos: int) -> None:
