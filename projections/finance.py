@@ -152,8 +152,14 @@ def order_flows(order: OrderRow,
         return {d: tuple(v) for d, v in flows.items()}  # type: ignore[misc]
 
     first, last = _utc_day(order.start), _utc_day(max(order.end, points[-1][0]))
-    for d, now_ in zip(_days(first, last), _cumulative_cents(points, first, last), strict=True):
-        flows[d][1] += now_
+    start = first.toordinal()
+    for k, now_ in enumerate(_cumulative_cents(points, first, last)):  # every day of the term, zero ones too
+        d = date.fromordinal(start + k)
+        v = flows.get(d)
+        if v is None:
+            flows[d] = [0, now_, 0, 0]
+        else:
+            v[1] += now_
     return _with_jumps(flows, jumps)
 
 
@@ -175,35 +181,41 @@ def _half_up(n: int, d: int) -> int:
     return whole if n >= 0 else -whole
 
 
-def _cumulative_cents(points: list[tuple[datetime, Fraction]], first: date, last: date) -> Iterator[int]:
+def _cumulative_cents(points: list[tuple[datetime, Fraction]], first: date, last: date) -> list[int]:
     """Each day's consumption in whole cents: the piecewise-linear cumulative ``points`` (time, exact cents)
     at each day's end from ``first`` to ``last``, rounded half-up, minus the day before's. Integer arithmetic
-    on microseconds: exactly the interpolation ``prev + (next - prev) * ratio(t - t_prev, t_next - t_prev)``."""
+    on microseconds: exactly the interpolation ``prev + (next - prev) * ratio(t - t_prev, t_next - t_prev)``.
+
+    Segment by segment: the days whose end lies in ``(t_prev, t_next]`` share one linear numerator over one
+    denominator, ``value(t) = (A + B * (t - t_prev)) / C``, rounded for all of them in one comprehension."""
     origin = points[0][0]
     pts = [(micros(t - origin), Fraction(v)) for t, v in points]
-    segment: tuple[int, int, int, int] | None = None  # (t0, A, B, C): value(t) = (A + B * (t - t0)) / C
-    i, before = 1, 0
-    t = micros(_day_end(first) - origin) - DAY_US
-    for _ in range((last - first).days + 1):
-        t += DAY_US  # the day's end (UTC days are 24 h)
-        if t <= 0:
-            now = 0
+    count = (last - first).days + 1
+    t = micros(_day_end(first) - origin)  # the first day's end (UTC days are 24 h)
+    ends = range(t, t + count * DAY_US, DAY_US)
+    totals = [0] * sum(1 for e in ends if e <= 0)  # days ending before the term: nothing consumed yet
+    k = len(totals)
+    for (t0, v0), (t1, v1) in zip(pts, pts[1:], strict=False):
+        if k == count:
+            break
+        upto = k
+        while upto < count and ends[upto] <= t1:
+            upto += 1
+        if upto == k:
+            continue
+        dv, span = v1 - v0, t1 - t0
+        c = v0.denominator * dv.denominator * span
+        a, b = v0.numerator * dv.denominator * span, dv.numerator * v0.denominator
+        if a >= 0 and b >= 0:  # every numerator >= 0: half-up is floor((2n + c) / 2c), as `_half_up` gives
+            c2, a2, b2 = 2 * c, 2 * (a - b * t0) + c, 2 * b
+            totals += [(a2 + b2 * e) // c2 for e in ends[k:upto]]
         else:
-            while i < len(pts) and t > pts[i][0]:
-                i, segment = i + 1, None
-            if i >= len(pts):
-                v = pts[-1][1]
-                now = _half_up(v.numerator, v.denominator)
-            else:
-                if segment is None:
-                    (t0, v0), (t1, v1) = pts[i - 1], pts[i]
-                    dv, span = v1 - v0, t1 - t0
-                    c = v0.denominator * dv.denominator * span
-                    segment = (t0, v0.numerator * dv.denominator * span, dv.numerator * v0.denominator, c)
-                t0, a, b, c = segment
-                now = _half_up(a + b * (t - t0), c)
-        yield now - before
-        before = now
+            totals += [_half_up(a + b * (e - t0), c) for e in ends[k:upto]]
+        k = upto
+    if k < count:  # days after the last point: its value
+        v = pts[-1][1]
+        totals += [_half_up(v.numerator, v.denominator)] * (count - k)
+    return [now - before for now, before in zip(totals, [0, *totals[:-1]], strict=True)]
 
 
 def _with_jumps(flows: dict[date, list[int]],
@@ -277,21 +289,31 @@ def account_flows(orders: list[OrderRow], refunds: list[RefundRow]) -> AccountFl
 
 
 def account_days(orders: list[OrderRow], refunds: list[RefundRow]) -> list[DayRow]:
-    """The per-day account ledger of one account, from its order and refund rows."""
-    totals: dict[tuple[str, str, date], list[int]] = defaultdict(lambda: [0, 0, 0])
+    """The per-day account ledger of one account, from its order and refund rows: per account and currency,
+    the days in order, each with the day's opening balance, its flows and its closing balance (days on which
+    nothing moved are left out)."""
+    totals: dict[tuple[str, str], dict[date, list[int]]] = {}
     for f in account_flows(orders, refunds).orders:
         o = f.order
+        per = totals.setdefault((o.account, o.currency), {})
         for d, (paid, consumed, refunded, _) in f.days.items():
-            t = totals[(o.account, o.currency, d)]
-            t[0], t[1], t[2] = t[0] + paid, t[1] + consumed, t[2] + refunded
-    rows, balance = [], defaultdict(int)
-    for (account, currency, d), (paid, consumed, refunded) in sorted(totals.items()):
-        if not (paid or consumed or refunded):
-            continue
-        opening_ = balance[(account, currency)]
-        closing = opening_ + paid - consumed - refunded
-        balance[(account, currency)] = closing
-        rows.append(DayRow(account, currency, d, opening_, paid, consumed, refunded, closing))
+            t = per.get(d)
+            if t is None:
+                per[d] = [paid, consumed, refunded]
+            else:
+                t[0] += paid
+                t[1] += consumed
+                t[2] += refunded
+    rows = []
+    for account, currency in sorted(totals):
+        per, balance = totals[(account, currency)], 0
+        for d in sorted(per):
+            paid, consumed, refunded = per[d]
+            if not (paid or consumed or refunded):
+                continue
+            closing = balance + paid - consumed - refunded
+            rows.append(DayRow(account, currency, d, balance, paid, consumed, refunded, closing))
+            balance = closing
     return rows
 
 
