@@ -1,38 +1,64 @@
 """Former topics of moved event classes, so that a ledger written before a move still decodes.
 
 An event's topic is its class's module path and name; the store keeps the topic each event was written under.
-When a policy moves a class (or a whole module), it lists the old topics in ``former_topics`` (old topic ->
-class, or old module path -> module). `register` tells the library once, when the store is opened; `aliases`
-gives every topic a class was ever written under, for reads that filter the log by topic.
+When a policy moves a class (or a whole module), it lists the old topics in ``former_topics`` as topics: old
+topic -> the class's topic now, or old module path -> module path now (`domain.policy.Lazy`). `register` tells
+the library once, when the store is opened; `aliases` gives every topic a class was ever written under, for
+reads that filter the log by topic. Neither imports a policy that is not loaded yet: a moved module is
+registered as a stand-in that imports the module on first use (a Kingsoft quote never imports KorPro); a moved
+class is looked up (its module imported) when the store is opened, as the library needs the class itself.
 """
 
 from __future__ import annotations
 
+import importlib
+from functools import cache
 from types import ModuleType
 from typing import Any
 
-from eventsourcing.utils import get_topic, register_topic
+from eventsourcing.utils import register_topic, resolve_topic
 
 
-def _former() -> dict[str, Any]:
+def _former() -> dict[str, str]:
     from domain.policies import registry
 
     return {old: new for p in registry.POLICIES for old, new in getattr(p, "former_topics", {}).items()}
 
 
+class _Moved(ModuleType):
+    """A moved module under its old path: its attributes are those of the module at its new path, imported on
+    first use (``resolve_topic`` reads ``old.path:Class`` as an attribute of what ``old.path`` is registered as)."""
+
+    def __init__(self, old: str, new: str) -> None:
+        super().__init__(old)
+        self.__new_path = new
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(importlib.import_module(self.__new_path), name)
+
+
+@cache
+def _stand_in(old: str, new: str) -> _Moved:
+    return _Moved(old, new)  # one per move: the library refuses a second, different object for a topic
+
+
 def register() -> None:
     for old, new in _former().items():
-        register_topic(old, new)
+        register_topic(old, resolve_topic(new) if ":" in new else _stand_in(old, new))
 
 
 def aliases(cls: Any) -> list[str]:
     """The topic ``cls`` is written under now, and every topic it was written under before."""
+    from eventsourcing.utils import get_topic
+
     topic = get_topic(cls)
     module, _, name = topic.partition(":")
     out = [topic]
     for old, new in _former().items():
-        if new is cls:
+        if new == topic:
             out.append(old)
-        elif isinstance(new, ModuleType) and new.__name__ == module:
+        elif new == module:
             out.append(f"{old}:{name}")
     return out
