@@ -2,11 +2,16 @@
 
 An event's topic is its class's module path and name; the store keeps the topic each event was written under.
 When a policy moves a class (or a whole module), it lists the old topics in ``former_topics`` as topics: old
-topic -> the class's topic now, or old module path -> module path now (`domain.policy.Lazy`). `register` tells
-the library once, when the store is opened; `aliases` gives every topic a class was ever written under, for
-reads that filter the log by topic. Neither imports a policy that is not loaded yet: a moved module is
-registered as a stand-in that imports the module on first use (a Kingsoft quote never imports KorPro); a moved
-class is looked up (its module imported) when the store is opened, as the library needs the class itself.
+topic -> the class's topic now, or old module path -> module path now (`domain.policy.Lazy`). Neither imports
+a policy that is not loaded yet, so a quote loads only its own policy:
+
+- a moved module: `register` tells the library once, when the store is opened, with a stand-in that imports
+  the module on first use (``old.path:Class`` resolves as an attribute of what ``old.path`` is registered as;
+  an aggregate's own topic, inside its opening event, resolves so too);
+- a moved class: `moved_classes` gives the store's mapper the table it reads a stored topic through before
+  the library resolves it (`adapters.store.ledger`), as the library would need the class itself here.
+
+`aliases` gives every topic a class was ever written under, for reads that filter the log by topic.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-from eventsourcing.utils import register_topic, resolve_topic
+from eventsourcing.utils import register_topic
 
 
 def _former() -> dict[str, str]:
@@ -46,7 +51,13 @@ def _stand_in(old: str, new: str) -> _Moved:
 
 def register() -> None:
     for old, new in _former().items():
-        register_topic(old, resolve_topic(new) if ":" in new else _stand_in(old, new))
+        if ":" not in new:
+            register_topic(old, _stand_in(old, new))
+
+
+def moved_classes() -> dict[str, str]:
+    """Each moved class's former topic -> its topic now."""
+    return {old: new for old, new in _former().items() if ":" in new}
 
 
 def aliases(cls: Any) -> list[str]:

@@ -60,7 +60,7 @@ def test_a_quote_on_sqlite_reads_the_event_store_and_loads_nothing_else(tmp_path
 # each policy's heavy part (domain.policy.Lazy): its policy object, aggregate and events, commands and rules
 KORPRO = ("domain.policies.korpro.policy", "domain.policies.korpro.subscription", "domain.policies.korpro.rules",
           "domain.policies.korpro.commands")
-KINGSOFT = ("domain.policies.kingsoft.policy", "domain.policies.kingsoft.commands",
+KINGSOFT = ("domain.policies.kingsoft.policy", "domain.policies.kingsoft.events", "domain.policies.kingsoft.commands",
             "domain.policies.kingsoft.eligibility", "domain.policies.kingsoft.view",
             "domain.policies.kingsoft.amount", "domain.policies.kingsoft.orders")
 
@@ -89,20 +89,21 @@ def test_a_quote_loads_only_the_policy_that_judges_it(tmp_path):
     korpro, loaded = _policies_after(db, "quote", "kp-1", "--at", "2026-03-10T00:00:00Z", "--mode", "outage",
                                      "--known-at", "2027-03-01T00:00:00Z")
     assert "USD 107.14" in korpro.stdout
-    # Kingsoft's events module is imported when the store opens (its former topics name its classes); nothing
-    # else of Kingsoft is
     assert "domain.policies.korpro.policy" in loaded and not set(KINGSOFT) & set(loaded), loaded
 
 
 def test_a_legacy_ledger_decodes_a_moved_policy_module_on_first_use(tmp_path):
-    """Events written under KorPro's former module path (``domain.korpro:…``) decode in a fresh process, where
-    the old path is a stand-in until then; a Kingsoft quote on the same ledger still loads nothing of KorPro."""
+    """Events written under KorPro's former module path (``domain.korpro:…``) and under Kingsoft's former class
+    topics (``domain.instance:Instance.Purchased``) decode in a fresh process, where neither policy is loaded
+    before (domain.topics); a Kingsoft quote on the same ledger still loads nothing of KorPro, and a KorPro
+    quote nothing of Kingsoft."""
     legacy = tmp_path / "ledger.db"
     legacy.write_bytes((ROOT / "tests" / "data" / "legacy" / "ledger.db").read_bytes())
     db = f"sqlite:///{legacy}"
     korpro, loaded = _policies_after(db, "quote", "kp-1", "--at", "2026-01-15T00:00:00+08:00", "--known-at",
                                      "2100-01-01T00:00:00Z", "--mode", "outage", "--json")
     assert '"policy": "korpro-2025-12-20"' in korpro.stdout and "domain.policies.korpro.policy" in loaded
+    assert not set(KINGSOFT) & set(loaded), loaded
     kingsoft, loaded = _policies_after(db, "quote", "kec-1", "--at", "2026-01-15T00:00:00+08:00", "--known-at",
                                        "2100-01-01T00:00:00Z", "--json")
     assert '"amount": "672.67"' in kingsoft.stdout and not set(KORPRO) & set(loaded), loaded
