@@ -171,8 +171,11 @@ class Lazy:
         self.former_topics = dict(former_topics or {})
 
     def load(self) -> Any:
-        """The full policy (its module is imported once, by the first call)."""
-        return importlib.import_module(self.module).POLICY
+        """The full policy (its module is imported by the first call, and the policy kept)."""
+        policy = self.__dict__.get("_policy")
+        if policy is None:
+            policy = self.__dict__["_policy"] = importlib.import_module(self.module).POLICY
+        return policy
 
     def __getattr__(self, attr: str) -> Any:  # only for what __init__ did not set
         if attr.startswith("__") or "module" not in self.__dict__:  # copy and pickle probe before __init__

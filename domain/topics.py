@@ -21,7 +21,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-from eventsourcing.utils import register_topic
+from eventsourcing.utils import get_topic, register_topic
 
 
 def _former() -> dict[str, str]:
@@ -36,12 +36,13 @@ class _Moved(ModuleType):
 
     def __init__(self, old: str, new: str) -> None:
         super().__init__(old)
-        self.__new_path = new
+        self._new_path = new
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+        new = self.__dict__.get("_new_path")
+        if new is None or name.startswith("__"):
             raise AttributeError(name)
-        return getattr(importlib.import_module(self.__new_path), name)
+        return getattr(importlib.import_module(new), name)
 
 
 @cache
@@ -62,8 +63,6 @@ def moved_classes() -> dict[str, str]:
 
 def aliases(cls: Any) -> list[str]:
     """The topic ``cls`` is written under now, and every topic it was written under before."""
-    from eventsourcing.utils import get_topic
-
     topic = get_topic(cls)
     module, _, name = topic.partition(":")
     out = [topic]
