@@ -6,12 +6,19 @@ rules, its deadlines and the feed commands it owns; its ``__init__`` exposes one
 `Policy`. Nothing outside the folder names its rules, parameters or products: the ledger reaches them only
 through this protocol, so a third policy adds a folder and a registry line and touches nothing else.
 
+A policy's ``__init__`` is light: its ``POLICY`` is a `Lazy`, which holds what choosing a policy needs (its
+name, products, modes, read-ahead ids and former topics) and imports the policy's module (its aggregate and
+events, commands and rules) on the first use of anything else. A command thus loads only the policies it uses:
+a Kingsoft quote never imports KorPro's subscription or rules; what needs every policy (recording a feed, the
+ledger-wide jobs, ``--set`` validation) touches every policy and so loads them all.
+
 Everything here is pure: a policy judges and records through a `Session` (the unit of work's face), reads
 other streams through a `Context`'s ``load``, and is given every time it needs.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -144,3 +151,36 @@ class Policy(Protocol):
 
     def orders(self, head: Any, facts: Iterable[Any]) -> list[Paid]:
         """The instance's orders (or invoices) from its live facts, for the finance rows."""
+
+
+class Lazy:
+    """A policy as its folder's ``__init__`` exposes it: its light data now, everything else from
+    ``module``'s ``POLICY`` (the full policy object), imported on the first use of any other attribute.
+
+    ``former_topics`` maps a topic its events were written under before a move to where they are now, as topics
+    (``"old.module"`` -> ``"new.module"``, or ``"old.module:Class"`` -> ``"new.module:Class"``): see
+    `domain.topics`, which registers them without importing the policy."""
+
+    def __init__(self, module: str, *, name: str, products: frozenset[str] | None, modes: tuple[str, ...],
+                 prefetch: tuple[UUID, ...] = (), former_topics: Mapping[str, str] | None = None) -> None:
+        self.module = module
+        self.name = name
+        self.products = products
+        self.modes = modes
+        self.prefetch = prefetch
+        self.former_topics = dict(former_topics or {})
+
+    def load(self) -> Any:
+        """The full policy (its module is imported by the first call, and the policy kept)."""
+        policy = self.__dict__.get("_policy")
+        if policy is None:
+            policy = self.__dict__["_policy"] = importlib.import_module(self.module).POLICY
+        return policy
+
+    def __getattr__(self, attr: str) -> Any:  # only for what __init__ did not set
+        if attr.startswith("__") or "module" not in self.__dict__:  # copy and pickle probe before __init__
+            raise AttributeError(attr)
+        return getattr(self.load(), attr)
+
+    def __repr__(self) -> str:
+        return f"Lazy({self.module!r}, name={self.name!r})"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoding
 
 from domain import topics
 from domain.money import TENDERS, Payment
@@ -34,6 +34,21 @@ class PaymentAsDict(Transcoding):
         return Payment(*(Decimal(data[t]) for t in TENDERS))
 
 
+class FormerTopics(Mapper):
+    """The library's mapper, reading an event stored under a moved class's former topic as the class it is now
+    (`domain.topics.moved_classes`; a dictionary look-up per event, nothing imported until such an event)."""
+
+    moved: dict[str, str] = {}
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        topic = self.moved.get(stored_event.topic)
+        if topic is not None:
+            stored_event = StoredEvent(originator_id=stored_event.originator_id,
+                                       originator_version=stored_event.originator_version, topic=topic,
+                                       state=stored_event.state)
+        return super().to_domain_event(stored_event)
+
+
 class Ledger(Application):
     """The billing ledger's event-sourced application (one per database)."""
 
@@ -45,6 +60,11 @@ class Ledger(Application):
         from adapters.store.streams import StreamCache
 
         self.streams = StreamCache(self)  # decoded streams kept between reads (quotes, diffs, timelines)
+
+    def construct_mapper(self) -> Mapper:
+        mapper = self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=FormerTopics)
+        mapper.moved = topics.moved_classes()  # type: ignore[attr-defined]
+        return mapper
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

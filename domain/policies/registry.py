@@ -2,6 +2,14 @@
 
 One line per policy in `POLICIES`. The first policy that claims an instance's product judges it; the last one
 claims every product (``products`` None). Everything else reaches a policy through `domain.policy.Policy`.
+
+A policy is loaded when first used, not when registered: each line is the ``POLICY`` of a policy's package,
+a `domain.policy.Lazy` that holds only its light data (name, products, modes, read-ahead ids, former topics)
+and imports the policy's module (aggregate, events, commands, rules) on first use of anything else. So
+choosing a policy (`for_product`, `for_events`, `named`) loads none, a quote loads only the policy that judges
+it, and what reads every policy (`command`, `aggregates`, `posted_version`, `own` and `check` with overrides)
+loads every policy. A third policy: its folder, with a light ``__init__`` whose ``POLICY`` is a `Lazy`
+naming its ``policy`` module, and one line here.
 """
 
 from __future__ import annotations

@@ -57,6 +57,58 @@ def test_a_quote_on_sqlite_reads_the_event_store_and_loads_nothing_else(tmp_path
     assert quoted.stderr.strip().splitlines()[-1] == "STATUS 0 LOADED [] STORE True", quoted.stderr
 
 
+# each policy's heavy part (domain.policy.Lazy): its policy object, aggregate and events, commands and rules
+KORPRO = ("domain.policies.korpro.policy", "domain.policies.korpro.subscription", "domain.policies.korpro.rules",
+          "domain.policies.korpro.commands")
+KINGSOFT = ("domain.policies.kingsoft.policy", "domain.policies.kingsoft.events", "domain.policies.kingsoft.commands",
+            "domain.policies.kingsoft.eligibility", "domain.policies.kingsoft.view",
+            "domain.policies.kingsoft.amount", "domain.policies.kingsoft.orders")
+
+
+def _policies_after(db: str, *argv: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run ``billing-ledger --db DB ARGV`` in a fresh process: what it did, and the policy modules it loaded."""
+    done = _python("import sys\n"
+                   f"sys.argv = ['billing-ledger', '--db', {db!r}, *{list(argv)!r}]\n"
+                   "from adapters.cli import main\n"
+                   "try:\n    main()\n"
+                   "except SystemExit as e:\n    assert not e.code, e.code\n"
+                   "print('POLICIES', sorted(m for m in sys.modules if m.startswith('domain.policies.')),"
+                   " file=sys.stderr)\n")
+    assert done.returncode == 0, done.stderr
+    return done, eval(done.stderr.strip().splitlines()[-1].removeprefix("POLICIES "))
+
+
+def test_a_quote_loads_only_the_policy_that_judges_it(tmp_path):
+    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    for feed in (SEED, ROOT / "examples" / "korpro-examples.jsonl"):
+        _policies_after(db, "record", str(feed))
+    kingsoft, loaded = _policies_after(db, "quote", "kec-1", "--at", "2027-02-22T10:00:00+08:00",
+                                       "--known-at", "2027-03-01T00:00:00Z")
+    assert "CNY 196.00" in kingsoft.stdout
+    assert "domain.policies.kingsoft.policy" in loaded and not set(KORPRO) & set(loaded), loaded
+    korpro, loaded = _policies_after(db, "quote", "kp-1", "--at", "2026-03-10T00:00:00Z", "--mode", "outage",
+                                     "--known-at", "2027-03-01T00:00:00Z")
+    assert "USD 107.14" in korpro.stdout
+    assert "domain.policies.korpro.policy" in loaded and not set(KINGSOFT) & set(loaded), loaded
+
+
+def test_a_legacy_ledger_decodes_a_moved_policy_module_on_first_use(tmp_path):
+    """Events written under KorPro's former module path (``domain.korpro:…``) and under Kingsoft's former class
+    topics (``domain.instance:Instance.Purchased``) decode in a fresh process, where neither policy is loaded
+    before (domain.topics); a Kingsoft quote on the same ledger still loads nothing of KorPro, and a KorPro
+    quote nothing of Kingsoft."""
+    legacy = tmp_path / "ledger.db"
+    legacy.write_bytes((ROOT / "tests" / "data" / "legacy" / "ledger.db").read_bytes())
+    db = f"sqlite:///{legacy}"
+    korpro, loaded = _policies_after(db, "quote", "kp-1", "--at", "2026-01-15T00:00:00+08:00", "--known-at",
+                                     "2100-01-01T00:00:00Z", "--mode", "outage", "--json")
+    assert '"policy": "korpro-2025-12-20"' in korpro.stdout and "domain.policies.korpro.policy" in loaded
+    assert not set(KINGSOFT) & set(loaded), loaded
+    kingsoft, loaded = _policies_after(db, "quote", "kec-1", "--at", "2026-01-15T00:00:00+08:00", "--known-at",
+                                       "2100-01-01T00:00:00Z", "--json")
+    assert '"amount": "672.67"' in kingsoft.stdout and not set(KORPRO) & set(loaded), loaded
+
+
 def test_a_refused_option_loads_nothing_heavy_either(tmp_path):
     done = _python(_cli_then_modules("--db", f"sqlite:///{tmp_path / 'none.db'}", "quote", "kec-1",
                                      "--at", "2027-02-22T10:00:00"))

@@ -20,8 +20,6 @@ from domain.money import TENDERS, exact, fmt, round_cents
 from domain.policies.kingsoft.orders import Order
 from domain.timeutil import MONTH_DAYS, tz_of, usage_days
 
-POLICY = "kingsoft-2021-05-27"
-
 
 @dataclass(frozen=True)
 class KingsoftParameters:

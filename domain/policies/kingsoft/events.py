@@ -96,8 +96,3 @@ BOUND = {  # what can be bound to an instance: (the fact that binds it, the fact
     "disk": (DiskMounted, DiskUnmounted),
     "kdrds": (KdrdsAssociated, KdrdsDeleted),
 }
-
-FORMER_TOPICS = {f"domain.instance:Instance.{c.__name__}": c for c in (
-    Purchased, Renewed, Upgraded, Downgraded, BillingModeChanged, EipBound, EipUnbound, DiskMounted, DiskUnmounted,
-    KdrdsAssociated, KdrdsDeleted,
-)}

@@ -3,89 +3,31 @@
 - ``subscription``: the `Subscription` aggregate and its events, the parameters, the policy book (P-V1) and
   the pricing formulas (P-M1, P-M2, P-O1);
 - ``commands``: the feed commands and the refund lifecycle (P-R1, P-R2, P-R3, P-D1, P-B1);
-- ``rules``: the subscription replayed, and one judge per refund reason (P-G*, P-F*, P-B1, P-O1, P-X*, P-N*).
+- ``rules``: the subscription replayed, and one judge per refund reason (P-G*, P-F*, P-B1, P-O1, P-X*, P-N*);
+- ``policy``: the policy object (`domain.policy.Policy`) that puts them together.
+
+This module is light (`domain.policy.Lazy`): ``policy`` and the rest are imported on the policy's first use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+import uuid
 
-from domain.errors import LedgerError, UnknownInstance
-from domain.lifecycle import Refund
-from domain.policies.korpro import commands, rules, subscription
-from domain.policies.korpro.subscription import (
-    BASE_VERSION,
-    PRODUCT,
-    REASONS,
-    KorProParameters,
-    PolicyBook,
-    Subscription,
-    in_force,
-    policy_book_id,
-)
-from domain.policies.korpro.subscription import (
-    POLICY as NAME,
-)
-from domain.policy import Context, Deadline, Load, Paid
-from domain.quote import Quote
+from domain.instance import NAMESPACE
+from domain.policy import Lazy
 
-STAGES = {"review": ("P-R2", "review_days"), "payment": ("P-R3", "processing_days"),
-          "escalation": ("P-D1", "escalation_days")}
+NAME = "korpro"
+PRODUCT = "KorPro"
+REASONS = ("money_back", "savings_shortfall", "early_termination", "trial", "billing_error", "duplicate_payment",
+           "outage", "not_as_described", "technical_incompatibility", "change_of_mind", "user_error", "third_party")
 
 
-class KorPro:
-    name = NAME
-    products = frozenset({PRODUCT})
-    aggregate = Subscription
-    parameters = KorProParameters
-    modes = REASONS  # a request names its reason
-    commands = commands.COMMANDS
-    prefetch = (policy_book_id(),)
-    former_topics = {"domain.korpro": subscription}  # its module until the policies moved into folders
-
-    def __init__(self) -> None:
-        self.refund_commands = {"request_refund": commands.request_refund(self), "decide_refund": commands.decide,
-                                "escalate": commands.escalate, "decide_escalation": commands.decide,
-                                "complete_refund": commands.complete}
-
-    def assess(self, ctx: Context) -> Quote:
-        """The version in force at the request's time (P-V1), with the overrides on top, judges the reason."""
-        (name, events), *bundle = ctx.instances
-        if bundle:
-            raise LedgerError("a KorPro refund concerns one subscription; `with` is not allowed", "with")
-        view = rules.replay_subscription(name, events, ctx.at, ctx.known_at)
-        if view is None:
-            raise UnknownInstance(f"{name!r} had no subscription at {ctx.at.isoformat()} as known at "
-                                  f"{ctx.known_at.isoformat()}", "instance")
-        version, params = in_force(ctx.load(policy_book_id()), ctx.at, ctx.known_at)
-        if ctx.overrides:
-            params = params.override(ctx.overrides)
-        reason = ctx.reason if ctx.mode == "auto" else ctx.mode
-        return rules.judge(view, rules.KorProRequest(ctx.at, reason or "", ctx.invoice), params, version,
-                           ctx.known_at)
-
-    def deadline(self, refund: Refund, load: Load, known_at: datetime, overrides: dict[str, Any]) -> Deadline:
-        """P-R2 review, P-R3 payment (past it: flagged, not failed), P-D1 escalation, in business days of the
-        version in force at the request's business time as known at ``known_at`` (P-V1), overrides on top."""
-        version, p = in_force(load(policy_book_id()), refund.requested_at, known_at)
-        if overrides:
-            p = p.override(overrides)
-        rule, days = STAGES[refund.stage or ""]
-        return Deadline(rule, getattr(p, days), p.calendar_tz, p.holidays, f"{NAME}-{version}",
-                        "flag" if rule == "P-R3" else "overdue")
-
-    def posted_version(self, load: Load, version: str) -> dict[str, Any] | None:
-        """The parameters of a posted version (P-V1), or None."""
-        return next((dict(e.parameters) for e in load(policy_book_id())
-                     if isinstance(e, PolicyBook.VersionPosted) and e.version == version), None)
-
-    def orders(self, head: Any, facts: Iterable[Any]) -> list[Paid]:
-        """Each charge over its billing period (the amount charged is what was paid, and moved as cash)."""
-        return [Paid(f.invoice, "charge", f.at, f.period_start, f.period_end, f.amount, f.amount)
-                for f in facts if isinstance(f, Subscription.Charged)]
+def policy_book_id() -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"policy:{NAME}")
 
 
-POLICY = KorPro()
-__all__ = ["BASE_VERSION", "POLICY"]
+POLICY = Lazy("domain.policies.korpro.policy", name=NAME, products=frozenset({PRODUCT}),
+              modes=REASONS,  # a request names its reason
+              prefetch=(policy_book_id(),),
+              # its module until the policies moved into folders
+              former_topics={"domain.korpro": "domain.policies.korpro.subscription"})

@@ -8,7 +8,8 @@ from typing import Any
 
 from domain.errors import Conflict, Inconsistent, LedgerError
 from domain.instance import Instance
-from domain.policies.korpro.subscription import REASONS, PolicyBook, Subscription, policy_book_id
+from domain.policies.korpro import REASONS, policy_book_id
+from domain.policies.korpro.subscription import PolicyBook, Subscription
 from domain.policy import Context, Policy, Session
 
 FACTS: dict[str, type[Instance.Event]] = {

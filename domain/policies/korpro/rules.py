@@ -20,10 +20,10 @@ from domain.instance import known, live
 from domain.lifecycle import refunds as lifecycle
 from domain.lines import Line, money, num
 from domain.money import round_cents
+from domain.policies.korpro import NAME as POLICY
+from domain.policies.korpro import REASONS
 from domain.policies.korpro.subscription import (
     DISCRETIONARY,
-    POLICY,
-    REASONS,
     KorProParameters,
     Subscription,
     add_months,

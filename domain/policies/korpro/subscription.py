@@ -7,7 +7,6 @@ with its own events; the product ``KorPro`` selects this policy.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,15 +16,12 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from domain.errors import Conflict, Inconsistent, LedgerError
-from domain.instance import NAMESPACE, Instance
+from domain.instance import Instance
 from domain.lifecycle import Refund, opened
+from domain.policies.korpro import PRODUCT, policy_book_id
 from domain.timeutil import ratio, tz_of
 
-POLICY = "korpro"
 BASE_VERSION = "2025-12-20"
-PRODUCT = "KorPro"
-REASONS = ("money_back", "savings_shortfall", "early_termination", "trial", "billing_error", "duplicate_payment",
-           "outage", "not_as_described", "technical_incompatibility", "change_of_mind", "user_error", "third_party")
 DISCRETIONARY = ("early_termination", "not_as_described")  # P-G3, P-X1: a staff decision sets the amount
 
 
@@ -249,10 +245,6 @@ class Subscription(Instance):
         if status != "approved":
             raise Conflict(f"refund {refund!r} is {status}; only an approved refund can be completed", "refund")
         self.trigger_event(Instance.RefundCompleted, timestamp=timestamp, refund=refund, at=at, line=line)
-
-
-def policy_book_id() -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, f"policy:{POLICY}")
 
 
 class PolicyBook(Aggregate):
