@@ -96,7 +96,12 @@ def cell(value: object) -> Text:
 
 
 class SafeConsole(Console):
-    """A console that shows every string it is given inert: markup off, control characters visible."""
+    """A console that shows every string it is given inert: markup and emoji codes off (``:smile:`` stays
+    text), control characters visible."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("emoji", False)
+        super().__init__(*args, **kwargs)
 
     def print(self, *objects: Any, **kwargs: Any) -> None:  # noqa: A003 - Rich's own name
         kwargs.setdefault("markup", False)

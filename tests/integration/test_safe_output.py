@@ -89,9 +89,11 @@ def test_control_characters_reach_no_terminal(capsys):
     table.add_row("a\x1b]0;owned\x07b")
     console.print(table)
     console.print("line \x9b31m [red]x[/]")
+    console.print("reason :smile: :cross_mark:")  # emoji codes in feed text stay text
     shown = capsys.readouterr().out
     assert "\x1b" not in shown and "\x07" not in shown and "\x9b" not in shown
     assert "\\x1b]0;owned\\x07b" in shown and "[red]x[/]" in shown
+    assert "reason :smile: :cross_mark:" in shown
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_part(tmp_path: Path):
