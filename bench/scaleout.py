@@ -94,13 +94,11 @@ def measure(url: str, args: list[str]) -> dict[str, Any]:
             "max_child_rss_mb": after.ru_maxrss / 1024, "status": proc.returncode}
 
 
-def statement(url: str, path: str) -> str:
-    """A payment statement of most of the ledger's cash charges and its completed refunds, one misbooked and
-    one unknown, so that reconcile has matches and findings."""
+def statement_text(app: Any) -> str:
+    """A payment statement of most of the ledger's cash charges (one in 17 misbooked by 1.00) and its completed
+    refunds, and one unknown charge, so that reconcile has matches and findings (also the scale-out tests')."""
     from adapters import services
-    from adapters.bootstrap import Settings, bootstrap
 
-    app = bootstrap(Settings(url=url))
     rows = ["kind,reference,account,amount,currency,booked_at"]
     for i, o in enumerate(services.export(app, "orders", START, END)):
         if o["cash"] > 0 and i % 4:
@@ -111,8 +109,17 @@ def statement(url: str, path: str) -> str:
             rows.append(f"refund,{r['refund']},{r['account']},{r['amount']},{r['currency']},"
                         f"{(r['settled_at'] or r['requested_at']).isoformat()}")
     rows.append("charge,nowhere,x,1.00,CNY,2026-02-01T00:00:00Z")
+    return "\n".join(rows) + "\n"
+
+
+def statement(url: str, path: str) -> str:
+    """`statement_text` of the ledger at ``url``, written to ``path``."""
+    from adapters.bootstrap import Settings, bootstrap
+
+    app = bootstrap(Settings(url=url))
+    text = statement_text(app)
     app.close()
-    Path(path).write_text("\n".join(rows) + "\n")
+    Path(path).write_text(text)
     return path
 
 

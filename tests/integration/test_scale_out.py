@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from itertools import count
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from adapters import services
 from adapters.bootstrap import Settings, bootstrap
 from adapters.store import readmodels
 from bench.generate import generate
+from bench.scaleout import statement_text
 from tests.feedkit import jsonl
 from tests.integration.conftest import ROOT, InProcessCLI
 from tests.killer import killing
@@ -65,19 +65,10 @@ def build(url: str, folder: Path) -> Path:
               for i, r in enumerate(services.refunds(app)) if r.state in ("accepted", "approved") and i % 3]
     if settle:
         services.record_feed(app, jsonl(*settle))
-    rows = ["kind,reference,account,amount,currency,booked_at"]
-    for i, o in enumerate(services.export(app, "orders", START, END)):
-        if o["cash"] > 0 and i % 4:
-            amount = o["cash"] + (Decimal("1.00") if i % 17 == 1 else 0)
-            rows.append(f"charge,{o['order']},{o['account']},{amount},{o['currency']},{o['placed_at'].isoformat()}")
-    for r in services.export(app, "refunds", START, END):
-        if r["state"] == "completed":
-            rows.append(f"refund,{r['refund']},{r['account']},{r['amount']},{r['currency']},"
-                        f"{(r['settled_at'] or r['requested_at']).isoformat()}")
-    rows.append("charge,nowhere,x,1.00,CNY,2026-02-01T00:00:00Z")
+    text = statement_text(app)
     app.close()
     statement = folder / "statement.csv"
-    statement.write_text("\n".join(rows) + "\n")
+    statement.write_text(text)
     return statement
 
 
