@@ -200,15 +200,17 @@ def build(instances: int, workdir: str, seed: int = 1) -> tuple[str, int, float,
 
 
 def suite(instances: int, pg_url: str | None, only_scale_out: bool = False,
-          scale_out_jobs: tuple[str, ...] = (), scale_out_repeat: int = 1) -> dict[str, Any]:
+          scale_out_jobs: tuple[str, ...] = (), scale_out_repeat: int = 1, scale_out: bool = True) -> dict[str, Any]:
     from bench import scaleout
 
     results: dict[str, Any] = {"instances": instances, "machine": f"{os.cpu_count()} cores, {sys.platform}, "
                                                                   f"Python {sys.version.split()[0]}"}
     with tempfile.TemporaryDirectory() as workdir:
         path, lines, seconds, ledger = build(instances, workdir)
-        feed = [json.dumps(x) for x in generate(instances, 1)]
-        results["scale_out"] = scaleout.suite(path, feed, pg_url, scale_out_jobs, scale_out_repeat)
+        results["scale_out"] = {}
+        if scale_out:
+            feed = [json.dumps(x) for x in generate(instances, 1)]
+            results["scale_out"] = scaleout.suite(path, feed, pg_url, scale_out_jobs, scale_out_repeat)
         if only_scale_out:
             return results
         events, lib_seconds = library_insert(ledger, f"sqlite:///{os.path.join(workdir, 'copy.db')}")
@@ -303,6 +305,8 @@ def main() -> None:
                         help="comma-separated ledger-wide jobs to run at --workers 1 and 2 (default: every one)")
     parser.add_argument("--scale-out-repeat", type=int, default=1,
                         help="pairs of runs (--workers 1 and 2, alternating order) per job: the median is reported")
+    parser.add_argument("--no-scale-out", action="store_true",
+                        help="leave out the ledger-wide jobs at --workers 1 and 2 (hours at 1,000,000 instances)")
     parser.add_argument("--what-if-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.what_if_child:
@@ -310,7 +314,7 @@ def main() -> None:
         return
     only = tuple(j.strip() for j in args.scale_out_jobs.split(",") if j.strip())
     results = suite(args.instances, os.environ.get("BILLING_LEDGER_TEST_PG"), args.only_scale_out, only,
-                    args.scale_out_repeat)
+                    args.scale_out_repeat, scale_out=not args.no_scale_out)
     print(f"billing-ledger benchmarks: {args.instances:,} generated instances; {results['machine']}")
     print(table(results))
     if args.json:

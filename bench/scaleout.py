@@ -201,6 +201,8 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                         f"speed-up {m['speedup']:.2f}" + (
                             f" ({m['speedups'][0]:.2f}–{m['speedups'][-1]:.2f}, {m['pairs']} pairs)"
                             if m.get("pairs", 1) > 1 else "")))
+    if not r:  # left out (--no-scale-out)
+        return out
     c = r["cluster_start"]
     out.append(("local cluster of 2, start + stop (empty ledger)", f"{c['wall_s']:.1f} s, CPU {c['cpu_s']:.1f} s",
                 f"load average {r['load_before'][0]:.2f} before, {r['load_after'][0]:.2f} after", ""))

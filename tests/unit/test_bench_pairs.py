@@ -23,3 +23,8 @@ def test_pairs_alternate_and_report_the_median(monkeypatch, tmp_path):
                                                     {"wall_s": 1, "cpu_s": 1}, "load_before": [0],
                                                     "load_after": [0]}))
     assert row["what-if (sqlite), --workers 2"] == "speed-up 1.50 (1.39–1.94, 3 pairs)"
+
+
+def test_a_run_without_the_scale_out_jobs_has_no_rows():
+    # `bench.run --no-scale-out` (the 1,000,000-instance column) stores no scale-out figures: no row, no error
+    assert scaleout.rows({}) == []
