@@ -154,3 +154,18 @@ def test_a_server_loads_every_use_case_at_start_up():
 
     services.load_all()
     assert all(name in vars(services) for name in services.__all__)
+
+
+def test_a_call_builds_only_the_command_it_names():
+    """typer builds click's parameters for every command it holds: a call runs in an app holding only the
+    command it names; no command, an option first or an unknown name get the whole app (its help, its errors)."""
+    from adapters.cli import cli, invoked
+
+    for argv in (["quote", "kec-1"], ["--db", "sqlite:///x.db", "quote", "--help"], ["--db=sqlite:///x.db", "quote"]):
+        app = invoked(argv)
+        assert [c.name for c in app.registered_commands] == ["quote"] and app.registered_groups == [], argv
+        assert app.registered_callback is cli.registered_callback and app is invoked(["quote"])
+    keys = invoked(["keys", "list"])
+    assert keys.registered_commands == [] and [g.name for g in keys.registered_groups] == ["keys"]
+    for argv in ([], ["--db"], ["--help"], ["--version"], ["quot"], ["--db", "x.db", "--help", "quote"]):
+        assert invoked(argv) is cli, argv
