@@ -2,16 +2,19 @@
 
 Every ``eventsourcing`` event and aggregate is a dataclass, built when its module is imported: ``dataclasses``
 writes the text of its ``__init__``, ``__repr__``, ``__eq__``, ``__setattr__``... and compiles it with ``exec``,
-one ``compile`` per method (Python 3.11: about 400 for a quote, 1 ms per class, most of the classes' import
-time). Python caches a module's bytecode in ``__pycache__`` but not these: this does, for them. ``install()``
-puts a cached ``exec`` in the ``dataclasses`` module's namespace (its ``exec`` calls look there before the
-builtins): a text compiled before is taken from the cache, anything else is compiled as ``exec`` compiles it
-(``dont_inherit``: no ``__future__`` flag of this module leaks in), and the code is run as ``exec`` runs it.
+one ``compile`` per method (Python 3.11: about 300 for a quote, 1 ms per class, most of the classes' import
+time). Python caches a module's bytecode in ``__pycache__`` but not these: this does, for the modules of
+``PACKAGES``. ``install()`` puts a cached ``exec`` in the ``dataclasses`` module's namespace (its ``exec`` calls
+look there before the builtins): the methods of a class are compiled with the namespace of the class's module,
+so a text that module compiled before is taken from its cache, anything else is compiled as ``exec`` compiles
+it (``dont_inherit``: no ``__future__`` flag of this module leaks in), and the code runs as ``exec`` runs it.
 The same text gives the same code object, so a class built from the cache is the class built without it.
 
-The cache is one ``marshal`` file per interpreter (its cache tag and bytecode magic number are in the file's
-name and head), written at exit when a process compiled something new, atomically, unless bytecode writing is
-off (``PYTHONDONTWRITEBYTECODE``) or the directory is not writable; an unreadable or foreign file is ignored.
+A module's cache is one ``marshal`` file beside its bytecode (``instance.cpython-311.pyc`` →
+``instance.cpython-311.dataclasses``, the bytecode magic number at its head), read when the module first
+builds a dataclass, written at exit when the process compiled something new for it, atomically, unless
+bytecode writing is off (``PYTHONDONTWRITEBYTECODE``) or the directory is not writable; an unreadable or
+foreign file is ignored.
 """
 
 from __future__ import annotations
@@ -26,14 +29,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PATH = Path(__file__).with_name("__pycache__") / f"dataclasses.{sys.implementation.cache_tag}.marshal"
+PACKAGES = ("domain", "projections", "adapters", "eventsourcing", "rich")  # whose dataclasses are cached
 MAGIC = importlib.util.MAGIC_NUMBER
-LIMIT = 4096  # texts kept; past it, the file keeps only what the last process used (a changed class's old text)
+LIMIT = 2048  # texts kept per module; past it, only what the last process used (a changed class's old text)
+SUFFIX = ".dataclasses"
 
-_path: Path | None = None
-_cache: dict[str, Any] = {}
-_used: set[str] = set()
-_new = False
+
+class _Module:
+    """One module's cache: its file, the code read from it, what this process used and whether it compiled."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.code, self.used, self.new = path, _load(path), set[str](), False
+
+
+_modules: dict[str, _Module | None] = {}  # by module name; None: not cached (another package, no bytecode path)
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -47,47 +56,55 @@ def _load(path: Path) -> dict[str, Any]:
     return table if isinstance(table, dict) else {}
 
 
+def _module(namespace: dict[str, Any]) -> _Module | None:
+    name = namespace.get("__name__")
+    if not isinstance(name, str):
+        return None
+    if name not in _modules:
+        cached = namespace.get("__cached__")
+        ours = name.split(".")[0] in PACKAGES and isinstance(cached, str)
+        _modules[name] = _Module(Path(cached + SUFFIX)) if ours else None
+    return _modules[name]
+
+
 def _exec(source: Any, globals: dict[str, Any] | None = None, locals: dict[str, Any] | None = None, /) -> None:
-    global _new
-    if isinstance(source, str):
-        code = _cache.get(source)
-        if code is None:
-            code = _cache[source] = compile(source, "<string>", "exec", dont_inherit=True)
-            _new = True
-        _used.add(source)
-        source = code
     if globals is None:  # exec's default: the caller's namespaces (dataclasses always passes its own)
         caller = sys._getframe(1)
         globals, locals = caller.f_globals, caller.f_locals if locals is None else locals
+    if isinstance(source, str):
+        module = _module(globals)
+        if module is None:
+            source = compile(source, "<string>", "exec", dont_inherit=True)
+        else:
+            code = module.code.get(source)
+            if code is None:
+                code = module.code[source] = compile(source, "<string>", "exec", dont_inherit=True)
+                module.new = True
+            module.used.add(source)
+            source = code
     builtins.exec(source, globals, locals)
 
 
 def _save() -> None:
-    path = _path
-    if path is None or not _new or sys.dont_write_bytecode:
+    if sys.dont_write_bytecode:
         return
-    table = dict(_load(path))  # what other processes added since
-    table.update({t: _cache[t] for t in _used})
-    if len(table) > LIMIT:
-        table = {t: _cache[t] for t in _used}
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(exist_ok=True)
-        tmp.write_bytes(MAGIC + marshal.dumps(table))
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    for module in _modules.values():
+        if module is None or not module.new:
+            continue
+        table = _load(module.path)  # what other processes added since
+        table.update({t: module.code[t] for t in module.used})
+        if len(table) > LIMIT:
+            table = {t: module.code[t] for t in module.used}
+        tmp = module.path.with_name(f"{module.path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_bytes(MAGIC + marshal.dumps(table))
+            os.replace(tmp, module.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
 
 
-def install(path: Path = PATH) -> None:
-    """Compile ``dataclasses``' generated methods through the cache at ``path`` from now on (a process has one
-    cache: installing another path starts afresh from that file)."""
-    global _path, _new
-    if _path is None:
+def install() -> None:
+    """Compile ``dataclasses``' generated methods through the caches from now on (once a process)."""
+    if vars(dataclasses).get("exec") is not _exec:
         dataclasses.exec = _exec  # type: ignore[attr-defined]
         atexit.register(_save)
-    if path != _path:
-        _path, _new = path, False
-        _cache.clear()
-        _used.clear()
-        _cache.update(_load(path))
