@@ -10,6 +10,7 @@ measured side by side in the same run.
   (each in a fresh process);
 - HTTP: a quote and a one-line record through a real server beside the same call in-process, at 1 and 16
   concurrent clients (`bench.http`);
+- CLI start-up: a `quote` on a small ledger, a fresh process per call, beside `python -c pass` (`bench.startup`);
 - PostgreSQL ingest and replay when ``BILLING_LEDGER_TEST_PG`` names a server, beside SQLite on the same feed.
 
     python -m bench.run --instances 10000 [--json results.json]
@@ -228,6 +229,9 @@ def suite(instances: int, pg_url: str | None, only_scale_out: bool = False,
         from bench.http import http_vs_inprocess
 
         results["http"] = http_vs_inprocess(workdir, requests=max(32, min(400, instances // 25)))
+        from bench.startup import cli_startup
+
+        results["cli_startup"] = cli_startup(workdir)
     results["quote_ms"] = {str(k): v for k, v in quote_latency(orders=False).items()}
     results["quote_ms_orders"] = {str(k): v for k, v in quote_latency(orders=True).items()}
     if pg_url:
@@ -269,6 +273,10 @@ def table(r: dict[str, Any]) -> str:
          f"peak at {w['small']['instances']:,}: {w['small']['peak_rss_mb']:.0f} MB",
          f"{w['large']['peak_rss_mb'] / w['small']['peak_rss_mb']:.2f}"),
     ]
+    if "cli_startup" in r:
+        from bench.startup import rows as startup_rows
+
+        rows += startup_rows(r["cli_startup"])
     if "http" in r:
         from bench.http import rows as http_rows
 

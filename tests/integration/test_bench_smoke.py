@@ -22,6 +22,8 @@ def test_the_benchmark_suite_produces_every_figure(tmp_path):
     assert set(figures["quote_ms"]) == set(figures["quote_ms_orders"]) == {"10", "50", "100", "1000"}
     assert figures["what_if"]["large"]["requests"] > 0
     assert set(figures["http"]) == {"requests", "1", "16"}
+    startup = figures["cli_startup"]
+    assert startup["runs"] == 20 and startup["quote"]["wall_ms"] > 0 and startup["python_pass"]["cpu_ms"] >= 0
     jobs = {"what-if"}
     scale = figures["scale_out"]
     for store in ("sqlite", *(("postgresql",) if os.environ.get("BILLING_LEDGER_TEST_PG") else ())):
@@ -30,5 +32,6 @@ def test_the_benchmark_suite_produces_every_figure(tmp_path):
             assert m["speedup"] > 0 and m["1"]["peak_tree_rss_mb"] > 0 and m["2"]["cpu_s"] > 0
     for line in ("ingest", "replay", "reading and decoding only", "quote, 1000 events (bindings)",
                  "quote, 1000 events (half orders)", "what-if", "quote over HTTP, 16 client(s)",
-                 "record over HTTP, 1 client(s)", "what-if (sqlite), --workers 2", "local cluster of 2"):
+                 "record over HTTP, 1 client(s)", "CLI start-up: a quote",
+                 "what-if (sqlite), --workers 2", "local cluster of 2"):
         assert line in done.stdout
