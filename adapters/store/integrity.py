@@ -9,6 +9,7 @@ from typing import Any
 
 from eventsourcing.utils import get_topic
 
+from adapters.store.insert import insert_events
 from adapters.store.ledger import Ledger
 from adapters.store.scan import notifications
 from domain.chain import CHAIN_ID, GENESIS, Chain, Finding, compare, fold, row_digest
@@ -37,7 +38,7 @@ def save_sealed(ledger: Ledger, aggregates: list[Any], timestamp: datetime, acto
     chain = Chain.resume(last) if last is not None else Chain.start(timestamp)
     chain.seal(digests, timestamp)
     stored += [ledger.mapper.to_stored_event(stamp_actor(e, actor)) for e in chain.collect_events()]
-    ledger.recorder.insert_events(stored)
+    insert_events(ledger.recorder, stored)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import os
 import sqlite3
 from contextlib import closing
 from decimal import Decimal
+from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,34 @@ class PaymentAsDict(Transcoding):
 
     def decode(self, data: dict[str, str]) -> Payment:
         return Payment(*(Decimal(data[t]) for t in TENDERS))
+
+
+class Transcoder(JSONTranscoder):
+    """The library's JSON transcoder, writing the same bytes with less work per event: one C encoder made once
+    (the library's ``JSONEncoder.encode`` makes one per call, with a circular-reference check events never need),
+    and each non-JSON value (a datetime, a UUID, a Decimal, a payment) encoded through one dictionary look-up of
+    its type."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_type: dict[type, tuple[str, Any]] = {}
+        self._encode = c_make_encoder(None, self._encode_obj, c_encode_basestring, None, ":", ",", False, False,
+                                      True) if c_make_encoder is not None else None
+
+    def register(self, transcoding: Transcoding) -> None:
+        super().register(transcoding)
+        self._by_type[transcoding.type] = (transcoding.name, transcoding.encode)
+
+    def encode(self, obj: Any) -> bytes:
+        if self._encode is None:
+            return super().encode(obj)
+        return "".join(self._encode(obj, 0)).encode("utf8")
+
+    def _encode_obj(self, o: Any) -> dict[str, Any]:
+        found = self._by_type.get(type(o))
+        if found is None:
+            return super()._encode_obj(o)  # the library's error for an unregistered type
+        return {"_type_": found[0], "_data_": found[1](o)}
 
 
 class FormerTopics(Mapper):
@@ -60,6 +89,13 @@ class Ledger(Application):
         from adapters.store.streams import StreamCache
 
         self.streams = StreamCache(self)  # decoded streams kept between reads (quotes, diffs, timelines)
+
+    def construct_transcoder(self) -> Any:
+        if self.env.get(self.factory.TRANSCODER_TOPIC):  # another transcoder asked for: the library's way
+            return super().construct_transcoder()
+        transcoder = Transcoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def construct_mapper(self) -> Mapper:
         mapper = self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=FormerTopics)
