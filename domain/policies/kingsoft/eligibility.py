@@ -302,8 +302,13 @@ def candidates(request: Request) -> tuple[str, ...]:
     return ("five_day", "self_service", "exception") if cited else ("five_day", "self_service")
 
 
-def judge(app: Application) -> Quote:
-    """The mode the request is judged under, its amount, and every rule that denies the others."""
+def judge(app: Application, explain: bool = True) -> Quote:
+    """The mode the request is judged under, its amount, and every rule that denies the others.
+
+    ``explain`` False (a ledger-wide job's lean quote): the same mode, outcome, amount and lines, with no
+    reasons and the lines' formulas empty; a mode is passed over at the first rule that denies it."""
+    if not explain:
+        return _lean(app)
     passed_over: list[Reason] = []
     for mode in candidates(app.request):
         reasons = reasons_for(app, mode)
@@ -321,19 +326,33 @@ def judge(app: Application) -> Quote:
                  reasons=ordered([r for _, r in passed_over]))
 
 
-def five_day_lines(app: Application) -> list[Line]:
-    """K-F9: the whole actual payment (K-M1) of every instance in the application."""
+def _lean(app: Application) -> Quote:
+    for mode in candidates(app.request):
+        if not any(rule(app) for rule in RULES[mode]):
+            lines = five_day_lines(app, False) if mode == "five_day" else \
+                amount_lines(app.views, app.at, app.params, False)
+            amount, outcome = total(lines)
+            return Quote(instance=app.primary.name, at=app.at, known_at=app.known_at, currency=app.primary.currency,
+                         mode=mode, eligible=True, amount=amount, outcome=outcome, lines=lines)
+    return Quote(instance=app.primary.name, at=app.at, known_at=app.known_at, currency=app.primary.currency,
+                 mode="none", eligible=False, amount=Decimal("0.00"), outcome="denied", lines=[])
+
+
+def five_day_lines(app: Application, explain: bool = True) -> list[Line]:
+    """K-F9: the whole actual payment (K-M1) of every instance in the application (``explain`` False: their
+    formulas empty)."""
     lines = []
     for v in app.views:
         for o in v.orders:
             paid = o.payment.actual(app.params.refundable_tenders)
             if not o.refundable:
                 lines.append(Line(v.name, o.order, o.kind, "K-P1", paid, None, Decimal("0.00"),
-                                  f"promotion {o.promotion['id']} is not refundable: 0.00"))  # type: ignore[index]
+                                  f"promotion {o.promotion['id']} is not refundable: 0.00"  # type: ignore[index]
+                                  if explain else ""))
                 continue
             refund = round_cents(paid, "half_down")
             lines.append(Line(v.name, o.order, o.kind, "K-F9", paid, None, refund,
-                              f"five-day refund: whole actual payment {refund}"))
+                              f"five-day refund: whole actual payment {refund}" if explain else ""))
     return lines
 
 
@@ -360,9 +379,10 @@ def check_bundle(views: list[InstanceView]) -> None:
 
 
 def assess(instances: list[tuple[str, list[Any]]], account_events: list[Any], request: Request,
-           known_at: datetime, params: KingsoftParameters | None = None) -> Quote:
+           known_at: datetime, params: KingsoftParameters | None = None, explain: bool = True) -> Quote:
     """Replay the instances (primary first) and the account at the request's time, as known at
-    ``known_at``, and judge the request. Raises `UnknownInstance` for an instance with no purchase then."""
+    ``known_at``, and judge the request (``explain`` False: the lean quote, `judge`). Raises `UnknownInstance`
+    for an instance with no purchase then."""
     views = []
     for name, events in instances:
         view = replay(name, events, request.at, known_at)
@@ -372,12 +392,13 @@ def assess(instances: list[tuple[str, list[Any]]], account_events: list[Any], re
         views.append(view)
     check_bundle(views)
     prior = applications(account_events, request.at, known_at)
-    return judge(Application(views, prior, request, known_at, params or KingsoftParameters()))
+    return judge(Application(views, prior, request, known_at, params or KingsoftParameters()), explain)
 
 
-def amount_lines(views: list[InstanceView], at: datetime, params: KingsoftParameters) -> list[Line]:
-    """K-R1 lines of every instance in the application, primary first."""
+def amount_lines(views: list[InstanceView], at: datetime, params: KingsoftParameters,
+                 explain: bool = True) -> list[Line]:
+    """K-R1 lines of every instance in the application, primary first (``explain`` False: formulas empty)."""
     currencies = {v.currency for v in views}
     if len(currencies) > 1:
         raise Inconsistent(f"instances refunded together are billed in {sorted(currencies)} (K-M3)", "with")
-    return [ln for v in views for ln in refund_lines(v.name, v.orders, at, params)]
+    return [ln for v in views for ln in refund_lines(v.name, v.orders, at, params, explain)]

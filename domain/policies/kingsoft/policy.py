@@ -41,7 +41,7 @@ class Kingsoft:
         request = eligibility.Request(at=ctx.at, mode=ctx.mode, exception_report=ctx.exception_report,
                                       reason=ctx.reason)
         account = ctx.load(account_id(opening(ctx.instances[0][1]).account))
-        return eligibility.assess(ctx.instances, account, request, ctx.known_at, params)
+        return eligibility.assess(ctx.instances, account, request, ctx.known_at, params, ctx.explain)
 
     def deadline(self, refund: Refund, load: Load, known_at: datetime, overrides: dict[str, Any]) -> Deadline:
         """K-L2: an application is completed or rejected within 5 working days (``calendar_tz``, ``holidays``)."""
