@@ -38,6 +38,7 @@ from typing import Any
 
 from adapters.store.ledger import Ledger, open_ledger
 from adapters.store.prefetch import notification_ids, select_many
+from domain.instance import account_id, opening
 from domain.policies import registry
 from domain.topics import aliases
 
@@ -112,6 +113,21 @@ def stream_instances(ledger: Ledger, batch: int = 500) -> Iterator[tuple[str, li
 def instance_batches(ledger: Ledger, batch: int = 500) -> Iterator[list[tuple[str, list[Any]]]]:
     """`stream_instances`, a batch (one query) at a time: for a job that reads what the batch shares with it."""
     return _batches(ledger, instance_names(ledger), batch)
+
+
+def accounts_of(ledger: Ledger, streams: Sequence[tuple[str, Sequence[Any]]]) -> dict[Any, list[Any]]:
+    """The streams of the accounts that a batch's instances were opened under (by their opening fact's
+    ``account``: what a Kingsoft quote reads besides the instance), read in one query; an account with no
+    stored event is left out."""
+    ids = []
+    for _, events in streams:
+        account = getattr(opening(events), "account", None)
+        if account is not None:
+            ids.append(account_id(account))
+    stored = select_many(ledger.recorder, ids)
+    if stored is None:
+        return {}
+    return {i: [ledger.mapper.to_domain_event(s) for s in rows] for i, rows in stored.items() if rows}
 
 
 # ----- partitions -----
