@@ -118,7 +118,8 @@ def instance_batches(ledger: Ledger, batch: int = 500) -> Iterator[list[tuple[st
 def accounts_of(ledger: Ledger, streams: Sequence[tuple[str, Sequence[Any]]]) -> dict[Any, list[Any]]:
     """The streams of the accounts that a batch's instances were opened under (by their opening fact's
     ``account``: what a Kingsoft quote reads besides the instance), read in one query; an account with no
-    stored event is left out."""
+    stored event is an empty stream (it was asked for: nothing to ask again); none on a store without a
+    many-aggregate query (`adapters.store.prefetch.select_many`)."""
     ids = []
     for _, events in streams:
         account = getattr(opening(events), "account", None)
@@ -127,7 +128,7 @@ def accounts_of(ledger: Ledger, streams: Sequence[tuple[str, Sequence[Any]]]) ->
     stored = select_many(ledger.recorder, ids)
     if stored is None:
         return {}
-    return {i: [ledger.mapper.to_domain_event(s) for s in rows] for i, rows in stored.items() if rows}
+    return {i: [ledger.mapper.to_domain_event(s) for s in rows] for i, rows in stored.items()}
 
 
 # ----- partitions -----
