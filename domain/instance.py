@@ -229,8 +229,7 @@ def live(facts: list[Instance.Event]) -> list[Instance.Event]:
 
 def known(events: Iterable[Any], known_at: datetime) -> list[Any]:
     """Facts (retractions included, stream-opening events excluded) recorded by ``known_at``, in recorded order."""
-    return [e for e in events if isinstance(e, Instance.Event | Account.Event)
-            and not isinstance(e, Instance.Opened | Account.Opened) and e.timestamp <= known_at]
+    return [e for e in events if isinstance(e, _FACTS) and not isinstance(e, _OPENINGS) and e.timestamp <= known_at]
 
 
 def retractions(facts: Sequence[Instance.Event]) -> dict[str, Instance.Retracted]:
@@ -332,6 +331,10 @@ class Account(Aggregate):
 
     def record(self, event_class: type[Account.Event], *, timestamp: datetime, **fields: Any) -> None:
         self.trigger_event(event_class, timestamp=timestamp, **fields)
+
+
+_FACTS = (Instance.Event, Account.Event)  # `known`'s class tests, made once (not a union per event)
+_OPENINGS = (Instance.Opened, Account.Opened)
 
 
 @lru_cache(maxsize=8192)

@@ -46,6 +46,9 @@ class Context:
     reason: str | None = None
     invoice: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)  # this policy's parameter overrides, as given
+    # False: a ledger-wide job's lean quote (what-if, the replay benchmark): the same mode, outcome, amount and
+    # lines, without what explains them (no reasons, the lines' formulas empty) where the policy can leave it out
+    explain: bool = True
 
 
 @dataclass(frozen=True)

@@ -74,10 +74,11 @@ def _before(events: Sequence[Any], stop: Any) -> list[Any]:
     return [e for e in events if e.originator_version < stop.originator_version]
 
 
-def context(name: str, events: Sequence[Any], request: Any, load: Load, overrides: dict[str, Any]) -> Context:
+def context(name: str, events: Sequence[Any], request: Any, load: Load, overrides: dict[str, Any],
+            explain: bool = True) -> Context:
     """The request exactly as it was judged: its own instances and its account up to (not including) its own
     events, every other stream (a policy book) as recorded, and the mode, reason, invoice and exception report
-    it was recorded with."""
+    it was recorded with (``explain`` False: for a lean quote, `domain.policy.Context`)."""
     instances = [(name, _before(events, request))]
     for other in getattr(request, "with_", None) or []:
         theirs = load(instance_id(other))
@@ -99,7 +100,7 @@ def context(name: str, events: Sequence[Any], request: Any, load: Load, override
         report = LEGACY_REPORT
     return Context(instances=instances, load=judged_on, at=request.at, known_at=request.timestamp, mode=mode,
                    reason=reason, invoice=getattr(request, "invoice", None), exception_report=report,
-                   overrides=overrides)
+                   overrides=overrides, explain=explain)
 
 
 def rejudge(instances: Instances, load: Load, known_at: datetime, overrides: dict[str, Any],
@@ -115,8 +116,8 @@ def rejudge(instances: Instances, load: Load, known_at: datetime, overrides: dic
         if head is None or not requests or (account is not None and head.account != account):
             continue
         for request in requests:
-            base = registry.assess(context(name, events, request, load, {}))
-            what = registry.assess(context(name, events, request, load, overrides))
+            base = registry.assess(context(name, events, request, load, {}, explain=False))  # amounts only
+            what = registry.assess(context(name, events, request, load, overrides, explain=False))
             rows.append(Rejudged(name, head.account, request.refund, base.policy, request.at, base.currency,
                                  base.amount, what.amount))
     return rows

@@ -18,6 +18,7 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoding
 
+from adapters.store.decoding import EventDecoder
 from domain import topics
 from domain.money import TENDERS, Payment
 
@@ -65,11 +66,24 @@ class Transcoder(JSONTranscoder):
 
 class FormerTopics(Mapper):
     """The library's mapper, reading an event stored under a moved class's former topic as the class it is now
-    (`domain.topics.moved_classes`; a dictionary look-up per event, nothing imported until such an event)."""
+    (`domain.topics.moved_classes`; a dictionary look-up per event, nothing imported until such an event).
+
+    Events are read by the dedicated decoder (`adapters.store.decoding`: the same events, without the generic
+    per-object hook) when it knows the stored state; by the library's own mapper otherwise."""
 
     moved: dict[str, str] = {}
+    decoder: EventDecoder | None = None
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        if self.decoder is not None:
+            try:
+                return self.decoder.decode(stored_event)
+            except Exception:  # noqa: BLE001 - not ours to decode (or not decodable): the library says
+                pass
+        return self.generic(stored_event)
+
+    def generic(self, stored_event: StoredEvent) -> Any:
+        """The library's own decoding (former topics read as the classes they are now)."""
         topic = self.moved.get(stored_event.topic)
         if topic is not None:
             stored_event = StoredEvent(originator_id=stored_event.originator_id,
@@ -100,6 +114,8 @@ class Ledger(Application):
     def construct_mapper(self) -> Mapper:
         mapper = self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=FormerTopics)
         mapper.moved = topics.moved_classes()  # type: ignore[attr-defined]
+        if type(mapper.transcoder) is JSONTranscoder and mapper.compressor is None and mapper.cipher is None:
+            mapper.decoder = EventDecoder(mapper.transcoder, mapper.moved)  # type: ignore[attr-defined]
         return mapper
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

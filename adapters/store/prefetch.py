@@ -32,10 +32,11 @@ def select_many(recorder: Any, ids: Iterable[UUID]) -> dict[UUID, list[StoredEve
             statement = (f"SELECT originator_id, originator_version, topic, state FROM {recorder.events_table_name} "
                          f"WHERE originator_id IN ({','.join('?' * len(chunk))}) "
                          "ORDER BY originator_id, originator_version")
+            ids = {u.hex: u for u in chunk}  # the stored text of each id asked for (one UUID each, not per row)
             with recorder.datastore.transaction(commit=False) as c:
-                c.execute(statement, [u.hex for u in chunk])
+                c.execute(statement, list(ids))
                 for row in c.fetchall():
-                    uid = recorder.convert_originator_id(row["originator_id"])
+                    uid = ids[row["originator_id"]]
                     found[uid].append(StoredEvent(uid, row["originator_version"], row["topic"], row["state"]))
     elif isinstance(recorder, PostgresAggregateRecorder):
         from psycopg.sql import SQL, Identifier

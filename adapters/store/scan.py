@@ -38,6 +38,7 @@ from typing import Any
 
 from adapters.store.ledger import Ledger, open_ledger
 from adapters.store.prefetch import notification_ids, select_many
+from domain.instance import account_id, opening
 from domain.policies import registry
 from domain.topics import aliases
 
@@ -77,27 +78,57 @@ def instance_names(ledger: Ledger, page: int = 1000, first: int = 1,
             yield note.originator_id, ledger.mapper.to_domain_event(note).name
 
 
-def _streams(ledger: Ledger, names: Iterable[tuple[Any, str]], batch: int) -> Iterator[tuple[str, list[Any]]]:
-    """Each named instance with its events, reading ``batch`` instances per query (memory stays flat)."""
+def _batches(ledger: Ledger, names: Iterable[tuple[Any, str]], batch: int) -> Iterator[list[tuple[str, list[Any]]]]:
+    """The named instances with their events, ``batch`` instances at a time, each batch read in one query."""
     pending: list[tuple[Any, str]] = []
 
-    def flush() -> Iterator[tuple[str, list[Any]]]:
+    def flush() -> list[tuple[str, list[Any]]]:
         stored = select_many(ledger.recorder, [i for i, _ in pending])
+        out = []
         for aggregate_id, name in pending:
             rows = stored[aggregate_id] if stored is not None else ledger.recorder.select_events(aggregate_id)
-            yield name, [ledger.mapper.to_domain_event(s) for s in rows]
+            out.append((name, [ledger.mapper.to_domain_event(s) for s in rows]))
         pending.clear()
+        return out
 
     for pair in names:
         pending.append(pair)
         if len(pending) >= batch:
-            yield from flush()
-    yield from flush()
+            yield flush()
+    if pending:
+        yield flush()
+
+
+def _streams(ledger: Ledger, names: Iterable[tuple[Any, str]], batch: int) -> Iterator[tuple[str, list[Any]]]:
+    """Each named instance with its events, reading ``batch`` instances per query (memory stays flat)."""
+    for streams in _batches(ledger, names, batch):
+        yield from streams
 
 
 def stream_instances(ledger: Ledger, batch: int = 500) -> Iterator[tuple[str, list[Any]]]:
     """Every instance with its events, reading ``batch`` instances per query (memory stays flat)."""
     return _streams(ledger, instance_names(ledger), batch)
+
+
+def instance_batches(ledger: Ledger, batch: int = 500) -> Iterator[list[tuple[str, list[Any]]]]:
+    """`stream_instances`, a batch (one query) at a time: for a job that reads what the batch shares with it."""
+    return _batches(ledger, instance_names(ledger), batch)
+
+
+def accounts_of(ledger: Ledger, streams: Sequence[tuple[str, Sequence[Any]]]) -> dict[Any, list[Any]]:
+    """The streams of the accounts that a batch's instances were opened under (by their opening fact's
+    ``account``: what a Kingsoft quote reads besides the instance), read in one query; an account with no
+    stored event is an empty stream (it was asked for: nothing to ask again); none on a store without a
+    many-aggregate query (`adapters.store.prefetch.select_many`)."""
+    ids = []
+    for _, events in streams:
+        account = getattr(opening(events), "account", None)
+        if account is not None:
+            ids.append(account_id(account))
+    stored = select_many(ledger.recorder, ids)
+    if stored is None:
+        return {}
+    return {i: [ledger.mapper.to_domain_event(s) for s in rows] for i, rows in stored.items()}
 
 
 # ----- partitions -----

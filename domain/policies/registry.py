@@ -109,4 +109,5 @@ def assess(ctx: Context) -> Quote:
     """Judge a request by the policy of its (primary) instance, with the overrides that policy knows."""
     name, events = ctx.instances[0]
     policy = for_events(name, events)
-    return policy.assess(replace(ctx, overrides=own(ctx.overrides, policy)))
+    overrides = own(ctx.overrides, policy)
+    return policy.assess(ctx if overrides == ctx.overrides else replace(ctx, overrides=overrides))

@@ -64,13 +64,14 @@ def k_a1_consumed(price_by_day: list[Fraction], factor: Fraction, full_months: i
 
 
 def base_line(instance: str, o: Order, t: datetime, params: KingsoftParameters, rule: str,
-              changes: list[Order]) -> Line:
+              changes: list[Order], explain: bool = True) -> Line:
     """K-A1 for the base order in effect (K-A3 when it is a renewal), or K-D1 when it has a downgrade.
 
     K-D1: with spec changes in the base order's validity, actual payment = base + its upgrades - credits,
     and each usage day is priced at the spec in effect at the start of that day (day ``i`` starts at
     ``start + (i-1) x 24h``; a change at instant ``c`` applies to the day that starts at ``c``).
-    K-T4: after expiry the usage is capped at the order's length.
+    K-T4: after expiry the usage is capped at the order's length. ``explain`` False: the formula is left empty
+    (a ledger-wide job's lean quote); every figure is the same.
     """
     length = MONTH_DAYS * (o.months or 0)
     d = min(usage_days(o.start, t), length)
@@ -85,58 +86,62 @@ def base_line(instance: str, o: Order, t: datetime, params: KingsoftParameters, 
         by_day = [prices[bisect.bisect_right(starts, i)] for i in range(d)]
         consumed = k_a1_consumed(by_day, factor, m)
         formula = (f"{money(paid)} − Σ price(day)/30 over {d} days (f({m}) = {rate(factor)} on the first "
-                   f"{MONTH_DAYS * m}) = {money(paid)} − {num(consumed)}")
+                   f"{MONTH_DAYS * m}) = {money(paid)} − {num(consumed)}") if explain else ""
     else:
         daily = Fraction(o.monthly_price) / MONTH_DAYS
         consumed = daily * (MONTH_DAYS * m) * factor + daily * r
-        p = num(o.monthly_price)
-        terms = []
-        if m:
-            terms.append(f"{p}/30 × {MONTH_DAYS * m}" + (f" × {rate(factor)}" if factor != 1 else ""))
-        if r or not m:
-            terms.append(f"{p}/30 × {r}")
-        formula = f"{money(paid)} − ({' + '.join(terms)})"
+        formula = ""
+        if explain:
+            p = num(o.monthly_price)
+            terms = []
+            if m:
+                terms.append(f"{p}/30 × {MONTH_DAYS * m}" + (f" × {rate(factor)}" if factor != 1 else ""))
+            if r or not m:
+                terms.append(f"{p}/30 × {r}")
+            formula = f"{money(paid)} − ({' + '.join(terms)})"
     if not o.refundable:
-        return _promotion_line(instance, o, paid)
+        return _promotion_line(instance, o, paid, explain)
     refund = round_cents(paid - consumed, "half_down")
-    return Line(instance, o.order, o.kind, rule, paid, consumed, refund, f"{formula} = {fmt(refund)}")
+    return Line(instance, o.order, o.kind, rule, paid, consumed, refund,
+                f"{formula} = {fmt(refund)}" if explain else "")
 
 
-def upgrade_line(instance: str, u: Order, t: datetime, params: KingsoftParameters) -> Line:
+def upgrade_line(instance: str, u: Order, t: datetime, params: KingsoftParameters, explain: bool = True) -> Line:
     """K-U1: ``paid_U / D_U x (D_U - u)``, D_U its covered days (K-T1 counting), u days used since it."""
     paid = u.payment.actual(params.refundable_tenders)
     covered = usage_days(u.start, u.end)
     used = min(usage_days(u.start, t), covered)
     if not u.refundable:
-        return _promotion_line(instance, u, paid)
+        return _promotion_line(instance, u, paid, explain)
     exact_refund = paid / covered * (covered - used) if covered else Fraction(0)
     refund = round_cents(exact_refund, "half_down")
     return Line(instance, u.order, u.kind, "K-U1", paid, paid - exact_refund, refund,
-                f"{money(paid)}/{covered} × ({covered} − {used}) = {fmt(refund)}")
+                f"{money(paid)}/{covered} × ({covered} − {used}) = {fmt(refund)}" if explain else "")
 
 
-def whole_payment_line(instance: str, o: Order, params: KingsoftParameters, rule: str) -> Line:
+def whole_payment_line(instance: str, o: Order, params: KingsoftParameters, rule: str,
+                       explain: bool = True) -> Line:
     """K-A2: an order not yet in effect refunds its whole actual payment."""
     paid = o.payment.actual(params.refundable_tenders)
     if not o.refundable:
-        return _promotion_line(instance, o, paid)
+        return _promotion_line(instance, o, paid, explain)
     refund = round_cents(paid, "half_down")
     return Line(instance, o.order, o.kind, rule, paid, None, refund,
-                f"whole actual payment {money(paid)} (not yet in effect)")
+                f"whole actual payment {money(paid)} (not yet in effect)" if explain else "")
 
 
-def expired_line(instance: str, o: Order, params: KingsoftParameters) -> Line:
+def expired_line(instance: str, o: Order, params: KingsoftParameters, explain: bool = True) -> Line:
     """K-A3: once a later base order is in effect, earlier ones refund 0."""
     paid = o.payment.actual(params.refundable_tenders)
     return Line(instance, o.order, o.kind, "K-A3", paid, paid, Decimal("0.00"),
-                "superseded by a later base order in effect: 0.00")
+                "superseded by a later base order in effect: 0.00" if explain else "")
 
 
-def _promotion_line(instance: str, o: Order, paid: Fraction) -> Line:
+def _promotion_line(instance: str, o: Order, paid: Fraction, explain: bool = True) -> Line:
     """K-P1: the promotion's own rule (``refundable: false``) wins."""
     pid = (o.promotion or {}).get("id", "?")
     return Line(instance, o.order, o.kind, "K-P1", paid, None, Decimal("0.00"),
-                f"promotion {pid} is not refundable: 0.00")
+                f"promotion {pid} is not refundable: 0.00" if explain else "")
 
 
 def base_in_effect(orders: list[Order], t: datetime) -> Order | None:
@@ -150,9 +155,11 @@ def base_in_effect(orders: list[Order], t: datetime) -> Order | None:
     return started[-1] if started else None
 
 
-def refund_lines(instance: str, orders: list[Order], t: datetime, params: KingsoftParameters) -> list[Line]:
+def refund_lines(instance: str, orders: list[Order], t: datetime, params: KingsoftParameters,
+                 explain: bool = True) -> list[Line]:
     """K-R1 (and K-A4): base order in effect (K-A1 / K-A3 / K-D1) + each upgrade that has taken effect
-    (K-U1) + each base order not yet in effect (K-A2); earlier base orders refund 0 (K-A3)."""
+    (K-U1) + each base order not yet in effect (K-A2); earlier base orders refund 0 (K-A3). ``explain`` False:
+    the same lines, their formulas empty."""
     effective = base_in_effect(orders, t)
     absorbed = []
     if effective is not None:
@@ -163,14 +170,14 @@ def refund_lines(instance: str, orders: list[Order], t: datetime, params: Kingso
     for o in orders:
         if o.is_base:
             if effective is None or o.start > t:
-                lines.append(whole_payment_line(instance, o, params, "K-A2"))
+                lines.append(whole_payment_line(instance, o, params, "K-A2", explain))
             elif o is effective:
                 lines.append(base_line(instance, o, t, params, "K-A1" if o.kind == "purchase" else "K-A3",
-                                       absorbed))
+                                       absorbed, explain))
             else:
-                lines.append(expired_line(instance, o, params))
+                lines.append(expired_line(instance, o, params, explain))
         elif o.kind == "upgrade" and o not in absorbed:
-            lines.append(upgrade_line(instance, o, t, params))
+            lines.append(upgrade_line(instance, o, t, params, explain))
     return lines
 
 

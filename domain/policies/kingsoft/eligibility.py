@@ -302,8 +302,13 @@ def candidates(request: Request) -> tuple[str, ...]:
     return ("five_day", "self_service", "exception") if cited else ("five_day", "self_service")
 
 
-def judge(app: Application) -> Quote:
-    """The mode the request is judged under, its amount, and every rule that denies the others."""
+def judge(app: Application, explain: bool = True) -> Quote:
+    """The mode the request is judged under, its amount, and every rule that denies the others.
+
+    ``explain`` False (a ledger-wide job's lean quote): the same mode, outcome, amount and lines, with no
+    reasons and the lines' formulas empty; a mode is passed over at the first rule that denies it."""
+    if not explain:
+        return _lean(app)
     passed_over: list[Reason] = []
     for mode in candidates(app.request):
         reasons = reasons_for(app, mode)
@@ -321,19 +326,52 @@ def judge(app: Application) -> Quote:
                  reasons=ordered([r for _, r in passed_over]))
 
 
-def five_day_lines(app: Application) -> list[Line]:
-    """K-F9: the whole actual payment (K-M1) of every instance in the application."""
+EVERY_MODE: tuple[Rule, ...] = (released, promotion_forbids_refund)  # rules of every mode, judged once (lean)
+LEAN: dict[str, tuple[Rule, ...]] = {  # each mode's other rules, those that usually deny it (and cheap ones) first
+    "five_day": (five_day_window, five_day_products, new_purchase_only, promotion_forbids_five_day, kdrds_first,
+                 eip_rides_with_kec, one_ebs_per_kec, cooling_off, one_per_product, quota),
+    "self_service": (self_service_products, market_image, quota, renewal_downgrade_overlap),
+    "exception": (exception_cited,),
+}
+assert all(set(RULES[m]) == set(LEAN[m]) | set(EVERY_MODE) and len(RULES[m]) == len(LEAN[m]) + len(EVERY_MODE)
+           for m in RULES) and set(LEAN) == set(RULES)
+
+
+def _lean(app: Application) -> Quote:
+    """`judge` without reasons: a mode is allowed when none of its rules denies it (`LEAN`, then `EVERY_MODE`,
+    whose answer is the same for every mode); its lines have no formulas."""
+    every_allows: bool | None = None
+    for mode in candidates(app.request):
+        if any(rule(app) for rule in LEAN[mode]):
+            continue
+        if every_allows is None:
+            every_allows = not any(rule(app) for rule in EVERY_MODE)
+        if not every_allows:
+            break
+        lines = five_day_lines(app, False) if mode == "five_day" else \
+            amount_lines(app.views, app.at, app.params, False)
+        amount, outcome = total(lines)
+        return Quote(instance=app.primary.name, at=app.at, known_at=app.known_at, currency=app.primary.currency,
+                     mode=mode, eligible=True, amount=amount, outcome=outcome, lines=lines)
+    return Quote(instance=app.primary.name, at=app.at, known_at=app.known_at, currency=app.primary.currency,
+                 mode="none", eligible=False, amount=Decimal("0.00"), outcome="denied", lines=[])
+
+
+def five_day_lines(app: Application, explain: bool = True) -> list[Line]:
+    """K-F9: the whole actual payment (K-M1) of every instance in the application (``explain`` False: their
+    formulas empty)."""
     lines = []
     for v in app.views:
         for o in v.orders:
             paid = o.payment.actual(app.params.refundable_tenders)
             if not o.refundable:
                 lines.append(Line(v.name, o.order, o.kind, "K-P1", paid, None, Decimal("0.00"),
-                                  f"promotion {o.promotion['id']} is not refundable: 0.00"))  # type: ignore[index]
+                                  f"promotion {o.promotion['id']} is not refundable: 0.00"  # type: ignore[index]
+                                  if explain else ""))
                 continue
             refund = round_cents(paid, "half_down")
             lines.append(Line(v.name, o.order, o.kind, "K-F9", paid, None, refund,
-                              f"five-day refund: whole actual payment {refund}"))
+                              f"five-day refund: whole actual payment {refund}" if explain else ""))
     return lines
 
 
@@ -360,9 +398,10 @@ def check_bundle(views: list[InstanceView]) -> None:
 
 
 def assess(instances: list[tuple[str, list[Any]]], account_events: list[Any], request: Request,
-           known_at: datetime, params: KingsoftParameters | None = None) -> Quote:
+           known_at: datetime, params: KingsoftParameters | None = None, explain: bool = True) -> Quote:
     """Replay the instances (primary first) and the account at the request's time, as known at
-    ``known_at``, and judge the request. Raises `UnknownInstance` for an instance with no purchase then."""
+    ``known_at``, and judge the request (``explain`` False: the lean quote, `judge`). Raises `UnknownInstance`
+    for an instance with no purchase then."""
     views = []
     for name, events in instances:
         view = replay(name, events, request.at, known_at)
@@ -372,12 +411,13 @@ def assess(instances: list[tuple[str, list[Any]]], account_events: list[Any], re
         views.append(view)
     check_bundle(views)
     prior = applications(account_events, request.at, known_at)
-    return judge(Application(views, prior, request, known_at, params or KingsoftParameters()))
+    return judge(Application(views, prior, request, known_at, params or KingsoftParameters()), explain)
 
 
-def amount_lines(views: list[InstanceView], at: datetime, params: KingsoftParameters) -> list[Line]:
-    """K-R1 lines of every instance in the application, primary first."""
+def amount_lines(views: list[InstanceView], at: datetime, params: KingsoftParameters,
+                 explain: bool = True) -> list[Line]:
+    """K-R1 lines of every instance in the application, primary first (``explain`` False: formulas empty)."""
     currencies = {v.currency for v in views}
     if len(currencies) > 1:
         raise Inconsistent(f"instances refunded together are billed in {sorted(currencies)} (K-M3)", "with")
-    return [ln for v in views for ln in refund_lines(v.name, v.orders, at, params)]
+    return [ln for v in views for ln in refund_lines(v.name, v.orders, at, params, explain)]

@@ -19,6 +19,7 @@ from domain.policies.kingsoft.orders import build_orders
 from domain.policy import Context, Deadline, Load, Marks, Paid, RuleOverlap, Window
 from domain.quote import Quote
 
+DEFAULTS = KingsoftParameters()  # frozen: one value for every quote without overrides
 SETTLE_DAYS = 5  # K-L2: "within 1-5 working days"; the spec makes only `holidays` a Parameter
 
 
@@ -36,11 +37,11 @@ class Kingsoft:
                                 "complete_refund": applications.complete, "reject_refund": applications.reject}
 
     def assess(self, ctx: Context) -> Quote:
-        params = KingsoftParameters().override(ctx.overrides)
+        params = KingsoftParameters().override(ctx.overrides) if ctx.overrides else DEFAULTS
         request = eligibility.Request(at=ctx.at, mode=ctx.mode, exception_report=ctx.exception_report,
                                       reason=ctx.reason)
         account = ctx.load(account_id(opening(ctx.instances[0][1]).account))
-        return eligibility.assess(ctx.instances, account, request, ctx.known_at, params)
+        return eligibility.assess(ctx.instances, account, request, ctx.known_at, params, ctx.explain)
 
     def deadline(self, refund: Refund, load: Load, known_at: datetime, overrides: dict[str, Any]) -> Deadline:
         """K-L2: an application is completed or rejected within 5 working days (``calendar_tz``, ``holidays``)."""
