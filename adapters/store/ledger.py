@@ -114,7 +114,8 @@ class Ledger(Application):
     def construct_mapper(self) -> Mapper:
         mapper = self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=FormerTopics)
         mapper.moved = topics.moved_classes()  # type: ignore[attr-defined]
-        if type(mapper.transcoder) is JSONTranscoder and mapper.compressor is None and mapper.cipher is None:
+        plain = type(mapper.transcoder) in (JSONTranscoder, Transcoder)  # Transcoder: the same decoding table
+        if plain and mapper.compressor is None and mapper.cipher is None:
             mapper.decoder = EventDecoder(mapper.transcoder, mapper.moved)  # type: ignore[attr-defined]
         return mapper
 
