@@ -1,5 +1,5 @@
 """A command loads only what it uses: the CLI starts, and a quote runs, without SQLAlchemy, psycopg,
-cryptography, the HTTP stack, Dask, pyarrow or the feed's pydantic models (README, "Performance": the quote
+cryptography, the HTTP stack, Dask, pyarrow or the feed's pydantic models (docs/cli.md, "Start-up": the quote
 CLI's wall time). Checked structurally, on the modules a fresh process holds afterwards; no timing here."""
 
 import os
