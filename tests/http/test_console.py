@@ -104,3 +104,33 @@ def test_the_instance_page_takes_a_mode_and_redraws_bad_input_with_its_message(s
         diff = client.get("/console/instances/kp-1/diff?at=2026-03-10T00:00:00Z&mode=outage"
                           "&known_at=2026-01-01T00:00:00Z&vs=2030-01-01T00:00:00Z")
         assert diff.status_code == 200 and 'id="diff-to">107.14<' in diff.text
+
+
+def test_a_customer_key_lists_its_accounts_instances_and_reads_its_own_account_page(server):
+    """Issue 25, item 14: the console's home lists the customer's instances (empty before) and its account page
+    answers (403 before); another account's page is the same 404 as an unknown account's."""
+    with signed_in(server, "customer@acme") as client:
+        home = client.get("/console")
+        assert home.status_code == 200
+        listed = set(re.findall(r'href="/console/instances/([^"]+)"', home.text))
+        assert listed >= {"kec-1", "kec-2"} and not listed & {"kp-1", "kp-2", "kec-7", "race-0"}
+        assert f'href="/console/accounts/{OWN}"' in home.text
+        page = client.get(f"/console/accounts/{OWN}")
+        assert page.status_code == 200 and 'href="/console/instances/kec-1"' in page.text
+        other, unknown = client.get(f"/console/accounts/{OTHER}"), client.get("/console/accounts/no-such-account")
+        assert other.status_code == unknown.status_code == 404
+        assert other.text.replace(OTHER, "X") == unknown.text.replace("no-such-account", "X")
+        assert f'href="/console/accounts/{OWN}"' in client.get("/console/instances/kec-1").text
+        assert "kp-1" not in client.get("/console?q=kp").text
+
+
+def test_the_unfiltered_search_says_what_it_lists(server):
+    """Issue 25, item 13: without a search text the list is every instance (not instances matching “”)."""
+    with signed_in(server, "auditor") as client:
+        every = client.get("/console").text
+        assert "Every instance as known now, by name: " in every and "matching" not in every
+        assert "Every account, with how many instances each has" in every
+        some = client.get("/console?q=kec").text
+        assert "Instances whose name, account or product contains “kec”" in some
+    with signed_in(server, "auditor@acme") as client:
+        assert "Every instance of your accounts as known now, by name: 2<" in client.get("/console").text
