@@ -104,7 +104,7 @@ def test_history_shows_both_times_the_actor_and_the_retraction(page: Page, conso
     expect(upgrade).to_contain_text("2026-04-01T09:00:00+08:00")  # business time
     expect(upgrade).to_contain_text("2026-04-01T10:00:00+08:00")  # recorded 02:00Z
     expect(upgrade).to_contain_text("by a-3")
-    expect(table.get_by_role("row").filter(has_text="RefundApplied")).to_contain_text("frozen quote: 773.33 CNY")
+    expect(table.get_by_role("row").filter(has_text="RefundApplied")).to_contain_text("frozen quote 773.33 CNY")
     assert table.get_by_role("row").filter(has_text="user:").count() >= 4  # every fact's actor (recorded locally)
     page.get_by_role("link", name="What recording a-3 changed").click()  # the diff just before and after it
     expect(page.locator("#diff-from")).not_to_have_text(page.locator("#diff-to").inner_text())

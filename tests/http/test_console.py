@@ -134,3 +134,30 @@ def test_the_unfiltered_search_says_what_it_lists(server):
         assert "Instances whose name, account or product contains “kec”" in some
     with signed_in(server, "auditor@acme") as client:
         assert "Every instance of your accounts as known now, by name: 2<" in client.get("/console").text
+
+
+def test_the_history_shows_labelled_values_money_with_its_currency_and_yes_or_no(server):
+    """Issue 25, item 13: no raw JSON (`{"cash": ...}`) and no Python `True` in the details."""
+    with signed_in(server, "auditor") as client:
+        page = client.get("/console/instances/kec-1/history").text
+        details = " ".join(re.findall(r'<td class="details">(.*?)</td>', page, re.S))
+        assert "<dt>monthly price</dt> <dd>50.00 CNY</dd>" in details
+        assert "<dt>payment</dt> <dd>cash 696.00 CNY</dd>" in details
+        assert "{&#34;" not in details and '{"' not in details and "True" not in details and "False" not in details
+        page = client.get("/console/instances/race-0/history?known_at=2030-01-01T00:00:00Z").text
+        assert "<dt>payment</dt> <dd>cash 360.00 CNY</dd>" in page
+
+
+def test_a_purchase_dated_after_the_business_time_asked_gets_a_neutral_note(server):
+    """Issue 25, item 13: kec-2 is bought on 1 January 2027 (seed example 2); asked at an earlier business time
+    the page says so, with a link to its start, instead of a red error."""
+    with signed_in(server, "auditor") as client:
+        page = client.get("/console/instances/kec-2?at=2026-06-01T00:00:00Z")
+        assert page.status_code == 200
+        note = re.search(r'<p class="note" role="status" id="not-yet">(.*?)</p>', page.text, re.S)
+        assert note and "2027-01-01T00:00:00+08:00" in note.group(1) and "nothing to refund before it" in note.group(1)
+        assert 'role="alert"' not in page.text and 'class="error"' not in page.text
+        start = re.search(r'href="(/console/instances/kec-2\?at=[^"]+)">Quote at its start', page.text).group(1)
+        quoted = client.get(start.replace("&amp;", "&"))
+        assert quoted.status_code == 200 and 'id="quote-amount">' in quoted.text and "not-yet" not in quoted.text
+        assert 'id="not-yet"' not in client.get("/console/instances/kec-2?at=2027-04-06T00:00:00%2B08:00").text

@@ -132,7 +132,9 @@ def instance_page(request: Request, app: AppDep, instance: str, at: str | None =
     tl = services.timeline(app, instance, t, k)
     zone = tl.calendar_tz
     quote, quote_error = None, None
-    if not errors:
+    opened = services.instance(app, instance, k)
+    not_yet = opened.opened_at if opened is not None and t < opened.opened_at else None  # a quote before it: none
+    if not errors and not_yet is None:
         try:
             quote = services.quote(app, instance, t, k, mode).as_json()
         except (LedgerError, BadInput) as e:
@@ -142,7 +144,7 @@ def instance_page(request: Request, app: AppDep, instance: str, at: str | None =
               else local(k, zone), "mode": mode}
     return page(request, "instance.html", status=422 if errors else 200,
                 **_context(request, who, token, instance=instance, zone=zone, tl=tl.as_json(), drawing=drawing,
-                           quote=quote, quote_error=quote_error, errors=errors, values=values,
+                           quote=quote, quote_error=quote_error, not_yet=not_yet, errors=errors, values=values,
                            account=services.instance_account(app, instance)))
 
 
