@@ -1,6 +1,6 @@
-"""The README's performance table from the JSON of `make bench` runs of one code version, one column per run
-(10,000, 100,000 and 1,000,000 instances), each figure beside its reference measured in the same run and the
-issue's target judged from the figures themselves:
+"""The table of docs/performance.md ("The figures of `make bench`") from the JSON of `make bench` runs of one
+code version, one column per run (10,000, 100,000 and 1,000,000 instances), each figure beside its reference
+measured in the same run and the issue's target judged from the figures themselves:
 
     python -m bench.readme results-10k.json results-100k.json results-1m.json
 """

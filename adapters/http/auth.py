@@ -27,8 +27,9 @@ from adapters.services import listings
 from adapters.services.keys import Principal, authenticate
 
 # What each role may call (issue 15, "Roles and scopes"). The scopes:
-#   customer  quote, history, timeline of an instance, and the refunds listing (scoped to the key's accounts)
-#   read      the other reads: instances, accounts, diff, overdue
+#   customer  quote, history, timeline of an instance, the instances and refunds listings and the console's
+#             account page (each narrowed to the key's accounts by its use case; issue 25, item 14)
+#   read      the other reads: accounts, diff, overdue
 #   record    POST /v1/feeds
 #   verify, what-if, reconcile, export, keys   one function each
 GRANTS: dict[str, frozenset[str]] = {

@@ -23,7 +23,7 @@ def _walk(cursor: str | None, shape: tuple[type, ...]) -> pages.Cursor | None:
 
 
 @router.get("/instances", tags=["listings"], summary="Every instance, by name (billing-ledger instances)")
-def instances(app: AppDep, who: Reader, account: Annotated[str | None, Query(max_length=200)] = None,
+def instances(app: AppDep, who: Customer, account: Annotated[str | None, Query(max_length=200)] = None,
               product: Annotated[str | None, Query(max_length=200)] = None, known_at: params.KnownAt = None,
               limit: params.Limit = PAGE, cursor: params.Cursor = None) -> dict[str, Any]:
     walk = _walk(cursor, (str,))

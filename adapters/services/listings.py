@@ -62,15 +62,24 @@ class InstanceRow:
         return [self.instance]
 
 
+def _row(name: str, events: Any, known_at: datetime) -> InstanceRow | None:
+    facts = live(known(events, known_at))
+    head = opening(facts)
+    if head is None:
+        return None
+    return InstanceRow(name, head.account, head.product, head.currency, head.at, head.timestamp, released_by(facts))
+
+
 def _instance_rows(app: App, known_at: datetime) -> list[InstanceRow]:
-    rows = []
-    for name, events in stream_instances(app.ledger):
-        facts = live(known(events, known_at))
-        head = opening(facts)
-        if head is not None:
-            rows.append(InstanceRow(name, head.account, head.product, head.currency, head.at, head.timestamp,
-                                    released_by(facts)))
-    return rows
+    return [r for name, events in stream_instances(app.ledger) if (r := _row(name, events, known_at)) is not None]
+
+
+def instance(app: App, name: str, known_at: datetime | None = None, *,
+             accounts: Collection[str] | None = None) -> InstanceRow | None:
+    """One instance's row as known at ``known_at``, read from its own stream; None when the ledger knows no
+    such instance then, or it is not one of ``accounts``' (a key's narrowing)."""
+    row = _row(name, service.events_of(app.ledger, name), known_at or app.now())
+    return row if row is not None and _within(row.account, accounts) else None
 
 
 def instances(app: App, known_at: datetime | None = None, account: str | None = None, product: str | None = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -92,6 +92,10 @@ class History:
     known_at: datetime
     facts: list[dict[str, Any]]  # one row per fact, recorded order (see `history_rows`)
     policy: str | None = None  # the instance's policy (its business time zone is how people read the times)
+    currency: str | None = None  # the instance's currency (what its money fields are in)
+    # per fact (as ``facts``), its details as recorded: Decimal, Payment, bool, datetime..., for a reader that
+    # labels them for people (the console); not in the JSON, whose ``details`` are these as JSON data
+    values: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"instance": self.instance, "known_at": self.known_at.isoformat(), "facts": self.facts}
@@ -115,6 +119,11 @@ def _plain(value: Any) -> Any:
 HIDDEN = {"originator_id", "originator_version", "timestamp", "at", "line"}
 
 
+def details(fact: Any) -> dict[str, Any]:
+    """A fact's own fields (not its ids, versions or times), as recorded."""
+    return {x.name: getattr(fact, x.name) for x in fields(fact) if x.name not in HIDDEN}
+
+
 def history_rows(events: Sequence[Any], known_at: datetime) -> list[dict[str, Any]]:
     """Every fact recorded by ``known_at``, with both times, its line id, its details, and its retraction."""
     facts = known(events, known_at)
@@ -123,7 +132,7 @@ def history_rows(events: Sequence[Any], known_at: datetime) -> list[dict[str, An
     for f in facts:
         row = {"version": f.originator_version, "recorded_at": f.timestamp.isoformat(), "at": f.at.isoformat(),
                "fact": type(f).__name__, "id": f.line, "actor": actor_of(f),
-               "details": {x.name: _plain(getattr(f, x.name)) for x in fields(f) if x.name not in HIDDEN}}
+               "details": {k: _plain(v) for k, v in details(f).items()}}
         r = void.get(f.line) if f.line else None
         if r is not None:
             row["retracted"] = {"by": r.line, "version": r.originator_version,
@@ -136,9 +145,11 @@ def history(app: App, instance: str, known_at: datetime | None = None) -> Histor
     """Every fact about ``instance`` as known at ``known_at``, retractions linked to what they void."""
     known_at = known_at or app.now()
     (_, events), = service.iter_events(app.ledger, [instance])
-    head = opening(f for f in known(events, known_at) if not isinstance(f, Instance.Retracted))
+    facts = known(events, known_at)
+    head = opening(f for f in facts if not isinstance(f, Instance.Retracted))
     return History(instance, known_at, history_rows(events, known_at),
-                   registry.for_product(head.product).name if head is not None else None)
+                   registry.for_product(head.product).name if head is not None else None,
+                   head.currency if head is not None else None, [details(f) for f in facts])
 
 
 # ----- timeline -----

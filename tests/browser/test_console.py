@@ -104,7 +104,7 @@ def test_history_shows_both_times_the_actor_and_the_retraction(page: Page, conso
     expect(upgrade).to_contain_text("2026-04-01T09:00:00+08:00")  # business time
     expect(upgrade).to_contain_text("2026-04-01T10:00:00+08:00")  # recorded 02:00Z
     expect(upgrade).to_contain_text("by a-3")
-    expect(table.get_by_role("row").filter(has_text="RefundApplied")).to_contain_text("frozen quote: 773.33 CNY")
+    expect(table.get_by_role("row").filter(has_text="RefundApplied")).to_contain_text("frozen quote 773.33 CNY")
     assert table.get_by_role("row").filter(has_text="user:").count() >= 4  # every fact's actor (recorded locally)
     page.get_by_role("link", name="What recording a-3 changed").click()  # the diff just before and after it
     expect(page.locator("#diff-from")).not_to_have_text(page.locator("#diff-to").inner_text())
@@ -170,10 +170,18 @@ def services_reconcile(db: str) -> list[dict]:
 # ----- roles, CSRF, revocation, escaping -----
 
 def test_a_customer_sees_its_own_instances_and_another_accounts_as_unknown(page: Page, console, tmp_path):
+    """Issue 25, item 14: the home lists the customer's instances, its account page answers; another account's
+    instance or page is the same 404 as an unknown one."""
     sign_in(page, console, "customer@acme")
     expect(page.get_by_role("link", name="Reconcile")).to_have_count(0)
-    page.get_by_label("Instance name").fill("kec-1")
-    page.get_by_role("button", name="Open").click()
+    listed = page.get_by_role("table", name="Every instance of your accounts")
+    expect(listed.get_by_role("link", name="kec-2")).to_be_visible()
+    expect(listed.get_by_role("link", name="kec-7")).to_have_count(0)
+    shot(page, tmp_path, "customer-home")
+    page.get_by_role("link", name="acme").first.click()
+    expect(page.get_by_role("heading", name="Account acme")).to_be_visible()
+    expect(page.get_by_role("table", name="The account's instances")).to_contain_text("kec-2")
+    page.get_by_role("link", name="kec-1").click()
     expect(page.get_by_role("heading", name="Instance kec-1")).to_be_visible()
     expect(page.get_by_role("link", name="Diff between two knowledge times")).to_have_count(0)  # read only
     other = page.goto("/console/instances/kec-7")
@@ -182,7 +190,9 @@ def test_a_customer_sees_its_own_instances_and_another_accounts_as_unknown(page:
     unknown = page.goto("/console/instances/kec-nope")
     assert unknown is not None and unknown.status == 404
     assert page.get_by_role("alert").inner_text().replace("kec-nope", "X") == other_text.replace("kec-7", "X")
-    for path in ("/console/accounts/globex", "/console/reconcile", "/console/instances/kec-1/diff"):
+    for path in ("/console/accounts/globex", "/console/accounts/no-such-account"):
+        assert page.goto(path).status == 404, path
+    for path in ("/console/reconcile", "/console/instances/kec-1/diff"):
         assert page.goto(path).status == 403, path  # no "read" / "reconcile" for a customer key
     shot(page, tmp_path, "customer")
 

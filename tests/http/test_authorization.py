@@ -53,7 +53,7 @@ class Endpoint:
 ENDPOINTS = [
     Endpoint("feeds", "POST", "/v1/feeds", "record", "ledger",  # a line already recorded: a duplicate, no write
              body=(__import__("tests.http.conftest", fromlist=["purchase"]).purchase("race-0", "race") + "\n")),
-    Endpoint("instances", "GET", "/v1/instances?account={a}", "read", "listing"),
+    Endpoint("instances", "GET", "/v1/instances?account={a}", "customer-read", "listing"),  # issue 25, item 14
     Endpoint("accounts", "GET", "/v1/accounts", "read", "listing"),
     Endpoint("refunds", "GET", "/v1/refunds?account={a}", "customer-read", "listing"),
     Endpoint("quote", "GET", "/v1/instances/{i}/quote?{q}", "customer-read", "instance"),
@@ -130,3 +130,15 @@ def test_a_narrowed_key_lists_only_its_accounts(server, key):
     assert server.get(f"/v1/refunds?account={OTHER}", key).json()["refunds"] == []
     everyone = server.get("/v1/accounts", "admin").json()["accounts"]
     assert {a["account"] for a in everyone} >= {OWN, OTHER, "umbrella", "race"}
+
+
+def test_a_customer_key_lists_exactly_its_accounts_instances(server):
+    """Issue 25, item 14: a customer key lists its accounts' instances (403 before), and only theirs."""
+    mine = server.get("/v1/instances", "customer@acme")
+    assert mine.status_code == 200, mine.text
+    assert [r["instance"] for r in mine.json()["instances"]] == \
+        [r["instance"] for r in server.get(f"/v1/instances?account={OWN}", "admin").json()["instances"]]
+    assert {r["instance"] for r in mine.json()["instances"]} >= {"kec-1", "kec-2"}
+    assert server.get(f"/v1/instances?account={OTHER}", "customer@acme").json()["instances"] == []
+    assert server.get("/v1/instances?product=KorPro", "customer@acme").json()["instances"] == []
+    assert server.get("/v1/accounts", "customer@acme").status_code == 403  # the other reads stay "read"

@@ -104,3 +104,60 @@ def test_the_instance_page_takes_a_mode_and_redraws_bad_input_with_its_message(s
         diff = client.get("/console/instances/kp-1/diff?at=2026-03-10T00:00:00Z&mode=outage"
                           "&known_at=2026-01-01T00:00:00Z&vs=2030-01-01T00:00:00Z")
         assert diff.status_code == 200 and 'id="diff-to">107.14<' in diff.text
+
+
+def test_a_customer_key_lists_its_accounts_instances_and_reads_its_own_account_page(server):
+    """Issue 25, item 14: the console's home lists the customer's instances (empty before) and its account page
+    answers (403 before); another account's page is the same 404 as an unknown account's."""
+    with signed_in(server, "customer@acme") as client:
+        home = client.get("/console")
+        assert home.status_code == 200
+        listed = set(re.findall(r'href="/console/instances/([^"]+)"', home.text))
+        assert listed >= {"kec-1", "kec-2"} and not listed & {"kp-1", "kp-2", "kec-7", "race-0"}
+        assert f'href="/console/accounts/{OWN}"' in home.text
+        page = client.get(f"/console/accounts/{OWN}")
+        assert page.status_code == 200 and 'href="/console/instances/kec-1"' in page.text
+        other, unknown = client.get(f"/console/accounts/{OTHER}"), client.get("/console/accounts/no-such-account")
+        assert other.status_code == unknown.status_code == 404
+        assert other.text.replace(OTHER, "X") == unknown.text.replace("no-such-account", "X")
+        assert f'href="/console/accounts/{OWN}"' in client.get("/console/instances/kec-1").text
+        assert "kp-1" not in client.get("/console?q=kp").text
+
+
+def test_the_unfiltered_search_says_what_it_lists(server):
+    """Issue 25, item 13: without a search text the list is every instance (not instances matching “”)."""
+    with signed_in(server, "auditor") as client:
+        every = client.get("/console").text
+        assert "Every instance as known now, by name: " in every and "matching" not in every
+        assert "Every account, with how many instances each has" in every
+        some = client.get("/console?q=kec").text
+        assert "Instances whose name, account or product contains “kec”" in some
+    with signed_in(server, "auditor@acme") as client:
+        assert "Every instance of your accounts as known now, by name: 2<" in client.get("/console").text
+
+
+def test_the_history_shows_labelled_values_money_with_its_currency_and_yes_or_no(server):
+    """Issue 25, item 13: no raw JSON (`{"cash": ...}`) and no Python `True` in the details."""
+    with signed_in(server, "auditor") as client:
+        page = client.get("/console/instances/kec-1/history").text
+        details = " ".join(re.findall(r'<td class="details">(.*?)</td>', page, re.S))
+        assert "<dt>monthly price</dt> <dd>50.00 CNY</dd>" in details
+        assert "<dt>payment</dt> <dd>cash 696.00 CNY</dd>" in details
+        assert "{&#34;" not in details and '{"' not in details and "True" not in details and "False" not in details
+        page = client.get("/console/instances/race-0/history?known_at=2030-01-01T00:00:00Z").text
+        assert "<dt>payment</dt> <dd>cash 360.00 CNY</dd>" in page
+
+
+def test_a_purchase_dated_after_the_business_time_asked_gets_a_neutral_note(server):
+    """Issue 25, item 13: kec-2 is bought on 1 January 2027 (seed example 2); asked at an earlier business time
+    the page says so, with a link to its start, instead of a red error."""
+    with signed_in(server, "auditor") as client:
+        page = client.get("/console/instances/kec-2?at=2026-06-01T00:00:00Z")
+        assert page.status_code == 200
+        note = re.search(r'<p class="note" role="status" id="not-yet">(.*?)</p>', page.text, re.S)
+        assert note and "2027-01-01T00:00:00+08:00" in note.group(1) and "nothing to refund before it" in note.group(1)
+        assert 'role="alert"' not in page.text and 'class="error"' not in page.text
+        start = re.search(r'href="(/console/instances/kec-2\?at=[^"]+)">Quote at its start', page.text).group(1)
+        quoted = client.get(start.replace("&amp;", "&"))
+        assert quoted.status_code == 200 and 'id="quote-amount">' in quoted.text and "not-yet" not in quoted.text
+        assert 'id="not-yet"' not in client.get("/console/instances/kec-2?at=2027-04-06T00:00:00%2B08:00").text

@@ -31,3 +31,22 @@ def test_an_account_with_no_movement_draws_nothing():
     assert ledger_charts([]) == []
     (chart,) = ledger_charts([month("CNY", "2026-01", "0.00", "0.00", "0.00", "0.00")])
     assert all(b.height == 0 for b in chart.bars)
+
+
+def test_the_chart_fits_its_width_at_any_ledger_length_and_its_labels_never_overlap():
+    """Issue 25, item 13: the chart's width grew by 82 units a month (24 months: 2,048, cut off by its box); now
+    at most `WIDTH`, each bar inside it, and the month labels at least `LABEL` apart."""
+    from adapters.http.console.chart import LABEL, WIDTH
+
+    for n in (1, 2, 11, 12, 24, 120, 1200):
+        months = [month("CNY", f"{2000 + i // 12}-{i % 12 + 1:02d}", "10.00", "1.00", "0.00", "9.00")
+                  for i in range(n)]
+        (chart,) = ledger_charts(months)
+        assert chart.width <= WIDTH, n
+        assert all(0 < b.x and b.x + b.width <= chart.width for b in chart.bars), n
+        assert len(chart.bars) == 4 * n  # every month drawn, each bar with its month
+        xs = [x for _, x in chart.months]
+        assert xs and all(b - a >= LABEL for a, b in zip(xs, xs[1:], strict=False)), n
+        assert xs[-1] < chart.width
+    (few,) = ledger_charts([month("CNY", "2026-01", "1.00", "0.00", "0.00", "1.00")])
+    assert few.bars[0].width == 14  # a short ledger keeps full-size bars

@@ -49,3 +49,48 @@ def test_every_option_says_what_it_is_for():
     missing = [(name, p.opts) for name, cmd in COMMANDS.items() for p in cmd.params
                if p.param_type_name == "option" and not p.help]
     assert missing == []
+
+
+def sections(text: str) -> dict[str, str]:
+    """The README's ``## `` sections by title."""
+    parts = re.split(r"^## (.+)$", text, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def tables(text: str) -> int:
+    return len(re.findall(r"^\| ?-{3}", text, flags=re.M))  # a Markdown table's header rule
+
+
+def test_the_readme_keeps_one_summary_table_of_the_measurements_which_are_in_docs_performance():
+    """Issue 25, item 15: the README held three long tables of measurements (make bench, the what-if at 100,000
+    instances on one and two workers, every ledger-wide job at 10,000) with pages of commentary."""
+    readme = sections((ROOT / "README.md").read_text())
+    assert tables(readme["Performance"]) == 1 and tables(readme["Scale-out"]) == 0
+    assert "docs/performance.md" in readme["Performance"] and "docs/performance.md" in readme["Scale-out"]
+    performance = sections((ROOT / "docs" / "performance.md").read_text())
+    assert tables(performance["The figures of `make bench`"]) == 1
+    assert tables(performance["The ledger-wide jobs on one and two workers"]) == 2
+
+
+SCREEN = 45  # lines: the README's first screen
+
+
+def anchor(title: str) -> str:
+    """GitHub's anchor of a heading."""
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+
+
+def test_the_readme_opens_with_a_tour_of_each_user_and_keeps_two_set_up_commands_on_its_first_screen():
+    """Issue 25, item 15: the README opened with the set-up and went on to the command reference; nothing said
+    what an auditor, finance, an analyst, an operator or a customer does with the ledger."""
+    text = (ROOT / "README.md").read_text()
+    screen = "\n".join(text.splitlines()[:SCREEN])
+    headings = {anchor(t) for t in re.findall(r"^#+ (.+)$", text, flags=re.M)}
+    for user in ("Auditor", "Finance", "Analyst", "Operator", "Customer"):
+        item = re.search(rf"^- \*\*{user}\*\*: (.+(?:\n  .+)*)", screen, flags=re.M)
+        assert item, f"the first screen has no tour item for the {user.lower()}"
+        links = re.findall(r"\]\(#([^)]+)\)", item.group(1))
+        assert links and all(link in headings for link in links), (user, links)
+    shell = re.findall(r"```(?:sh|bash)\n(.*?)```", screen, flags=re.S)
+    commands = [line.split("#")[0].strip() for block in shell for line in block.splitlines()]
+    assert [c for c in commands if c] == ["make demo", "make test"]

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINTS = sorted([ROOT / "adapters" / "cli.py", *(ROOT / "adapters" / "entrypoints").glob("*.py")])
 HTTP_ENTRYPOINT = sorted((ROOT / "adapters" / "http").rglob("*.py"))  # the web console (console/) included
 ALLOWED_PACKAGES = ("typer", "rich", "adapters.bootstrap", "adapters.services", "adapters.formats", "domain.errors")
-HTTP_ALLOWED = ("fastapi", "starlette", "pydantic", "limits", "uvicorn", "jinja2", "adapters.bootstrap",
+HTTP_ALLOWED = ("fastapi", "fastapi_offline", "starlette", "pydantic", "limits", "uvicorn", "jinja2", "markupsafe",
+                "adapters.bootstrap",
                 "adapters.services", "adapters.formats", "domain.errors", "adapters.http")
 FORBIDDEN_EXAMPLES = ("eventsourcing", "sqlalchemy", "psycopg", "adapters.store", "adapters.store.ledger",
                       "projections", "projections.finance", "domain", "domain.instance", "domain.policies.registry")

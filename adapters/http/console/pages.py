@@ -4,11 +4,11 @@ API's function (`session.need`), parses, calls one use case and renders a templa
 
 | page | function (GRANTS) |
 | --- | --- |
-| ``/console``: search instances and accounts | read (a key without it: open an instance by name, its refunds) |
+| ``/console``: search instances and accounts (a key without *read*: and its accounts' refunds) | customer |
 | ``/console/instances/{i}``: timeline and quote at ``at`` as known at ``known_at`` | customer |
 | ``/console/instances/{i}/history`` | customer |
 | ``/console/instances/{i}/diff`` | read |
-| ``/console/accounts/{a}`` | read (a narrowed key: its accounts only) |
+| ``/console/accounts/{a}`` | customer (a narrowed key: its accounts only) |
 | ``/console/reconcile`` (upload a statement, download the report) | reconcile, ledger-wide |
 | ``/console/record`` (upload a feed: the console's only write) | record, ledger-wide |
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote as url_quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -110,22 +109,12 @@ async def sign_out(request: Request, app: AppDep) -> Response:
 @router.get("")
 def home(request: Request, app: AppDep, q: str = "") -> Response:
     who, token = session.need(request, app)
-    if may(who, "read"):
-        found = services.search(app, q[:200], limit=SEARCH_LIMIT, accounts=narrowed_to(who))
-        return page(request, "search.html", **_context(request, who, token, q=q, found=found, refunds=None))
-    if may(who, "customer"):
-        refunds = services.refunds(app, accounts=narrowed_to(who), limit=SEARCH_LIMIT)
-        return page(request, "search.html", **_context(request, who, token, q=q, found=None, refunds=refunds))
-    return page(request, "search.html", **_context(request, who, token, q=q, found=None, refunds=None))
-
-
-@router.get("/open")
-def open_instance(request: Request, app: AppDep, instance: str = "") -> Response:
-    session.need(request, app, "customer")
-    name = instance.strip()[:200]
-    if not name:
-        return RedirectResponse("/console", status_code=303)
-    return RedirectResponse(f"/console/instances/{url_quote(name, safe='')}", status_code=303)
+    if not may(who, "customer"):
+        return page(request, "search.html", **_context(request, who, token, q=q, found=None, refunds=None))
+    found = services.search(app, q[:200], limit=SEARCH_LIMIT, accounts=narrowed_to(who))
+    refunds = None if may(who, "read") else services.refunds(app, accounts=narrowed_to(who), limit=SEARCH_LIMIT)
+    return page(request, "search.html", **_context(request, who, token, q=q, found=found, refunds=refunds,
+                                                    limit=SEARCH_LIMIT))
 
 
 # ----- an instance -----
@@ -143,7 +132,9 @@ def instance_page(request: Request, app: AppDep, instance: str, at: str | None =
     tl = services.timeline(app, instance, t, k)
     zone = tl.calendar_tz
     quote, quote_error = None, None
-    if not errors:
+    opened = services.instance(app, instance, k)
+    not_yet = opened.opened_at if opened is not None and t < opened.opened_at else None  # a quote before it: none
+    if not errors and not_yet is None:
         try:
             quote = services.quote(app, instance, t, k, mode).as_json()
         except (LedgerError, BadInput) as e:
@@ -153,7 +144,7 @@ def instance_page(request: Request, app: AppDep, instance: str, at: str | None =
               else local(k, zone), "mode": mode}
     return page(request, "instance.html", status=422 if errors else 200,
                 **_context(request, who, token, instance=instance, zone=zone, tl=tl.as_json(), drawing=drawing,
-                           quote=quote, quote_error=quote_error, errors=errors, values=values,
+                           quote=quote, quote_error=quote_error, not_yet=not_yet, errors=errors, values=values,
                            account=services.instance_account(app, instance)))
 
 
@@ -198,7 +189,7 @@ def diff_page(request: Request, app: AppDep, instance: str, at: str | None = Non
 
 @router.get("/accounts/{account:path}")
 def account_page(request: Request, app: AppDep, account: str, known_at: str | None = None) -> Response:
-    who, token = session.need(request, app, "read")
+    who, token = session.need(request, app, "customer")
     errors: list[str] = []
     k = _instant("known_at", known_at, errors) or app.now()
     overview = services.account_overview(app, account, k, accounts=narrowed_to(who))

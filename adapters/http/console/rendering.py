@@ -4,6 +4,7 @@ times in a policy's business time zone, the security headers of every page, and 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import cache
@@ -14,10 +15,11 @@ import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from starlette.exceptions import HTTPException
 
 from adapters.bootstrap import StoreURLError
-from adapters.formats import output
+from adapters.formats import details, output
 from adapters.formats.errors import BadInput
 from adapters.http import problems
 from adapters.http.console import session
@@ -43,6 +45,30 @@ def local(value: datetime | str | None, zone: str | None) -> str:
         return output.seconds(value if isinstance(value, str) else value.isoformat())
 
 
+def shown(value: datetime | str | None, zone: str | None) -> Markup:
+    """`local`, as one value that never wraps (``span.t``): a time is never broken across lines."""
+    return Markup('<span class="t">%s</span>') % local(value, zone)
+
+
+TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?")
+
+
+def unbroken(text: object) -> Markup:
+    """``text`` (escaped) with every date or time in it as one value that never wraps (``span.t``): for
+    messages that name times (a rule's reason, an error)."""
+    s = str(text)
+    out, last = Markup(), 0
+    for m in TIME.finditer(s):
+        out += s[last:m.start()] + Markup('<span class="t">%s</span>') % m.group()
+        last = m.end()
+    return out + s[last:]
+
+
+def fact_details(values: dict[str, Any], currency: str | None, zone: str | None) -> list[details.Detail]:
+    """A history row's details as labelled values (`adapters.formats.details`), times in ``zone``."""
+    return details.details(values, currency, lambda t: local(t, zone))
+
+
 def just_before(recorded_at: str) -> str:
     """The knowledge time one microsecond before a fact was recorded (a diff's "before it")."""
     return (datetime.fromisoformat(recorded_at) - timedelta(microseconds=1)).isoformat()
@@ -52,10 +78,13 @@ def just_before(recorded_at: str) -> str:
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["local"] = local
+    env.filters["local"] = shown
+    env.filters["unbroken"] = unbroken
+    env.globals["local_text"] = local  # the same text, not marked up: for a URL
     env.globals["product_zone"] = lambda product: output.calendar_tz(product=product) or "+00:00"
     env.globals["policy_zone"] = lambda policy: output.calendar_tz(policy=policy) or "+00:00"
     env.globals["just_before"] = just_before
+    env.globals["fact_details"] = fact_details
     return env
 
 
