@@ -64,7 +64,7 @@ def _module(namespace: dict[str, Any]) -> _Module | None:
     if name not in _modules:
         cached = namespace.get("__cached__")
         ours = name.split(".")[0] in PACKAGES and isinstance(cached, str)
-        _modules[name] = _Module(Path(cached + SUFFIX)) if ours else None
+        _modules[name] = _Module(Path(f"{cached}{SUFFIX}")) if ours else None
     return _modules[name]
 
 

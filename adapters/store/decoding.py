@@ -136,7 +136,7 @@ class EventDecoder:
         self._state(state)
         state["originator_id"] = convert(oid)
         state["originator_version"] = stored.originator_version
-        event = object.__new__(cls)
+        event: Any = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
         return event
 

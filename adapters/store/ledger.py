@@ -133,12 +133,16 @@ class Ledger(Application):
         self.register_transcodings(transcoder)
         return transcoder
 
-    def construct_mapper(self) -> Mapper:
+    mapper: FormerTopics
+
+    def construct_mapper(self) -> FormerTopics:
         mapper = self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=FormerTopics)
-        mapper.moved = topics.moved_classes()  # type: ignore[attr-defined]
-        plain = type(mapper.transcoder) in (JSONTranscoder, Transcoder)  # Transcoder: the same decoding table
-        if plain and mapper.compressor is None and mapper.cipher is None:
-            mapper.decoder = EventDecoder(mapper.transcoder, mapper.moved)  # type: ignore[attr-defined]
+        assert isinstance(mapper, FormerTopics)
+        mapper.moved = topics.moved_classes()
+        transcoder = mapper.transcoder
+        plain = type(transcoder) in (JSONTranscoder, Transcoder)  # Transcoder: the same decoding table
+        if plain and isinstance(transcoder, JSONTranscoder) and mapper.compressor is None and mapper.cipher is None:
+            mapper.decoder = EventDecoder(transcoder, mapper.moved)
         return mapper
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -260,7 +264,8 @@ def _pg_tables_exist(url: str, env: dict[str, str], create: bool) -> bool:
         with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
                              user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"], connect_timeout=10,
                              autocommit=True) as con:
-            if con.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is not None:
+            found = con.execute("SELECT to_regclass(%s)", (table,)).fetchone()
+            if found is not None and found[0] is not None:
                 return True
             if not create:
                 raise NoLedger(f"--db: no ledger at {shown(url)} (the database holds no ledger tables; record a "
