@@ -3,7 +3,3 @@
 and file formats; ``cli`` is an entrypoint. Entrypoints import only ``bootstrap``, ``services``, ``formats``
 and ``domain.errors`` (tests/unit/test_layers.py).
 """
-
-from adapters import codecache
-
-codecache.install()  # every entry point (the CLI, the HTTP server) builds the event classes from cached code

@@ -4,7 +4,8 @@ Every ``eventsourcing`` event and aggregate is a dataclass, built when its modul
 writes the text of its ``__init__``, ``__repr__``, ``__eq__``, ``__setattr__``... and compiles it with ``exec``,
 one ``compile`` per method (Python 3.11: about 300 for a quote, 1 ms per class, most of the classes' import
 time). Python caches a module's bytecode in ``__pycache__`` but not these: this does, for the modules of
-``PACKAGES``. ``install()`` puts a cached ``exec`` in the ``dataclasses`` module's namespace (its ``exec`` calls
+``PACKAGES`` (this project's; never another package's ``__pycache__``).
+``install()`` puts a cached ``exec`` in the ``dataclasses`` module's namespace (its ``exec`` calls
 look there before the builtins): the methods of a class are compiled with the namespace of the class's module,
 so a text that module compiled before is taken from its cache, anything else is compiled as ``exec`` compiles
 it (``dont_inherit``: no ``__future__`` flag of this module leaks in), and the code runs as ``exec`` runs it.
@@ -29,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PACKAGES = ("domain", "projections", "adapters", "eventsourcing", "rich")  # whose dataclasses are cached
+PACKAGES = ("domain", "projections", "adapters")  # whose dataclasses are cached: this project's only
 MAGIC = importlib.util.MAGIC_NUMBER
 LIMIT = 2048  # texts kept per module; past it, only what the last process used (a changed class's old text)
 SUFFIX = ".dataclasses"
@@ -63,7 +64,7 @@ def _module(namespace: dict[str, Any]) -> _Module | None:
     if name not in _modules:
         cached = namespace.get("__cached__")
         ours = name.split(".")[0] in PACKAGES and isinstance(cached, str)
-        _modules[name] = _Module(Path(cached + SUFFIX)) if ours else None
+        _modules[name] = _Module(Path(f"{cached}{SUFFIX}")) if ours else None
     return _modules[name]
 
 

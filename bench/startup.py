@@ -23,7 +23,7 @@ QUOTE = ("quote", "kec-1", "--at", "2027-02-22T10:00:00+08:00", "--known-at", "2
 def _cli() -> list[str]:
     """The console script beside this interpreter (as installed), else the module."""
     script = Path(sys.executable).with_name("billing-ledger")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "adapters.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "adapters.entry"]
 
 
 def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:

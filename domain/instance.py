@@ -185,23 +185,10 @@ class Instance(Aggregate):
         """Where ``refund`` stands on this instance (the lifecycle fold), or None if it never saw it."""
         return refunds(self.facts).get(refund)
 
-    def refund_status(self, refund: str) -> str | None:
-        r = self.refund(refund)
-        return r.state if r is not None else None
-
     def check_can_request(self, field: str = "instance") -> Instance.Purchased:
         purchase = self.require_purchase(field)
         self.check_not_released(field)
         return purchase
-
-    def apply_refund(self, *, timestamp: datetime, **fields: Any) -> None:
-        self.trigger_event(Instance.RefundApplied, timestamp=timestamp, **fields)
-
-    def include_in_refund(self, *, timestamp: datetime, **fields: Any) -> None:
-        self.trigger_event(Instance.RefundIncluded, timestamp=timestamp, **fields)
-
-    def deny_refund(self, *, timestamp: datetime, **fields: Any) -> None:
-        self.trigger_event(Instance.RefundDenied, timestamp=timestamp, **fields)
 
     def settle_refund(self, event_class: type[Instance.Event], *, refund: str, at: datetime, timestamp: datetime,
                       **fields: Any) -> None:

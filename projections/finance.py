@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -161,13 +161,6 @@ def order_flows(order: OrderRow,
         else:
             v[1] += now_
     return _with_jumps(flows, jumps)
-
-
-def _days(first: date, last: date) -> Iterator[date]:
-    d = first
-    while d <= last:
-        yield d
-        d += timedelta(days=1)
 
 
 DAY_US = 86_400_000_000

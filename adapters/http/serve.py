@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+from typing import Any
 
 import uvicorn
 
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--fd", type=int)
     args = parser.parse_args(argv)
-    options = {"factory": True, "server_header": False, "log_level": "info", "proxy_headers": False,
+    options: dict[str, Any] = {"factory": True, "server_header": False, "log_level": "info", "proxy_headers": False,
                "access_log": os.environ.get(ACCESS_LOG, "true") != "false"}
     if args.fd is None:
         uvicorn.run(APP, host=args.host, port=args.port, workers=args.workers, **options)

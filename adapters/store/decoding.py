@@ -11,8 +11,10 @@ text-to-Decimal decodings kept for values seen before (both types are immutable)
 made as the library makes it (``object.__new__`` and the state as its ``__dict__``, in the same key order).
 
 What it does not know, it leaves to the library's mapper (`adapters.store.ledger.FormerTopics`, which calls it
-first): a mapper with a compressor or a cipher, an event class with a ``class_version`` (or a state that names
-one: an upcast), and any state it cannot decode (the library then raises its own error).
+first, and to which it says so by raising `Unknown`): a mapper with a compressor or a cipher, an event class
+with a ``class_version`` (or a state that names one: an upcast), a typed value whose name the transcoder lacks.
+Any other error (a state that is not JSON, a topic that names no class) is raised as it is: the mapper does not
+fall back on it.
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ class EventDecoder:
         self._state(state)
         state["originator_id"] = convert(oid)
         state["originator_version"] = stored.originator_version
-        event = object.__new__(cls)
+        event: Any = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
         return event
 

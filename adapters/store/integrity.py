@@ -17,27 +17,21 @@ from domain.chain import CHAIN_ID, GENESIS, Chain, Finding, compare, fold, row_d
 CHAIN_TOPICS = {get_topic(Chain.Started), get_topic(Chain.Sealed)}
 
 
-def stamp_actor(event: Any, actor: str | None) -> Any:
-    """``event`` with ``actor`` in its state (the library encodes ``vars(event)``); unchanged for None."""
-    if actor is not None:
-        object.__setattr__(event, "actor", actor)
-    return event
-
-
 def save_sealed(ledger: Ledger, aggregates: list[Any], timestamp: datetime, actor: str | None = None) -> None:
     """Store the aggregates' pending events and, after them in the same transaction, the seal over their
     rows. Each event is encoded once: the bytes that are hashed are the bytes that are stored. A stale
     aggregate (or chain) version raises the library's IntegrityError and nothing is written.
 
-    ``actor`` (who recorded the feed) is stamped on every event and on the seal before they are encoded, as
-    the recorded time is: it is part of the stored (and hashed) state, read back by `domain.stream.actor_of`."""
+    ``actor`` (who recorded the feed) is written into every event's and the seal's stored state by the
+    mapper (`adapters.store.ledger.FormerTopics.to_stored_event`), as the recorded time is: it is part of the
+    stored (and hashed) state, read back by `domain.stream.actor_of`."""
     events = [e for a in aggregates for e in a.collect_events()]
-    stored = [ledger.mapper.to_stored_event(stamp_actor(e, actor)) for e in events]
+    stored = [ledger.mapper.to_stored_event(e, actor) for e in events]
     digests = [row_digest(s.originator_id, s.originator_version, s.topic, s.state) for s in stored]
     last = next(iter(ledger.events.get(CHAIN_ID, desc=True, limit=1)), None)
     chain = Chain.resume(last) if last is not None else Chain.start(timestamp)
     chain.seal(digests, timestamp)
-    stored += [ledger.mapper.to_stored_event(stamp_actor(e, actor)) for e in chain.collect_events()]
+    stored += [ledger.mapper.to_stored_event(e, actor) for e in chain.collect_events()]
     insert_events(ledger.recorder, stored)
 
 

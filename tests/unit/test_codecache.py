@@ -2,7 +2,6 @@
 without it, a module's file is written only when something new was compiled and bytecode may be written, and
 a bad file is ignored. No timing here."""
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -25,6 +24,7 @@ BUILD = """
 import dataclasses
 from adapters import codecache
 codecache.PACKAGES = ("dcpkg",)
+codecache.install()
 from dcpkg.paid import Paid
 p = Paid(3)
 print(p, p == Paid(3), hash(Paid(3, tags=())) == hash(Paid(3, tags=())), Paid.__init__.__code__.co_filename)
@@ -48,8 +48,26 @@ def _package(tmp_path: Path) -> Path:
     return tmp_path / "dcpkg" / "__pycache__" / f"paid.{sys.implementation.cache_tag}.pyc{codecache.SUFFIX}"
 
 
-def test_the_package_installs_it():
-    assert vars(dataclasses).get("exec") is codecache._exec
+def _installed_after(statement: str) -> str:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    probe = f"{statement}\nimport dataclasses\nprint(vars(dataclasses).get('exec') is not None)"
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_only_the_console_script_installs_it():
+    """Issue 26.4: no global patch for the server, Dask workers or tests: importing the packages (the CLI's
+    module included) leaves ``dataclasses`` alone; the console script's entry installs it (before 3.13)."""
+    assert _installed_after("import adapters, adapters.cli, adapters.http.app") == "False"
+    entry = "import sys; sys.argv = ['billing-ledger', '--version']\nfrom adapters import entry\ntry:\n" \
+            "    entry.main()\nexcept SystemExit:\n    pass"
+    assert _installed_after(entry) == str(sys.version_info < (3, 13))
+
+
+def test_it_caches_this_projects_packages_only():
+    assert codecache.PACKAGES == ("domain", "projections", "adapters")
+    assert codecache._module({"__name__": "eventsourcing.domain", "__cached__": "/x/domain.pyc"}) is None
 
 
 def test_a_class_built_from_the_cache_is_the_class_built_without_it(tmp_path):

@@ -88,3 +88,19 @@ def test_a_compressed_store_is_read_by_the_library_alone():
     service.record(ledger, parse_feed(lines), datetime.now(UTC))
     assert sum(1 for _ in notifications(ledger.recorder)) > 5
     assert all(ledger.mapper.to_domain_event(n) is not None for n in notifications(ledger.recorder))
+
+
+def test_a_decoder_error_that_is_not_its_own_signal_is_raised(generated, monkeypatch):
+    """Issue 26.4: the mapper falls back to the library only on the decoder's `Unknown`; any other error of
+    the dedicated decoder (here a broken decoding) is raised, never hidden by the library's answer."""
+    note = next(n for n in notifications(generated.recorder) if n.topic.endswith(":Purchased"))
+    mapper = generated.mapper
+    assert mapper.to_domain_event(note) == mapper.generic(note)
+
+    def broken(text: str) -> None:
+        raise ArithmeticError(f"broken decoding of {text}")
+
+    monkeypatch.setattr(mapper.decoder, "datetimes", {})
+    monkeypatch.setattr(mapper.decoder, "_datetime", broken)
+    with pytest.raises(ArithmeticError, match="broken decoding"):
+        mapper.to_domain_event(note)
