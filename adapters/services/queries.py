@@ -92,6 +92,8 @@ class History:
     known_at: datetime
     facts: list[dict[str, Any]]  # one row per fact, recorded order (see `history_rows`)
     policy: str | None = None  # the instance's policy (its business time zone is how people read the times)
+    times: tuple[frozenset[str], ...] = ()  # per fact, the names of its details that are times (not in JSON)
+    zone: str | None = None  # that business time zone (±HH:MM); None: none applies (times read in UTC)
 
     def as_json(self) -> dict[str, Any]:
         return {"instance": self.instance, "known_at": self.known_at.isoformat(), "facts": self.facts}
@@ -117,18 +119,24 @@ HIDDEN = {"originator_id", "originator_version", "timestamp", "at", "line"}
 
 def history_rows(events: Sequence[Any], known_at: datetime) -> list[dict[str, Any]]:
     """Every fact recorded by ``known_at``, with both times, its line id, its details, and its retraction."""
+    return [row for row, _ in _history(events, known_at)]
+
+
+def _history(events: Sequence[Any], known_at: datetime) -> list[tuple[dict[str, Any], frozenset[str]]]:
+    """`history_rows`, each with the names of its details that are times (people read them in a zone)."""
     facts = known(events, known_at)
     void = retractions(facts)
     rows = []
     for f in facts:
+        shown = [x.name for x in fields(f) if x.name not in HIDDEN]
         row = {"version": f.originator_version, "recorded_at": f.timestamp.isoformat(), "at": f.at.isoformat(),
                "fact": type(f).__name__, "id": f.line, "actor": actor_of(f),
-               "details": {x.name: _plain(getattr(f, x.name)) for x in fields(f) if x.name not in HIDDEN}}
+               "details": {name: _plain(getattr(f, name)) for name in shown}}
         r = void.get(f.line) if f.line else None
         if r is not None:
             row["retracted"] = {"by": r.line, "version": r.originator_version,
                                 "recorded_at": r.timestamp.isoformat(), "reason": r.reason}
-        rows.append(row)
+        rows.append((row, frozenset(name for name in shown if isinstance(getattr(f, name), datetime))))
     return rows
 
 
@@ -137,8 +145,10 @@ def history(app: App, instance: str, known_at: datetime | None = None) -> Histor
     known_at = known_at or app.now()
     (_, events), = service.iter_events(app.ledger, [instance])
     head = opening(f for f in known(events, known_at) if not isinstance(f, Instance.Retracted))
-    return History(instance, known_at, history_rows(events, known_at),
-                   registry.for_product(head.product).name if head is not None else None)
+    policy = registry.for_product(head.product) if head is not None else None
+    rows = _history(events, known_at)
+    return History(instance, known_at, [row for row, _ in rows], policy.name if policy else None,
+                   tuple(times for _, times in rows), registry.calendar_tz(policy) if policy else None)
 
 
 # ----- timeline -----
