@@ -556,8 +556,8 @@ def trial_balance_cmd(
     if as_json:
         print(json.dumps(tb.as_json(), indent=2))
         return
-    table = new_table(_title(f"Trial balance at {output.when(tb.at, None, exact=True)}", tb.known_at), "account",
-                      "currency", "debit", "credit")
+    table = new_table(_title(f"Trial balance at {output.when(tb.at, None, exact=True)}", tb.known_at,
+                             exact=known_at is not None), "account", "currency", "debit", "credit")
     for r in tb.rows:
         table.add_row(r["account"], r["currency"], r["debit"] if r["debit"] != "0.00" else "",
                       r["credit"] if r["credit"] != "0.00" else "")
@@ -760,9 +760,10 @@ def keys_revoke_cmd(
     out.print(f"revoked {r.id} at {output.when(r.revoked_at, None)} by {r.revoked_by}")
 
 
-def _title(what: str, known_at: datetime | None, zone: str | None = None) -> str:
-    """A title echoing ``--known-at`` (as typed: with its microseconds, if any) in the answer's zone."""
-    return f"{what} (known at {output.when(known_at, zone, exact=True)})" if known_at else what
+def _title(what: str, known_at: datetime | None, zone: str | None = None, exact: bool = True) -> str:
+    """A title echoing ``--known-at`` in the answer's zone: as typed (``exact``: with its microseconds, if any),
+    or to the second (the default, now)."""
+    return f"{what} (known at {output.when(known_at, zone, exact=exact)})" if known_at else what
 
 
 def new_table(title: str, *columns: str) -> Table:

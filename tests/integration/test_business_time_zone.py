@@ -150,3 +150,12 @@ def test_history_details_that_are_times_are_in_the_zone_and_others_as_they_are(m
     text = mixed.ok("history", "kp-z")
     assert "period_start=2026-01-10T00:00:00+00:00" in text and "period_end=2026-02-10T00:00:00+00:00" in text
     assert "invoice=inv-z" in text and "amount=600.00" in text
+
+
+def test_times_no_policy_owns_are_utc_written_z_to_the_second(mixed: CLI):
+    """The trial balance is ledger-wide: its --at echoed in UTC (Z); the default knowledge time (now) to the
+    second, not with the clock's microseconds."""
+    text = " ".join(mixed.ok("trial-balance", "--at", "2026-02-01T08:00:00+08:00").split())  # the title wraps
+    assert re.search(r"Trial balance at 2026-02-01T00:00:00Z \(known at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)",
+                     text), text
+
