@@ -196,33 +196,37 @@ def quote_cmd(
     if as_json:
         print(json.dumps(q.as_json(), indent=2, ensure_ascii=False))
         return
-    with output.times_in(output.calendar_tz(q.policy)):  # the policy's business time zone
-        table = new_table(f"Refund quote for {q.instance} at {q.at.isoformat()} (known at {q.known_at.isoformat()})",
-                          "instance", "order", "kind", "rule", f"paid ({q.currency})", f"consumed ({q.currency})",
-                          f"refund ({q.currency})", "explanation")
-        for line in q.lines:
-            j = line.as_json()
-            table.add_row(j["instance"], j["order"], j["kind"], j["rule"], j["paid"], j.get("consumed", "—"),
-                          j["refund"], j["formula"])
-        out.print(table)
-        for r in q.reasons:
-            out.print(f"  {r.rule}: {r.message}")
-            if explain:
-                for f in r.facts:
-                    out.print(f"      rests on {f.fact} {f.ref or ''} at {f.at} (recorded {f.recorded_at})")
+    zone = output.calendar_tz(q.policy)  # the policy's business time zone: every time below is shown in it
+    table = new_table(f"Refund quote for {q.instance} at {output.when(q.at, zone, exact=True)} "
+                      f"(known at {output.when(q.known_at, zone, exact=known_at is not None)})",
+                      "instance", "order", "kind", "rule", f"paid ({q.currency})", f"consumed ({q.currency})",
+                      f"refund ({q.currency})", "explanation")
+    for line in q.lines:
+        j = line.as_json()
+        table.add_row(j["instance"], j["order"], j["kind"], j["rule"], j["paid"], j.get("consumed", "—"),
+                      j["refund"], j["formula"])
+    out.print(table)
+    for r in q.reasons:
+        out.print(f"  {r.rule}: {r.message}")
         if explain:
-            out.print("How each line was computed:")
-            for line in q.lines:
-                out.print(f"  {line.instance} {line.order} [{line.rule}]: {line.formula}")
-        ceiling = f" · staff decision needed, ceiling {q.ceiling}" if q.ceiling is not None else ""
-        eligible = "yes" if q.eligible else "no"
-        out.print(Text.assemble(output.plain(f"policy {q.policy} · mode {q.mode} · eligible {eligible}"
-                                             f" · outcome {q.outcome} · amount "),
-                                (output.plain(f"{q.currency} {q.amount}"), "bold"), output.plain(ceiling)))
+            for f in r.facts:
+                out.print(f"      rests on {f.fact} {f.ref or ''} at {output.when(f.at, zone)} "
+                          f"(recorded {output.when(f.recorded_at, zone)})")
+    if explain:
+        out.print("How each line was computed:")
+        for line in q.lines:
+            out.print(f"  {line.instance} {line.order} [{line.rule}]: {line.formula}")
+    ceiling = f" · staff decision needed, ceiling {q.ceiling}" if q.ceiling is not None else ""
+    eligible = "yes" if q.eligible else "no"
+    out.print(Text.assemble(output.plain(f"policy {q.policy} · mode {q.mode} · eligible {eligible}"
+                                         f" · outcome {q.outcome} · amount "),
+                            (output.plain(f"{q.currency} {q.amount}"), "bold"), output.plain(ceiling)))
 
 
-def _brief(key: str, value: Any) -> str:
-    """A fact's detail for the human table (``--json`` has everything)."""
+def _brief(key: str, value: Any, zone: str | None, time: bool) -> str:
+    """A fact's detail for the human table (``--json`` has everything); a time (``time``) in ``zone``."""
+    if time:
+        return output.when(value, zone)
     if key == "quote":
         return f"(frozen quote: {value['mode']}, {value['amount']}, {len(value['lines'])} line(s))"
     if key == "payment":
@@ -241,18 +245,20 @@ def history_cmd(
     if as_json:
         print(json.dumps(h.as_json(), indent=2))
         return
-    with output.times_in(output.calendar_tz(h.policy)):
-        table = new_table(f"History of {instance} (known at {h.known_at.isoformat()})",
-                          "#", "recorded at", "business at", "fact", "id", "recorded by", "details", "status")
-        for r in h.facts:
-            status = ""
-            if "retracted" in r:
-                x = r["retracted"]
-                status = f"retracted by #{x['version']} ({x['by']}) at {x['recorded_at']}: {x['reason']}"
-            details = ", ".join(f"{k}={_brief(k, v)}" for k, v in r["details"].items() if v not in (None, {}, []))
-            table.add_row(str(r["version"]), r["recorded_at"], r["at"], r["fact"], r["id"] or "", r["actor"] or "",
-                          details, status, style="dim" if status else None)
-        out.print(table)
+    zone = h.zone  # the instance's policy's business time zone (None: UTC)
+    table = new_table(f"History of {instance} (known at {output.when(h.known_at, zone, exact=known_at is not None)})",
+                      "#", "recorded at", "business at", "fact", "id", "recorded by", "details", "status")
+    for r, times in zip(h.facts, h.times, strict=True):
+        status = ""
+        if "retracted" in r:
+            x = r["retracted"]
+            status = (f"retracted by #{x['version']} ({x['by']}) at {output.when(x['recorded_at'], zone)}: "
+                      f"{x['reason']}")
+        details = ", ".join(f"{k}={_brief(k, v, zone, k in times)}" for k, v in r["details"].items()
+                            if v not in (None, {}, []))
+        table.add_row(str(r["version"]), output.when(r["recorded_at"], zone), output.when(r["at"], zone), r["fact"],
+                      r["id"] or "", r["actor"] or "", details, status, style="dim" if status else None)
+    out.print(table)
 
 
 @cli.command("timeline")
@@ -278,42 +284,50 @@ def timeline_cmd(
     if as_json:
         print(json.dumps(tl.as_json(), indent=2))
         return
-    with output.times_in(tl.calendar_tz):
-        j = tl.as_json()
-        cur = tl.currency or ""
-        flagged = f"{' / '.join(tl.overlap_rules)} overlaps" if tl.overlap_rules else None
-        table = new_table(f"Timeline of {instance} at {tl.at.isoformat()} (known at {tl.known_at.isoformat()})",
-                          "order", "kind", "placed at", "valid from", "valid until", f"amount ({cur})", "taken effect",
-                          *([flagged] if flagged else []), "released at")
-        for r in j["orders"]:
-            amount = f"credit {r['credit']}" if r["kind"] == "downgrade" else r["amount"]
-            table.add_row(r["order"], r["kind"], r["placed_at"], r["start"], r["end"], amount,
-                          "yes" if r["taken_effect"] else "no",
-                          *([", ".join(f"{x['order']} ({x['rule']})" for x in r["rule_overlaps"])] if flagged else []),
-                          r["released_at"] or "")
-        out.print(table)
-        for w in j["windows"]:
-            out.print(f"{w['label']} ({w['rule']}): {w['start']} to {w['end']}")
-        for v in j["rule_overlaps"]:
-            out.print(f"{v['rule']}: {v['message']} from {v['start']} to {v['end']}")
-        for x in j["retracted"]:
-            r = x["retracted"]
-            what = f"{x['fact']} {x['order']}" if x["order"] else x["fact"]
-            out.print(f"retracted: {what} (line {x['id']}, at {x['at']}, recorded {x['recorded_at']}) by line "
-                      f"{r['by']} recorded {r['recorded_at']}: {r['reason']}")
-        for x in j["refunds"]:
-            if x["state"] == "denied":
-                what = f"denied ({', '.join(x['rules'])})"
-            elif not x["primary"]:
-                what = f"{x['state']}, refunded with {x['with']}'s application"
-            else:
-                what = f"{x['state']}, {cur} {x['amount']} (frozen quote {cur} {x['quoted']})"
-            out.print(f"refund {x['refund']} ({x['mode']}) requested at {x['requested_at']}, recorded "
-                      f"{x['recorded_at']}: {what}" + (f", settled at {x['settled_at']}" if x["settled_at"] else ""))
-        if j["release"]:
-            rel = j["release"]
-            rule = f" ({rel['rule']})" if rel["rule"] else ""
-            out.print(f"released{rule} by refund {rel['refund']} at {rel['at']} (recorded {rel['recorded_at']})")
+    zone = tl.calendar_tz  # the policy's business time zone (None: UTC)
+
+    def when(value: str | None) -> str:
+        return output.when(value, zone)
+
+    j = tl.as_json()
+    cur = tl.currency or ""
+    flagged = f"{' / '.join(tl.overlap_rules)} overlaps" if tl.overlap_rules else None
+    table = new_table(f"Timeline of {instance} at {output.when(tl.at, zone, exact=(t or k) is not None)} "
+                      f"(known at {output.when(tl.known_at, zone, exact=k is not None)})"
+                      + ("" if zone else " · times in UTC: no business time zone applies"),
+                      "order", "kind", "placed at", "valid from", "valid until", f"amount ({cur})", "taken effect",
+                      *([flagged] if flagged else []), "released at")
+    for r in j["orders"]:
+        amount = f"credit {r['credit']}" if r["kind"] == "downgrade" else r["amount"]
+        table.add_row(r["order"], r["kind"], when(r["placed_at"]), when(r["start"]), when(r["end"]), amount,
+                      "yes" if r["taken_effect"] else "no",
+                      *([", ".join(f"{x['order']} ({x['rule']})" for x in r["rule_overlaps"])] if flagged else []),
+                      when(r["released_at"]))
+    out.print(table)
+    for w in j["windows"]:
+        out.print(f"{w['label']} ({w['rule']}): {when(w['start'])} to {when(w['end'])}")
+    for v in j["rule_overlaps"]:
+        out.print(f"{v['rule']}: {v['message']} from {when(v['start'])} to {when(v['end'])}")
+    for x in j["retracted"]:
+        r = x["retracted"]
+        what = f"{x['fact']} {x['order']}" if x["order"] else x["fact"]
+        out.print(f"retracted: {what} (line {x['id']}, at {when(x['at'])}, recorded {when(x['recorded_at'])}) by "
+                  f"line {r['by']} recorded {when(r['recorded_at'])}: {r['reason']}")
+    for x in j["refunds"]:
+        if x["state"] == "denied":
+            what = f"denied ({', '.join(x['rules'])})"
+        elif not x["primary"]:
+            what = f"{x['state']}, refunded with {x['with']}'s application"
+        else:
+            what = f"{x['state']}, {cur} {x['amount']} (frozen quote {cur} {x['quoted']})"
+        out.print(f"refund {x['refund']} ({x['mode']}) requested at {when(x['requested_at'])}, recorded "
+                  f"{when(x['recorded_at'])}: {what}" + (f", settled at {when(x['settled_at'])}" if x["settled_at"]
+                                                         else ""))
+    if j["release"]:
+        rel = j["release"]
+        rule = f" ({rel['rule']})" if rel["rule"] else ""
+        out.print(f"released{rule} by refund {rel['refund']} at {when(rel['at'])} (recorded "
+                  f"{when(rel['recorded_at'])})")
 
 
 @cli.command("overdue")
@@ -332,13 +346,13 @@ def overdue_cmd(
     if as_json:
         print(json.dumps(answers.overdue(t, late), indent=2))
         return
-    table = new_table(f"Refunds past a deadline at {t.isoformat()}",
+    zone, note = output.one_zone(o.stage.calendar_tz for o in late)  # the calendars their deadlines are counted on
+    table = new_table(f"Refunds past a deadline at {output.when(t, zone, exact=True)}" + (f" · {note}" if late else ""),
                       "refund", "instance", "rule", "waiting for", "since", "due", "amount", "severity")
     for o in late:
         j = o.as_json()
-        with output.times_in(o.stage.calendar_tz):  # the calendar its deadline is counted on
-            table.add_row(j["refund"], j["instance"], j["rule"], j["waiting_for"], j["since"], j["due"],
-                          f"{j['currency']} {j['amount']}", j["severity"])
+        table.add_row(j["refund"], j["instance"], j["rule"], j["waiting_for"], output.when(j["since"], zone),
+                      output.when(j["due"], zone), f"{j['currency']} {j['amount']}", j["severity"])
     out.print(table)
     out.print(f"{len(late)} past a deadline")
 
@@ -434,10 +448,10 @@ def what_if_cmd(
         if as_json:
             print(json.dumps(s.as_json(), indent=2))
         else:
-            with output.times_in(output.calendar_tz(s.today.policy)):
-                out.print(f"{instance} at {t.isoformat()}: baseline {s.today.currency} {s.today.amount} "
-                          f"({s.today.mode}), scenario {s.scenario.amount} ({s.scenario.mode}), "
-                          f"difference {s.difference}")
+            zone = output.calendar_tz(s.today.policy)
+            out.print(f"{instance} at {output.when(t, zone, exact=True)}: baseline {s.today.currency} "
+                      f"{s.today.amount} ({s.today.mode}), scenario {s.scenario.amount} ({s.scenario.mode}), "
+                      f"difference {s.difference}")
         return
     with running(workers, scheduler) as mapped:
         w = services.ledger_scenario(application(), overrides, policy_version, account, size=size, map=mapped)
@@ -449,13 +463,15 @@ def what_if_cmd(
         return
     rows = [r.as_json() for r in w.requests]
     summary = {c: t.as_json() for c, t in w.totals.items()}
-    table = new_table(f"What-if: {', '.join(f'{k}={v}' for k, v in w.overrides.items()) or 'no change'}",
+    listed = [r for r in rows if every or r["difference"] not in ("0", "0.00")]
+    zone, note = output.one_zone(output.calendar_tz(r["policy"]) for r in listed)
+    table = new_table(f"What-if: {', '.join(f'{k}={v}' for k, v in w.overrides.items()) or 'no change'}"
+                      + (f" · {note}" if listed else ""),
                       "instance", "refund", "policy", "at", "baseline", "scenario", "difference")
-    for r in rows:
-        if every or r["difference"] not in ("0", "0.00"):
-            with output.times_in(output.calendar_tz(r["policy"])):
-                table.add_row(r["instance"], r["refund"], r["policy"], r["at"], f"{r['currency']} {r['baseline']}",
-                              f"{r['currency']} {r['scenario']}", f"{r['currency']} {r['difference']}")
+    for r in listed:
+        table.add_row(r["instance"], r["refund"], r["policy"], output.when(r["at"], zone),
+                      f"{r['currency']} {r['baseline']}", f"{r['currency']} {r['scenario']}",
+                      f"{r['currency']} {r['difference']}")
     out.print(table)
     if not summary:
         out.print("no refund request was judged" + (f" for account {account}" if account else ""))
@@ -540,8 +556,8 @@ def trial_balance_cmd(
     if as_json:
         print(json.dumps(tb.as_json(), indent=2))
         return
-    table = new_table(_title(f"Trial balance at {tb.at.isoformat()}", tb.known_at), "account", "currency",
-                      "debit", "credit")
+    table = new_table(_title(f"Trial balance at {output.when(tb.at, None, exact=True)}", tb.known_at,
+                             exact=known_at is not None), "account", "currency", "debit", "credit")
     for r in tb.rows:
         table.add_row(r["account"], r["currency"], r["debit"] if r["debit"] != "0.00" else "",
                       r["credit"] if r["credit"] != "0.00" else "")
@@ -569,23 +585,25 @@ def diff_cmd(
     if as_json:
         print(json.dumps(d, indent=2))
         return
-    with output.times_in(output.calendar_tz((d["to"] or d["from"] or {}).get("policy"))):
-        out.print(f"Quote for {instance} at {t.isoformat()}: known at {k1.isoformat()} vs {k2.isoformat()}")
-        if not (d["changed"] or d["lines"] or d["reasons"]["added"] or d["reasons"]["removed"]):
-            out.print("  no change")
-        for c in d["changed"]:
-            out.print(f"  {c['field']}: {c['from']} -> {c['to']}")
-        for ln in d["lines"]:
-            a, b = (x["refund"] if x else "—" for x in (ln["from"], ln["to"]))
-            out.print(f"  line {ln['instance']}/{ln['order']}: {a} -> {b}")
-        for rule in d["reasons"]["added"]:
-            out.print(f"  reason added: {rule}")
-        for rule in d["reasons"]["removed"]:
-            out.print(f"  reason removed: {rule}")
-        out.print("Caused by (recorded in between):")
-        for c in d["caused_by"]:
-            extra = f" of line {c['target']} ({c['reason']})" if "target" in c else ""
-            out.print(f"  {c['recorded_at']}  {c['stream']}: {c['fact']}{extra} id={c['id']} at {c['at']}")
+    zone = services.instance_zone(application(), instance)  # one zone: the instance's policy's
+    out.print(f"Quote for {instance} at {output.when(t, zone, exact=True)}: known at "
+              f"{output.when(k1, zone, exact=True)} vs {output.when(k2, zone, exact=True)}")
+    if not (d["changed"] or d["lines"] or d["reasons"]["added"] or d["reasons"]["removed"]):
+        out.print("  no change")
+    for c in d["changed"]:
+        out.print(f"  {c['field']}: {c['from']} -> {c['to']}")
+    for ln in d["lines"]:
+        a, b = (x["refund"] if x else "—" for x in (ln["from"], ln["to"]))
+        out.print(f"  line {ln['instance']}/{ln['order']}: {a} -> {b}")
+    for rule in d["reasons"]["added"]:
+        out.print(f"  reason added: {rule}")
+    for rule in d["reasons"]["removed"]:
+        out.print(f"  reason removed: {rule}")
+    out.print("Caused by (recorded in between):")
+    for c in d["caused_by"]:
+        extra = f" of line {c['target']} ({c['reason']})" if "target" in c else ""
+        out.print(f"  {output.when(c['recorded_at'], zone)}  {c['stream']}: {c['fact']}{extra} id={c['id']} "
+                  f"at {output.when(c['at'], zone)}")
 
 
 @cli.command("verify")
@@ -634,7 +652,7 @@ def verify_cmd(
         for c in report.checks:
             cp = c.checkpoint
             out.print(f"  {'ok' if c.ok else 'FAILED'}: line {c.line}: seal {cp.seals}, position {cp.position}, "
-                      f"made {cp.made_at}" + ("" if c.ok else f": {c.message}"), markup=False)
+                      f"made {output.when(cp.made_at, None)}" + ("" if c.ok else f": {c.message}"), markup=False)
         first = report.first_failure
         if first is not None:
             out.print(f"FAILED: the checkpoint at line {first.line} of {report.file}: {first.message}",
@@ -680,8 +698,9 @@ def checkpoint_cmd(
         print(json.dumps(made.as_json(), indent=2))
         return
     cp = made.checkpoint
+    recorded = output.when(cp.recorded_at, None) or "never (an empty ledger)"
     out.print(f"checkpoint at line {made.line} of {made.file}: head {cp.head}, position {cp.position}, "
-              f"{cp.seals} seals, recorded {cp.recorded_at}", markup=False)
+              f"{cp.seals} seals, recorded {recorded}", markup=False)
 
 
 keys = typer.Typer(no_args_is_help=True, help="API keys for the HTTP service (docs/http.md): create, list, revoke.")
@@ -689,8 +708,8 @@ cli.add_typer(keys, name="keys")
 
 
 def _key_row(r: services.KeyRow) -> list[str]:
-    return [r.id, r.role, ", ".join(r.accounts), r.name or "", r.created_at.isoformat(), r.created_by,
-            f"{r.revoked_at.isoformat()} by {r.revoked_by}" if r.revoked_at else ""]
+    return [r.id, r.role, ", ".join(r.accounts), r.name or "", output.when(r.created_at, None), r.created_by,
+            f"{output.when(r.revoked_at, None)} by {r.revoked_by}" if r.revoked_at else ""]
 
 
 KEY_COLUMNS = ("id", "role", "accounts", "name", "created at", "created by", "revoked")
@@ -738,11 +757,13 @@ def keys_revoke_cmd(
     if as_json:
         print(json.dumps(r.as_json(), indent=2))
         return
-    out.print(f"revoked {r.id} at {r.revoked_at.isoformat() if r.revoked_at else ''} by {r.revoked_by}")
+    out.print(f"revoked {r.id} at {output.when(r.revoked_at, None)} by {r.revoked_by}")
 
 
-def _title(what: str, known_at: datetime | None) -> str:
-    return f"{what} (known at {known_at.isoformat()})" if known_at else what
+def _title(what: str, known_at: datetime | None, zone: str | None = None, exact: bool = True) -> str:
+    """A title echoing ``--known-at`` in the answer's zone: as typed (``exact``: with its microseconds, if any),
+    or to the second (the default, now)."""
+    return f"{what} (known at {output.when(known_at, zone, exact=exact)})" if known_at else what
 
 
 def new_table(title: str, *columns: str) -> Table:
@@ -756,18 +777,22 @@ RIGHT = ("paid", "consumed", "today", "baseline", "scenario", "difference", "ins
 AMOUNT = re.compile(r".+ \([A-Z]{3}\)")  # a header naming its currency ("refund (CNY)") heads amounts; "refund" an id
 
 
-def listing(name: str, rows: list[dict[str, Any]], title: str, columns: dict[str, Any], as_json: bool,
-            zone: Any = None) -> None:
+def listing(name: str, rows: list[dict[str, Any]], title: str, known_at: datetime | None, columns: dict[str, Any],
+            as_json: bool, zone: Callable[[dict[str, Any]], str | None] | None = None,
+            times: tuple[str, ...] = ()) -> None:
     """A listing: ``{name: rows}`` as JSON, or a table of ``columns`` (header -> field, or a function of the
-    row) and how many rows; ``zone``: a row's business time zone (its times are shown in it)."""
+    row) and how many rows. ``times``: the fields that are times, shown in one zone for the whole table: the
+    business time zone of every row's policy (``zone``: a row's) when they share one, else UTC, and the title
+    says which (`output.one_zone`)."""
     if as_json:
         print(json.dumps({name: rows}, indent=2))
         return
-    table = new_table(title, *columns)
+    shown, note = output.one_zone(zone(r) for r in rows) if zone and rows else (None, "")
+    table = new_table(_title(title, known_at, shown) + (f" · {note}" if note else ""), *columns)
     for r in rows:
-        cells = (field(r) if callable(field) else r[field] for field in columns.values())
-        with output.times_in(zone(r) if zone else None):
-            table.add_row(*("" if c is None else str(c) for c in cells))
+        cells = (output.when(r[field], shown) if field in times else field(r) if callable(field) else r[field]
+                 for field in columns.values())
+        table.add_row(*("" if c is None else str(c) for c in cells))
     out.print(table)
     out.print(f"{len(rows)} {name.removesuffix('s')}(s)")
 
@@ -783,10 +808,10 @@ def instances_cmd(
     """Every instance the ledger knows, by name: account, product, currency, when opened, what released it."""
     k = optional_instant("--known-at", known_at)
     rows = [r.as_json() for r in services.instances(application(), k, account, product, limit)]
-    listing("instances", rows, _title("Instances", k), {
+    listing("instances", rows, "Instances", k, {
         "instance": "instance", "account": "account", "product": "product", "currency": "currency",
         "opened at": "opened_at", "recorded at": "recorded_at", "released by": "released_by"}, as_json,
-        zone=lambda r: output.calendar_tz(product=r["product"]))
+        zone=lambda r: output.calendar_tz(product=r["product"]), times=("opened_at", "recorded_at"))
 
 
 @cli.command("accounts")
@@ -797,7 +822,7 @@ def accounts_cmd(
     """Every account with instances, and how many."""
     k = optional_instant("--known-at", known_at)
     rows = [r.as_json() for r in services.accounts(application(), k)]
-    listing("accounts", rows, _title("Accounts", k), {"account": "account", "instances": "instances"}, as_json)
+    listing("accounts", rows, "Accounts", k, {"account": "account", "instances": "instances"}, as_json)
 
 
 @cli.command("refunds")
@@ -811,11 +836,11 @@ def refunds_cmd(
     """Every refund request, by request time: its policy, mode or reason, amount and state."""
     k = optional_instant("--known-at", known_at)
     rows = [r.as_json() for r in services.refunds(application(), k, open_only, account, limit)]
-    listing("refunds", rows, _title("Open refunds" if open_only else "Refunds", k), {
+    listing("refunds", rows, "Open refunds" if open_only else "Refunds", k, {
         "refund": "refund", "instance": "instance", "account": "account", "policy": "policy", "mode": "mode",
         "requested at": "requested_at",
         "amount": lambda r: f"{r['currency']} {r['amount']}", "state": "state", "settled at": "settled_at"}, as_json,
-        zone=lambda r: output.calendar_tz(r["policy"]))
+        zone=lambda r: output.calendar_tz(r["policy"]), times=("requested_at", "settled_at"))
 
 
 @cli.command("serve")

@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import Conflict, Inconsistent, InstanceReleased, UnknownInstance, UnknownReference
 from domain.lifecycle import Refund, opened, refunds, released_by, settled
+from domain.timeutil import readable
 
 NAMESPACE = uuid.UUID("6f1c7f36-5b43-4e0b-9a8e-2f2d1b0c9a11")
 
@@ -198,8 +199,19 @@ class Instance(Aggregate):
             raise Conflict(f"refund {refund!r} is {r.state if r else None}; only an accepted, open application "
                            "can be settled", "refund")
         if at < r.requested_at:
-            raise Inconsistent(f"refund {refund!r} was applied for at {r.requested_at.isoformat()}", "at")
+            raise Inconsistent(f"refund {refund!r} was applied for at {_readable(r.requested_at, r.policy)}", "at")
         self.trigger_event(event_class, timestamp=timestamp, refund=refund, at=at, **fields)
+
+
+def _readable(t: datetime, policy: str) -> str:
+    """``t`` in the business time zone of the policy that judged a refund (`domain.timeutil.readable`)."""
+    from domain.policies import registry  # the registry imports this module: asked only when a message needs it
+
+    try:
+        zone = registry.calendar_tz(registry.named(policy))
+    except LookupError:
+        zone = None
+    return readable(t, zone, exact=True)
 
 
 def opening(facts: Any) -> Any:

@@ -65,3 +65,17 @@ def _tz_of(offset: Any) -> timezone:
         raise ValueError(f"{offset!r} is not a UTC offset written ±HH:MM (e.g. +08:00)")
     sign = -1 if match[1] == "-" else 1
     return timezone(sign * timedelta(hours=int(match[2]), minutes=int(match[3])))
+
+
+def readable(t: datetime, zone: str | None = None, *, exact: bool = False) -> str:
+    """A time as people read it (a message, a table, a page): ISO 8601 in ``zone`` (a policy's
+    ``calendar_tz``, ±HH:MM, its offset written out) or, with no zone, in UTC written ``Z`` (no business time
+    zone applies: said so, never a silent +00:00); to the second, or with its microseconds when they are
+    non-zero and ``exact`` (a time the user typed, or one compared with another within the same second).
+    One function for every time a person reads; JSON keeps times as stored (``isoformat()``)."""
+    try:
+        local = t.astimezone(tz_of(zone) if zone else UTC)
+    except OverflowError:  # the edge of the calendar (the end of time): as stored
+        local = t
+    text = local.isoformat(timespec="microseconds" if exact and t.microsecond else "seconds")
+    return text[:-6] + "Z" if not zone and text.endswith("+00:00") else text

@@ -116,7 +116,8 @@ class InstanceTimeline:
     known_at: datetime
     policy: str | None
     currency: str | None
-    calendar_tz: str  # the policy's business time zone (±HH:MM): month ticks and the times people read
+    calendar_tz: str | None  # the policy's business time zone (±HH:MM): month ticks and the times people read;
+    # None: none applies (no policy yet, or one without a calendar_tz): UTC, said so (JSON: "+00:00", as before)
     orders: list[Bar]
     retracted: list[RetractedFact]
     refunds: list[RefundMark]
@@ -137,7 +138,7 @@ class InstanceTimeline:
                         "amount": money(o.amount), "credit": money(o.credit), "currency": self.currency,
                         "rule_overlaps": [{"rule": r, "order": p} for r, p in o.rule_overlaps],
                         "released_at": _iso(o.released_at)} for o in self.orders],
-            "policy": self.policy, "currency": self.currency, "calendar_tz": self.calendar_tz,
+            "policy": self.policy, "currency": self.currency, "calendar_tz": self.calendar_tz or UTC_OFFSET,
             "retracted": [{"fact": r.fact, "id": r.id, "order": r.order, "kind": r.kind, "at": r.at.isoformat(),
                            "recorded_at": r.recorded_at.isoformat(), "start": _iso(r.start), "end": _iso(r.end),
                            "retracted": {"by": r.by, "version": r.by_version,
@@ -193,7 +194,7 @@ def timeline(name: str, events: list[Any], at: datetime, known_at: datetime) -> 
         retracted.append(RetractedFact(type(f).__name__, f.line, f.at, f.timestamp, r.line, r.originator_version,
                                        r.timestamp, r.reason, *((paid.order, paid.kind, paid.start, paid.end)
                                                                 if paid else (None, None, None, None))))
-    tz = getattr(policy.parameters(), "calendar_tz", UTC_OFFSET) if policy is not None else UTC_OFFSET
+    tz = registry.calendar_tz(policy) if policy is not None else None
     if head is None or policy is None:
         return InstanceTimeline(name, at, known_at, policy.name if policy else None, None, tz, [], retracted, [],
                                 None, (), (), ())

@@ -15,6 +15,11 @@ Text from the ledger (ids, reasons, explanations, formulas) is shown inert:
   a tab or a carriage return) and is not a plain number is prefixed with an apostrophe (the OWASP
   recommendation), so ``=HYPERLINK(...)`` stays text; numbers such as ``-5.00`` stay numbers. Parquet keeps
   every value raw (typed columns are not executed).
+
+Times people read are formatted where they are rendered, field by field (`when`): one zone per answer, the
+business time zone (``calendar_tz``) of the policy it concerns, or UTC written ``Z`` when none applies or its
+rows' policies differ (`one_zone`). Text is never searched for things that look like times: an id or a reason
+is shown as it is.
 """
 
 from __future__ import annotations
@@ -22,10 +27,9 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
-from datetime import datetime, tzinfo
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +39,7 @@ from rich.text import Text
 
 from adapters.formats.errors import BadInput
 from domain.policies import registry
-from domain.timeutil import tz_of
+from domain.timeutil import readable
 
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
@@ -47,52 +51,49 @@ def plain(text: object) -> str:
     return str(text).translate(_CONTROL)
 
 
-_ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?((?:[+-]\d\d:\d\d)|Z)?")
-_ZONE: ContextVar[tzinfo | None] = ContextVar("zone", default=None)
-
-
 def calendar_tz(policy: str | None = None, product: str | None = None) -> str | None:
     """The business time zone (``calendar_tz``, ±HH:MM) of the policy named ``policy`` (a quote's or refund's
-    policy, with or without its version), or of the policy that judges ``product``; None if neither is known."""
+    policy, with or without its version), or of the policy that judges ``product`` (`registry.calendar_tz`);
+    None if neither is known or that policy has none (its times are then shown in UTC, written ``Z``)."""
     try:
         found = registry.named(policy) if policy else registry.for_product(product) if product else None
     except LookupError:
         return None
-    return getattr(found.parameters(), "calendar_tz", None) if found is not None else None
+    return registry.calendar_tz(found) if found is not None else None
 
 
-@contextmanager
-def times_in(zone: str | None) -> Iterator[None]:
-    """Inside the block, every time people are shown (table cells and titles, console lines) is shown in ``zone``
-    (a policy's ``calendar_tz``, ±HH:MM; None: as stored). The one mechanism behind "times in the policy's
-    business time zone"; JSON never passes through it."""
-    token = _ZONE.set(tz_of(zone) if zone else None)
-    try:
-        yield
-    finally:
-        _ZONE.reset(token)
+def when(value: datetime | str | None, zone: str | None, *, exact: bool = False) -> str:
+    """A time people read, formatted where it is rendered: ``value`` (a datetime, or the ISO text of an
+    answer's time field) in ``zone`` (the answer's business time zone, ±HH:MM; None: UTC, written ``Z``), to
+    the second, or ``exact`` with non-zero microseconds (an option's value the user typed) —
+    `domain.timeutil.readable`. None or "" is "". Only fields known to be times pass here: ids and texts are
+    never rewritten; JSON never passes here."""
+    if value is None or value == "":
+        return ""
+    return readable(value if isinstance(value, datetime) else datetime.fromisoformat(value), zone, exact=exact)
 
 
-def _shown(m: re.Match[str]) -> str:
-    zone = _ZONE.get()
-    if zone is not None and m.group(3):
-        try:
-            return datetime.fromisoformat(m.group(0)).astimezone(zone).isoformat(timespec="seconds")
-        except (ValueError, OverflowError):  # the edge of the calendar: as stored
-            pass
-    return m.group(1) + (m.group(3) or "")
+def zone_name(zone: str | None) -> str:
+    """How a page or table names the zone its times are in: the offset, or ``UTC``."""
+    return zone or "UTC"
 
 
-def seconds(text: str) -> str:
-    """Times for people: to the second (``23:59:59.999999+08:00`` -> ``23:59:59+08:00``), and in the zone of
-    `times_in` when one is set (``2026-04-01T02:00:00+00:00`` -> ``2026-04-01T10:00:00+08:00``); JSON keeps them
-    whole, as stored."""
-    return _ISO_TIME.sub(_shown, text)
+def one_zone(zones: Iterable[str | None]) -> tuple[str | None, str]:
+    """One zone per answer: the zone an answer that spans rows of several policies (a listing, an account) is
+    shown in, and the words that say which. Their business time zone when they all share one; else UTC."""
+    found = set(zones)
+    if len(found) == 1 and None not in found:
+        zone = found.pop()
+        return zone, f"times in {zone}, the business time zone of the policies concerned"
+    if len(found) > 1:
+        named = ", ".join(sorted(z or "none" for z in found))
+        return None, f"times in UTC: the policies concerned have different business time zones ({named})"
+    return None, "times in UTC: no business time zone applies"
 
 
 def cell(value: object) -> Text:
-    """A table cell: plain text (``plain``) that Rich shows as it is, markup and all; times to the second."""
-    return Text("" if value is None else seconds(plain(value)))
+    """A table cell: plain text (``plain``) that Rich shows as it is, markup and all."""
+    return Text("" if value is None else plain(value))
 
 
 class SafeConsole(Console):
@@ -105,14 +106,14 @@ class SafeConsole(Console):
 
     def print(self, *objects: Any, **kwargs: Any) -> None:  # noqa: A003 - Rich's own name
         kwargs.setdefault("markup", False)
-        super().print(*(seconds(plain(o)) if isinstance(o, str) else o for o in objects), **kwargs)
+        super().print(*(plain(o) if isinstance(o, str) else o for o in objects), **kwargs)
 
 
 class SafeTable(Table):
     """A table whose string cells and title are shown inert (`cell`)."""
 
     def __init__(self, *args: Any, title: str | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, title=Text(seconds(plain(title))) if title is not None else None, **kwargs)
+        super().__init__(*args, title=Text(plain(title)) if title is not None else None, **kwargs)
 
     def add_row(self, *cells: Any, **kwargs: Any) -> None:
         super().add_row(*(cell(c) if isinstance(c, str) or c is None else c for c in cells), **kwargs)

@@ -16,7 +16,7 @@ a headless browser can prove the drawing is really there and readable.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -43,7 +43,7 @@ class _Page:
 
     def __init__(self, tl: InstanceTimeline) -> None:
         self.tl = tl
-        self.tz = tz_of(tl.calendar_tz)
+        self.tz = tz_of(tl.calendar_tz) if tl.calendar_tz else UTC
         core = [t for o in tl.orders for t in (o.start, o.end)] + [t for r in tl.retracted
                                                                    for t in (r.at, r.start, r.end) if t]
         core += [r.requested_at for r in tl.refunds] + [t for w in tl.windows for t in (w.start, w.end)]
@@ -239,9 +239,10 @@ def drawing(tl: InstanceTimeline, svg_attributes: str = "") -> Drawing:
                     f'<text class="tick-label" data-t="{t.isoformat()}" x="{x:.1f}" y="{axis_y + 18}" '
                     f'text-anchor="middle">{t.strftime("%Y-%m")}</text>')
     height = axis_y + 30
-    zone = tl.calendar_tz
+    zone = (f"{tl.calendar_tz} (the policy's business time zone)" if tl.calendar_tz
+            else "UTC (no business time zone applies)")
     subtitle = (f"policy {tl.policy or '—'} · at {page.local(tl.at, True)} · as known at "
-                f"{page.local(tl.known_at, True)} · times in {zone} (the policy's business time zone)")
+                f"{page.local(tl.known_at, True)} · times in {zone}")
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg"{svg_attributes} width="{WIDTH}" height="{height}" '
            f'viewBox="0 0 {WIDTH} {height}">\n' + "\n".join(axis + bands + shapes + lines + texts) + "\n</svg>")
     return Drawing(f"Timeline of {tl.instance}", subtitle, svg, LEGEND)

@@ -26,6 +26,7 @@ from adapters.formats import output
 from adapters.formats.errors import BadInput
 from adapters.store.integrity import Anchor, Verification
 from adapters.store.integrity import verify as verify_chain
+from domain.timeutil import readable
 
 # ----- checking anchors -----
 
@@ -139,7 +140,7 @@ def _covered(v: Verification, anchor: Anchor) -> tuple[bool, str]:
         if anchor.recorded_at is None:
             return True, "the head of the empty chain, which every chain extends"
         return True, (f"found at seal {anchor.seal}, position {anchor.position} (seal row {anchor.row}, recorded "
-                      f"{anchor.recorded_at.isoformat()}): the first {anchor.position} chained rows are the ones "
+                      f"{readable(anchor.recorded_at)}): the first {anchor.position} chained rows are the ones "
                       "it covered, in the same order")
     f = v.finding
     assert f is not None

@@ -19,6 +19,7 @@ from adapters.services import finance
 from adapters.services import record as service
 from adapters.store.scan import stream_instances
 from domain.instance import known, live, opening, released_by
+from domain.policies import registry
 
 OPEN_REFUND_STATES = ("accepted", "requested", "approved", "escalated")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -37,6 +38,14 @@ def instance_account(app: App, instance: str) -> str | None:
     or None when the ledger knows no such instance."""
     head = opening(known(service.events_of(app.ledger, instance), app.now()))
     return head.account if head is not None else None
+
+
+def instance_zone(app: App, instance: str) -> str | None:
+    """The business time zone (``calendar_tz``, ±HH:MM) of the policy that judges ``instance`` (by its first
+    opening fact recorded by now), in which people read its times; None when the ledger knows no such instance
+    or its policy has none (its times are then read in UTC)."""
+    head = opening(known(service.events_of(app.ledger, instance), app.now()))
+    return registry.calendar_tz(registry.for_product(head.product)) if head is not None else None
 
 
 def _iso(t: datetime | None) -> str | None:

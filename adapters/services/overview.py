@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +31,7 @@ class UnknownAccount(UnknownInstance):
 @dataclass(frozen=True)
 class QuotaMonth:
     month: str  # YYYY-MM, in the policy's business time zone (K-Q1)
-    zone: str  # that zone, ±HH:MM
+    zone: str  # that zone, ±HH:MM; "UTC" for a policy without one (its months are UTC months, said so)
     used: int  # accepted applications that count against the quota (K-Q2-rejected ones included)
     limit: int
     refunds: tuple[str, ...]
@@ -103,9 +103,9 @@ def _quota(app: App, account: str, known_at: datetime) -> list[QuotaMonth]:
     months: dict[tuple[str, str], list[str]] = {}
     for e in known(app.ledger.streams.get(account_id(account)), known_at):
         if isinstance(e, Account.ApplicationAccepted) and e.counts_quota:
-            zone = getattr(registry.for_product(e.products[0]).parameters(), "calendar_tz", "+00:00")
-            local = e.at.astimezone(tz_of(zone))
-            months.setdefault((f"{local.year}-{local.month:02d}", zone), []).append(e.refund)
+            zone = registry.calendar_tz(registry.for_product(e.products[0]))
+            local = e.at.astimezone(tz_of(zone) if zone else UTC)  # no business time zone: UTC months, named
+            months.setdefault((f"{local.year}-{local.month:02d}", zone or "UTC"), []).append(e.refund)
     return [QuotaMonth(month, zone, len(refs), QUOTA, tuple(refs)) for (month, zone), refs in sorted(months.items())]
 
 

@@ -96,6 +96,8 @@ class History:
     # per fact (as ``facts``), its details as recorded: Decimal, Payment, bool, datetime..., for a reader that
     # labels them for people (the console); not in the JSON, whose ``details`` are these as JSON data
     values: list[dict[str, Any]] = field(default_factory=list)
+    times: tuple[frozenset[str], ...] = ()  # per fact, the names of its details that are times (not in JSON)
+    zone: str | None = None  # that business time zone (±HH:MM); None: none applies (times read in UTC)
 
     def as_json(self) -> dict[str, Any]:
         return {"instance": self.instance, "known_at": self.known_at.isoformat(), "facts": self.facts}
@@ -126,18 +128,24 @@ def details(fact: Any) -> dict[str, Any]:
 
 def history_rows(events: Sequence[Any], known_at: datetime) -> list[dict[str, Any]]:
     """Every fact recorded by ``known_at``, with both times, its line id, its details, and its retraction."""
+    return [row for row, _ in _history(events, known_at)]
+
+
+def _history(events: Sequence[Any], known_at: datetime) -> list[tuple[dict[str, Any], frozenset[str]]]:
+    """`history_rows`, each with the names of its details that are times (people read them in a zone)."""
     facts = known(events, known_at)
     void = retractions(facts)
     rows = []
     for f in facts:
+        own = details(f)
         row = {"version": f.originator_version, "recorded_at": f.timestamp.isoformat(), "at": f.at.isoformat(),
                "fact": type(f).__name__, "id": f.line, "actor": actor_of(f),
-               "details": {k: _plain(v) for k, v in details(f).items()}}
+               "details": {k: _plain(v) for k, v in own.items()}}
         r = void.get(f.line) if f.line else None
         if r is not None:
             row["retracted"] = {"by": r.line, "version": r.originator_version,
                                 "recorded_at": r.timestamp.isoformat(), "reason": r.reason}
-        rows.append(row)
+        rows.append((row, frozenset(k for k, v in own.items() if isinstance(v, datetime))))
     return rows
 
 
@@ -147,9 +155,12 @@ def history(app: App, instance: str, known_at: datetime | None = None) -> Histor
     (_, events), = service.iter_events(app.ledger, [instance])
     facts = known(events, known_at)
     head = opening(f for f in facts if not isinstance(f, Instance.Retracted))
-    return History(instance, known_at, history_rows(events, known_at),
-                   registry.for_product(head.product).name if head is not None else None,
-                   head.currency if head is not None else None, [details(f) for f in facts])
+    policy = registry.for_product(head.product) if head is not None else None
+    rows = _history(events, known_at)
+    return History(instance, known_at, [row for row, _ in rows], policy=policy.name if policy else None,
+                   currency=head.currency if head is not None else None, values=[details(f) for f in facts],
+                   times=tuple(times for _, times in rows),
+                   zone=registry.calendar_tz(policy) if policy else None)
 
 
 # ----- timeline -----

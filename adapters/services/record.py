@@ -28,6 +28,7 @@ from domain.lifecycle import Refund
 from domain.policies import registry
 from domain.policy import Context, Deadline
 from domain.quote import Quote
+from domain.timeutil import readable
 from domain.topics import aliases
 from projections import deadlines
 from projections.diff import diff as projections_diff
@@ -234,8 +235,8 @@ def apply_feed(uow: UnitOfWork, ledger: Ledger, lines: list[feed.FeedLine], now:
         uow.stamp = stamp
         if uow.latest is not None and uow.latest > stamp:
             if preserve:
-                raise BadInput(line.number, f"recorded_at: {stamp.isoformat()} is before "
-                                            f"{uow.latest.isoformat()}, when a fact it concerns was recorded")
+                raise BadInput(line.number, f"recorded_at: {readable(stamp, exact=True)} is before "
+                                            f"{readable(uow.latest, exact=True)}, when a fact it concerns was recorded")
             raise _StaleClock(uow.latest)
         result.recorded += 1
     result.denied = uow.denied
@@ -251,7 +252,8 @@ def _check_validity(uow: UnitOfWork, name: str, number: int) -> None:
         return
     ends = [p.end for p in registry.for_product(head.product).orders(head, inst.live_facts())]  # type: ignore[union-attr]
     if ends and max(ends) > envelope.VALIDITY_MAX:
-        raise BadInput(number, f"months: the instance would be valid until {max(ends).isoformat()}, beyond the "
+        zone = registry.calendar_tz(registry.for_product(head.product))
+        raise BadInput(number, f"months: the instance would be valid until {readable(max(ends), zone)}, beyond the "
                                f"envelope's last day of validity ({envelope.VALIDITY_MAX.date()})")
 
 
@@ -260,9 +262,9 @@ def _preserved(line: feed.FeedLine, now: datetime, floor: datetime | None) -> da
     if ts is None:
         raise BadInput(line.number, "recorded_at: missing required field (record --preserve-recorded-at)")
     if ts > now:
-        raise BadInput(line.number, f"recorded_at: {ts.isoformat()} lies in the future")
+        raise BadInput(line.number, f"recorded_at: {readable(ts, exact=True)} lies in the future")
     if floor is not None and ts < floor:
-        raise BadInput(line.number, f"recorded_at: {ts.isoformat()} is before {floor.isoformat()}, "
+        raise BadInput(line.number, f"recorded_at: {readable(ts, exact=True)} is before {readable(floor, exact=True)}, "
                                     "the ledger's (or the previous line's) recorded time")
     return ts
 

@@ -54,6 +54,14 @@ def named(policy: str) -> Policy:
     raise LookupError(f"no registered policy judges quotes of {policy!r}")
 
 
+def calendar_tz(policy: Policy) -> str | None:
+    """``policy``'s business time zone: its ``calendar_tz`` parameter (±HH:MM), the offset its calendar months
+    and working days are counted in and its times are shown in; None for a policy without one (its times are
+    then read in UTC, written ``Z``: `domain.timeutil.readable`)."""
+    zone = getattr(policy.parameters(), "calendar_tz", None)  # optional, as ``marks``
+    return zone if isinstance(zone, str) else None
+
+
 def command(kind: str) -> Handler | None:
     """The handler of a feed command that a policy owns."""
     return next((p.commands[kind] for p in POLICIES if kind in p.commands), None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 
 import pyarrow.parquet as pq
@@ -38,6 +39,16 @@ def test_history_diff_and_overdue_are_the_clis_json(server):
         cli_json(server, "diff", "kec-2", "--at", args["at"], "--known-at", args["known_at"], "--vs", KNOWN)
     at = "2026-03-10T00:00:00+00:00"
     assert server.get("/v1/overdue", "auditor", params={"at": at}).json() == cli_json(server, "overdue", "--at", at)
+
+
+def test_a_problems_detail_shows_its_times_in_the_policys_zone_to_the_second(server):
+    """The detail is text people read (issue 25, item 7): the request time and the default knowledge time
+    (now) in kec-2's business time zone (+08:00), without the clock's microseconds (it was UTC with them); the
+    same words as the CLI's message."""
+    got = server.get("/v1/instances/kec-2/quote", "auditor", params={"at": "2020-01-01T00:00:00Z"})
+    assert got.status_code == 404, got.text
+    assert re.fullmatch(r"instance: 'kec-2' had no purchase at 2020-01-01T08:00:00\+08:00 as known at "
+                        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00", got.json()["detail"]), got.json()
 
 
 def test_bad_input_is_422_problem_details_with_the_clis_line_items_and_nothing_is_written(server, tmp_path):

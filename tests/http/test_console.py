@@ -133,7 +133,7 @@ def test_the_unfiltered_search_says_what_it_lists(server):
         some = client.get("/console?q=kec").text
         assert "Instances whose name, account or product contains “kec”" in some
     with signed_in(server, "auditor@acme") as client:
-        assert "Every instance of your accounts as known now, by name: 2<" in client.get("/console").text
+        assert "Every instance of your accounts as known now, by name: 2; " in client.get("/console").text
 
 
 def test_the_history_shows_labelled_values_money_with_its_currency_and_yes_or_no(server):
@@ -161,3 +161,83 @@ def test_a_purchase_dated_after_the_business_time_asked_gets_a_neutral_note(serv
         quoted = client.get(start.replace("&amp;", "&"))
         assert quoted.status_code == 200 and 'id="quote-amount">' in quoted.text and "not-yet" not in quoted.text
         assert 'id="not-yet"' not in client.get("/console/instances/kec-2?at=2027-04-06T00:00:00%2B08:00").text
+
+
+MIXED = "tz-mixed"  # an account with an instance of each policy (Kingsoft +08:00, KorPro +00:00)
+MIXED_FEED = [
+    {"type": "purchase", "id": "tz-kec-buy", "at": "2026-01-01T02:00:00Z", "instance": "tz-kec", "account": MIXED,
+     "product": "KEC", "order": "tz-o", "months": 1, "monthly_price": "30.00", "payment": {"cash": "30.00"},
+     "activated_at": "2026-01-01T03:00:00Z"},
+    {"type": "subscribe", "id": "tz-kp-sub", "at": "2026-01-10T08:00:00+08:00", "instance": "tz-kp",
+     "account": MIXED, "plan": "fixed", "cpus": 25},
+    {"type": "charge", "id": "tz-kp-inv", "at": "2026-01-10T08:00:00+08:00", "instance": "tz-kp",
+     "invoice": "tz-inv", "amount": "600.00", "period_start": "2026-01-10T08:00:00+08:00",
+     "period_end": "2026-02-10T08:00:00+08:00"},
+]
+
+
+@pytest.fixture
+def mixed(server):
+    got = server.post("/v1/feeds", "recorder", json=MIXED_FEED)  # recorded once per server (then duplicates)
+    assert got.status_code == 200, got.text
+    return server
+
+
+OFFSET = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)")
+
+
+def offsets(html: str) -> set[str]:
+    """The offsets of every time written on a page."""
+    return {m.group(2) for m in OFFSET.finditer(html)}
+
+
+def test_an_account_of_one_policy_reads_in_its_zone_like_its_instance_pages(server):
+    """One zone per page (issue 25, item 7): acme's instances are all Kingsoft's, so its account page shows
+    every time in +08:00, as their instance pages do (it showed +00:00)."""
+    with signed_in(server, "auditor") as client:
+        page = client.get(f"/console/accounts/{OWN}").text
+        assert "Times in +08:00, the business time zone of the policies concerned." in page
+        assert offsets(page) == {"+08:00"}, offsets(page)
+        assert "2027-01-01T00:00:00+08:00" in page  # kec-2 opened (seed example 2)
+        assert re.search(r'id="known_at" name="known_at" type="text" value="[^"]+\+08:00"', page)
+        assert offsets(client.get("/console/instances/kec-2").text) == {"+08:00"}
+        typed = client.get(f"/console/accounts/{OWN}?known_at=2030-01-01T00:00:00.5Z").text
+        assert 'value="2030-01-01T08:00:00.500000+08:00"' in typed  # what was typed, in the page's zone
+
+
+def test_an_account_of_both_policies_reads_in_utc_and_says_so(mixed):
+    with signed_in(mixed, "auditor") as client:
+        page = client.get(f"/console/accounts/{MIXED}").text
+        assert ("Times in UTC: the policies concerned have different business time zones (+00:00, +08:00)."
+                in page)
+        assert offsets(page) == {"Z"}, offsets(page)
+        assert "2026-01-01T02:00:00Z" in page and "2026-01-10T00:00:00Z" in page  # each opened, in UTC
+        search = client.get("/console?q=tz-").text
+        assert "times in UTC: the policies concerned have different business time zones" in search
+        assert offsets(search) == {"Z"}
+
+
+def test_the_history_page_shows_the_details_that_are_times_in_the_policys_zone(mixed):
+    """A KorPro charge whose period the feed wrote in +08:00 reads in +00:00 (its details were shown raw);
+    a Kingsoft purchase's activation written in UTC reads in +08:00."""
+    with signed_in(mixed, "auditor") as client:
+        korpro = client.get("/console/instances/tz-kp/history").text
+        assert "2026-01-10T00:00:00+00:00" in korpro and "2026-02-10T00:00:00+00:00" in korpro
+        assert offsets(korpro) == {"+00:00"}, offsets(korpro)
+        kingsoft = client.get("/console/instances/tz-kec/history").text
+        assert '<dt>activated at</dt> <dd><span class="t">2026-01-01T11:00:00+08:00</span></dd>' in kingsoft
+        assert offsets(kingsoft) == {"+08:00"}, offsets(kingsoft)
+
+
+def test_an_error_on_a_page_shows_its_times_in_the_policys_zone_without_microseconds(server):
+    """The instance page's "No quote" message, and a diff with no quote on either side, in +08:00 (the first
+    was UTC with the clock's microseconds; the second stated no zone)."""
+    with signed_in(server, "auditor") as client:
+        page = client.get("/console/instances/kec-2?at=2027-04-06T00:00:00Z&known_at=2020-01-01T00:00:00Z").text
+        assert ('No quote: instance: &#39;kec-2&#39; had no purchase at <span class="t">2027-04-06T08:00:00+08:00'
+                '</span> as known at <span class="t">2020-01-01T08:00:00+08:00</span><') in page, page
+        note = client.get("/console/instances/kec-2?at=2020-01-01T00:00:00Z").text  # before it: a note, no error
+        assert 'kec-2 begins at <span class="t">2027-01-01T00:00:00+08:00</span>' in note
+        diff = client.get("/console/instances/kec-2/diff?at=2027-04-06T00:00:00Z&known_at=2020-01-01T00:00:00Z"
+                          "&vs=2021-01-01T00:00:00Z").text
+        assert "Times are shown in +08:00, the policy&#39;s business time zone." in diff

@@ -105,13 +105,25 @@ def test_a_failed_write_leaves_the_old_file_and_no_part(tmp_path: Path):
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["f.txt"]
 
 
-def test_times_for_people_are_cut_to_the_second_and_shown_in_the_policy_zone():
-    assert output.seconds("at 2026-04-01T02:00:00.999999+00:00") == "at 2026-04-01T02:00:00+00:00"  # no zone set
-    with output.times_in(output.calendar_tz("kingsoft-2021-05-27")):
-        shown = output.seconds("at 2026-04-01T02:00:00.999999Z, 2026-04-01")
-        assert shown == "at 2026-04-01T10:00:00+08:00, 2026-04-01"
-        assert output.seconds("9999-12-31T23:59:59.999999+00:00") == "9999-12-31T23:59:59+00:00"  # beyond: as stored
-        assert output.seconds("2026-04-01T02:00:00") == "2026-04-01T02:00:00"  # no offset: nothing to convert
-    with output.times_in(output.calendar_tz(product="KorPro")):
-        assert output.seconds("2026-04-01T08:00:00+08:00") == "2026-04-01T00:00:00+00:00"
+def test_times_for_people_are_cut_to_the_second_and_shown_in_the_answers_zone():
+    """`output.when` formats one time field in the answer's zone: to the second (exact: with non-zero
+    microseconds), UTC written Z when no business time zone applies, the end of time as stored."""
+    kingsoft = output.calendar_tz("kingsoft-2021-05-27")
+    assert output.when("2026-04-01T02:00:00.999999Z", kingsoft) == "2026-04-01T10:00:00+08:00"
+    assert output.when("2026-04-01T02:00:00.5Z", kingsoft, exact=True) == "2026-04-01T10:00:00.500000+08:00"
+    assert output.when("2026-04-01T02:00:00Z", kingsoft, exact=True) == "2026-04-01T10:00:00+08:00"  # no .000000
+    assert output.when("2026-04-01T08:00:00+08:00", output.calendar_tz(product="KorPro")) == "2026-04-01T00:00:00+00:00"
+    assert output.when("2026-04-01T08:00:00+08:00", None) == "2026-04-01T00:00:00Z"  # no zone: UTC, said so
+    assert output.when("9999-12-31T23:59:59.999999+00:00", kingsoft) == "9999-12-31T23:59:59+00:00"  # beyond: as stored
+    assert output.when(None, kingsoft) == output.when("", kingsoft) == ""
     assert output.calendar_tz("korpro-2026-03-20") == "+00:00" and output.calendar_tz("nobody") is None
+
+
+def test_one_zone_per_answer_over_rows_of_several_policies():
+    assert output.one_zone(["+08:00", "+08:00"]) == ("+08:00", "times in +08:00, the business time zone of the "
+                                                               "policies concerned")
+    zone, note = output.one_zone(["+08:00", "+00:00"])
+    assert zone is None and note == ("times in UTC: the policies concerned have different business time zones "
+                                     "(+00:00, +08:00)")
+    assert output.one_zone([None])[0] is None
+    assert output.one_zone([])[1] == "times in UTC: no business time zone applies"

@@ -112,9 +112,11 @@ def home(request: Request, app: AppDep, q: str = "") -> Response:
     if not may(who, "customer"):
         return page(request, "search.html", **_context(request, who, token, q=q, found=None, refunds=None))
     found = services.search(app, q[:200], limit=SEARCH_LIMIT, accounts=narrowed_to(who))
+    zone, note = output.one_zone(output.calendar_tz(product=r.product) for r in found.instances)
     refunds = None if may(who, "read") else services.refunds(app, accounts=narrowed_to(who), limit=SEARCH_LIMIT)
     return page(request, "search.html", **_context(request, who, token, q=q, found=found, refunds=refunds,
-                                                    limit=SEARCH_LIMIT))
+                                                    limit=SEARCH_LIMIT, zone=zone, note=note))
+
 
 
 # ----- an instance -----
@@ -140,8 +142,8 @@ def instance_page(request: Request, app: AppDep, instance: str, at: str | None =
         except (LedgerError, BadInput) as e:
             quote_error = str(e)
     drawing = timeline_html.drawing(tl, ' role="img" aria-labelledby="timeline-title timeline-subtitle"')
-    values = {"at": at if errors and at else local(t, zone), "known_at": known_at if errors and known_at
-              else local(k, zone), "mode": mode}
+    values = {"at": at if errors and at else local(t, zone, exact=bool(at or known_at)),
+              "known_at": known_at if errors and known_at else local(k, zone, exact=bool(known_at)), "mode": mode}
     return page(request, "instance.html", status=422 if errors else 200,
                 **_context(request, who, token, instance=instance, zone=zone, tl=tl.as_json(), drawing=drawing,
                            quote=quote, quote_error=quote_error, not_yet=not_yet, errors=errors, values=values,
@@ -155,10 +157,11 @@ def history_page(request: Request, app: AppDep, instance: str, known_at: str | N
     errors: list[str] = []
     k = _instant("known_at", known_at, errors) or app.now()
     h = services.history(app, instance, k)
-    zone = output.calendar_tz(policy=h.policy) or "+00:00"
+    zone = h.zone  # the instance's policy's business time zone (None: UTC, said so)
     return page(request, "history.html", status=422 if errors else 200,
                 **_context(request, who, token, instance=instance, zone=zone, history=h, errors=errors,
-                           values={"known_at": known_at if errors and known_at else local(k, zone)}))
+                           values={"known_at": known_at if errors and known_at
+                                   else local(k, zone, exact=bool(known_at))}))
 
 
 @router.get("/instances/{instance}/diff")
@@ -177,8 +180,7 @@ def diff_page(request: Request, app: AppDep, instance: str, at: str | None = Non
             diff_error = str(e)
     elif not errors and (at or known_at or vs):
         errors.append("at, known_at and vs are all needed")
-    quoted = result and (result["to"] or result["from"])
-    zone = output.calendar_tz(policy=quoted["policy"]) if quoted else None  # shown as recorded without a quote
+    zone = services.instance_zone(app, instance)  # one zone for the page: the instance's policy's
     values = {"at": at or "", "known_at": known_at or "", "vs": vs or "", "mode": mode}
     return page(request, "diff.html", status=422 if errors else 200,
                 **_context(request, who, token, instance=instance, zone=zone, result=result,
@@ -193,10 +195,13 @@ def account_page(request: Request, app: AppDep, account: str, known_at: str | No
     errors: list[str] = []
     k = _instant("known_at", known_at, errors) or app.now()
     overview = services.account_overview(app, account, k, accounts=narrowed_to(who))
+    # one zone for the page: its instances' policies' business time zone if they share one, else UTC (said so)
+    zone, note = output.one_zone(output.calendar_tz(product=r.product) for r in overview.instances)
     return page(request, "account.html", status=422 if errors else 200,
-                **_context(request, who, token, account=account, overview=overview,
+                **_context(request, who, token, account=account, overview=overview, zone=zone, note=note,
                            charts=chart.ledger_charts(overview.ledger), errors=errors,
-                           values={"known_at": known_at if errors and known_at else local(k, "+00:00")}))
+                           values={"known_at": known_at if errors and known_at
+                                   else local(k, zone, exact=bool(known_at))}))
 
 
 # ----- reconciliation -----

@@ -36,13 +36,21 @@ HEADERS = {
 }
 
 
-def local(value: datetime | str | None, zone: str | None) -> str:
-    """A time for people: in ``zone`` (a policy's ``calendar_tz``, ±HH:MM), to the second, ISO 8601 with its
-    offset (what the controls take back)."""
-    if value is None or value == "":
-        return "—"
-    with output.times_in(zone):
-        return output.seconds(value if isinstance(value, str) else value.isoformat())
+def local(value: datetime | str | None, zone: str | None, exact: bool = False) -> str:
+    """A time for people: in ``zone``, the page's one zone (a policy's ``calendar_tz``, ±HH:MM; None: UTC,
+    written ``Z``), to the second (``exact``: with non-zero microseconds, a value the user typed), ISO 8601 with
+    its offset (what the controls take back); `output.when`."""
+    return output.when(value, zone, exact=exact) or "—"
+
+
+def zone_note(zone: str | None, note: str | None = None) -> str:
+    """The sentence a page states its zone in: ``note`` (`output.one_zone`'s, for a page over several
+    instances), or the instance's policy's zone."""
+    if note:
+        return f"{note[:1].upper()}{note[1:]}."
+    if zone:
+        return f"Times are shown in {zone}, the policy's business time zone."
+    return "Times are shown in UTC: no business time zone applies."
 
 
 def shown(value: datetime | str | None, zone: str | None) -> Markup:
@@ -81,8 +89,7 @@ def environment() -> jinja2.Environment:
     env.filters["local"] = shown
     env.filters["unbroken"] = unbroken
     env.globals["local_text"] = local  # the same text, not marked up: for a URL
-    env.globals["product_zone"] = lambda product: output.calendar_tz(product=product) or "+00:00"
-    env.globals["policy_zone"] = lambda policy: output.calendar_tz(policy=policy) or "+00:00"
+    env.globals["zone_note"] = zone_note
     env.globals["just_before"] = just_before
     env.globals["fact_details"] = fact_details
     return env

@@ -14,10 +14,14 @@ from typing import Any
 from domain import applications
 from domain.errors import Conflict, Inconsistent, LedgerError
 from domain.instance import Instance
+from domain.policies.kingsoft.amount import KingsoftParameters
 from domain.policies.kingsoft.events import BOUND, BillingModeChanged, Downgraded, Purchased, Renewed, Upgraded
 from domain.policies.kingsoft.orders import build_orders, expiry, term_price
 from domain.policies.kingsoft.view import bound
 from domain.policy import Policy, Session
+from domain.timeutil import readable
+
+ZONE = KingsoftParameters.calendar_tz  # the business time zone its messages are written in
 
 BINDINGS: dict[str, tuple[str, bool, str, str]] = {
     # command: (attribute, adds?, product of the instance, product of the bound one ("" = not checked))
@@ -53,7 +57,8 @@ def _check_order(inst: Instance, at: datetime, currency: str | None) -> None:
         raise Inconsistent(f"instance {inst.name!r} is billed in {purchase.currency}, not {currency} (K-M3)",
                            "currency")
     if at < purchase.at:
-        raise Inconsistent(f"an order cannot precede the instance's purchase at {purchase.at.isoformat()}", "at")
+        raise Inconsistent(f"an order cannot precede the instance's purchase at "
+                           f"{readable(purchase.at, ZONE, exact=True)}", "at")
 
 
 def purchase(session: Session, c: Any, ts: datetime) -> str:
@@ -95,7 +100,8 @@ def change(session: Session, c: Any, ts: datetime) -> str:
     end = expiry(orders)
     if not (first_start <= c.at < end):  # type: ignore[operator]
         raise Inconsistent(f"an {c.type} must fall within the instance's validity "
-                           f"[{first_start.isoformat()}, {end.isoformat()})", "at")  # type: ignore[union-attr]
+                           f"[{readable(first_start, ZONE, exact=True)}, {readable(end, ZONE, exact=True)})",  # type: ignore[arg-type]
+                           "at")
     if c.type == "upgrade":
         payment = c.payment.value()
         if c.price is not None and payment.total != c.price:

@@ -30,7 +30,7 @@ from domain.policies.kingsoft.events import DiskMounted, KdrdsAssociated, Renewe
 from domain.policies.kingsoft.orders import Order
 from domain.policies.kingsoft.view import InstanceView, PriorApplication, applications, replay
 from domain.quote import Quote, Reason, cite
-from domain.timeutil import tz_of
+from domain.timeutil import readable, tz_of
 
 FIVE_DAY_WINDOW = timedelta(hours=5 * 24)
 FIVE_DAY_PRODUCTS = ("KEC", "EBS", "KRDS")  # K-F1 (+ EIP bound to its KEC)
@@ -127,7 +127,8 @@ def five_day_window(app: Application) -> list[Reason]:
         if app.at > start + FIVE_DAY_WINDOW:
             what = "trial start" if v.purchase.trial_started_at else "activation"
             out.append(Reason("K-F2", f"{v.name}: the five-day window closed at "
-                                      f"{(start + FIVE_DAY_WINDOW).isoformat()} ({what} + 120 h)",
+                                      f"{readable(start + FIVE_DAY_WINDOW, app.params.calendar_tz, exact=True)} "
+                                      f"({what} + 120 h)",
                               (cite(v.purchase),)))
     return out
 
@@ -162,7 +163,8 @@ def cooling_off(app: Application) -> list[Reason]:
         for p in app.prior:
             if p.mode == "five_day" and p.at <= v.purchase.at <= p.at + FIVE_DAY_WINDOW:
                 out.append(Reason("K-F5", f"{v.name} was purchased within five days after five-day refund "
-                                          f"{p.refund} ({p.at.isoformat()})", (cite(p.event), cite(v.purchase))))
+                                          f"{p.refund} ({readable(p.at, app.params.calendar_tz, exact=True)})",
+                                          (cite(p.event), cite(v.purchase))))
     return out
 
 
@@ -257,8 +259,10 @@ def renewal_downgrade_overlap(app: Application) -> list[Reason]:
     for v in app.views:
         for r, d, a, b in k_s3_overlaps(v.orders):
             events = [f for f in v.facts if getattr(f, "order", None) in (r.order, d.order)]
+            zone = app.params.calendar_tz
             out.append(Reason("K-S3", f"{v.name}: downgrade {d.order} overlaps renewal {r.order} "
-                                      f"([{a.isoformat()}, {b.isoformat()}))", tuple(cite(f) for f in events)))
+                                      f"([{readable(a, zone, exact=True)}, {readable(b, zone, exact=True)}))",
+                              tuple(cite(f) for f in events)))
     return out
 
 
@@ -403,15 +407,17 @@ def assess(instances: list[tuple[str, list[Any]]], account_events: list[Any], re
     ``known_at``, and judge the request (``explain`` False: the lean quote, `judge`). Raises `UnknownInstance`
     for an instance with no purchase then."""
     views = []
+    params = params or KingsoftParameters()
     for name, events in instances:
         view = replay(name, events, request.at, known_at)
         if view is None:
-            raise UnknownInstance(f"{name!r} had no purchase at {request.at.isoformat()} as known at "
-                                  f"{known_at.isoformat()}", "instance" if not views else "with")
+            zone = params.calendar_tz
+            raise UnknownInstance(f"{name!r} had no purchase at {readable(request.at, zone, exact=True)} as known "
+                                  f"at {readable(known_at, zone)}", "instance" if not views else "with")
         views.append(view)
     check_bundle(views)
     prior = applications(account_events, request.at, known_at)
-    return judge(Application(views, prior, request, known_at, params or KingsoftParameters()), explain)
+    return judge(Application(views, prior, request, known_at, params), explain)
 
 
 def amount_lines(views: list[InstanceView], at: datetime, params: KingsoftParameters,

@@ -12,6 +12,7 @@ from domain.policies.korpro import NAME, PRODUCT, REASONS, commands, policy_book
 from domain.policies.korpro.subscription import KorProParameters, PolicyBook, Subscription, in_force
 from domain.policy import Context, Deadline, Load, Paid
 from domain.quote import Quote
+from domain.timeutil import readable
 
 STAGES = {"review": ("P-R2", "review_days"), "payment": ("P-R3", "processing_days"),
           "escalation": ("P-D1", "escalation_days")}
@@ -37,12 +38,13 @@ class KorPro:
         if bundle:
             raise LedgerError("a KorPro refund concerns one subscription; `with` is not allowed", "with")
         view = rules.replay_subscription(name, events, ctx.at, ctx.known_at)
-        if view is None:
-            raise UnknownInstance(f"{name!r} had no subscription at {ctx.at.isoformat()} as known at "
-                                  f"{ctx.known_at.isoformat()}", "instance")
         version, params = in_force(ctx.load(policy_book_id()), ctx.at, ctx.known_at)
         if ctx.overrides:
             params = params.override(ctx.overrides)
+        if view is None:
+            zone = params.calendar_tz
+            raise UnknownInstance(f"{name!r} had no subscription at {readable(ctx.at, zone, exact=True)} as known "
+                                  f"at {readable(ctx.known_at, zone)}", "instance")
         reason = ctx.reason if ctx.mode == "auto" else ctx.mode
         return rules.judge(view, rules.KorProRequest(ctx.at, reason or "", ctx.invoice), params, version,
                            ctx.known_at)

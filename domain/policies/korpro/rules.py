@@ -32,7 +32,7 @@ from domain.policies.korpro.subscription import (
     performance_fee,
 )
 from domain.quote import Quote, Reason, cite
-from domain.timeutil import ratio
+from domain.timeutil import ratio, readable, tz_of
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,8 @@ def money_back(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
                        v.sub)
     if not _within(v.start, p.money_back_days, r.at):
         return _denied("P-G1", f"the {p.money_back_days}-day money-back guarantee ended at "
-                               f"{(v.start + timedelta(days=p.money_back_days)).isoformat()}", v.sub)
+                               f"{readable(v.start + timedelta(days=p.money_back_days), p.calendar_tz, exact=True)}",
+                       v.sub)
     return _whole(v, "P-G1", "money-back guarantee")
 
 
@@ -156,10 +157,10 @@ def trial(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
     cancelled = v.ended if isinstance(v.ended, Subscription.Cancelled) else None
     when = cancelled.at if cancelled is not None else r.at
     if not _within(first.at, p.trial_days, when):
-        ended = (first.at + timedelta(days=p.trial_days)).isoformat()
+        ended = readable(first.at + timedelta(days=p.trial_days), p.calendar_tz, exact=True)
         if cancelled is not None:
-            return _denied("P-F1", f"the cancellation on {when.isoformat()} came after the {p.trial_days}-day "
-                                   f"trial, which ended at {ended}", first, cancelled)
+            return _denied("P-F1", f"the cancellation on {readable(when, p.calendar_tz, exact=True)} came after the "
+                                   f"{p.trial_days}-day trial, which ended at {ended}", first, cancelled)
         return _denied("P-F1", f"the {p.trial_days}-day trial after the first payment ended at {ended}", first)
     return _whole(v, "P-F1", "trial cancellation")
 
@@ -203,9 +204,11 @@ def early_termination(v: KorProView, r: KorProRequest, p: KorProParameters) -> J
         return _denied("P-G3", "early termination refunds are for performance-based plans", v.sub)
     end = add_months(v.start, v.sub.commitment_months)
     if r.at >= end:
-        return _denied("P-G3", f"the {v.sub.commitment_months}-month commitment ended at {end.isoformat()}", v.sub)
+        return _denied("P-G3", f"the {v.sub.commitment_months}-month commitment ended at "
+                               f"{readable(end, p.calendar_tz, exact=True)}", v.sub)
     unused = [c for c in v.charges.values() if c.period_start >= r.at]
-    lines = [_line(v, c, "P-G3", Fraction(c.amount), f"unused month {c.period_start.date()}: at most "
+    zone = tz_of(p.calendar_tz)
+    lines = [_line(v, c, "P-G3", Fraction(c.amount), f"unused month {c.period_start.astimezone(zone).date()}: at most "
                                                      f"{money(c.amount)}") for c in unused]
     if not lines or not sum(ln.refund for ln in lines):
         return _denied("P-G3", "no fee was paid for a month not yet used")

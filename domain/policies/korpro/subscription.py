@@ -19,7 +19,7 @@ from domain.errors import Conflict, Inconsistent, LedgerError
 from domain.instance import Instance
 from domain.lifecycle import Refund, opened
 from domain.policies.korpro import PRODUCT, policy_book_id
-from domain.timeutil import ratio, tz_of
+from domain.timeutil import ratio, readable, tz_of
 
 BASE_VERSION = "2025-12-20"
 DISCRETIONARY = ("early_termination", "not_as_described")  # P-G3, P-X1: a staff decision sets the amount
@@ -186,7 +186,8 @@ class Subscription(Instance):
         sub = self.require_purchase()
         self.check_not_released()
         if fields_["at"] < sub.at:
-            raise Inconsistent(f"cannot precede the subscription at {sub.at.isoformat()}", "at")
+            raise Inconsistent(f"cannot precede the subscription at "
+                               f"{readable(sub.at, KorProParameters.calendar_tz, exact=True)}", "at")
         invoice = fields_.get("invoice")
         charged = {f.invoice for f in self.live_facts() if isinstance(f, Subscription.Charged)}
         if event_class is Subscription.Charged:
@@ -217,7 +218,8 @@ class Subscription(Instance):
             raise Conflict(f"refund {refund!r} is {status}; only a {expected} refund can be decided here", "refund")
         req = r.request
         if at < req.at:
-            raise Inconsistent(f"refund {refund!r} was requested at {req.at.isoformat()}", "at")
+            raise Inconsistent(f"refund {refund!r} was requested at "
+                               f"{readable(req.at, KorProParameters.calendar_tz, exact=True)}", "at")
         limit = req.ceiling if req.ceiling is not None else req.amount
         if approve and req.ceiling is not None and amount is None:
             raise LedgerError(f"a discretionary refund ({req.reason}) needs the decided amount (0 allowed, at most "
