@@ -420,7 +420,8 @@ def what_if_cmd(
     size: PartitionSize = None,
 ) -> None:
     """Recompute refunds under a scenario, writing nothing to the ledger: one instance with facts added or
-    dropped, or every recorded request (or an account's) with policy parameters overridden."""
+    dropped, or every recorded request (or an account's) with policy parameters overridden. The baseline is the
+    ledger as recorded, by its own parameters; only the scenario gets --set, --add, --drop and --policy-version."""
     if csv_out:
         writable("--csv", csv_out, force)
     overrides = parse_sets(sets)
@@ -428,9 +429,9 @@ def what_if_cmd(
         if (workers, scheduler, size) != (None, None, None):
             raise BadInput(None, "--workers, --scheduler and --partition-size apply to the ledger-wide what-if only")
         t = instant("--at", at)
-        services.check_mode(mode)
         added = read_text("--add", add).split("\n") if add else []
-        s = services.instance_scenario(application(), instance, t, added, drop or [], mode, overrides)
+        s = services.instance_scenario(application(), instance, t, added, drop or [], mode, overrides,
+                                       policy_version)
         if as_json:
             print(json.dumps(s.as_json(), indent=2))
         else:

@@ -21,8 +21,9 @@ router = APIRouter(prefix="/v1", responses=responses(401, 403, 404, 413, 422, 42
 
 
 class Scenario(BaseModel):
-    """One instance's scenario (``instance``, ``at``, ``add``, ``drop``), or every recorded request's
-    (``set``, ``policy_version``, ``account``)."""
+    """One instance's scenario (``instance``, ``at``, ``add``, ``drop``, ``set``, ``policy_version``), or every
+    recorded request's (``set``, ``policy_version``, ``account``). The baseline is the ledger as recorded, by its
+    own parameters; only the scenario gets ``set``, ``policy_version``, ``add`` and ``drop``."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
     instance: str | None = Field(None, min_length=1, max_length=200)
@@ -42,10 +43,9 @@ def what_if(app: AppDep, who: WhatIf, scenario: Scenario) -> dict[str, Any]:
         check_visible(app, who, [scenario.instance])
         if scenario.at is None:
             raise BadInput(None, "at: missing (an instance scenario needs the request's business time)")
-        services.check_mode(scenario.mode)
         added = [json.dumps(line) for line in scenario.add]
         return services.instance_scenario(app, scenario.instance, params.instant("at", scenario.at), added,
-                                          scenario.drop, scenario.mode, sets).as_json()
+                                          scenario.drop, scenario.mode, sets, scenario.policy_version).as_json()
     if who.accounts and scenario.account not in who.accounts:
         raise HTTPException(403, "a key narrowed to accounts must name one of them (account)")
     return services.ledger_scenario(app, sets, scenario.policy_version, scenario.account).as_json()

@@ -18,7 +18,7 @@ The use cases `instance_scenario` and `ledger_scenario` take the App and plain v
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 from adapters.bootstrap import App
 from adapters.formats.feed import parse_feed
 from adapters.services import record as service
+from adapters.services.queries import check_mode, naming_options
 from adapters.store.ledger import Ledger
 from adapters.store.scan import Mapper, Pinned, Store, Task, pin, shared
 from domain.errors import LedgerError
@@ -43,8 +44,11 @@ def _copy(source: Ledger, target: Ledger, aggregate_id: Any) -> None:
 
 
 def scenario(ledger: Ledger, name: str, at: datetime, now: datetime, add: list[str], drop: list[str],
-             mode: str = "auto", with_: list[str] | None = None, **quote_kw: Any) -> tuple[Quote, Quote]:
-    """The quote for ``name`` at ``at`` as the ledger stands, and with the scenario's facts."""
+             mode: str = "auto", with_: list[str] | None = None, overrides: dict[str, Any] | None = None,
+             **quote_kw: Any) -> tuple[Quote, Quote]:
+    """The quote for ``name`` at ``at`` as the ledger stands, judged by its own parameters (the baseline), and
+    with the scenario: the facts ``add`` (feed lines) recorded, the lines ``drop`` names left out and the
+    parameter ``overrides``."""
     before = service.quote(ledger, name, at, now, mode, with_, **quote_kw)
     memory = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     names = [name, *(with_ or [])]
@@ -63,7 +67,7 @@ def scenario(ledger: Ledger, name: str, at: datetime, now: datetime, add: list[s
                                "reason": "what-if: dropped"}) for line_id in drop]
     lines = parse_feed([*add, *retractions])
     service.record(memory, lines, now)
-    after = service.quote(memory, name, at, FAR, mode, with_, **quote_kw)
+    after = service.quote(memory, name, at, FAR, mode, with_, overrides=overrides, **quote_kw)
     return before, after
 
 
@@ -98,8 +102,9 @@ def rejudge_all(ledger: Ledger, overrides: dict[str, Any], account: str | None =
 class InstanceScenario:
     instance: str
     at: datetime
-    today: Quote  # as the ledger stands
-    scenario: Quote  # with the facts added and the lines dropped
+    today: Quote  # as the ledger stands, by its own parameters (the baseline)
+    scenario: Quote  # with the facts added, the lines dropped and the parameters overridden
+    overrides: dict[str, Any] = field(default_factory=dict)  # as applied to the scenario
 
     @property
     def difference(self) -> Decimal:
@@ -108,17 +113,27 @@ class InstanceScenario:
     def as_json(self) -> dict[str, Any]:
         """``baseline`` is the quote as the ledger stands (``today``, its former name, is kept for scripts)."""
         baseline = self.today.as_json()
-        return {"instance": self.instance, "at": self.at.isoformat(), "baseline": baseline, "today": baseline,
-                "scenario": self.scenario.as_json(), "difference": str(self.difference)}
+        return {"instance": self.instance, "at": self.at.isoformat(), "overrides": self.overrides,
+                "baseline": baseline, "today": baseline, "scenario": self.scenario.as_json(),
+                "difference": str(self.difference)}
 
 
 def instance_scenario(app: App, instance: str, at: datetime, add: Sequence[str] = (), drop: Sequence[str] = (),
-                      mode: str = "auto", overrides: dict[str, str] | None = None) -> InstanceScenario:
-    """The quote for ``instance`` at ``at`` today, and with ``add`` (feed lines) recorded and the lines
-    ``drop`` names left out, in an in-memory copy; the ledger is not written."""
-    before, after = scenario(app.ledger, instance, at, app.now(), [x for x in add if x.strip()], list(drop), mode,
-                             overrides=dict(overrides or {}))
-    return InstanceScenario(instance, at, before, after)
+                      mode: str = "auto", overrides: dict[str, str] | None = None,
+                      policy_version: str | None = None) -> InstanceScenario:
+    """The quote for ``instance`` at ``at`` as the ledger stands, by its own parameters (the baseline), and under
+    the scenario: ``add`` (feed lines) recorded and the lines ``drop`` names left out, in an in-memory copy,
+    judged with ``overrides`` on top of the posted ``policy_version``'s parameters (P-V1). The ledger is not
+    written."""
+    check_mode(mode)
+    now = app.now()
+    applied: dict[str, Any] = dict(overrides or {})
+    if policy_version:
+        applied = {**policy_version_parameters(app.ledger, policy_version, now), **applied}
+    with naming_options():
+        before, after = scenario(app.ledger, instance, at, now, [x for x in add if x.strip()], list(drop), mode,
+                                 overrides=applied)
+    return InstanceScenario(instance, at, before, after, applied)
 
 
 @dataclass(frozen=True)

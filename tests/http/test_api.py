@@ -122,3 +122,22 @@ def test_a_revoked_key_is_refused_at_once(server):
     assert server.get("/v1/verify", secret).status_code == 200
     assert server.request("DELETE", f"/v1/keys/{key_id}", "admin").status_code == 200
     assert server.get("/v1/verify", secret).status_code == 401
+
+
+def test_a_mode_the_instances_policy_does_not_know_is_422_naming_mode_and_listing_its_modes(server):
+    """Issue 25 item 1, every mode x both policies: a quote's, a diff's and a what-if's ``mode`` is one of the
+    instance's policy's (interface.md: Kingsoft's modes, KorPro's reasons); any other is 422 listing them (a
+    Kingsoft instance asked for ``trial`` was a 500)."""
+    from tests.integration.test_modes import CASES
+
+    for instance, policy, own, foreign in CASES:
+        for mode in foreign:
+            asked = {"at": AT, "mode": mode}
+            for got in (server.get(f"/v1/instances/{instance}/quote", "finance", params=asked),
+                        server.get(f"/v1/instances/{instance}/diff", "finance",
+                                   params={**asked, "known_at": KNOWN, "vs": KNOWN}),
+                        server.post("/v1/what-if", "finance", json={"instance": instance, **asked})):
+                assert got.status_code == 422, (instance, mode, got.request.url, got.text)
+                message = got.json()["errors"][0]
+                assert message.startswith(f"mode: {mode!r} is not a mode of {policy}"), message  # the API's name
+                assert message.split("its modes: ")[1].split(", ") == ["auto", *own]

@@ -104,3 +104,23 @@ def test_the_instance_page_takes_a_mode_and_redraws_bad_input_with_its_message(s
         diff = client.get("/console/instances/kp-1/diff?at=2026-03-10T00:00:00Z&mode=outage"
                           "&known_at=2026-01-01T00:00:00Z&vs=2030-01-01T00:00:00Z")
         assert diff.status_code == 200 and 'id="diff-to">107.14<' in diff.text
+
+
+def test_the_console_offers_only_the_instances_policys_modes_and_a_foreign_one_is_a_422_page(server):
+    """Issue 25 item 1: the mode select of the instance and diff pages lists ``auto`` and the instance's policy's
+    modes (interface.md), none of the other policy's; asking for one of those is the page again, 422, saying
+    ``mode`` (it was a 500 page)."""
+    from tests.integration.test_modes import CASES
+
+    with signed_in(server, "auditor") as client:
+        for instance, policy, own, foreign in CASES:
+            for path in (f"/console/instances/{instance}", f"/console/instances/{instance}/diff"):
+                page = client.get(path)
+                assert page.status_code == 200, page.text
+                offered = re.findall(r'<option value="([^"]*)"', page.text)
+                assert offered == ["auto", *own], (path, offered)
+                for mode in foreign:
+                    bad = client.get(path, params={"at": "2026-03-10T00:00:00Z", "mode": mode})
+                    assert bad.status_code == 422, (path, mode, bad.text[-500:])
+                    assert f"mode: {mode!r} is not a mode of {policy}" in bad.text.replace("&#39;", "'"), (path, mode)
+                    assert re.findall(r'<option value="([^"]*)"', bad.text) == ["auto", *own]

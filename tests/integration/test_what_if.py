@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import CLI
+from tests.integration.conftest import CLI, ROOT
 
 CST = "+08:00"
 
@@ -91,3 +91,67 @@ def test_one_instance_with_facts_dropped_or_added(books: CLI, tmp_path: Path):
     assert books.rows() == before
     bad = books.run("what-if", "kec-9", *at, "--drop", "no-such-line")
     assert bad.returncode == 2 and "target" in bad.stderr
+
+
+# ----- issue 25 item 2: the baseline is the ledger as recorded, judged by its own parameters -----
+
+POSTED = {"type": "post_policy", "at": "2026-06-01T00:00:00Z", "policy": "korpro", "version": "2026-06",
+          "parameters": {"performance_rate": "0.25"}}  # P-V1: posted after the requests below
+KP = ("kp-1", "2026-03-10T00:00:00Z", "savings_shortfall")  # P-G2: 2000.00 - 0.20 x 4000.00 = 1200.00
+KEC = ("kec-2", "2027-04-06T00:00:00+08:00", "auto")
+
+
+@pytest.fixture
+def examples(cli: CLI) -> CLI:
+    for example in ("seed-examples.jsonl", "korpro-examples.jsonl"):
+        cli.ok("record", str(ROOT / "examples" / example))
+    cli.ok("record", "-", input=json.dumps(POSTED) + "\n")
+    return cli
+
+
+def plain(cli: CLI, instance: str, at: str, mode: str = "auto") -> str:
+    return cli.json("quote", instance, "--at", at, "--mode", mode)["amount"]
+
+
+def test_one_instances_baseline_is_the_plain_quote_under_every_scenario_option(examples: CLI, tmp_path: Path):
+    """Only the scenario gets --set, --add, --drop and --policy-version (the baseline was judged with --set:
+    kp-1's 800.00 where the quote is 1200.00)."""
+    renewal = tmp_path / "renewal.jsonl"
+    renewal.write_text(json.dumps({"type": "renew", "at": "2027-04-03T00:00:00+08:00", "instance": "kec-2",
+                                   "order": "o-9", "months": 1, "monthly_price": "20.00",
+                                   "payment": {"cash": "20.00"}}) + "\n")
+    assert plain(examples, *KP) == "1200.00"
+    before = examples.rows()
+    cases = [  # (instance, at, mode), options, the scenario's amount (None: worked out as differing)
+        (KP, ["--set", "performance_rate=0.3"], "800.00"),  # 2000.00 - 0.3 x 4000.00
+        (KP, ["--policy-version", "2026-06"], "1000.00"),  # 2000.00 - 0.25 x 4000.00 (P-V1)
+        (KP, ["--policy-version", "2026-06", "--set", "performance_rate=0.3"], "800.00"),  # --set on top
+        (KEC, ["--set", "refundable_tenders=cloud_ticket"], "0.00"),  # K-M1: cash is not refundable
+        (KEC, ["--add", str(renewal)], None),
+        (KEC, ["--drop", "seed-3"], None),
+        (KEC, ["--add", str(renewal), "--drop", "seed-3", "--set", "refundable_tenders=cloud_ticket"], "0.00"),
+    ]
+    for (instance, at, mode), options, expected in cases:
+        done = examples.json("what-if", instance, "--at", at, "--mode", mode, *options)
+        assert done["baseline"]["amount"] == plain(examples, instance, at, mode), options
+        assert done["today"] == done["baseline"]
+        if expected is not None:
+            assert done["scenario"]["amount"] == expected, options
+        assert done["scenario"]["amount"] != done["baseline"]["amount"], options
+        assert Decimal(done["difference"]) == Decimal(done["scenario"]["amount"]) - Decimal(done["baseline"]["amount"])
+    assert examples.rows() == before
+
+
+def test_the_ledger_wide_baselines_are_the_recorded_quotes_under_every_scenario_option(examples: CLI):
+    """Recorded requests judged again: each baseline is the quote frozen into its application (K-L1)."""
+    examples.ok("record", "-", input=json.dumps({
+        "type": "request_refund", "at": KP[1], "instance": "kp-1", "refund": "rf-kp-1", "reason": KP[2],
+        "email": "ap@initech.example", "invoice": "inv-101", "explanation": "low savings"}) + "\n")
+    frozen = {r["refund"]: r["amount"] for r in examples.json("refunds")["refunds"]}
+    assert frozen == {"rf-kp-1": "1200.00", "rf-kp-2": "50.00"}
+    for options, scenario in ((["--set", "performance_rate=0.3"], "800.00"),
+                              (["--policy-version", "2026-06"], "1000.00"),
+                              (["--set", "refundable_tenders=cloud_ticket"], "1200.00")):
+        again = examples.json("what-if", *options)
+        assert {r["refund"]: r["baseline"] for r in again["requests"]} == frozen, options
+        assert {r["refund"]: r["scenario"] for r in again["requests"]}["rf-kp-1"] == scenario, options

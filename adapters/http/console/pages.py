@@ -40,8 +40,7 @@ SEARCH_LIMIT = 50
 def _context(request: Request, who: Principal, token: str, **values: Any) -> dict[str, Any]:
     whole = not who.accounts
     nav = {"search": True, "reconcile": may(who, "reconcile") and whole, "record": may(who, "record") and whole}
-    return {"who": who, "csrf": token, "nav": nav, "may_read": may(who, "read"), "modes": services.quote_modes(),
-            **values}
+    return {"who": who, "csrf": token, "nav": nav, "may_read": may(who, "read"), **values}
 
 
 def _instant(name: str, value: str | None, errors: list[str]) -> datetime | None:
@@ -54,11 +53,12 @@ def _instant(name: str, value: str | None, errors: list[str]) -> datetime | None
         return None
 
 
-def _mode(mode: str, errors: list[str]) -> str:
+def _mode(mode: str, errors: list[str], policy: str | None) -> str:
+    """The form's mode, if the instance's ``policy`` knows it (the select offers only its modes)."""
     try:
-        return services.check_mode(mode)
+        return services.check_mode(mode, policy)
     except BadInput as e:
-        errors.append(str(e))
+        errors.append(str(e).removeprefix("--"))  # the form's field: mode
         return "auto"
 
 
@@ -137,11 +137,12 @@ def instance_page(request: Request, app: AppDep, instance: str, at: str | None =
     check_visible(app, who, [instance])
     errors: list[str] = []
     t, k = _instant("at", at, errors), _instant("known_at", known_at, errors)
-    mode = _mode(mode, errors)
     k = k or app.now()
     t = t or k
     tl = services.timeline(app, instance, t, k)
     zone = tl.calendar_tz
+    modes = services.quote_modes(tl.policy)  # the instance's policy's
+    mode = _mode(mode, errors, tl.policy)
     quote, quote_error = None, None
     if not errors:
         try:
@@ -153,7 +154,7 @@ def instance_page(request: Request, app: AppDep, instance: str, at: str | None =
               else local(k, zone), "mode": mode}
     return page(request, "instance.html", status=422 if errors else 200,
                 **_context(request, who, token, instance=instance, zone=zone, tl=tl.as_json(), drawing=drawing,
-                           quote=quote, quote_error=quote_error, errors=errors, values=values,
+                           modes=modes, quote=quote, quote_error=quote_error, errors=errors, values=values,
                            account=services.instance_account(app, instance)))
 
 
@@ -177,7 +178,9 @@ def diff_page(request: Request, app: AppDep, instance: str, at: str | None = Non
     check_visible(app, who, [instance])
     errors: list[str] = []
     t, k1, k2 = _instant("at", at, errors), _instant("known_at", known_at, errors), _instant("vs", vs, errors)
-    mode = _mode(mode, errors)
+    policy = services.instance_policy(app, instance)
+    modes = services.quote_modes(policy)  # the instance's policy's
+    mode = _mode(mode, errors, policy)
     result, diff_error = None, None
     if not errors and t and k1 and k2:
         try:
@@ -190,7 +193,7 @@ def diff_page(request: Request, app: AppDep, instance: str, at: str | None = Non
     zone = output.calendar_tz(policy=quoted["policy"]) if quoted else None  # shown as recorded without a quote
     values = {"at": at or "", "known_at": known_at or "", "vs": vs or "", "mode": mode}
     return page(request, "diff.html", status=422 if errors else 200,
-                **_context(request, who, token, instance=instance, zone=zone, result=result,
+                **_context(request, who, token, instance=instance, zone=zone, result=result, modes=modes,
                            diff_error=diff_error, errors=errors, values=values))
 
 
