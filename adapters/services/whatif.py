@@ -17,6 +17,7 @@ The use cases `instance_scenario` and `ledger_scenario` take the App and plain v
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.bootstrap import App
+from adapters.formats.errors import BadInput
 from adapters.formats.feed import parse_feed
 from adapters.services import record as service
 from adapters.services.queries import check_mode, naming_options
@@ -48,10 +50,19 @@ def scenario(ledger: Ledger, name: str, at: datetime, now: datetime, add: list[s
              **quote_kw: Any) -> tuple[Quote, Quote]:
     """The quote for ``name`` at ``at`` as the ledger stands, judged by its own parameters (the baseline), and
     with the scenario: the facts ``add`` (feed lines) recorded, the lines ``drop`` names left out and the
-    parameter ``overrides``."""
+    parameter ``overrides``. A scenario the ledger refuses is bad input naming the option and the user's value
+    (``--add: line N: ...``, ``--drop: ID: ...``), never a line the user did not write."""
     before = service.quote(ledger, name, at, now, mode, with_, **quote_kw)
-    memory = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     names = [name, *(with_ or [])]
+    drop = list(dict.fromkeys(drop))  # a line dropped twice is dropped
+    for line_id in drop:
+        owner = _owner(ledger, line_id)
+        if owner is None:
+            raise BadInput(None, f"--drop: {line_id}: no line with this id was recorded")
+        if owner not in names:
+            raise BadInput(None, f"--drop: {line_id}: the line is a fact about {owner}, not about "
+                                 f"{' or '.join(names)}")
+    memory = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     for n in names:
         _copy(ledger, memory, instance_id(n))
     head = opening(service.events_of(ledger, name))
@@ -61,14 +72,27 @@ def scenario(ledger: Ledger, name: str, at: datetime, now: datetime, add: list[s
         _copy(ledger, memory, aggregate_id)
     for line_id in drop:
         _copy(ledger, memory, key_id("line", line_id))
-    import json
-
     retractions = [json.dumps({"type": "retract", "at": at.isoformat(), "target": line_id,
                                "reason": "what-if: dropped"}) for line_id in drop]
-    lines = parse_feed([*add, *retractions])
-    service.record(memory, lines, now)
+    try:
+        service.record(memory, parse_feed([*add, *retractions]), now)
+    except BadInput as e:  # the feed's line N: a line of --add, or the retraction of a --drop
+        if e.line is None:
+            raise
+        if e.line <= len(add):
+            raise BadInput(None, f"--add: line {e.line}: {e.message}") from None
+        raise BadInput(None, f"--drop: {drop[e.line - len(add) - 1]}: {e.message.removeprefix('target: ')}") \
+            from None
     after = service.quote(memory, name, at, FAR, mode, with_, overrides=overrides, **quote_kw)
     return before, after
+
+
+def _owner(ledger: Ledger, line_id: str) -> str | None:
+    """The stream (an instance's name) a recorded line's fact is about, or None if no line has that id."""
+    owner = None
+    for e in ledger.events.get(key_id("line", line_id)):
+        owner = getattr(e, "owner", owner)
+    return owner
 
 
 def policy_version_parameters(ledger: Ledger, version: str, known_at: datetime = FAR) -> dict[str, Any]:
@@ -122,17 +146,16 @@ def instance_scenario(app: App, instance: str, at: datetime, add: Sequence[str] 
                       mode: str = "auto", overrides: dict[str, str] | None = None,
                       policy_version: str | None = None) -> InstanceScenario:
     """The quote for ``instance`` at ``at`` as the ledger stands, by its own parameters (the baseline), and under
-    the scenario: ``add`` (feed lines) recorded and the lines ``drop`` names left out, in an in-memory copy,
-    judged with ``overrides`` on top of the posted ``policy_version``'s parameters (P-V1). The ledger is not
-    written."""
+    the scenario: ``add`` (feed lines; line N is the N-th) recorded and the lines ``drop`` names left out, in an
+    in-memory copy, judged with ``overrides`` on top of the posted ``policy_version``'s parameters (P-V1). The
+    ledger is not written."""
     check_mode(mode)
     now = app.now()
     applied: dict[str, Any] = dict(overrides or {})
     if policy_version:
         applied = {**policy_version_parameters(app.ledger, policy_version, now), **applied}
     with naming_options():
-        before, after = scenario(app.ledger, instance, at, now, [x for x in add if x.strip()], list(drop), mode,
-                                 overrides=applied)
+        before, after = scenario(app.ledger, instance, at, now, list(add), list(drop), mode, overrides=applied)
     return InstanceScenario(instance, at, before, after, applied)
 
 

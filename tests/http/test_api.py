@@ -141,3 +141,18 @@ def test_a_mode_the_instances_policy_does_not_know_is_422_naming_mode_and_listin
                 message = got.json()["errors"][0]
                 assert message.startswith(f"mode: {mode!r} is not a mode of {policy}"), message  # the API's name
                 assert message.split("its modes: ")[1].split(", ") == ["auto", *own]
+
+
+def test_a_refused_what_if_scenario_names_the_field_and_the_users_value(server):
+    """Issue 25 item 4: dropping a line that is not about the instance (or does not exist) names ``drop`` and
+    the id, as the CLI names --drop; a bad added fact names ``add`` and its place in the list (line N)."""
+    at = "2027-04-06T00:00:00+08:00"
+    for body, message in [
+        ({"drop": ["seed-1"]}, "drop: seed-1: the line is a fact about kec-1, not about kec-2"),
+        ({"drop": ["nope"]}, "drop: nope: no line with this id was recorded"),
+        ({"add": [{"type": "renew", "at": at, "instance": "kec-2", "order": "o-x", "months": 1,
+                   "monthly_price": "20.00", "payment": {"cash": "-1.00"}}]},
+         "add: line 1: payment.cash: a negative amount (-1.00) makes no sense here"),
+    ]:
+        got = server.post("/v1/what-if", "finance", json={"instance": "kec-2", "at": at, **body})
+        assert (got.status_code, got.json()["errors"]) == (422, [message]), got.text

@@ -90,7 +90,7 @@ def test_one_instance_with_facts_dropped_or_added(books: CLI, tmp_path: Path):
     assert (added["scenario"]["amount"], added["difference"]) == ("233.34", "20.00")  # K-A2: not in effect
     assert books.rows() == before
     bad = books.run("what-if", "kec-9", *at, "--drop", "no-such-line")
-    assert bad.returncode == 2 and "target" in bad.stderr
+    assert (bad.returncode, bad.stderr) == (2, "--drop: no-such-line: no line with this id was recorded\n")
 
 
 # ----- issue 25 item 2: the baseline is the ledger as recorded, judged by its own parameters -----
@@ -155,3 +155,32 @@ def test_the_ledger_wide_baselines_are_the_recorded_quotes_under_every_scenario_
         again = examples.json("what-if", *options)
         assert {r["refund"]: r["baseline"] for r in again["requests"]} == frozen, options
         assert {r["refund"]: r["scenario"] for r in again["requests"]}["rf-kp-1"] == scenario, options
+
+
+# ----- issue 25 item 4: an error about a scenario names the user's option and value -----
+
+def test_a_refused_scenario_names_the_option_and_the_users_value_never_a_line_they_did_not_write(
+        examples: CLI, tmp_path: Path):
+    at = ["--at", "2027-04-06T00:00:00+08:00"]
+    once = examples.json("what-if", "kec-2", *at, "--drop", "seed-3")
+    twice = examples.json("what-if", "kec-2", *at, "--drop", "seed-3", "--drop", "seed-3")  # dropped, once
+    assert twice["scenario"] == once["scenario"] and once["difference"] != "0.00"
+    examples.ok("record", "-", input=json.dumps({"type": "retract", "id": "a-3", "at": "2027-04-02T00:00:00+08:00",
+                                                 "target": "seed-3", "reason": "entered twice"}) + "\n")
+    before = examples.rows()
+    bad = tmp_path / "bad.jsonl"  # line 2 blank: line 3 is the third line of the file
+    bad.write_text("\n".join(json.dumps({"type": "renew", "at": "2027-04-03T00:00:00+08:00", "instance": "kec-2",
+                                         "order": f"o-{n}", "months": 1, "monthly_price": "20.00",
+                                         "payment": {"cash": cash}}) if cash else "" for n, cash in
+                             ((1, "20.00"), (2, None), (3, "-20.00"))) + "\n")
+    for options, message in [
+        (["--drop", "a-3"], "--drop: a-3: a retraction cannot be retracted; record the fact again instead"),
+        (["--drop", "seed-3"], "--drop: seed-3: line 'seed-3' is already retracted"),  # by a-3
+        (["--drop", "seed-1"], "--drop: seed-1: the line is a fact about kec-1, not about kec-2"),
+        (["--drop", "kp-1-sub"], "--drop: kp-1-sub: the line is a fact about kp-1, not about kec-2"),
+        (["--drop", "nope"], "--drop: nope: no line with this id was recorded"),
+        (["--add", str(bad)], "--add: line 3: payment.cash: a negative amount (-20.00) makes no sense here"),
+    ]:
+        done = examples.run("what-if", "kec-2", *at, *options)
+        assert (done.returncode, done.stderr) == (2, message + "\n"), options
+    assert examples.rows() == before
