@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -36,7 +36,7 @@ from domain.instance import account_id, instance_id, key_id, opening
 from domain.policies import registry
 from domain.quote import Quote
 from domain.timeutil import FAR
-from projections.partitions import Rejudged, rejudge
+from projections.partitions import Exposed, Rejudged, exposure, rejudge
 
 
 def _copy(source: Ledger, target: Ledger, aggregate_id: Any) -> None:
@@ -206,3 +206,94 @@ def ledger_scenario(app: App, overrides: dict[str, str] | None = None, policy_ve
         totals[r.currency] = Totals(t.baseline + r.baseline, t.scenario + r.scenario, t.judged + 1,
                                     t.changed + (r.baseline != r.scenario))
     return LedgerScenario(applied, requests, totals)
+
+
+# ----- every instance's refund exposure at a time -----
+
+def exposure_modes(modes: Sequence[str]) -> dict[str, str]:
+    """``--mode`` of the exposure, per policy (by name): each given mode is judged on the instances whose policy
+    knows it, the others are judged under ``auto``; two modes of one policy are bad input."""
+    chosen: dict[str, str] = {}
+    for mode in modes:
+        check_mode(mode)
+        for p in registry.POLICIES:
+            if mode != "auto" and mode in p.modes:
+                if chosen.setdefault(p.name, mode) != mode:
+                    raise BadInput(None, f"--mode: {chosen[p.name]} and {mode} are both modes of {p.name}: give at "
+                                         "most one per policy")
+    return chosen
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """One (currency, policy, product)'s refund exposure: what its instances would be refunded."""
+
+    currency: str
+    policy: str
+    product: str
+    baseline: Decimal = Decimal("0.00")
+    scenario: Decimal = Decimal("0.00")
+    instances: int = 0  # judged
+    changed: int = 0  # of which the scenario changes the amount
+    unjudged: int = 0  # that the policy would not judge so
+    unjudged_because: str | None = None  # the first one's refusal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.scenario - self.baseline
+
+    def add(self, row: Exposed) -> Exposure:
+        if row.baseline is None or row.scenario is None:
+            return replace(self, unjudged=self.unjudged + 1, unjudged_because=self.unjudged_because or row.error)
+        return replace(self, baseline=self.baseline + row.baseline, scenario=self.scenario + row.scenario,
+                       instances=self.instances + 1, changed=self.changed + row.changed)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"currency": self.currency, "policy": self.policy, "product": self.product,
+                "baseline": str(self.baseline), "scenario": str(self.scenario), "difference": str(self.difference),
+                "instances": self.instances, "changed": self.changed, "unjudged": self.unjudged,
+                "unjudged_because": self.unjudged_because}
+
+
+@dataclass(frozen=True)
+class LedgerExposure:
+    at: datetime
+    known_at: datetime  # the ledger as pinned when the job was planned
+    modes: dict[str, str]  # per policy, the mode asked (every other policy: auto)
+    overrides: dict[str, Any]  # as applied to the scenario: a posted version's parameters, then the explicit ones
+    instances: list[Exposed]  # those the scenario changes (every instance judged or not: ``every``)
+    totals: list[Exposure]  # per (currency, policy, product), in order of first appearance
+    every: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "known_at": self.known_at.isoformat(), "modes": self.modes,
+                "overrides": self.overrides, "listed": "every" if self.every else "changed",
+                "instances": [r.as_json() for r in self.instances], "totals": [t.as_json() for t in self.totals]}
+
+
+def ledger_exposure(app: App, at: datetime, modes: Sequence[str] = (), overrides: dict[str, str] | None = None,
+                    policy_version: str | None = None, account: str | None = None, *, every: bool = False,
+                    size: int | None = None, map: Mapper = map) -> LedgerExposure:
+    """What every instance open at ``at`` (only ``account``'s) would be refunded if its customer asked at ``at``,
+    under ``modes`` (`exposure_modes`), as the ledger stands and under the scenario (``overrides`` on top of the
+    posted ``policy_version``'s parameters, P-V1); totals per (currency, policy, product). Writes nothing.
+
+    Plan (pin the ledger, cut it into partitions of ``size`` instances), ``map``
+    `projections.partitions.exposure` (lean quotes) over them, assemble: the totals, and the rows of the
+    instances the scenario changes (``every``: every row), in the order the instances were opened."""
+    chosen = exposure_modes(modes)
+    pinned = pin(app.ledger, size)
+    applied: dict[str, Any] = dict(overrides or {})
+    if policy_version:
+        applied = {**policy_version_parameters(app.ledger, policy_version, pinned.known_at), **applied}
+    task = Task(Store(app.settings.url, app.ledger), exposure, pinned.known_at, (at, chosen, applied, account),
+                load=True)
+    kept: list[Exposed] = []
+    totals: dict[tuple[str, str, str], Exposure] = {}
+    for rows in map(task, pinned.partitions):
+        for r in rows:
+            key = (r.currency, r.policy, r.product)
+            totals[key] = totals.get(key, Exposure(*key)).add(r)
+            if every or r.changed:
+                kept.append(r)
+    return LedgerExposure(at, pinned.known_at, chosen, applied, kept, list(totals.values()), every)

@@ -156,3 +156,19 @@ def test_a_refused_what_if_scenario_names_the_field_and_the_users_value(server):
     ]:
         got = server.post("/v1/what-if", "finance", json={"instance": "kec-2", "at": at, **body})
         assert (got.status_code, got.json()["errors"]) == (422, [message]), got.text
+
+
+def test_every_instances_exposure_over_http_is_the_clis_json(server):
+    """Issue 25 item 3: ``at`` without ``instance`` is every instance's refund exposure at ``at``."""
+    at = "2026-03-10T00:00:00Z"
+    got = server.post("/v1/what-if", "finance", json={"at": at, "mode": ["savings_shortfall"],
+                                                      "set": {"performance_rate": "0.3"}})
+    assert got.status_code == 200, got.text
+    assert got.json() == cli_json(server, "what-if", "--at", at, "--mode", "savings_shortfall", "--set",
+                                  "performance_rate=0.3")
+    assert [(r["instance"], r["baseline"], r["scenario"]) for r in got.json()["instances"]] == [
+        ("kp-1", "1200.00", "800.00")]  # P-G2 at 0.2 and 0.3
+    every = server.post("/v1/what-if", "finance", json={"at": at, "all": True, "account": "acme"})
+    assert every.json() == cli_json(server, "what-if", "--at", at, "--all", "--account", "acme")
+    assert {r["account"] for r in every.json()["instances"]} == {"acme"}
+    assert server.post("/v1/what-if", "finance", json={"at": at, "drop": ["seed-1"]}).status_code == 422

@@ -149,12 +149,17 @@ def test_the_ledger_wide_baselines_are_the_recorded_quotes_under_every_scenario_
         "email": "ap@initech.example", "invoice": "inv-101", "explanation": "low savings"}) + "\n")
     frozen = {r["refund"]: r["amount"] for r in examples.json("refunds")["refunds"]}
     assert frozen == {"rf-kp-1": "1200.00", "rf-kp-2": "50.00"}
+    at = "2026-03-11T00:00:00Z"  # every instance's exposure at T: each baseline is the instance's plain quote
+    plain_at = {"kec-1": plain(examples, "kec-1", at), "kp-1": plain(examples, "kp-1", at, KP[2]),
+                "kp-2": plain(examples, "kp-2", at, KP[2])}
     for options, scenario in ((["--set", "performance_rate=0.3"], "800.00"),
                               (["--policy-version", "2026-06"], "1000.00"),
                               (["--set", "refundable_tenders=cloud_ticket"], "1200.00")):
         again = examples.json("what-if", *options)
         assert {r["refund"]: r["baseline"] for r in again["requests"]} == frozen, options
         assert {r["refund"]: r["scenario"] for r in again["requests"]}["rf-kp-1"] == scenario, options
+        exposed = examples.json("what-if", "--at", at, "--mode", KP[2], "--all", *options)
+        assert {r["instance"]: r["baseline"] for r in exposed["instances"]} == plain_at, options
 
 
 # ----- issue 25 item 4: an error about a scenario names the user's option and value -----
@@ -183,4 +188,56 @@ def test_a_refused_scenario_names_the_option_and_the_users_value_never_a_line_th
     ]:
         done = examples.run("what-if", "kec-2", *at, *options)
         assert (done.returncode, done.stderr) == (2, message + "\n"), options
+    assert examples.rows() == before
+
+
+# ----- issue 25 item 3: every instance's refund exposure at a time -----
+
+def test_every_instances_exposure_at_T_before_and_after_the_scenario_with_totals_per_currency_policy_product(
+        examples: CLI, tmp_path: Path):
+    """``what-if --at T`` without INSTANCE: every instance open at T (kec-2, opened in 2027, is not), whether or
+    not a refund was requested, judged as if its customer asked at T; totals per (currency, policy, product)."""
+    before = examples.rows()
+    at, kp = "2026-03-10T00:00:00Z", ["--mode", "savings_shortfall"]
+    x = examples.json("what-if", "--at", at, *kp, "--set", "performance_rate=0.3", "--all")
+    rows = {r["instance"]: r for r in x["instances"]}
+    assert sorted(rows) == ["kec-1", "kp-1", "kp-2"]  # no recorded request among them: exposure, not requests
+    assert (rows["kp-1"]["baseline"], rows["kp-1"]["scenario"], rows["kp-1"]["difference"]) == (
+        "1200.00", "800.00", "-400.00")  # P-G2: 2000.00 - 0.2 (0.3) x 4000.00
+    assert rows["kec-1"]["baseline"] == rows["kec-1"]["scenario"] == plain(examples, "kec-1", at)  # no KorPro rate
+    assert {r["mode"] for r in rows.values()} == {"auto", "savings_shortfall"}  # --mode: KorPro's; Kingsoft auto
+    for t in x["totals"]:
+        mine = [r for r in rows.values() if (r["currency"], r["policy"], r["product"]) ==
+                (t["currency"], t["policy"], t["product"])]
+        assert t["instances"] == len(mine) and t["unjudged"] == 0
+        for side in ("baseline", "scenario"):
+            assert Decimal(t[side]) == sum(Decimal(r[side]) for r in mine)
+    assert [(t["currency"], t["product"], t["changed"]) for t in x["totals"]] == [("CNY", "KEC", 0),
+                                                                                ("USD", "KorPro", 1)]
+    changed = examples.json("what-if", "--at", at, *kp, "--set", "performance_rate=0.3")  # without --all
+    assert [r["instance"] for r in changed["instances"]] == ["kp-1"] and changed["totals"] == x["totals"]
+    table = examples.ok("what-if", "--at", at, *kp, "--set", "performance_rate=0.3")
+    assert "kp-1" in table and "USD korpro KorPro: 2 instance(s) judged, 1 changed" in table
+    assert "exposure USD 1200.00, scenario USD 800.00, difference USD -400.00" in " ".join(table.split())
+    acme = examples.json("what-if", "--at", at, "--account", "acme", "--all")
+    assert [r["instance"] for r in acme["instances"]] == ["kec-1"]
+    # KorPro judges a request by its reason (P-R1): without --mode its instances are counted as not judged
+    auto = examples.json("what-if", "--at", at, "--all")
+    korpro = next(t for t in auto["totals"] if t["product"] == "KorPro")
+    assert (korpro["instances"], korpro["unjudged"]) == (0, 2) and "reason" in korpro["unjudged_because"]
+    csv = tmp_path / "exposure.csv"
+    examples.ok("what-if", "--at", at, *kp, "--set", "performance_rate=0.3", "--csv", str(csv))
+    assert csv.read_text().splitlines()[0] == ("instance,account,policy,product,currency,mode,baseline,scenario,"
+                                               "difference,error")
+    assert len(csv.read_text().splitlines()) == 4  # every instance, as --all
+    for options, message in [
+        (["--mode", "savings_shortfall", "--mode", "outage"], "--mode: savings_shortfall and outage are both "
+                                                             "modes of korpro: give at most one per policy"),
+        (["--mode", "sometimes"], "--mode: 'sometimes' is not one of"),
+        (["--drop", "seed-1"], "--drop: facts are added or left out in one instance's scenario: give INSTANCE"),
+    ]:
+        done = examples.run("what-if", "--at", at, *options)
+        assert done.returncode == 2 and done.stderr.startswith(message), (options, done.stderr)
+    done = examples.run("what-if", "--mode", "outage")  # recorded requests keep the mode they were judged under
+    assert done.returncode == 2 and done.stderr.startswith("--mode: recorded requests are judged again")
     assert examples.rows() == before
