@@ -11,8 +11,13 @@
   ``adapters.store.scan``): the ledger is pinned when the job is planned (its newest position and recorded
   time), so requests recorded while it runs are not judged; memory stays flat as the ledger grows.
 
-The use cases `instance_scenario` and `ledger_scenario` take the App and plain values and return plain data;
-`scenario` and `rejudge_all` are the same work on a bare `Ledger` (tests, the benchmark).
+- **Refund exposure** (`ledger_exposure`): every instance open at a business time, judged as a request of its
+  own made then (`projections.partitions.exposure`), by the ledger's parameters and under the overrides;
+  totals per (currency, policy, product). Partitioned and pinned as the ledger-wide scenario.
+
+The baseline is always the ledger as recorded, by its own parameters; only the scenario is changed.
+The use cases `instance_scenario`, `ledger_scenario` and `ledger_exposure` take the App and plain values and
+return plain data; `scenario` and `rejudge_all` are the same work on a bare `Ledger` (tests, the benchmark).
 """
 
 from __future__ import annotations
