@@ -416,35 +416,46 @@ def reconcile_cmd(
 
 @cli.command("what-if")
 def what_if_cmd(
-    instance: Annotated[Optional[str], typer.Argument(help="one instance's scenario (with --add / --drop)")] = None,
-    at: Annotated[Optional[str], typer.Option("--at", help="instance scenario: the request's business time")] = None,
+    instance: Annotated[Optional[str], typer.Argument(help="one instance's scenario (with --add / --drop); without "
+                                                           "it, every instance's refund exposure at --at, or (no "
+                                                           "--at) every recorded request judged again")] = None,
+    at: Annotated[Optional[str], typer.Option("--at", help="business time of the request: the instance's, or "
+                                                          "(without INSTANCE) every instance's")] = None,
     add: Annotated[Optional[str], typer.Option("--add", help="facts to add (a feed, JSON Lines)")] = None,
     drop: Annotated[Optional[list[str]], typer.Option("--drop", help="the id of a recorded line to leave out")] = None,
     sets: Annotated[Optional[list[str]], typer.Option("--set", help="a policy parameter: NAME=VALUE")] = None,
     policy_version: Annotated[Optional[str], typer.Option("--policy-version",
                                                           help="judge by this posted policy version (P-V1)")] = None,
     account: Account = None,
-    mode: Mode = "auto",
-    csv_out: Annotated[Optional[str], typer.Option("--csv", help="write the per-request rows to this CSV")] = None,
+    mode: Annotated[Optional[list[str]], typer.Option(
+        "--mode", help="auto, or a mode or refund reason of the instance's policy; for every instance's exposure, "
+                       "one per policy (repeatable; the others: auto)")] = None,
+    csv_out: Annotated[Optional[str], typer.Option("--csv", help="write the per-request (per-instance) rows to "
+                                                                 "this CSV")] = None,
     force: Force = False,
-    every: Annotated[bool, typer.Option("--all", help="list every request judged, unchanged ones too")] = False,
+    every: Annotated[bool, typer.Option("--all", help="list every row, unchanged ones too")] = False,
     as_json: Json = False,
     workers: Workers = None,
     scheduler: Scheduler = None,
     size: PartitionSize = None,
 ) -> None:
     """Recompute refunds under a scenario, writing nothing to the ledger: one instance with facts added or
-    dropped, or every recorded request (or an account's) with policy parameters overridden."""
+    dropped; every instance's refund exposure at --at; or every recorded request (or an account's) judged again.
+    The baseline is the ledger as recorded, by its own parameters; only the scenario gets --set, --add, --drop
+    and --policy-version."""
     if csv_out:
         writable("--csv", csv_out, force)
     overrides = parse_sets(sets)
+    modes = mode or []
     if instance is not None:
         if (workers, scheduler, size) != (None, None, None):
             raise BadInput(None, "--workers, --scheduler and --partition-size apply to the ledger-wide what-if only")
+        if len(modes) > 1:
+            raise BadInput(None, f"--mode: one instance's request has one mode, not {', '.join(modes)}")
         t = instant("--at", at)
-        services.check_mode(mode)
         added = read_text("--add", add).split("\n") if add else []
-        s = services.instance_scenario(application(), instance, t, added, drop or [], mode, overrides)
+        s = services.instance_scenario(application(), instance, t, added, drop or [], modes[0] if modes else "auto",
+                                       overrides, policy_version)
         if as_json:
             print(json.dumps(s.as_json(), indent=2))
         else:
@@ -453,6 +464,16 @@ def what_if_cmd(
                       f"{s.today.amount} ({s.today.mode}), scenario {s.scenario.amount} ({s.scenario.mode}), "
                       f"difference {s.difference}")
         return
+    if add or drop:
+        raise BadInput(None, f"{'--add' if add else '--drop'}: facts are added or left out in one instance's "
+                             "scenario: give INSTANCE")
+    if at is not None:
+        what_if_exposure(instant("--at", at), modes, overrides, policy_version, account, csv_out, every, as_json,
+                         workers, scheduler, size)
+        return
+    if any(m != "auto" for m in modes):
+        raise BadInput(None, "--mode: recorded requests are judged again under the mode they were recorded with; "
+                             "--mode is for one instance, or with --at for every instance's exposure")
     with running(workers, scheduler) as mapped:
         w = services.ledger_scenario(application(), overrides, policy_version, account, size=size, map=mapped)
     if csv_out:
@@ -480,6 +501,45 @@ def what_if_cmd(
                   ("" if every else " (listed; --all lists every one)") +
                   f"; baseline {currency} {t['baseline']}, scenario {currency} {t['scenario']}, "
                   f"difference {currency} {t['difference']}")
+
+
+EXPOSURE_COLUMNS = ["instance", "account", "policy", "product", "currency", "mode", "baseline", "scenario",
+                    "difference", "error"]
+
+
+def what_if_exposure(at: datetime, modes: list[str], overrides: dict[str, str], policy_version: str | None,
+                     account: str | None, csv_out: str | None, every: bool, as_json: bool, workers: int | None,
+                     scheduler: str | None, size: int | None) -> None:
+    """``what-if --at T`` without INSTANCE: every instance's refund exposure at T, today and under the scenario."""
+    with running(workers, scheduler) as mapped:
+        x = services.ledger_exposure(application(), at, modes, overrides, policy_version, account,
+                                     every=every or bool(csv_out), size=size, map=mapped)
+    if csv_out:
+        tables.write_csv([r.as_json() for r in x.instances], csv_out, EXPOSURE_COLUMNS)
+    if as_json:
+        print(json.dumps(x.as_json(), indent=2))
+        return
+    asked = ", ".join(f"{m} ({p})" for p, m in x.modes.items()) or "auto"
+    scenario = ", ".join(f"{k}={v}" for k, v in x.overrides.items()) or "no change"
+    table = new_table(f"Refund exposure at {at.isoformat()}, mode {asked}: {scenario}",
+                      "instance", "account", "policy", "product", "baseline", "scenario", "difference")
+    for r in x.instances:
+        if every or r.changed:
+            if r.error is not None:
+                table.add_row(r.instance, r.account, r.policy, r.product, "—", "—", "not judged (below)")
+            else:
+                table.add_row(r.instance, r.account, r.policy, r.product, f"{r.currency} {r.baseline}",
+                              f"{r.currency} {r.scenario}", f"{r.currency} {r.difference}")
+    out.print(table)
+    if not x.totals:
+        out.print(f"no instance was open at {at.isoformat()}" + (f" for account {account}" if account else ""))
+    for t in x.totals:
+        c = t.currency
+        out.print(f"{c} {t.policy} {t.product}: {t.instances} instance(s) judged, {t.changed} changed" +
+                  ("" if every else " (listed; --all lists every one)") +
+                  f"; exposure {c} {t.baseline}, scenario {c} {t.scenario}, difference {c} {t.difference}" +
+                  (f"; {t.unjudged} not judged ({t.unjudged_because}; --mode names the request's mode or reason)"
+                   if t.unjudged else ""))
 
 
 @cli.command("export")

@@ -1,5 +1,5 @@
-"""Ledger-wide jobs as pure per-partition functions: what-if judging, finance rows, export rows and
-reconciliation items.
+"""Ledger-wide jobs as pure per-partition functions: what-if judging (recorded requests again, every instance's
+refund exposure at a time), finance rows, export rows and reconciliation items.
 
 Each takes one partition's instances ``[(name, events), ...]`` (any iterable, in the order they were opened),
 the pinned ``known_at``, the job's plain parameters and, where the job reads shared streams (an account, the
@@ -23,11 +23,12 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from domain.errors import LedgerError
 from domain.instance import Instance, account_id, instance_id, known, live, opening
 from domain.lifecycle import refunds as lifecycle
 from domain.policies import registry
@@ -120,6 +121,66 @@ def rejudge(instances: Instances, load: Load, known_at: datetime, overrides: dic
             what = registry.assess(context(name, events, request, load, overrides, explain=False))
             rows.append(Rejudged(name, head.account, request.refund, base.policy, request.at, base.currency,
                                  base.amount, what.amount))
+    return rows
+
+
+# ----- what-if: every instance's refund exposure at a time -----
+
+@dataclass(frozen=True)
+class Exposed:
+    """What one instance would be refunded if its customer asked at ``at``: today and under the scenario; or,
+    when its policy refuses to judge the request (``error``: a KorPro request names its reason), nothing."""
+
+    instance: str
+    account: str
+    policy: str  # the registered policy that judges it (the name ``--mode`` and the totals go by)
+    product: str
+    currency: str
+    mode: str  # the mode asked (its policy's ``--mode``, or auto)
+    baseline: Decimal | None  # today's parameters; None: not judged
+    scenario: Decimal | None  # with the overrides
+    error: str | None = None  # why it was not judged
+
+    @property
+    def difference(self) -> Decimal | None:
+        return None if self.baseline is None or self.scenario is None else self.scenario - self.baseline
+
+    @property
+    def changed(self) -> bool:
+        return self.baseline != self.scenario
+
+    def as_json(self) -> dict[str, str | None]:
+        money = {k: None if v is None else str(v) for k, v in (("baseline", self.baseline), ("scenario",
+                                                                                             self.scenario),
+                                                              ("difference", self.difference))}
+        return {"instance": self.instance, "account": self.account, "policy": self.policy, "product": self.product,
+                "currency": self.currency, "mode": self.mode, **money, "error": self.error}
+
+
+def exposure(instances: Instances, load: Load, known_at: datetime, at: datetime, modes: dict[str, str],
+             overrides: dict[str, Any], account: str | None = None) -> list[Exposed]:
+    """Every instance of the partition (only ``account``'s) that was open at business time ``at``, as known at
+    ``known_at``, judged as a request of its own made at ``at`` under the mode ``modes`` gives its policy (by
+    name; ``auto`` if none), once under today's parameters and once with ``overrides`` (lean quotes: amounts
+    only). An instance opened after ``at`` (or whose opening fact was retracted) is no exposure and has no row;
+    one its policy will not judge so (a refusal: `domain.errors.LedgerError`) has a row with the refusal."""
+    rows = []
+    for name, stream in instances:
+        events = as_known(stream, known_at)
+        head = opening(live(known(events, known_at)))
+        if head is None or head.at > at or (account is not None and head.account != account):
+            continue
+        policy = registry.for_product(head.product)
+        mode = modes.get(policy.name, "auto")
+        ctx = Context(instances=[(name, events)], load=load, at=at, known_at=known_at, mode=mode, explain=False)
+        try:
+            base = registry.assess(ctx).amount
+            what = registry.assess(replace(ctx, overrides=overrides)).amount if overrides else base
+        except LedgerError as e:
+            rows.append(Exposed(name, head.account, policy.name, head.product, head.currency, mode, None, None,
+                                str(e)))
+            continue
+        rows.append(Exposed(name, head.account, policy.name, head.product, head.currency, mode, base, what))
     return rows
 
 

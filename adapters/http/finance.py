@@ -20,34 +20,54 @@ from adapters.http.problems import responses
 router = APIRouter(prefix="/v1", responses=responses(401, 403, 404, 413, 422, 429))
 
 
+ModeName = Annotated[str, Field(max_length=64)]
+
+
 class Scenario(BaseModel):
-    """One instance's scenario (``instance``, ``at``, ``add``, ``drop``), or every recorded request's
-    (``set``, ``policy_version``, ``account``)."""
+    """One instance's scenario (``instance``, ``at``, ``add``, ``drop``); without ``instance``, every instance's
+    refund exposure at ``at``, or (no ``at``) every recorded request judged again. The scenario is ``set``,
+    ``policy_version``, ``add`` and ``drop``; the baseline is the ledger as recorded, by its own parameters."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
     instance: str | None = Field(None, min_length=1, max_length=200)
-    at: str | None = Field(None, max_length=64, description="the request's business time (instance scenario)")
-    add: list[dict[str, Any]] = Field([], max_length=10_000, description="feed lines to add")
-    drop: list[str] = Field([], max_length=10_000, description="ids of recorded lines to leave out")
+    at: str | None = Field(None, max_length=64, description="the request's business time (one instance's, or "
+                                                            "without instance every instance's exposure)")
+    add: list[dict[str, Any]] = Field([], max_length=10_000, description="feed lines to add (instance scenario)")
+    drop: list[str] = Field([], max_length=10_000, description="ids of recorded lines to leave out (instance "
+                                                               "scenario)")
     set: dict[str, str] = Field({}, description="policy parameters: NAME -> VALUE")
     policy_version: str | None = Field(None, max_length=200)
     account: str | None = Field(None, max_length=200)
-    mode: str = Field("auto", max_length=64)
+    mode: ModeName | Annotated[list[ModeName], Field(max_length=16)] = Field(
+        "auto", description="auto, or a mode or refund reason of the instance's policy; for the "
+                                           "exposure, a list with at most one per policy (the others: auto)")
+    all: bool = Field(False, description="the exposure: list every instance, unchanged ones too")
 
 
 @router.post("/what-if", tags=["finance"], summary="Recompute refunds under a scenario; writes nothing")
 def what_if(app: AppDep, who: WhatIf, scenario: Scenario) -> dict[str, Any]:
     sets = params.overrides([f"{k}={v}" for k, v in scenario.set.items()])
+    modes = [scenario.mode] if isinstance(scenario.mode, str) else scenario.mode
     if scenario.instance is not None:
         check_visible(app, who, [scenario.instance])
         if scenario.at is None:
             raise BadInput(None, "at: missing (an instance scenario needs the request's business time)")
-        services.check_mode(scenario.mode)
+        if len(modes) != 1:
+            raise BadInput(None, "mode: one instance's request has one mode")
         added = [json.dumps(line) for line in scenario.add]
         return services.instance_scenario(app, scenario.instance, params.instant("at", scenario.at), added,
-                                          scenario.drop, scenario.mode, sets).as_json()
+                                          scenario.drop, modes[0], sets, scenario.policy_version).as_json()
+    if scenario.add or scenario.drop:
+        raise BadInput(None, f"{'add' if scenario.add else 'drop'}: facts are added or left out in one instance's "
+                             "scenario: give instance")
     if who.accounts and scenario.account not in who.accounts:
         raise HTTPException(403, "a key narrowed to accounts must name one of them (account)")
+    if scenario.at is not None:
+        return services.ledger_exposure(app, params.instant("at", scenario.at), modes, sets, scenario.policy_version,
+                                        scenario.account, every=scenario.all).as_json()
+    if any(m != "auto" for m in modes):
+        raise BadInput(None, "mode: recorded requests are judged again under the mode they were recorded with; "
+                             "mode is for one instance, or with at for every instance's exposure")
     return services.ledger_scenario(app, sets, scenario.policy_version, scenario.account).as_json()
 
 

@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each submod
         check_overrides,
         diff,
         history,
+        instance_policy,
         overdue,
         quote,
         quote_modes,
@@ -60,7 +61,16 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each submod
         verify,
     )
     from adapters.services.record import RecordResult
-    from adapters.services.whatif import InstanceScenario, LedgerScenario, Totals, instance_scenario, ledger_scenario
+    from adapters.services.whatif import (
+        Exposure,
+        InstanceScenario,
+        LedgerExposure,
+        LedgerScenario,
+        Totals,
+        instance_scenario,
+        ledger_exposure,
+        ledger_scenario,
+    )
 
 __all__ = [
     "ROLES", "CreatedKey", "KeyRow", "Principal", "authenticate", "create_key", "list_keys", "local_actor",
@@ -71,8 +81,9 @@ __all__ = [
     "JOURNAL_FORMATS", "Journal", "TrialBalance", "journal", "trial_balance", "write_journal",
     "EXPORTS", "OPEN_REFUND_STATES", "AccountRow", "History", "InstanceRow", "InstanceScenario", "LedgerScenario",
     "Projected", "Reconciliation", "RecordResult", "RefundListing", "Timeline", "Totals", "accounts",
-    "check_mode", "check_overrides", "diff",
+    "check_mode", "check_overrides", "diff", "instance_policy",
     "export", "history", "instance_scenario", "instances", "ledger_scenario", "overdue", "project", "quote",
+    "Exposure", "LedgerExposure", "ledger_exposure",
     "quote_modes", "reconcile", "record_feed", "refunds", "timeline", "timeline_html", "verify",
 ]
 
@@ -87,11 +98,11 @@ _HOME = {  # each exported name -> the submodule that defines it (imported on fi
     **dict.fromkeys(("OPEN_REFUND_STATES", "AccountRow", "Found", "InstanceRow", "RefundListing", "accounts",
                      "instance", "instance_account", "instance_zone", "instances", "refunds", "search"), "listings"),
     **dict.fromkeys(("AccountOverview", "UnknownAccount", "account_overview"), "overview"),
-    **dict.fromkeys(("History", "Timeline", "check_mode", "check_overrides", "diff", "history", "overdue", "quote",
-                     "quote_modes", "timeline", "timeline_html", "verify"), "queries"),
+    **dict.fromkeys(("History", "Timeline", "check_mode", "check_overrides", "diff", "history", "instance_policy",
+                     "overdue", "quote", "quote_modes", "timeline", "timeline_html", "verify"), "queries"),
     "RecordResult": "record",
-    **dict.fromkeys(("InstanceScenario", "LedgerScenario", "Totals", "instance_scenario", "ledger_scenario"),
-                    "whatif"),
+    **dict.fromkeys(("Exposure", "InstanceScenario", "LedgerExposure", "LedgerScenario", "Totals",
+                     "instance_scenario", "ledger_exposure", "ledger_scenario"), "whatif"),
 }
 
 

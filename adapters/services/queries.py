@@ -30,9 +30,18 @@ if TYPE_CHECKING:
     from projections.timeline import InstanceTimeline as Timeline
 
 
-def quote_modes() -> tuple[str, ...]:
-    """What ``mode`` may be: ``auto``, or a mode (or refund reason) of a registered policy."""
+def quote_modes(policy: str | None = None) -> tuple[str, ...]:
+    """What ``mode`` may be: ``auto``, or a mode (or refund reason) of a registered policy; given a policy's name
+    (a timeline's ``policy``), only that policy's."""
+    if policy is not None:
+        return registry.modes(registry.named(policy))
     return ("auto", *dict.fromkeys(m for p in reversed(registry.POLICIES) for m in p.modes))  # fallback first
+
+
+def instance_policy(app: App, instance: str) -> str | None:
+    """The name of the policy that judges ``instance`` (None while it has no opening fact)."""
+    head = opening(service.events_of(app.ledger, instance))
+    return registry.for_product(head.product).name if head is not None else None
 
 
 def check_overrides(overrides: dict[str, str]) -> dict[str, str]:
@@ -50,15 +59,21 @@ def check_overrides(overrides: dict[str, str]) -> dict[str, str]:
     return overrides
 
 
-def check_mode(mode: str) -> str:
-    """A quote's ``--mode``: ``auto``, or a mode (or refund reason) of a registered policy."""
+def check_mode(mode: str, policy: str | None = None) -> str:
+    """A quote's ``--mode``: ``auto``, or a mode (or refund reason) of a registered policy; given the name of the
+    instance's policy, one of that policy's (`domain.policies.registry.check_mode`, which every quote applies)."""
+    if policy is not None:
+        try:
+            return registry.check_mode(registry.named(policy), mode)
+        except LedgerError as e:
+            raise BadInput(None, f"--mode: {e.message}") from None
     modes = quote_modes()
     if mode not in modes:
         raise BadInput(None, f"--mode: {mode!r} is not one of {', '.join(modes)}")
     return mode
 
 
-OPTIONS = {"with": "--with", "invoice": "--invoice", "reason": "--mode"}  # a request's fields from the CLI
+OPTIONS = {"with": "--with", "invoice": "--invoice", "reason": "--mode", "mode": "--mode"}  # a request's fields
 
 
 @contextmanager

@@ -113,9 +113,24 @@ def check(overrides: dict[str, Any]) -> None:
         p.parameters().override(own(overrides, p))
 
 
+def modes(policy: Policy) -> tuple[str, ...]:
+    """What a request judged by ``policy`` may ask to be judged as: ``auto``, or one of the policy's modes."""
+    return ("auto", *policy.modes)
+
+
+def check_mode(policy: Policy, mode: str) -> str:
+    """``mode`` if ``policy`` knows it; else bad input naming ``mode`` and listing the policy's modes."""
+    if mode != "auto" and mode not in policy.modes:  # on every quote of a ledger-wide job: no tuple made
+        raise LedgerError(f"{mode!r} is not a mode of {policy.name}, which judges this instance; its modes: "
+                          f"{', '.join(modes(policy))}", "mode")
+    return mode
+
+
 def assess(ctx: Context) -> Quote:
-    """Judge a request by the policy of its (primary) instance, with the overrides that policy knows."""
+    """Judge a request by the policy of its (primary) instance, with the overrides that policy knows; a mode the
+    policy does not know is bad input (``mode``)."""
     name, events = ctx.instances[0]
     policy = for_events(name, events)
+    check_mode(policy, ctx.mode)
     overrides = own(ctx.overrides, policy)
     return policy.assess(ctx if overrides == ctx.overrides else replace(ctx, overrides=overrides))

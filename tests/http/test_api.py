@@ -133,3 +133,53 @@ def test_a_revoked_key_is_refused_at_once(server):
     assert server.get("/v1/verify", secret).status_code == 200
     assert server.request("DELETE", f"/v1/keys/{key_id}", "admin").status_code == 200
     assert server.get("/v1/verify", secret).status_code == 401
+
+
+def test_a_mode_the_instances_policy_does_not_know_is_422_naming_mode_and_listing_its_modes(server):
+    """Issue 25 item 1, every mode x both policies: a quote's, a diff's and a what-if's ``mode`` is one of the
+    instance's policy's (interface.md: Kingsoft's modes, KorPro's reasons); any other is 422 listing them (a
+    Kingsoft instance asked for ``trial`` was a 500)."""
+    from tests.integration.test_modes import CASES
+
+    for instance, policy, own, foreign in CASES:
+        for mode in foreign:
+            asked = {"at": AT, "mode": mode}
+            for got in (server.get(f"/v1/instances/{instance}/quote", "finance", params=asked),
+                        server.get(f"/v1/instances/{instance}/diff", "finance",
+                                   params={**asked, "known_at": KNOWN, "vs": KNOWN}),
+                        server.post("/v1/what-if", "finance", json={"instance": instance, **asked})):
+                assert got.status_code == 422, (instance, mode, got.request.url, got.text)
+                message = got.json()["errors"][0]
+                assert message.startswith(f"mode: {mode!r} is not a mode of {policy}"), message  # the API's name
+                assert message.split("its modes: ")[1].split(", ") == ["auto", *own]
+
+
+def test_a_refused_what_if_scenario_names_the_field_and_the_users_value(server):
+    """Issue 25 item 4: dropping a line that is not about the instance (or does not exist) names ``drop`` and
+    the id, as the CLI names --drop; a bad added fact names ``add`` and its place in the list (line N)."""
+    at = "2027-04-06T00:00:00+08:00"
+    for body, message in [
+        ({"drop": ["seed-1"]}, "drop: seed-1: the line is a fact about kec-1, not about kec-2"),
+        ({"drop": ["nope"]}, "drop: nope: no line with this id was recorded"),
+        ({"add": [{"type": "renew", "at": at, "instance": "kec-2", "order": "o-x", "months": 1,
+                   "monthly_price": "20.00", "payment": {"cash": "-1.00"}}]},
+         "add: line 1: payment.cash: a negative amount (-1.00) makes no sense here"),
+    ]:
+        got = server.post("/v1/what-if", "finance", json={"instance": "kec-2", "at": at, **body})
+        assert (got.status_code, got.json()["errors"]) == (422, [message]), got.text
+
+
+def test_every_instances_exposure_over_http_is_the_clis_json(server):
+    """Issue 25 item 3: ``at`` without ``instance`` is every instance's refund exposure at ``at``."""
+    at = "2026-03-10T00:00:00Z"
+    got = server.post("/v1/what-if", "finance", json={"at": at, "mode": ["savings_shortfall"],
+                                                      "set": {"performance_rate": "0.3"}})
+    assert got.status_code == 200, got.text
+    assert got.json() == cli_json(server, "what-if", "--at", at, "--mode", "savings_shortfall", "--set",
+                                  "performance_rate=0.3")
+    assert [(r["instance"], r["baseline"], r["scenario"]) for r in got.json()["instances"]] == [
+        ("kp-1", "1200.00", "800.00")]  # P-G2 at 0.2 and 0.3
+    every = server.post("/v1/what-if", "finance", json={"at": at, "all": True, "account": "acme"})
+    assert every.json() == cli_json(server, "what-if", "--at", at, "--all", "--account", "acme")
+    assert {r["account"] for r in every.json()["instances"]} == {"acme"}
+    assert server.post("/v1/what-if", "finance", json={"at": at, "drop": ["seed-1"]}).status_code == 422

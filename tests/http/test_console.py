@@ -241,3 +241,23 @@ def test_an_error_on_a_page_shows_its_times_in_the_policys_zone_without_microsec
         diff = client.get("/console/instances/kec-2/diff?at=2027-04-06T00:00:00Z&known_at=2020-01-01T00:00:00Z"
                           "&vs=2021-01-01T00:00:00Z").text
         assert "Times are shown in +08:00, the policy&#39;s business time zone." in diff
+
+
+def test_the_console_offers_only_the_instances_policys_modes_and_a_foreign_one_is_a_422_page(server):
+    """Issue 25 item 1: the mode select of the instance and diff pages lists ``auto`` and the instance's policy's
+    modes (interface.md), none of the other policy's; asking for one of those is the page again, 422, saying
+    ``mode`` (it was a 500 page)."""
+    from tests.integration.test_modes import CASES
+
+    with signed_in(server, "auditor") as client:
+        for instance, policy, own, foreign in CASES:
+            for path in (f"/console/instances/{instance}", f"/console/instances/{instance}/diff"):
+                page = client.get(path)
+                assert page.status_code == 200, page.text
+                offered = re.findall(r'<option value="([^"]*)"', page.text)
+                assert offered == ["auto", *own], (path, offered)
+                for mode in foreign:
+                    bad = client.get(path, params={"at": "2026-03-10T00:00:00Z", "mode": mode})
+                    assert bad.status_code == 422, (path, mode, bad.text[-500:])
+                    assert f"mode: {mode!r} is not a mode of {policy}" in bad.text.replace("&#39;", "'"), (path, mode)
+                    assert re.findall(r'<option value="([^"]*)"', bad.text) == ["auto", *own]

@@ -122,6 +122,8 @@ def scheduler():
 JOBS = {  # each ledger-wide job's command line; {out} is a file of its own, compared byte for byte
     "what-if": ["what-if", "--set", "refundable_tenders=cash", "--set", "performance_rate=0.25", "--json"],
     "what-if version": ["what-if", "--policy-version", "2026-06", "--csv", "{out}"],
+    "what-if exposure": ["what-if", "--at", "2026-09-01T00:00:00Z", "--mode", "savings_shortfall", "--set",
+                         "refundable_tenders=cash", "--set", "performance_rate=0.25", "--csv", "{out}", "--json"],
     "reconcile": ["reconcile", "--statement", "{statement}", "--json", "--out", "{out}"],
     "export orders": ["export", "orders", "--from", START.isoformat(), "--to", END.isoformat(), "--out", "{out}"],
     "export refunds": ["export", "refunds", "--from", START.isoformat(), "--to", END.isoformat(), "--format",
@@ -154,7 +156,8 @@ def run(cli: InProcessCLI, statement: Path, job: str, *where: str) -> tuple:
     return done.returncode, done.stdout, made
 
 
-LOCAL = {"sqlite": ("what-if", "reconcile", "export account-ledger", "project --rebuild"), "postgresql": ("what-if",)}
+LOCAL = {"sqlite": ("what-if", "reconcile", "export account-ledger", "project --rebuild"),
+         "postgresql": ("what-if", "what-if exposure")}
 
 
 def answers(cli: InProcessCLI, statement: Path, *where: str, jobs=tuple(JOBS)) -> dict:
@@ -164,6 +167,8 @@ def answers(cli: InProcessCLI, statement: Path, *where: str, jobs=tuple(JOBS)) -
 def test_every_job_answers_the_same_in_this_process_and_on_a_local_cluster(ledger, here):
     cli, statement = ledger
     assert json.loads(here["what-if"][1])["requests"] and here["export orders"][2].count(b"\n") > 60
+    exposure = json.loads(here["what-if exposure"][1])  # every instance open at T, several partitions
+    assert exposure["instances"] and len(exposure["totals"]) > 2 and here["what-if exposure"][2].count(b"\n") > 8
     assert here["reconcile"][0] == 1 and b"amount_mismatch" in here["reconcile"][2]
     assert answers(cli, statement, "--workers", "1", "--partition-size", SIZE) == here
     local = LOCAL["postgresql" if cli.url.startswith("postgresql") else "sqlite"]

@@ -39,8 +39,7 @@ SEARCH_LIMIT = 50
 def _context(request: Request, who: Principal, token: str, **values: Any) -> dict[str, Any]:
     whole = not who.accounts
     nav = {"search": True, "reconcile": may(who, "reconcile") and whole, "record": may(who, "record") and whole}
-    return {"who": who, "csrf": token, "nav": nav, "may_read": may(who, "read"), "modes": services.quote_modes(),
-            **values}
+    return {"who": who, "csrf": token, "nav": nav, "may_read": may(who, "read"), **values}
 
 
 def _instant(name: str, value: str | None, errors: list[str]) -> datetime | None:
@@ -53,11 +52,12 @@ def _instant(name: str, value: str | None, errors: list[str]) -> datetime | None
         return None
 
 
-def _mode(mode: str, errors: list[str]) -> str:
+def _mode(mode: str, errors: list[str], policy: str | None) -> str:
+    """The form's mode, if the instance's ``policy`` knows it (the select offers only its modes)."""
     try:
-        return services.check_mode(mode)
+        return services.check_mode(mode, policy)
     except BadInput as e:
-        errors.append(str(e))
+        errors.append(str(e).removeprefix("--"))  # the form's field: mode
         return "auto"
 
 
@@ -128,11 +128,12 @@ def instance_page(request: Request, app: AppDep, instance: str, at: str | None =
     check_visible(app, who, [instance])
     errors: list[str] = []
     t, k = _instant("at", at, errors), _instant("known_at", known_at, errors)
-    mode = _mode(mode, errors)
     k = k or app.now()
     t = t or k
     tl = services.timeline(app, instance, t, k)
     zone = tl.calendar_tz
+    modes = services.quote_modes(tl.policy)  # the instance's policy's
+    mode = _mode(mode, errors, tl.policy)
     quote, quote_error = None, None
     opened = services.instance(app, instance, k)
     not_yet = opened.opened_at if opened is not None and t < opened.opened_at else None  # a quote before it: none
@@ -146,7 +147,8 @@ def instance_page(request: Request, app: AppDep, instance: str, at: str | None =
               "known_at": known_at if errors and known_at else local(k, zone, exact=bool(known_at)), "mode": mode}
     return page(request, "instance.html", status=422 if errors else 200,
                 **_context(request, who, token, instance=instance, zone=zone, tl=tl.as_json(), drawing=drawing,
-                           quote=quote, quote_error=quote_error, not_yet=not_yet, errors=errors, values=values,
+                           modes=modes, quote=quote, quote_error=quote_error, not_yet=not_yet, errors=errors,
+                           values=values,
                            account=services.instance_account(app, instance)))
 
 
@@ -171,7 +173,9 @@ def diff_page(request: Request, app: AppDep, instance: str, at: str | None = Non
     check_visible(app, who, [instance])
     errors: list[str] = []
     t, k1, k2 = _instant("at", at, errors), _instant("known_at", known_at, errors), _instant("vs", vs, errors)
-    mode = _mode(mode, errors)
+    policy = services.instance_policy(app, instance)
+    modes = services.quote_modes(policy)  # the instance's policy's
+    mode = _mode(mode, errors, policy)
     result, diff_error = None, None
     if not errors and t and k1 and k2:
         try:
@@ -183,7 +187,7 @@ def diff_page(request: Request, app: AppDep, instance: str, at: str | None = Non
     zone = services.instance_zone(app, instance)  # one zone for the page: the instance's policy's
     values = {"at": at or "", "known_at": known_at or "", "vs": vs or "", "mode": mode}
     return page(request, "diff.html", status=422 if errors else 200,
-                **_context(request, who, token, instance=instance, zone=zone, result=result,
+                **_context(request, who, token, instance=instance, zone=zone, result=result, modes=modes,
                            diff_error=diff_error, errors=errors, values=values))
 
 

@@ -58,7 +58,7 @@ def shown(value: datetime | str | None, zone: str | None) -> Markup:
     return Markup('<span class="t">%s</span>') % local(value, zone)
 
 
-TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?")
+TIME = re.compile(r"(?<![\w-])\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?")
 
 
 def unbroken(text: object) -> Markup:
