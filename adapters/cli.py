@@ -25,7 +25,7 @@ from rich.text import Text
 from adapters import services
 from adapters.bootstrap import App, Settings, StoreURLError, bootstrap
 from adapters.formats import answers, envelope, output, tables
-from adapters.formats.errors import BadInput
+from adapters.formats.errors import BadFeed, BadInput
 from domain.errors import LedgerError
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
@@ -877,7 +877,8 @@ def main() -> None:
                 raise BadInput(None, f"argument {i}: not valid UTF-8")
         code = invoked(sys.argv[1:])(standalone_mode=False)
     except (BadInput, LedgerError, StoreURLError) as e:
-        err.print(str(e))
+        for message in e.messages() if isinstance(e, BadFeed) else [str(e)]:  # a feed: each bad line on its own
+            err.print(message)
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
