@@ -27,6 +27,7 @@ from adapters.bootstrap import App, Settings, StoreURLError, bootstrap
 from adapters.formats import answers, envelope, output, tables
 from adapters.formats.errors import BadFeed, BadInput
 from domain.errors import LedgerError
+from domain.wording import count
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
 out = output.SafeConsole(highlight=False, markup=False, width=None if sys.stdout.isatty() else 200)
@@ -618,7 +619,7 @@ def verify_cmd(
             raise typer.Exit(1)
         return
     if v.ok:
-        out.print(f"ok: {v.rows} rows under {v.seals} seals, head {v.head} (position {v.position})")
+        out.print(f"ok: {count(v.rows, 'row')} under {count(v.seals, 'seal')}, head {v.head} (position {v.position})")
     else:
         if v.finding:
             out.print(f"BROKEN at position {v.finding.position}: {v.finding.message}")
@@ -681,7 +682,7 @@ def checkpoint_cmd(
         return
     cp = made.checkpoint
     out.print(f"checkpoint at line {made.line} of {made.file}: head {cp.head}, position {cp.position}, "
-              f"{cp.seals} seals, recorded {cp.recorded_at}", markup=False)
+              f"{count(cp.seals, 'seal')}, recorded {cp.recorded_at}", markup=False)
 
 
 keys = typer.Typer(no_args_is_help=True, help="API keys for the HTTP service (docs/http.md): create, list, revoke.")

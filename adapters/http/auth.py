@@ -25,6 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityS
 from adapters.bootstrap import App
 from adapters.services import listings
 from adapters.services.keys import Principal, authenticate
+from domain.wording import a as article
 
 # What each role may call (issue 15, "Roles and scopes"). The scopes:
 #   customer  quote, history, timeline of an instance, and the refunds listing (scoped to the key's accounts)
@@ -71,7 +72,7 @@ def authorize(request: Request, who: Principal, functions: Iterable[str]) -> Pri
     of ``functions`` must be granted to the key's role, else 403; then the key's rate limit (429)."""
     missing = [f for f in functions if not may(who, f)]
     if missing:
-        raise HTTPException(403, f"a {who.role} key may not {missing[0]}")
+        raise HTTPException(403, f"{article(who.role)} key may not {missing[0]}")
     limiter = request.app.state.limiter
     if limiter is not None:
         limiter.check(who.id)

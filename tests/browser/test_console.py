@@ -222,7 +222,7 @@ def test_the_admin_records_a_feed_as_its_key(page: Page, console, tmp_path):
     page.get_by_role("link", name="Record a feed").click()
     page.get_by_label("Feed").set_input_files(str(feed))
     page.get_by_role("button", name="Record").click()
-    expect(page.locator("#recorded")).to_have_text("1 lines: recorded 1, duplicates 0, denied 0.")
+    expect(page.locator("#recorded")).to_have_text("1 line: recorded 1, duplicates 0, denied 0.")
     page.goto("/console/instances/kec-web/history")
     expect(page.get_by_role("row").filter(has_text="web-1")).to_contain_text("key:k_")
 

@@ -130,3 +130,10 @@ def test_a_narrowed_key_lists_only_its_accounts(server, key):
     assert server.get(f"/v1/refunds?account={OTHER}", key).json()["refunds"] == []
     everyone = server.get("/v1/accounts", "admin").json()["accounts"]
     assert {a["account"] for a in everyone} >= {OWN, OTHER, "umbrella", "race"}
+
+
+def test_a_refusal_names_the_role_in_english(server):
+    """Issue 25 item 15: ``an auditor key may not record`` (not ``a auditor``); ``a finance key``."""
+    got = server.post("/v1/feeds", "auditor", content="\n")
+    assert got.status_code == 403 and got.json()["detail"] == "an auditor key may not record", got.text
+    assert server.post("/v1/feeds", "finance", content="\n").json()["detail"] == "a finance key may not record"

@@ -20,6 +20,7 @@ from domain.instance import Instance
 from domain.lifecycle import Refund, opened
 from domain.policies.korpro import PRODUCT, policy_book_id
 from domain.timeutil import ratio, tz_of
+from domain.wording import a as article
 
 BASE_VERSION = "2025-12-20"
 DISCRETIONARY = ("early_termination", "not_as_described")  # P-G3, P-X1: a staff decision sets the amount
@@ -214,7 +215,8 @@ class Subscription(Instance):
         status, r = self.refund_state(refund)
         expected = "escalated" if escalation else "requested"
         if status != expected or r is None:
-            raise Conflict(f"refund {refund!r} is {status}; only a {expected} refund can be decided here", "refund")
+            raise Conflict(f"refund {refund!r} is {status}; only {article(expected)} refund can be decided here",
+                           "refund")
         req = r.request
         if at < req.at:
             raise Inconsistent(f"refund {refund!r} was requested at {req.at.isoformat()}", "at")
