@@ -245,14 +245,16 @@ def history_cmd(
     with output.times_in(output.calendar_tz(h.policy)):
         table = new_table(f"History of {instance} (known at {h.known_at.isoformat()})",
                           "#", "recorded at", "business at", "fact", "id", "recorded by", "details", "status")
+        number = {r["version"]: i for i, r in enumerate(h.facts, start=1)}  # facts numbered from 1, as listed
         for r in h.facts:
             status = ""
             if "retracted" in r:
                 x = r["retracted"]
-                status = f"retracted by #{x['version']} ({x['by']}) at {x['recorded_at']}: {x['reason']}"
+                status = f"retracted by #{number.get(x['version'], x['version'])} ({x['by']}) at " \
+                         f"{x['recorded_at']}: {x['reason']}"
             details = ", ".join(f"{k}={_brief(k, v)}" for k, v in r["details"].items() if v not in (None, {}, []))
-            table.add_row(str(r["version"]), r["recorded_at"], r["at"], r["fact"], r["id"] or "", r["actor"] or "",
-                          details, status, style="dim" if status else None)
+            table.add_row(str(number[r["version"]]), r["recorded_at"], r["at"], r["fact"], r["id"] or "",
+                          r["actor"] or "", details, status, style="dim" if status else None)
         out.print(table)
 
 

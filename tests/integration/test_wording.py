@@ -13,3 +13,16 @@ def test_verify_counts_one_seal_in_the_singular(cli: CLI):
     cli.ok("record", "-", input=json.dumps(PURCHASE) + "\n")
     said = cli.ok("verify")
     assert said.startswith("ok: 4 rows under 1 seal, head "), said
+
+
+def test_history_numbers_the_facts_from_1_and_a_retraction_by_that_number(cli: CLI):
+    """The stream's first event (the instance opened) is not a fact: the purchase is #1, not #2."""
+    renew = {"type": "renew", "id": "r1", "at": "2026-02-01T00:00:00+08:00", "instance": "kec-1", "order": "o-2",
+             "months": 1, "monthly_price": "10.00", "payment": {"cash": "10.00"}}
+    retract = {"type": "retract", "id": "x1", "at": "2026-02-02T00:00:00+08:00", "target": "r1", "reason": "typo"}
+    cli.ok("record", "-", input="\n".join(json.dumps(x) for x in (PURCHASE, renew, retract)) + "\n")
+    rows = [line.split("│") for line in cli.ok("history", "kec-1").splitlines() if line.startswith("│ ")]
+    numbered = [(cells[1].strip(), cells[4].strip()) for cells in rows if cells[1].strip()]
+    assert numbered == [("1", "Purchased"), ("2", "Renewed"), ("3", "Retracted")], numbered
+    assert "retracted by #3 " in cli.ok("history", "kec-1")
+    assert [f["version"] for f in cli.json("history", "kec-1", "--json")["facts"]] == [2, 3, 4]  # JSON unchanged
