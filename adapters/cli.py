@@ -29,6 +29,18 @@ from adapters.formats.errors import BadFeed, BadInput
 from domain.errors import LedgerError
 from domain.wording import count
 
+
+class _Argument(typer.core.TyperArgument):
+    """An argument as usage lines name it by click's convention: ``INSTANCE``, ``FEED.jsonl``, ``[NAME]`` when
+    optional (typer writes ``{instance}``)."""
+
+    def make_metavar(self, ctx: Any, *, usage: bool = False) -> str:  # type: ignore[override]
+        var = (self.metavar or (self.name or "").upper()) + ("..." if self.nargs != 1 else "")
+        return f"[{var}]" if usage and not self.required else var
+
+
+typer.main.TyperArgument = _Argument  # type: ignore[misc] - the class typer builds every argument with
+
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
 out = output.SafeConsole(highlight=False, markup=False, width=None if sys.stdout.isatty() else 200)
 err = output.SafeConsole(stderr=True, highlight=False, markup=False, soft_wrap=True)  # one error, one line

@@ -26,3 +26,13 @@ def test_history_numbers_the_facts_from_1_and_a_retraction_by_that_number(cli: C
     assert numbered == [("1", "Purchased"), ("2", "Renewed"), ("3", "Retracted")], numbered
     assert "retracted by #3 " in cli.ok("history", "kec-1")
     assert [f["version"] for f in cli.json("history", "kec-1", "--json")["facts"]] == [2, 3, 4]  # JSON unchanged
+
+
+def test_usage_lines_name_arguments_in_capitals(real_cli: CLI):
+    """``INSTANCE``, ``FEED.jsonl``, ``[INSTANCE]`` when optional; never typer's ``{instance}``."""
+    for args, usage in ((["history"], "Usage: billing-ledger history [OPTIONS] INSTANCE"),
+                        (["record"], "Usage: billing-ledger record [OPTIONS] FEED.jsonl"),
+                        (["what-if", "--help"], "Usage: billing-ledger what-if [OPTIONS] [INSTANCE]")):
+        done = real_cli.run(*args)
+        said = done.stdout + done.stderr
+        assert usage in said and "{" not in said.split("Usage:")[1].splitlines()[0], said
