@@ -767,7 +767,8 @@ def new_table(title: str, *columns: str) -> Table:
     return table
 
 
-RIGHT = ("paid", "consumed", "today", "baseline", "scenario", "difference", "instances", "amount")  # amounts, counts
+RIGHT = ("paid", "consumed", "today", "baseline", "scenario", "difference", "instances", "amount", "debit",
+         "credit")  # amounts, counts
 AMOUNT = re.compile(r".+ \([A-Z]{3}\)")  # a header naming its currency ("refund (CNY)") heads amounts; "refund" an id
 
 

@@ -36,3 +36,17 @@ def test_usage_lines_name_arguments_in_capitals(real_cli: CLI):
         done = real_cli.run(*args)
         said = done.stdout + done.stderr
         assert usage in said and "{" not in said.split("Usage:")[1].splitlines()[0], said
+
+
+def test_trial_balance_numbers_are_right_aligned(seeded: CLI):
+    """Amounts of different widths line up on the decimal point: each debit and credit cell ends at its column's
+    right edge."""
+    small = {**PURCHASE, "id": "p-small", "instance": "kec-small", "order": "o-small", "months": 1,
+             "monthly_price": "5.00", "payment": {"cloud_ticket": "5.00"}}
+    seeded.ok("record", "-", input=json.dumps(small) + "\n")
+    rows = [line.split("│")[3:5] for line in seeded.ok("trial-balance", "--at", "2026-06-01T00:00:00Z").splitlines()
+            if line.startswith("│ ")]
+    cells = [c for row in rows for c in row if c.strip()]
+    assert len(cells) >= 4 and all(c.endswith(c.strip() + " ") for c in cells), cells
+    widths = {len(c.strip()) for c in cells}
+    assert len(widths) > 1, cells  # amounts of several widths: left-aligned they would not all end there
