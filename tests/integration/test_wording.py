@@ -50,3 +50,11 @@ def test_trial_balance_numbers_are_right_aligned(seeded: CLI):
     assert len(cells) >= 4 and all(c.endswith(c.strip() + " ") for c in cells), cells
     widths = {len(c.strip()) for c in cells}
     assert len(widths) > 1, cells  # amounts of several widths: left-aligned they would not all end there
+
+
+def test_prices_in_errors_have_two_decimals_K_T2(cli: CLI):
+    """A price given as ``"30"`` is 30.00 in the message, and so is the term's list price 12 x 30 = 360.00."""
+    line = {**PURCHASE, "monthly_price": "30", "payment": {"cash": "300"}}
+    done = cli.run("record", "-", input=json.dumps(line) + "\n")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "line 1: payment: payment tenders add up to 300.00, not the price 360.00"

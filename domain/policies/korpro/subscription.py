@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate
 from domain.errors import Conflict, Inconsistent, LedgerError
 from domain.instance import Instance
 from domain.lifecycle import Refund, opened
+from domain.money import fmt
 from domain.policies.korpro import PRODUCT, policy_book_id
 from domain.timeutil import ratio, tz_of
 from domain.wording import a as article
@@ -223,9 +224,9 @@ class Subscription(Instance):
         limit = req.ceiling if req.ceiling is not None else req.amount
         if approve and req.ceiling is not None and amount is None:
             raise LedgerError(f"a discretionary refund ({req.reason}) needs the decided amount (0 allowed, at most "
-                              f"{limit})", "amount")
+                              f"{fmt(limit)})", "amount")
         if amount is not None and amount > limit:
-            raise Inconsistent(f"amount {amount} exceeds what the policy allows ({limit})", "amount")
+            raise Inconsistent(f"amount {fmt(amount)} exceeds what the policy allows ({fmt(limit)})", "amount")
         if escalation:
             self.trigger_event(Subscription.EscalationDecided, timestamp=timestamp, refund=refund, approve=approve,
                                amount=amount, at=at, line=line)
