@@ -26,8 +26,8 @@ from adapters import services
 from adapters.bootstrap import App, Settings, StoreURLError, bootstrap
 from adapters.formats import answers, envelope, output, tables
 from adapters.formats.errors import BadFeed, BadInput
+from adapters.formats.wording import count
 from domain.errors import LedgerError
-from domain.wording import count
 
 
 class _Argument(typer.core.TyperArgument):

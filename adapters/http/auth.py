@@ -23,9 +23,9 @@ from fastapi import Depends, HTTPException, Path, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 
 from adapters.bootstrap import App
+from adapters.formats.wording import a as article
 from adapters.services import listings
 from adapters.services.keys import Principal, authenticate
-from domain.wording import a as article
 
 # What each role may call (issue 15, "Roles and scopes"). The scopes:
 #   customer  quote, history, timeline of an instance, and the refunds listing (scoped to the key's accounts)
