@@ -25,8 +25,21 @@ from rich.text import Text
 from adapters import services
 from adapters.bootstrap import App, Settings, StoreURLError, bootstrap
 from adapters.formats import answers, envelope, output, tables
-from adapters.formats.errors import BadInput
+from adapters.formats.errors import BadFeed, BadInput
+from adapters.formats.wording import count
 from domain.errors import LedgerError
+
+
+class _Argument(typer.core.TyperArgument):
+    """An argument as usage lines name it by click's convention: ``INSTANCE``, ``FEED.jsonl``, ``[NAME]`` when
+    optional (typer writes ``{instance}``)."""
+
+    def make_metavar(self, ctx: Any, *, usage: bool = False) -> str:  # type: ignore[override]
+        var = (self.metavar or (self.name or "").upper()) + ("..." if self.nargs != 1 else "")
+        return f"[{var}]" if usage and not self.required else var
+
+
+typer.main.TyperArgument = _Argument  # type: ignore[misc] - the class typer builds every argument with
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
 out = output.SafeConsole(highlight=False, markup=False, width=None if sys.stdout.isatty() else 200)
@@ -248,16 +261,17 @@ def history_cmd(
     zone = h.zone  # the instance's policy's business time zone (None: UTC)
     table = new_table(f"History of {instance} (known at {output.when(h.known_at, zone, exact=known_at is not None)})",
                       "#", "recorded at", "business at", "fact", "id", "recorded by", "details", "status")
+    number = {r["version"]: i for i, r in enumerate(h.facts, start=1)}  # facts numbered from 1, as listed
     for r, times in zip(h.facts, h.times, strict=True):
         status = ""
         if "retracted" in r:
             x = r["retracted"]
-            status = (f"retracted by #{x['version']} ({x['by']}) at {output.when(x['recorded_at'], zone)}: "
-                      f"{x['reason']}")
+            status = (f"retracted by #{number.get(x['version'], x['version'])} ({x['by']}) at "
+                      f"{output.when(x['recorded_at'], zone)}: {x['reason']}")
         details = ", ".join(f"{k}={_brief(k, v, zone, k in times)}" for k, v in r["details"].items()
                             if v not in (None, {}, []))
-        table.add_row(str(r["version"]), output.when(r["recorded_at"], zone), output.when(r["at"], zone), r["fact"],
-                      r["id"] or "", r["actor"] or "", details, status, style="dim" if status else None)
+        table.add_row(str(number[r["version"]]), output.when(r["recorded_at"], zone), output.when(r["at"], zone),
+                      r["fact"], r["id"] or "", r["actor"] or "", details, status, style="dim" if status else None)
     out.print(table)
 
 
@@ -696,7 +710,7 @@ def verify_cmd(
             raise typer.Exit(1)
         return
     if v.ok:
-        out.print(f"ok: {v.rows} rows under {v.seals} seals, head {v.head} (position {v.position})")
+        out.print(f"ok: {count(v.rows, 'row')} under {count(v.seals, 'seal')}, head {v.head} (position {v.position})")
     else:
         if v.finding:
             out.print(f"BROKEN at position {v.finding.position}: {v.finding.message}")
@@ -760,7 +774,7 @@ def checkpoint_cmd(
     cp = made.checkpoint
     recorded = output.when(cp.recorded_at, None) or "never (an empty ledger)"
     out.print(f"checkpoint at line {made.line} of {made.file}: head {cp.head}, position {cp.position}, "
-              f"{cp.seals} seals, recorded {recorded}", markup=False)
+              f"{count(cp.seals, 'seal')}, recorded {recorded}", markup=False)
 
 
 keys = typer.Typer(no_args_is_help=True, help="API keys for the HTTP service (docs/http.md): create, list, revoke.")
@@ -833,7 +847,8 @@ def new_table(title: str, *columns: str) -> Table:
     return table
 
 
-RIGHT = ("paid", "consumed", "today", "baseline", "scenario", "difference", "instances", "amount")  # amounts, counts
+RIGHT = ("paid", "consumed", "today", "baseline", "scenario", "difference", "instances", "amount", "debit",
+         "credit")  # amounts, counts
 AMOUNT = re.compile(r".+ \([A-Z]{3}\)")  # a header naming its currency ("refund (CNY)") heads amounts; "refund" an id
 
 
@@ -962,7 +977,8 @@ def main() -> None:
                 raise BadInput(None, f"argument {i}: not valid UTF-8")
         code = invoked(sys.argv[1:])(standalone_mode=False)
     except (BadInput, LedgerError, StoreURLError) as e:
-        err.print(str(e))
+        for message in e.messages() if isinstance(e, BadFeed) else [str(e)]:  # a feed: each bad line on its own
+            err.print(message)
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")

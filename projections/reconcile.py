@@ -26,6 +26,13 @@ def amount(c: int | None) -> str | None:
     return None if c is None else fmt(Decimal(c) / 100)
 
 
+def _larger(statement: int, ledger: int) -> str:
+    """Which side is larger, and by how much (never a signed difference)."""
+    side = "statement" if statement > ledger else "ledger"
+    return f"the {side} is larger by {amount(abs(statement - ledger))} (statement {amount(statement)}, ledger " \
+           f"{amount(ledger)})"
+
+
 @dataclass(frozen=True)
 class StatementLine:
     row: int  # the CSV row number (the header is row 1)
@@ -134,8 +141,7 @@ def reconcile(statement: list[StatementLine], expected: dict[tuple[str, str], Ex
         elif s.kind == "refund" and s.amount_cents > e.amount_cents:
             findings.append(finding("refund_above_quote", "refund paid above the ledger's frozen quote (K-L1)", e))
         elif s.amount_cents != e.amount_cents:
-            findings.append(finding("amount_mismatch", f"amounts differ by {amount(s.amount_cents - e.amount_cents)}",
-                                    e))
+            findings.append(finding("amount_mismatch", _larger(s.amount_cents, e.amount_cents), e))
         else:
             findings.append(finding("matched", "", e))
     if statement:

@@ -11,3 +11,34 @@ class BadInput(Exception):
         super().__init__(f"line {line}: {message}" if line is not None else message)
         self.line = line
         self.message = message
+
+
+PROBLEMS_MAX = 100  # the bad lines one answer lists (docs/feed.md)
+
+
+class BadFeed(BadInput):
+    """Every bad line of a feed (the first ``PROBLEMS_MAX``), each a `BadInput` naming its line and field;
+    ``truncated``: more lines were left unchecked. Nothing of the feed is written. One line reads exactly as
+    its `BadInput`; several read one a line, then a summary."""
+
+    def __init__(self, problems: list[BadInput], truncated: bool = False) -> None:
+        first = problems[0]
+        super().__init__(first.line, first.message)
+        self.problems = problems
+        self.truncated = truncated
+
+    def __str__(self) -> str:
+        return "\n".join(self.messages())
+
+    def messages(self) -> list[str]:
+        """What an entrypoint shows, one item a line: each bad line, then the summary when there are several."""
+        if len(self.problems) == 1 and not self.truncated:
+            return [str(self.problems[0])]
+        return [*map(str, self.problems), self.summary]
+
+    @property
+    def summary(self) -> str:
+        more = f"; stopped at the first {PROBLEMS_MAX}, the lines after them were not checked" if self.truncated \
+            else ""
+        n = len(self.problems)
+        return f"{n} bad line{'s' if n != 1 else ''}{more}; nothing was recorded"

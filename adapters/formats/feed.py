@@ -32,7 +32,7 @@ from pydantic import (
 
 from adapters.formats import envelope
 from adapters.formats.envelope import Refused
-from adapters.formats.errors import BadInput  # its home; also imported from here
+from adapters.formats.errors import PROBLEMS_MAX, BadFeed, BadInput  # their home; also imported from here
 from domain.money import Payment
 from domain.policies import registry
 
@@ -434,16 +434,29 @@ def lines_of(source: str | bytes | IO[bytes] | Iterable[str | bytes]) -> Iterabl
 
 
 def _read_lines(handle: IO[bytes]) -> Iterator[bytes]:
+    """Each line, at most ``LINE_BYTES_MAX`` + 2 bytes of it (more is too long, and the rest of that line is
+    skipped, so that the next line keeps its number)."""
     while chunk := handle.readline(envelope.LINE_BYTES_MAX + 2):
+        if len(chunk) == envelope.LINE_BYTES_MAX + 2 and not chunk.endswith(b"\n"):
+            while (rest := handle.readline(envelope.LINE_BYTES_MAX)) and not rest.endswith(b"\n"):
+                pass
         yield chunk
 
 
 def parse_feed(lines: Iterable[str | bytes]) -> list[FeedLine]:
     """Every line of a feed (texts or bytes, see `lines_of`), validated; blank lines are skipped. Raises
-    `BadInput` at the first bad line."""
+    `BadFeed` listing every bad line (the first ``PROBLEMS_MAX``)."""
     out: list[FeedLine] = []
+    problems: list[BadInput] = []
     for number, line in enumerate(lines, start=1):
-        text = _line_text(number, line)  # even a blank line has at most LINE_BYTES_MAX bytes of UTF-8
-        if text.strip(" \t\r\n"):
-            out.append(parse_line(number, text))
+        if len(problems) == PROBLEMS_MAX:
+            raise BadFeed(problems, truncated=True)
+        try:
+            text = _line_text(number, line)  # even a blank line has at most LINE_BYTES_MAX bytes of UTF-8
+            if text.strip(" \t\r\n"):
+                out.append(parse_line(number, text))
+        except BadInput as e:
+            problems.append(e)
+    if problems:
+        raise BadFeed(problems)
     return out

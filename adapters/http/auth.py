@@ -23,6 +23,7 @@ from fastapi import Depends, HTTPException, Path, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 
 from adapters.bootstrap import App
+from adapters.formats.wording import a as article
 from adapters.services import listings
 from adapters.services.keys import Principal, authenticate
 
@@ -72,7 +73,7 @@ def authorize(request: Request, who: Principal, functions: Iterable[str]) -> Pri
     of ``functions`` must be granted to the key's role, else 403; then the key's rate limit (429)."""
     missing = [f for f in functions if not may(who, f)]
     if missing:
-        raise HTTPException(403, f"a {who.role} key may not {missing[0]}")
+        raise HTTPException(403, f"{article(who.role)} key may not {missing[0]}")
     limiter = request.app.state.limiter
     if limiter is not None:
         limiter.check(who.id)

@@ -1,7 +1,8 @@
 """Every error as RFC 9457 problem details (``application/problem+json``), from one handler.
 
 - bad input (`BadInput`, a refused fact, a request that does not validate): 422, ``errors`` lists the same
-  ``line N: field: what`` items as the CLI (an option's ``--name`` is the parameter's ``name`` here);
+  ``line N: field: what`` items as the CLI (every bad line of a feed, `BadFeed`; an option's ``--name`` is the
+  parameter's ``name`` here);
 - an unknown instance: 404; a key that may not call the function: 403; no or bad key: 401;
 - an idempotency key reused with another body: 422, its first request still running: 409;
 - a store that holds no ledger or cannot be reached: 503; anything else: 500, saying only that.
@@ -20,7 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from adapters.bootstrap import StoreURLError
-from adapters.formats.errors import BadInput
+from adapters.formats.errors import BadFeed, BadInput
 from adapters.services.idempotency import KeyReused, StillRunning
 from domain.errors import LedgerError, UnknownInstance
 
@@ -71,8 +72,9 @@ async def _http(_: Request, e: HTTPException) -> JSONResponse:
 async def _domain(_: Request, e: Exception) -> JSONResponse:
     if isinstance(e, UnknownInstance):
         return not_found(str(e))
-    if isinstance(e, BadInput):
-        return bad_input([http_name(str(e))])
+    if isinstance(e, BadFeed):  # every bad line of a feed, one item each
+        return problem(422, e.summary if len(e.problems) > 1 or e.truncated else str(e), slug="bad-input",
+                       errors=[str(p) for p in e.problems])
     return bad_input([http_name(str(e))])
 
 

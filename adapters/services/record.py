@@ -19,7 +19,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 from adapters.formats import envelope
-from adapters.formats.errors import BadInput
+from adapters.formats.errors import PROBLEMS_MAX, BadFeed, BadInput
 from adapters.store.ledger import Ledger
 from adapters.store.prefetch import select_many
 from domain.errors import Conflict, Inconsistent, LedgerError, UnknownInstance, UnknownReference
@@ -68,6 +68,31 @@ class UnitOfWork:
     latest: datetime | None = None  # the newest recorded time among the loaded aggregates
     stamp: datetime | None = None  # the last recorded time given to this feed's events
     prefetched: dict[Any, list[Any]] = field(default_factory=dict)  # stored events read ahead, by aggregate id
+    before: dict[UUID, tuple[Any, int]] = field(default_factory=dict)  # this line's aggregates as it found them
+
+    def begin(self) -> None:
+        """A line starts: remember each aggregate it reaches as it was (`undo`)."""
+        self.before = {}
+
+    def undo(self) -> None:
+        """Take back what the current line did (it was refused), so that the next lines are judged without it:
+        each aggregate it created is dropped, each one it changed is rebuilt from the store and the feed's
+        earlier events. Only on a refused line (a feed that will not be written): it re-reads the store."""
+        for aggregate_id, (found, pending) in self.before.items():
+            now = self.loaded.get(aggregate_id)
+            if found is None:
+                self.loaded[aggregate_id] = None
+            elif now is not found or len(now.pending_events) != pending:
+                kept = list(found.pending_events[:pending])
+                try:
+                    stored = self.ledger.repository.get(aggregate_id, projector_func=fold)
+                except AggregateNotFoundError:
+                    stored = None
+                rebuilt = fold(stored, kept)
+                if rebuilt is not None:
+                    rebuilt._pending_events = kept  # noqa: SLF001 - the library's pending list, to be saved
+                self.loaded[aggregate_id] = rebuilt
+        self.before = {}
 
     def prefetch(self, lines: list[feed.FeedLine]) -> None:
         """Read every aggregate the feed names, in a few queries (see `adapters.store.prefetch`)."""
@@ -86,6 +111,9 @@ class UnitOfWork:
         """The aggregate (read once per feed), or ``create()``'s new one when the store has none."""
         if aggregate_id not in self.loaded:
             self.loaded[aggregate_id] = self._read(aggregate_id)
+        if aggregate_id not in self.before:
+            found = self.loaded[aggregate_id]
+            self.before[aggregate_id] = (found, len(found.pending_events) if found is not None else 0)
         if self.loaded[aggregate_id] is None and create is not None:
             self.loaded[aggregate_id] = create()
         return self.loaded[aggregate_id]
@@ -206,39 +234,54 @@ def record(ledger: Ledger, lines: list[feed.FeedLine], now: datetime | Clock, *,
 
 def apply_feed(uow: UnitOfWork, ledger: Ledger, lines: list[feed.FeedLine], now: datetime, preserve: bool,
                floor: datetime | None = None) -> RecordResult:
+    """Apply every line in order; a line refused is undone (`UnitOfWork.begin`, `undo`) and the next ones are
+    judged without it. Raises `BadFeed` listing every refused line (the first ``PROBLEMS_MAX``)."""
     result = RecordResult()
+    problems: list[BadInput] = []
     last = last_recorded_at(ledger)
     floor = max(t for t in (last, floor) if t is not None) if (last or floor) else None
     stamp = max(now, floor) if floor else now  # recorded time never goes backwards
     for line in lines:
-        c = line.command
-        if c.recorded_at is not None and not preserve:
-            raise BadInput(line.number, "recorded_at: only allowed with record --preserve-recorded-at")
-        if preserve:
-            stamp = _preserved(line, now, floor)
-            floor = stamp
-        if c.id is not None:
-            key = uow.key("line", c.id)
-            if key is not None and key.active:
-                if key.digest == line.digest:
-                    result.duplicates += 1
-                    continue
-                raise BadInput(line.number, f"id: {c.id!r} was already recorded with other content")
+        if len(problems) == PROBLEMS_MAX:
+            raise BadFeed(problems, truncated=True)
+        uow.begin()
         try:
-            owner = dispatch(uow, c, stamp)
-            if getattr(c, "months", None) is not None:
-                _check_validity(uow, owner, line.number)
-            if c.id is not None:
-                uow.claim("line", c.id, owner, line.digest, stamp)
-        except LedgerError as e:
-            raise BadInput(line.number, str(e)) from None
-        uow.stamp = stamp
-        if uow.latest is not None and uow.latest > stamp:
+            c = line.command
+            if c.recorded_at is not None and not preserve:
+                raise BadInput(line.number, "recorded_at: only allowed with record --preserve-recorded-at")
             if preserve:
-                raise BadInput(line.number, f"recorded_at: {readable(stamp, exact=True)} is before "
-                                            f"{readable(uow.latest, exact=True)}, when a fact it concerns was recorded")
-            raise _StaleClock(uow.latest)
+                stamp = _preserved(line, now, floor)
+            if c.id is not None:
+                key = uow.key("line", c.id)
+                if key is not None and key.active:
+                    if key.digest == line.digest:
+                        result.duplicates += 1
+                        floor = stamp if preserve else floor
+                        continue
+                    raise BadInput(line.number, f"id: {c.id!r} was already recorded with other content")
+            try:
+                owner = dispatch(uow, c, stamp)
+                if getattr(c, "months", None) is not None:
+                    _check_validity(uow, owner, line.number)
+                if c.id is not None:
+                    uow.claim("line", c.id, owner, line.digest, stamp)
+            except LedgerError as e:
+                raise BadInput(line.number, str(e)) from None
+            if uow.latest is not None and uow.latest > stamp:
+                if preserve:
+                    raise BadInput(line.number, f"recorded_at: {readable(stamp, exact=True)} is before "
+                                                f"{readable(uow.latest, exact=True)}, when a fact it concerns was "
+                                                "recorded")
+                raise _StaleClock(uow.latest)
+        except BadInput as e:
+            uow.undo()
+            problems.append(e)
+            continue
+        floor = stamp if preserve else floor
+        uow.stamp = stamp
         result.recorded += 1
+    if problems:
+        raise BadFeed(problems)
     result.denied = uow.denied
     return result
 

@@ -232,9 +232,23 @@ def test_the_admin_records_a_feed_as_its_key(page: Page, console, tmp_path):
     page.get_by_role("link", name="Record a feed").click()
     page.get_by_label("Feed").set_input_files(str(feed))
     page.get_by_role("button", name="Record").click()
-    expect(page.locator("#recorded")).to_have_text("1 lines: recorded 1, duplicates 0, denied 0.")
+    expect(page.locator("#recorded")).to_have_text("1 line: recorded 1, duplicates 0, denied 0.")
     page.goto("/console/instances/kec-web/history")
     expect(page.get_by_role("row").filter(has_text="web-1")).to_contain_text("key:k_")
+
+
+def test_the_record_page_lists_every_bad_line(page: Page, console, tmp_path):
+    """Issue 25 item 8: the alert names the count, then each bad line; nothing is recorded."""
+    feed = tmp_path / "bad.jsonl"
+    feed.write_text('{"type": "purchase"}\n\nnot json\n')
+    sign_in(page, console, "admin")
+    page.goto("/console/record")
+    page.get_by_label("Feed").set_input_files(str(feed))
+    page.get_by_role("button", name="Record").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("2 bad lines; nothing was recorded")
+    expect(alert.get_by_role("listitem")).to_have_count(2)
+    expect(alert.get_by_role("listitem").nth(1)).to_contain_text("line 3: malformed JSON")
 
 
 def test_a_revoked_key_is_signed_out_at_its_next_click(page: Page, console):

@@ -142,3 +142,10 @@ def test_a_customer_key_lists_exactly_its_accounts_instances(server):
     assert server.get(f"/v1/instances?account={OTHER}", "customer@acme").json()["instances"] == []
     assert server.get("/v1/instances?product=KorPro", "customer@acme").json()["instances"] == []
     assert server.get("/v1/accounts", "customer@acme").status_code == 403  # the other reads stay "read"
+
+
+def test_a_refusal_names_the_role_in_english(server):
+    """Issue 25 item 15: ``an auditor key may not record`` (not ``a auditor``); ``a finance key``."""
+    got = server.post("/v1/feeds", "auditor", content="\n")
+    assert got.status_code == 403 and got.json()["detail"] == "an auditor key may not record", got.text
+    assert server.post("/v1/feeds", "finance", content="\n").json()["detail"] == "a finance key may not record"

@@ -75,6 +75,27 @@ def test_the_one_write_page_follows_the_grants(server, key, status):
         assert ('href="/console/record"' in client.get("/console").text) == (status == 200)
 
 
+def test_the_record_page_lists_every_bad_line_of_a_feed(server):
+    """Issue 25 item 8: a 422 page with the count and one item per bad line; nothing written."""
+    feed = b'{"type": "purchase"}\nnot json\n{"type": "renew", "instance": "x"}\n'
+    with signed_in(server, "admin") as client:
+        token = csrf(client.get("/console/record").text)
+        got = client.post("/console/record", data={"csrf": token}, files={"feed": ("feed.jsonl", feed)})
+    assert got.status_code == 422, got.text
+    assert "3 bad lines; nothing was recorded" in got.text
+    items = re.findall(r"<li>(line \d+: [^<]*)</li>", got.text)
+    assert [i.split(":")[0] for i in items] == ["line 1", "line 2", "line 3"], items
+
+
+def test_the_history_page_numbers_the_facts_from_1(server):
+    """Issue 25 item 15: the purchase is fact 1 (the stream's opening event is not listed)."""
+    with signed_in(server, "auditor") as client:
+        page = client.get("/console/instances/kec-1/history").text
+    body = page.split("<tbody>", 1)[1]
+    numbers = re.findall(r'<tr(?: class="retracted")?><td>(\d+)</td>', body)
+    assert numbers == [str(i) for i in range(1, len(numbers) + 1)] and numbers, body[:500]
+
+
 def test_a_narrowed_key_sees_another_accounts_instance_and_account_as_unknown(server):
     with signed_in(server, "auditor@acme") as client:
         assert client.get("/console/instances/kec-1").status_code == 200

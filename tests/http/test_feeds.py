@@ -74,3 +74,22 @@ def test_sixteen_concurrent_refund_requests_for_one_account_accept_at_most_three
     assert len(accepted) == 3
     states = [r["state"] for r in server.get("/v1/refunds", "admin", params={"account": "race"}).json()["refunds"]]
     assert sorted(states) == ["accepted"] * 3 + ["denied"] * (RACE - 3)
+
+
+def test_a_feed_with_several_bad_lines_is_one_422_listing_every_one_and_writes_nothing(server):
+    """Issue 25 item 8: every bad line in ``errors`` (``line N: field: what``), the count in ``detail``."""
+    feed = "\n".join([purchase("many-1", "many"), '{"type": "purchase"', purchase("many-2", "many"),
+                      purchase("many-3", "many").replace('"months": 12', '"months": 0')]) + "\n"
+    got = server.post("/v1/feeds", "recorder", content=feed)
+    assert got.status_code == 422 and got.headers["content-type"] == "application/problem+json", got.text
+    body = got.json()
+    assert body["detail"] == "2 bad lines; nothing was recorded"
+    assert [e.split(":")[0] for e in body["errors"]] == ["line 2", "line 4"]
+    assert body["errors"][1] == "line 4: months: Input should be greater than or equal to 1"
+    again = purchase("many-1", "many").replace("buy-many-1", "buy-again").replace("o-many-1", "o-again")
+    other = purchase("many-4", "many").replace("buy-many-4", "buy-many-1")  # line 1's id, other content
+    refused = server.post("/v1/feeds", "recorder", content="\n".join([purchase("many-1", "many"), again, other]))
+    assert refused.status_code == 422 and refused.json()["detail"] == "2 bad lines; nothing was recorded"
+    assert [e.split(":")[:2] for e in refused.json()["errors"]] == [["line 2", " instance"], ["line 3", " id"]]
+    for name in ("many-1", "many-2"):
+        assert server.get(f"/v1/instances/{name}/history", "admin").status_code == 404  # nothing written

@@ -61,3 +61,49 @@ def test_the_same_order_id_twice_in_one_feed_is_bad_input(real_cli: CLI):  # a f
     done = real_cli.run("record", "-", input=two)
     assert done.returncode == 2 and done.stderr.startswith("line 2: order:")
     assert real_cli.rows() == []
+
+
+def test_record_reports_every_bad_line_and_writes_nothing(real_cli: CLI, tmp_path: Path):
+    """Issue 25 item 8: every bad line, each ``line N: field: what``, then a summary; nothing written. Lines
+    that are not valid commands are all listed first (the feed is not applied then)."""
+    real_cli.ok("record", "-", input=json.dumps(GOOD) + "\n")
+    before = real_cli.rows()
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join([json.dumps({**RENEW, "order": "o-ok"}), with_(RENEW, colour="red"), "",
+                               '{"type": "renew", ', with_(RENEW, order=...)]) + "\n")
+    done = real_cli.run("record", str(feed))
+    assert done.returncode == 2, done.stdout + done.stderr
+    errors = done.stderr.splitlines()
+    assert len(errors) == 4, errors
+    assert errors[0].startswith("line 2: colour: unknown field") and errors[1].startswith("line 4: malformed JSON")
+    assert errors[2:] == ["line 5: order: missing required field", "3 bad lines; nothing was recorded"]
+    assert real_cli.rows() == before
+
+
+def test_record_reports_every_refused_line_each_judged_without_the_refused_ones(real_cli: CLI, tmp_path: Path):
+    """Issue 25 item 8: well-formed lines the ledger refuses are all listed; a refused line is undone before
+    the next is judged (line 4 reuses o-2 of line 3, which was refused, so o-2 is free: it is accepted), and
+    nothing is written (the good lines neither)."""
+    real_cli.ok("record", "-", input=json.dumps(GOOD) + "\n")
+    before = real_cli.rows()
+    lines = [json.dumps({**RENEW, "order": "o-ok"}), with_(RENEW, instance="kec-404"),
+             with_(RENEW, payment={"cash": "9.00"}), with_(RENEW, order="o-2"), with_(RENEW, order="o-1"),
+             with_(RENEW, order="o-2")]
+    done = real_cli.run("record", "-", input="\n".join(lines) + "\n")
+    assert done.returncode == 2, done.stdout + done.stderr
+    errors = done.stderr.splitlines()
+    assert [e.split(":")[:2] for e in errors[:-1]] == [
+        ["line 2", " instance"], ["line 3", " payment"], ["line 5", " order"], ["line 6", " order"]], errors
+    assert "unknown instance 'kec-404'" in errors[0] and "already used (by 'kec-1')" in errors[2]
+    assert errors[-1] == "4 bad lines; nothing was recorded"
+    assert real_cli.rows() == before
+
+
+def test_record_lists_at_most_100_bad_lines(cli: CLI):
+    """Issue 25 item 8: the first 100 bad lines, then says it stopped."""
+    done = cli.run("record", "-", input="x\n" * 150)
+    errors = done.stderr.splitlines()
+    assert done.returncode == 2 and len(errors) == 101 and errors[99].startswith("line 100: malformed JSON")
+    assert errors[-1] == "100 bad lines; stopped at the first 100, the lines after them were not checked; " \
+                         "nothing was recorded"
+    assert cli.rows() == []

@@ -58,6 +58,8 @@ def test_one_of_each_discrepancy_kind(books: CLI, tmp_path: Path):
     above = next(f for f in result["findings"] if f["status"] == "refund_above_quote")
     assert (above["statement_amount"], above["ledger_amount"], above["row"]) == ("120.00", "24.00", 9)
     assert len(report.read_text().splitlines()) == 1 + 9
+    (mismatch,) = [f for f in result["findings"] if f["status"] == "amount_mismatch"]  # o-b: ledger 30.00
+    assert mismatch["detail"] == "the statement is larger by 1.00 (statement 31.00, ledger 30.00)"  # issue 25
 
 
 def test_a_clean_statement_reconciles(books: CLI, tmp_path: Path):

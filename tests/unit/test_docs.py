@@ -94,3 +94,20 @@ def test_the_readme_opens_with_a_tour_of_each_user_and_keeps_two_set_up_commands
     shell = re.findall(r"```(?:sh|bash)\n(.*?)```", screen, flags=re.S)
     commands = [line.split("#")[0].strip() for block in shell for line in block.splitlines()]
     assert [c for c in commands if c] == ["make demo", "make test"]
+
+
+def rule_text(doc: str, rule: str) -> str:
+    """The bullet of ``rule`` in a doc (``- **K-P1 ...``), whole."""
+    return next(line for line in (ROOT / doc).read_text().splitlines() if line.startswith(f"- **{rule} "))
+
+
+def test_the_rules_docs_carry_the_2026_12_decisions_K_P1_P_G3():
+    """The Decisions found by checking generated histories, as the specification words them, and the README's
+    summary of P-G3 agreeing with them (and with the code: test_korpro_rules, test_kingsoft_amount)."""
+    assert "Decision (2026-12): the same holds when no order has an actual payment" in \
+        rule_text("docs/rules-kingsoft.md", "K-P1")
+    assert "Decision (2026-12): a billing period not yet used is one that starts **at or after** the request's " \
+        "time" in rule_text("docs/rules-korpro.md", "P-G3")
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "prepaid billing periods that start at or after the request" in readme
+    assert "start after the request" not in readme

@@ -3,6 +3,8 @@
 Every expected figure is worked out by hand in the test, from the rule's own formula.
 """
 
+from datetime import UTC, datetime
+
 import pytest
 
 from adapters.formats.feed import BadInput
@@ -221,12 +223,40 @@ def test_a_non_refundable_promoted_order_refunds_nothing_and_the_other_orders_re
     assert (q.eligible, q.outcome, q.as_json()["amount"]) == (True, "refund", "30.00")
 
 
-@pytest.mark.parametrize("promotion", [None, {"id": "free-trial", "refundable": False}])
-def test_nothing_paid_at_all_is_cleared_not_denied_K_M4_K_P1(promotion):
-    """K-P1 denies only when there is an actual payment (K-M1) to withhold; with none, K-M4 clears."""
-    ledger = ledger_with(purchase(months=1, price="30.00", payment={"voucher": "30.00"}, promotion=promotion))
+def test_nothing_paid_at_all_is_cleared_not_denied_K_M4_K_P1():
+    """With no actual payment (K-M1) and no non-refundable promotion, K-M4 clears."""
+    ledger = ledger_with(purchase(months=1, price="30.00", payment={"voucher": "30.00"}))
     q = quote(ledger, at=day(10)).as_json()
     assert (q["eligible"], q["outcome"], q["amount"], q["reasons"]) == (True, "resources_cleared", "0.00", [])
+
+
+def test_a_non_refundable_promotion_paid_with_vouchers_only_is_denied_not_cleared_K_P1_K_M4():
+    """K-P1 Decision (2026-12): no order has an actual payment and one is a ``refundable: false`` promoted
+    order: denied under K-P1 (the instance is not released), not cleared under K-M4."""
+    ledger = ledger_with(purchase(months=1, price="30.00", payment={"voucher": "30.00"},
+                                  promotion={"id": "free-trial", "refundable": False}))
+    for mode in ("auto", "five_day", "self_service"):
+        q = quote(ledger, at=day(10) if mode != "five_day" else day(1), mode=mode).as_json()
+        assert (q["eligible"], q["outcome"], q["amount"]) == (False, "denied", "0.00"), mode
+        assert q["reasons"][0]["rule"] == "K-P1" and "free-trial" in q["reasons"][0]["message"], mode
+        assert [(f["fact"], f["ref"]) for f in q["reasons"][0]["facts"]] == [("Purchased", "kec-1-buy")], mode
+
+
+def test_a_non_refundable_promoted_order_after_its_validity_cites_K_P1_not_K_A3():
+    """K-P1 Decision (2026-12), the issue's reproduction: the promoted EBS purchase is superseded by its
+    renewal (K-A3 would make it 0.00 too); its line cites K-P1, the renewal refunds by K-A3:
+    300 - 300/30 x 5 = 250.00."""
+    t0 = "2027-03-01T00:00:00Z"
+    ledger = ledger_with(
+        purchase("ebs-p", order="o-p1", months=1, price="300.00", cash="300.00", at=t0, product="EBS", account="b",
+                 promotion={"id": "p", "refundable": False, "five_day_refund": False}),
+        renew("ebs-p", order="o-p2", months=1, price="300.00", cash="300.00", at="2027-03-10T00:00:00Z"))
+    q = quote(ledger, "ebs-p", at=datetime(2027, 4, 5, tzinfo=UTC))
+    lines = lines_by_order(q)
+    assert (lines["o-p1"]["rule"], lines["o-p1"]["refund"], lines["o-p1"]["formula"]) == \
+        ("K-P1", "0.00", "promotion p is not refundable: 0.00")
+    assert (lines["o-p2"]["rule"], lines["o-p2"]["refund"]) == ("K-A3", "250.00")
+    assert (q.outcome, q.as_json()["amount"]) == ("refund", "250.00")
 
 
 def test_what_counts_as_paid_follows_the_refundable_tenders_K_P1_K_M1():

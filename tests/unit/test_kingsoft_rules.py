@@ -239,12 +239,17 @@ def test_an_application_whose_every_paid_order_is_a_non_refundable_promotion_is_
     assert cited(reason) == [("Purchased", "kec-1-buy"), ("Purchased", "eip-1-buy")]
 
 
-def test_one_refundable_paid_order_or_nothing_paid_lifts_the_promotion_denial_K_P1_K_M4():
+def test_one_refundable_paid_order_lifts_the_promotion_denial_nothing_paid_does_not_K_P1_K_M4():
+    """K-P1 Decisions: a paid renewal lifts the denial; nothing paid at all (vouchers only) denies under K-P1
+    when an order is a non-refundable promotion (2026-12), and leaves K-M4 to clear when none is."""
     ledger = ledger_with(purchase("kec-1", promotion=NOT_REFUNDABLE), renew("kec-1", order="r", months=1, at=day(1)),
-                         purchase("kec-2", payment={"voucher": "120.00"}, promotion=NOT_REFUNDABLE))
+                         purchase("kec-2", payment={"voucher": "120.00"}, promotion=NOT_REFUNDABLE),
+                         purchase("kec-3", payment={"voucher": "120.00"}))
     assert [r.rule for r in promotion_forbids_refund(application(ledger, "kec-1", at=day(0, hours=12)))] == ["K-P1"]
     assert promotion_forbids_refund(application(ledger, "kec-1", at=day(2))) == []  # the renewal is paid
-    assert promotion_forbids_refund(application(ledger, "kec-2", at=day(2))) == []  # nothing paid: K-M4
+    (reason,) = promotion_forbids_refund(application(ledger, "kec-2", at=day(2)))  # nothing paid, promoted: K-P1
+    assert reason.rule == "K-P1" and "no order of the application has an actual payment" in reason.message
+    assert promotion_forbids_refund(application(ledger, "kec-3", at=day(2))) == []  # nothing paid: K-M4
 
 
 # ----- self-service refund after five days -----

@@ -69,6 +69,17 @@ def test_early_termination_offers_the_months_paid_ahead_as_a_ceiling_P_G3():
     assert (used.lines, rules_of(used)) == ([], ["P-G3"])  # every month paid so far has begun
 
 
+def test_a_period_starting_exactly_at_the_request_is_not_yet_used_P_G3():
+    """P-G3 Decision (2026-12): a billing period not yet used starts at or after the request (one starting
+    exactly then has had no use); one second later it is in progress, so used."""
+    ahead = {**charge("inv-4", 3), "at": (START + timedelta(days=80)).isoformat()}  # period from day 90
+    exactly = rules.early_termination(view(performance(ahead), days=90), ask(90, "early_termination"), P)
+    assert refunds(exactly) == [("inv-4", "P-G3", "2000.00")]
+    later = rules.early_termination(view(performance(ahead), days=90 + 1 / 86400),
+                                    ask(90 + 1 / 86400, "early_termination"), P)
+    assert (later.lines, rules_of(later)) == ([], ["P-G3"])
+
+
 def test_a_billing_error_refunds_the_incorrect_part_P_B1():
     error = {"type": "report_billing_error", "at": (START + timedelta(days=2)).isoformat(), "instance": "kp-1",
              "invoice": "inv-1", "incorrect_amount": "150.00"}

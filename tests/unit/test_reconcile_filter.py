@@ -33,3 +33,11 @@ def test_only_named_items_and_items_due_in_the_period_are_kept():
 
 def test_an_empty_statement_keeps_nothing():
     assert expected_items([order("a", 1)], [], Scope.of([])) == {}
+
+
+def test_an_amount_mismatch_says_which_side_is_larger():
+    """Issue 25 item 15: no signed difference to decode."""
+    from projections.reconcile import _larger
+
+    assert _larger(3100, 3000) == "the statement is larger by 1.00 (statement 31.00, ledger 30.00)"
+    assert _larger(2900, 3000) == "the ledger is larger by 1.00 (statement 29.00, ledger 30.00)"

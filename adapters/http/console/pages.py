@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters import services
 from adapters.formats import output, tables, timeline_html
-from adapters.formats.errors import BadInput
+from adapters.formats.errors import BadFeed, BadInput
 from adapters.http import params
 from adapters.http.auth import AppDep, check_visible, may, narrowed_to
 from adapters.http.console import chart, session
@@ -269,6 +269,8 @@ async def record(request: Request, app: AppDep) -> Response:
     try:
         result = await run_in_threadpool(services.record_feed, app, data,
                                          preserve_recorded_at=form.get("preserve_recorded_at") == "on", actor=who.actor)
-    except (BadInput, LedgerError) as e:
-        return page(request, "record.html", status=422, **_context(request, who, token, result=None, error=str(e)))
+    except (BadInput, LedgerError) as e:  # a feed's every bad line (BadFeed), listed
+        error, lines = (e.summary, [str(p) for p in e.problems]) if isinstance(e, BadFeed) else (str(e), [])
+        return page(request, "record.html", status=422, **_context(request, who, token, result=None, error=error,
+                                                                  bad_lines=lines))
     return page(request, "record.html", **_context(request, who, token, result=result.as_json(), error=None))

@@ -131,8 +131,11 @@ def whole_payment_line(instance: str, o: Order, params: KingsoftParameters, rule
 
 
 def expired_line(instance: str, o: Order, params: KingsoftParameters, explain: bool = True) -> Line:
-    """K-A3: once a later base order is in effect, earlier ones refund 0."""
+    """K-A3: once a later base order is in effect, earlier ones refund 0 (a non-refundable promoted one cites
+    K-P1, the Decision: whatever else makes it 0.00)."""
     paid = o.payment.actual(params.refundable_tenders)
+    if not o.refundable:
+        return _promotion_line(instance, o, paid, explain)
     return Line(instance, o.order, o.kind, "K-A3", paid, paid, Decimal("0.00"),
                 "superseded by a later base order in effect: 0.00" if explain else "")
 

@@ -14,6 +14,7 @@ from typing import Any
 from domain import applications
 from domain.errors import Conflict, Inconsistent, LedgerError
 from domain.instance import Instance
+from domain.money import fmt
 from domain.policies.kingsoft.amount import KingsoftParameters
 from domain.policies.kingsoft.events import BOUND, BillingModeChanged, Downgraded, Purchased, Renewed, Upgraded
 from domain.policies.kingsoft.orders import build_orders, expiry, term_price
@@ -46,7 +47,7 @@ def check_payment(payment: Any, price: Decimal | None, monthly_price: Decimal, m
             return  # the list price is not a whole number of cents: only an explicit price can be checked
         price = Decimal(int(exact * 100)) / 100
     if payment.total != price:
-        raise Inconsistent(f"payment tenders add up to {payment.total}, not the price {price}", "payment")
+        raise Inconsistent(f"payment tenders add up to {fmt(payment.total)}, not the price {fmt(price)}", "payment")
 
 
 def _check_order(inst: Instance, at: datetime, currency: str | None) -> None:
@@ -105,7 +106,8 @@ def change(session: Session, c: Any, ts: datetime) -> str:
     if c.type == "upgrade":
         payment = c.payment.value()
         if c.price is not None and payment.total != c.price:
-            raise Inconsistent(f"payment tenders add up to {payment.total}, not the price {c.price}", "payment")
+            raise Inconsistent(f"payment tenders add up to {fmt(payment.total)}, not the price {fmt(c.price)}",
+                               "payment")
         inst.trigger_event(Upgraded, timestamp=ts, at=c.at, line=c.id, order=c.order, monthly_price=c.monthly_price,
                            payment=payment, spec=c.spec)
     else:

@@ -212,20 +212,25 @@ def promotion_forbids_five_day(app: Application) -> list[Reason]:
 
 
 def promotion_forbids_refund(app: Application) -> list[Reason]:
-    """K-P1 (Decision): when every order of the application with an actual payment (K-M1, > 0 under the
-    ``refundable_tenders``) is a promoted order marked ``refundable: false``, the request is denied, in
-    every mode: nothing is refunded and the instance is not released (rather than cleared under K-M4).
-    The denied quote has mode ``none`` like every denial (no mode allows it). An application with nothing
-    paid at all is not denied here: it is cleared under K-M4; one with any refundable paid order refunds
-    it, each promoted order's line citing K-P1 at 0.00."""
-    paid = [(v, o) for v in app.views for o in v.orders if o.payment.actual(app.params.refundable_tenders) > 0]
-    if not paid or any(o.refundable for _, o in paid):
+    """K-P1 (Decisions): when every order of the application with an actual payment (K-M1, > 0 under the
+    ``refundable_tenders``) is a promoted order marked ``refundable: false`` — or, when no order has an actual
+    payment, at least one is such an order (a non-refundable promotion paid with vouchers only) — the request is
+    denied, in every mode: nothing is refunded and the instance is not released (rather than cleared under
+    K-M4). The denied quote has mode ``none`` like every denial (no mode allows it). An application with nothing
+    paid and no such order is cleared under K-M4; one with any refundable paid order refunds it, each promoted
+    order's line citing K-P1 at 0.00."""
+    orders = [(v, o) for v in app.views for o in v.orders]
+    paid = [(v, o) for v, o in orders if o.payment.actual(app.params.refundable_tenders) > 0]
+    withheld = paid or [(v, o) for v, o in orders if not o.refundable]
+    if not withheld or any(o.refundable for _, o in withheld):
         return []
     named = ", ".join(f"{v.name} order {o.order} (promotion {o.promotion['id']})"  # type: ignore[index]
-                      for v, o in paid)
-    return [Reason("K-P1", f"every paid order of the application was bought in a promotion that is not "
-                           f"refundable: {named}",
-                   tuple(cite(f) for v, o in paid for f in v.facts if getattr(f, "order", None) == o.order))]
+                      for v, o in withheld)
+    message = (f"every paid order of the application was bought in a promotion that is not refundable: {named}"
+               if paid else "no order of the application has an actual payment, and these were bought in a promotion "
+                            f"that is not refundable: {named}")
+    return [Reason("K-P1", message,
+                   tuple(cite(f) for v, o in withheld for f in v.facts if getattr(f, "order", None) == o.order))]
 
 
 # ----- self-service refund after five days -----

@@ -18,8 +18,10 @@ from eventsourcing.domain import Aggregate
 from domain.errors import Conflict, Inconsistent, LedgerError
 from domain.instance import Instance
 from domain.lifecycle import Refund, opened
+from domain.money import fmt
 from domain.policies.korpro import PRODUCT, policy_book_id
 from domain.timeutil import ratio, readable, tz_of
+from domain.wording import a as article
 
 BASE_VERSION = "2025-12-20"
 DISCRETIONARY = ("early_termination", "not_as_described")  # P-G3, P-X1: a staff decision sets the amount
@@ -215,7 +217,8 @@ class Subscription(Instance):
         status, r = self.refund_state(refund)
         expected = "escalated" if escalation else "requested"
         if status != expected or r is None:
-            raise Conflict(f"refund {refund!r} is {status}; only a {expected} refund can be decided here", "refund")
+            raise Conflict(f"refund {refund!r} is {status}; only {article(expected)} refund can be decided here",
+                           "refund")
         req = r.request
         if at < req.at:
             raise Inconsistent(f"refund {refund!r} was requested at "
@@ -223,9 +226,9 @@ class Subscription(Instance):
         limit = req.ceiling if req.ceiling is not None else req.amount
         if approve and req.ceiling is not None and amount is None:
             raise LedgerError(f"a discretionary refund ({req.reason}) needs the decided amount (0 allowed, at most "
-                              f"{limit})", "amount")
+                              f"{fmt(limit)})", "amount")
         if amount is not None and amount > limit:
-            raise Inconsistent(f"amount {amount} exceeds what the policy allows ({limit})", "amount")
+            raise Inconsistent(f"amount {fmt(amount)} exceeds what the policy allows ({fmt(limit)})", "amount")
         if escalation:
             self.trigger_event(Subscription.EscalationDecided, timestamp=timestamp, refund=refund, approve=approve,
                                amount=amount, at=at, line=line)
