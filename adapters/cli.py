@@ -24,7 +24,7 @@ from rich.text import Text
 
 from adapters import services
 from adapters.bootstrap import App, Settings, StoreURLError, bootstrap
-from adapters.formats import answers, envelope, output, tables
+from adapters.formats import answers, chain, envelope, output, tables
 from adapters.formats.errors import BadInput
 from domain.errors import LedgerError
 
@@ -245,14 +245,17 @@ def history_cmd(
         table = new_table(f"History of {instance} (known at {h.known_at.isoformat()})",
                           "#", "recorded at", "business at", "fact", "id", "recorded by", "details", "status")
         for r in h.facts:
-            status = ""
+            status = "UNVERIFIED" if r["verified"] is False else ""
             if "retracted" in r:
                 x = r["retracted"]
-                status = f"retracted by #{x['version']} ({x['by']}) at {x['recorded_at']}: {x['reason']}"
+                status = ", ".join(filter(None, (status, f"retracted by #{x['version']} ({x['by']}) at "
+                                                         f"{x['recorded_at']}: {x['reason']}")))
             details = ", ".join(f"{k}={_brief(k, v)}" for k, v in r["details"].items() if v not in (None, {}, []))
             table.add_row(str(r["version"]), r["recorded_at"], r["at"], r["fact"], r["id"] or "", r["actor"] or "",
                           details, status, style="dim" if status else None)
         out.print(table)
+        if h.unverified_from:
+            out.print(chain.UNVERIFIED_NOTE, markup=False)
 
 
 @cli.command("timeline")
@@ -621,7 +624,8 @@ def verify_cmd(
         out.print(f"ok: {v.rows} rows under {v.seals} seals, head {v.head} (position {v.position})")
     else:
         if v.finding:
-            out.print(f"BROKEN at position {v.finding.position}: {v.finding.message}")
+            for line in chain.problem_lines(v.as_json()["first_problem"]):
+                out.print(line, markup=False)
         for problem in v.seal_problems:
             out.print(f"BROKEN: {problem}")
     for h in result.heads:

@@ -92,9 +92,11 @@ class History:
     known_at: datetime
     facts: list[dict[str, Any]]  # one row per fact, recorded order (see `history_rows`)
     policy: str | None = None  # the instance's policy (its business time zone is how people read the times)
+    unverified_from: int | None = None  # the first version its seals do not vouch for (`mark_unverified`)
 
     def as_json(self) -> dict[str, Any]:
-        return {"instance": self.instance, "known_at": self.known_at.isoformat(), "facts": self.facts}
+        return {"instance": self.instance, "known_at": self.known_at.isoformat(),
+                "unverified_from": self.unverified_from, "facts": self.facts}
 
 
 def _plain(value: Any) -> Any:
@@ -137,8 +139,21 @@ def history(app: App, instance: str, known_at: datetime | None = None) -> Histor
     known_at = known_at or app.now()
     (_, events), = service.iter_events(app.ledger, [instance])
     head = opening(f for f in known(events, known_at) if not isinstance(f, Instance.Retracted))
-    return History(instance, known_at, history_rows(events, known_at),
-                   registry.for_product(head.product).name if head is not None else None)
+    from adapters.store.integrity import unverified_from  # the instance's rows against their seals
+
+    rows = history_rows(events, known_at)
+    first = unverified_from(app.ledger, events[0].originator_id) if events else None
+    mark_unverified(rows, first)
+    return History(instance, known_at, rows, registry.for_product(head.product).name if head is not None else None,
+                   first or None)
+
+
+def mark_unverified(rows: list[dict[str, Any]], first: int | None) -> None:
+    """``verified`` on each row: false from the first version the instance's seals do not vouch for on (a row
+    edited, deleted or inserted behind the ledger's back: `adapters.store.integrity.unverified_from`), since
+    nothing after a broken row is proven; None (not checked) on a store without that check (``first`` 0)."""
+    for row in rows:
+        row["verified"] = None if first == 0 else first is None or row["version"] < first
 
 
 # ----- timeline -----
