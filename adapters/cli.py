@@ -29,7 +29,8 @@ from adapters.formats.errors import BadInput
 from domain.errors import LedgerError
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
-out = output.SafeConsole(highlight=False, markup=False, width=None if sys.stdout.isatty() else 200)
+out = output.SafeConsole(highlight=False, markup=False,  # COLUMNS (or the terminal's width), else 200 to a pipe
+                         width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 err = output.SafeConsole(stderr=True, highlight=False, markup=False, soft_wrap=True)  # one error, one line
 
 Json = Annotated[bool, typer.Option("--json", help="print JSON (every field, full precision) instead of a table")]
@@ -243,7 +244,8 @@ def history_cmd(
         return
     with output.times_in(output.calendar_tz(h.policy)):
         table = new_table(f"History of {instance} (known at {h.known_at.isoformat()})",
-                          "#", "recorded at", "business at", "fact", "id", "recorded by", "details", "status")
+                          "#", "recorded at", "business at", "fact", "id", "recorded by", "details", "status",
+                          below=("details", "status"))
         for r in h.facts:
             status = "UNVERIFIED" if r["verified"] is False else ""
             if "retracted" in r:
@@ -749,8 +751,9 @@ def _title(what: str, known_at: datetime | None) -> str:
     return f"{what} (known at {known_at.isoformat()})" if known_at else what
 
 
-def new_table(title: str, *columns: str) -> Table:
-    table = output.SafeTable(title=title)
+def new_table(title: str, *columns: str, below: tuple[str, ...] = ("explanation", "details", "detail")) -> Table:
+    """``below``: the columns of prose, on their own lines under each row on a narrow terminal (`SafeTable`)."""
+    table = output.SafeTable(title=title, below=below)
     for col in columns:
         table.add_column(col, justify="right" if col.split(" (")[0] in RIGHT or AMOUNT.fullmatch(col) else "left")
     return table
