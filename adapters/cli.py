@@ -24,7 +24,7 @@ from rich.text import Text
 
 from adapters import services
 from adapters.bootstrap import App, Settings, StoreURLError, bootstrap
-from adapters.formats import answers, envelope, output, tables
+from adapters.formats import answers, chain, envelope, output, tables
 from adapters.formats.errors import BadFeed, BadInput
 from adapters.formats.wording import count
 from domain.errors import LedgerError
@@ -42,7 +42,8 @@ class _Argument(typer.core.TyperArgument):
 typer.main.TyperArgument = _Argument  # type: ignore[misc] - the class typer builds every argument with
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="An event-sourced billing ledger.")
-out = output.SafeConsole(highlight=False, markup=False, width=None if sys.stdout.isatty() else 200)
+out = output.SafeConsole(highlight=False, markup=False,  # COLUMNS (or the terminal's width), else 200 to a pipe
+                         width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200)
 err = output.SafeConsole(stderr=True, highlight=False, markup=False, soft_wrap=True)  # one error, one line
 
 Json = Annotated[bool, typer.Option("--json", help="print JSON (every field, full precision) instead of a table")]
@@ -260,19 +261,23 @@ def history_cmd(
         return
     zone = h.zone  # the instance's policy's business time zone (None: UTC)
     table = new_table(f"History of {instance} (known at {output.when(h.known_at, zone, exact=known_at is not None)})",
-                      "#", "recorded at", "business at", "fact", "id", "recorded by", "details", "status")
+                      "#", "recorded at", "business at", "fact", "id", "recorded by", "details", "status",
+                      below=("details", "status"))
     number = {r["version"]: i for i, r in enumerate(h.facts, start=1)}  # facts numbered from 1, as listed
     for r, times in zip(h.facts, h.times, strict=True):
-        status = ""
+        status = "UNVERIFIED" if r["verified"] is False else ""
         if "retracted" in r:
             x = r["retracted"]
-            status = (f"retracted by #{number.get(x['version'], x['version'])} ({x['by']}) at "
-                      f"{output.when(x['recorded_at'], zone)}: {x['reason']}")
+            status = ", ".join(filter(None, (status, f"retracted by #{number.get(x['version'], x['version'])} "
+                                                     f"({x['by']}) at {output.when(x['recorded_at'], zone)}: "
+                                                     f"{x['reason']}")))
         details = ", ".join(f"{k}={_brief(k, v, zone, k in times)}" for k, v in r["details"].items()
                             if v not in (None, {}, []))
         table.add_row(str(number[r["version"]]), output.when(r["recorded_at"], zone), output.when(r["at"], zone),
                       r["fact"], r["id"] or "", r["actor"] or "", details, status, style="dim" if status else None)
     out.print(table)
+    if h.unverified_from:
+        out.print(chain.UNVERIFIED_NOTE, markup=False)
 
 
 @cli.command("timeline")
@@ -713,7 +718,8 @@ def verify_cmd(
         out.print(f"ok: {count(v.rows, 'row')} under {count(v.seals, 'seal')}, head {v.head} (position {v.position})")
     else:
         if v.finding:
-            out.print(f"BROKEN at position {v.finding.position}: {v.finding.message}")
+            for line in chain.problem_lines(v.as_json()["first_problem"]):
+                out.print(line, markup=False)
         for problem in v.seal_problems:
             out.print(f"BROKEN: {problem}")
     for h in result.heads:
@@ -840,8 +846,9 @@ def _title(what: str, known_at: datetime | None, zone: str | None = None, exact:
     return f"{what} (known at {output.when(known_at, zone, exact=exact)})" if known_at else what
 
 
-def new_table(title: str, *columns: str) -> Table:
-    table = output.SafeTable(title=title)
+def new_table(title: str, *columns: str, below: tuple[str, ...] = ("explanation", "details", "detail")) -> Table:
+    """``below``: the columns of prose, on their own lines under each row on a narrow terminal (`SafeTable`)."""
+    table = output.SafeTable(title=title, below=below)
     for col in columns:
         table.add_column(col, justify="right" if col.split(" (")[0] in RIGHT or AMOUNT.fullmatch(col) else "left")
     return table

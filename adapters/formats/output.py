@@ -110,13 +110,82 @@ class SafeConsole(Console):
 
 
 class SafeTable(Table):
-    """A table whose string cells and title are shown inert (`cell`)."""
+    """A table whose string cells and title are shown inert (`cell`), and that stays readable on a narrow
+    terminal: when its columns do not fit the width unwrapped, it is laid out as text instead of boxes, no
+    header cut and no value broken inside a column (`narrow_lines`).
 
-    def __init__(self, *args: Any, title: str | None = None, **kwargs: Any) -> None:
+    ``below``: the headers of the columns of prose (a formula, details, a status), which the narrow layout
+    shows on their own lines under each row, indented, instead of as a column."""
+
+    def __init__(self, *args: Any, title: str | None = None, below: tuple[str, ...] = (), **kwargs: Any) -> None:
         super().__init__(*args, title=Text(plain(title)) if title is not None else None, **kwargs)
+        self.below = below
 
     def add_row(self, *cells: Any, **kwargs: Any) -> None:
         super().add_row(*(cell(c) if isinstance(c, str) or c is None else c for c in cells), **kwargs)
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        if not self.columns or super().__rich_measure__(console, options).maximum <= options.max_width:
+            yield from super().__rich_console__(console, options)
+            return
+        yield from narrow_lines(self, options.max_width)
+
+
+NBSP = "\u00a0"  # keeps a header with its value on one line of the narrow layout
+
+
+def _plain_cell(value: Any) -> str:
+    return value.plain if isinstance(value, Text) else "" if value is None else str(value)
+
+
+def narrow_lines(table: SafeTable, width: int) -> Iterator[Text]:
+    """``table`` for a terminal ``width`` columns wide: the title, then the columns not in ``below`` aligned
+    under whole headers (numbers right-aligned) when they fit side by side, each row followed by its ``below``
+    cells as ``header: text`` lines, wrapped at word boundaries and indented; when even those columns do not
+    fit, each row as one block of ``header value`` pairs. Every header and every value is printed whole."""
+    if table.title is not None:
+        yield Text(_plain_cell(table.title), style="bold")
+    cols = [(c, [_plain_cell(x) for x in c._cells]) for c in table.columns]
+    side = [(c, cells) for c, cells in cols if _plain_cell(c.header) not in table.below]
+    under = [(c, cells) for c, cells in cols if _plain_cell(c.header) in table.below]
+    widths = [max([len(_plain_cell(c.header)), *(len(x) for x in cells)]) for c, cells in side]
+    aligned = sum(widths) + 2 * (len(widths) - 1) <= width
+
+    def row(values: list[str]) -> str:
+        return "  ".join(v.rjust(w) if c.justify == "right" else v.ljust(w)
+                         for (c, _), v, w in zip(side, values, widths, strict=True)).rstrip()
+
+    if aligned:
+        yield Text(row([_plain_cell(c.header) for c, _ in side]), style="bold")
+        yield Text("─" * min(width, sum(widths) + 2 * (len(widths) - 1)))
+    for i in range(table.row_count):
+        style = table.rows[i].style or ""
+        if aligned:
+            yield Text(row([cells[i] for _, cells in side]), style=style)
+        else:
+            pairs = [f"{_plain_cell(c.header)} {cells[i]}" for c, cells in side if cells[i]]
+            kept = (p.replace(" ", NBSP) if len(p) <= width - 4 else p for p in pairs)  # broken only if too long
+            for line in _wrapped(" · ".join(kept), width, "", "    ", style):
+                yield Text(line.plain.replace(NBSP, " "), style=style)
+        for c, cells in under:
+            if cells[i]:
+                yield from _wrapped(f"{_plain_cell(c.header)}: {cells[i]}", width, "    ", "      ", style)
+        if not aligned and i + 1 < table.row_count:
+            yield Text("")
+
+
+def _wrapped(text: str, width: int, first: str, rest: str, style: Any) -> Iterator[Text]:
+    """``text`` in lines of at most ``width`` columns, broken between words (a word longer than a line keeps
+    a line of its own, whole), the first line indented by ``first``, the others by ``rest``."""
+    line = first
+    for word in text.split(" "):
+        if line.strip() and len(line) + 1 + len(word) > width:
+            yield Text(line, style=style)
+            line = rest + word
+        else:
+            line = f"{line} {word}" if line.strip() else line + word
+    if line.strip():
+        yield Text(line, style=style)
 
 
 def csv_cell(value: str) -> str:

@@ -113,9 +113,11 @@ class History:
     values: list[dict[str, Any]] = field(default_factory=list)
     times: tuple[frozenset[str], ...] = ()  # per fact, the names of its details that are times (not in JSON)
     zone: str | None = None  # that business time zone (±HH:MM); None: none applies (times read in UTC)
+    unverified_from: int | None = None  # the first version its seals do not vouch for (`mark_unverified`)
 
     def as_json(self) -> dict[str, Any]:
-        return {"instance": self.instance, "known_at": self.known_at.isoformat(), "facts": self.facts}
+        return {"instance": self.instance, "known_at": self.known_at.isoformat(),
+                "unverified_from": self.unverified_from, "facts": self.facts}
 
 
 def _plain(value: Any) -> Any:
@@ -171,11 +173,23 @@ def history(app: App, instance: str, known_at: datetime | None = None) -> Histor
     facts = known(events, known_at)
     head = opening(f for f in facts if not isinstance(f, Instance.Retracted))
     policy = registry.for_product(head.product) if head is not None else None
+    from adapters.store.integrity import unverified_from  # the instance's rows against their seals
+
     rows = _history(events, known_at)
+    first = unverified_from(app.ledger, events[0].originator_id) if events else None
+    mark_unverified([row for row, _ in rows], first)
     return History(instance, known_at, [row for row, _ in rows], policy=policy.name if policy else None,
                    currency=head.currency if head is not None else None, values=[details(f) for f in facts],
                    times=tuple(times for _, times in rows),
-                   zone=registry.calendar_tz(policy) if policy else None)
+                   zone=registry.calendar_tz(policy) if policy else None, unverified_from=first or None)
+
+
+def mark_unverified(rows: list[dict[str, Any]], first: int | None) -> None:
+    """``verified`` on each row: false from the first version the instance's seals do not vouch for on (a row
+    edited, deleted or inserted behind the ledger's back: `adapters.store.integrity.unverified_from`), since
+    nothing after a broken row is proven; None (not checked) on a store without that check (``first`` 0)."""
+    for row in rows:
+        row["verified"] = None if first == 0 else first is None or row["version"] < first
 
 
 # ----- timeline -----

@@ -20,6 +20,7 @@ PAGES = {
     "account": "/console/accounts/globex",
     "reconcile": "/console/reconcile",
     "record": "/console/record",
+    "chain": "/console/chain",
     "error": "/console/instances/no-such-instance",
 }
 WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}

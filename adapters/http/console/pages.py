@@ -11,6 +11,7 @@ API's function (`session.need`), parses, calls one use case and renders a templa
 | ``/console/accounts/{a}`` | customer (a narrowed key: its accounts only) |
 | ``/console/reconcile`` (upload a statement, download the report) | reconcile, ledger-wide |
 | ``/console/record`` (upload a feed: the console's only write) | record, ledger-wide |
+| ``/console/chain``: the hash chain's state (verified head, position, last seal and checkpoint) | verify, ledger-wide |
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from adapters import services
-from adapters.formats import output, tables, timeline_html
+from adapters.formats import chain, output, tables, timeline_html
 from adapters.formats.errors import BadFeed, BadInput
 from adapters.http import params
 from adapters.http.auth import AppDep, check_visible, may, narrowed_to
@@ -38,7 +39,8 @@ SEARCH_LIMIT = 50
 
 def _context(request: Request, who: Principal, token: str, **values: Any) -> dict[str, Any]:
     whole = not who.accounts
-    nav = {"search": True, "reconcile": may(who, "reconcile") and whole, "record": may(who, "record") and whole}
+    nav = {"search": True, "reconcile": may(who, "reconcile") and whole, "record": may(who, "record") and whole,
+           "chain": may(who, "verify") and whole}
     return {"who": who, "csrf": token, "nav": nav, "may_read": may(who, "read"), **values}
 
 
@@ -206,6 +208,27 @@ def account_page(request: Request, app: AppDep, account: str, known_at: str | No
                            charts=chart.ledger_charts(overview.ledger), errors=errors,
                            values={"known_at": known_at if errors and known_at
                                    else local(k, zone, exact=bool(known_at))}))
+
+
+# ----- the hash chain -----
+
+@router.get("/chain")
+def chain_page(request: Request, app: AppDep) -> Response:
+    """`verify` for auditors: re-walks the log now; with the operator's checkpoint file
+    (``BILLING_LEDGER_CHECKPOINTS``), every checkpoint in it is checked too and the last one shown."""
+    who, token = session.need(request, app, "verify", whole=True)
+    path = request.app.state.http_settings.checkpoints
+    error = None
+    try:
+        result = services.verify(app, [], path)
+    except BadInput as e:  # the configured file is missing or malformed: say so, and still show the chain
+        result, error = services.verify(app), str(e)
+    report = result.as_json()
+    first = report["first_problem"]
+    cps = report.get("checkpoints")
+    return page(request, "chain.html", **_context(
+        request, who, token, report=report, problem=chain.problem_lines(first) if first else [],
+        checkpoints_file=path, checkpoints_error=error, last_checkpoint=cps["results"][-1] if cps else None))
 
 
 # ----- reconciliation -----
