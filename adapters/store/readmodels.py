@@ -137,10 +137,11 @@ def _rows_of_account(conn: Any, account: str) -> tuple[list[OrderRow], list[Refu
     return order_rows, refund_rows  # type: ignore[return-value]
 
 
-def _write_account(conn: Any, account: str) -> None:
-    """Recompute one account's days from its order and refund rows as they stand in this transaction."""
+def _write_account(conn: Any, account: str, tz: str | None = None) -> None:
+    """Recompute one account's days (of the reporting calendar ``tz``, `projections.finance.reporting_zone`)
+    from its order and refund rows as they stand in this transaction."""
     conn.execute(delete(account_ledger).where(account_ledger.c.account == account))
-    days = account_days(*_rows_of_account(conn, account))
+    days = account_days(*_rows_of_account(conn, account), tz)
     if days:
         _insert_days(conn, days)
 
@@ -170,7 +171,7 @@ def _track(conn: Any, pos: int) -> None:
 
 
 def replace_all(engine: Engine, position: int, parts: Iterable[tuple[list[OrderRow], list[RefundRow]]], *,
-                recreate: bool = False) -> int:
+                recreate: bool = False, tz: str | None = None) -> int:
     """Replace every read-model row by ``parts`` (each partition's order and refund rows, as of log
     ``position``), recompute every account's days from them, and track ``position``: all in one transaction,
     so a crash (or a failed partition) leaves the old rows and position or the new ones (exactly once). Rows
@@ -192,7 +193,7 @@ def replace_all(engine: Engine, position: int, parts: Iterable[tuple[list[OrderR
         for order_rows, refund_rows in parts:
             accounts.update(_insert(conn, order_rows, refund_rows))
         for account in sorted(accounts):
-            _write_account(conn, account)
+            _write_account(conn, account, tz)
         if position:
             _track(conn, position)
         else:
@@ -210,8 +211,9 @@ def _insert(conn: Any, order_rows: list[OrderRow], refund_rows: list[RefundRow])
 
 
 def catch_up(ledger: Ledger, engine: Engine, *, batch: int = 200,
-             progress: Callable[[int, int], None] | None = None) -> int:
-    """Bring the read models up to the end of the log; returns the position reached."""
+             progress: Callable[[int, int], None] | None = None, tz: str | None = None) -> int:
+    """Bring the read models up to the end of the log (days of the reporting calendar ``tz``); returns the
+    position reached."""
     pos = position(engine)
     top = ledger.recorder.max_notification_id() or 0
     while pos < top:
@@ -235,7 +237,7 @@ def catch_up(ledger: Ledger, engine: Engine, *, batch: int = 200,
                 conn.execute(delete(refund_applications).where(refund_applications.c.instance == name))
                 accounts.update(_insert(conn, order_rows, refund_rows))
             for account in sorted(accounts):
-                _write_account(conn, account)
+                _write_account(conn, account, tz)
             pos = notes[-1].id
             _track(conn, pos)
         if progress:
