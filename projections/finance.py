@@ -153,25 +153,18 @@ def order_schedule(order: OrderRow, refunds: list[tuple[datetime, int, bool]],
             for d, (paid, consumed, refunded, _) in order_flows(order, refunds, tz).items()}
 
 
-def order_flows(order: OrderRow, refunds: list[tuple[datetime, int, bool]],
-                tz: str | None = None) -> dict[date, tuple[int, int, int, int]]:
-    """Per business day (`reporting_zone`): (paid, consumed, refunded, released) cents of one order,
-    ``released`` being the part of ``consumed`` that a releasing refund (K-L3) recognised at once (what was still
-    deferred then); the rest of ``consumed`` is the straight-line consumption. ``refunds``: (time, cents,
-    releases)."""
-    zone = reporting_zone(order.product, tz)
+Breakpoints = list[tuple[datetime, Fraction]]  # (time, cumulative consumed cents, exact)
+Jumps = list[tuple[datetime, Fraction, Fraction]]  # a release (K-L3): (time, cumulative before, after)
 
-    def _day(t: datetime) -> date:
-        return t.astimezone(zone).date()
 
-    flows: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    flows[_day(order.placed_at)][0] += order.paid_cents
-    # piecewise-linear cumulative consumption: breakpoints (time, cumulative consumed, exact)
-    points: list[tuple[datetime, Fraction]] = [(order.start, Fraction(0))]
-    jumps: list[tuple[datetime, Fraction, Fraction]] = []  # a release: (time, cumulative before, after)
+def consumption(order: OrderRow, refunds: list[tuple[datetime, int, bool]]) -> tuple[Breakpoints, Jumps, Fraction]:
+    """An order's piecewise-linear cumulative consumption: its breakpoints, the jumps releasing refunds make, and
+    the total consumed. Each refund (time, cents, releases) takes its cents off what is still deferred then; a
+    releasing one recognises the rest at once."""
+    points: Breakpoints = [(order.start, Fraction(0))]
+    jumps: Jumps = []
     remaining, a, done = Fraction(order.paid_cents), order.start, Fraction(0)
     for t, r, releases in sorted(refunds):
-        flows[_day(t)][2] += r
         t = min(max(t, a), order.end)
         used = remaining * ratio(t - a, order.end - a) if order.end > a else remaining
         done += used
@@ -185,6 +178,25 @@ def order_flows(order: OrderRow, refunds: list[tuple[datetime, int, bool]],
             remaining = Fraction(0)
     done += remaining
     points.append((order.end, done))
+    return points, jumps, done
+
+
+def order_flows(order: OrderRow, refunds: list[tuple[datetime, int, bool]],
+                tz: str | None = None) -> dict[date, tuple[int, int, int, int]]:
+    """Per business day (`reporting_zone`): (paid, consumed, refunded, released) cents of one order,
+    ``released`` being the part of ``consumed`` that a releasing refund (K-L3) recognised at once (what was still
+    deferred then); the rest of ``consumed`` is the straight-line consumption. ``refunds``: (time, cents,
+    releases)."""
+    zone = reporting_zone(order.product, tz)
+
+    def _day(t: datetime) -> date:
+        return t.astimezone(zone).date()
+
+    flows: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    flows[_day(order.placed_at)][0] += order.paid_cents
+    for t, r, _ in refunds:
+        flows[_day(t)][2] += r
+    points, jumps, done = consumption(order, refunds)
     if not points or order.end <= order.start:
         flows[_day(order.start)][1] += int(done)
         return {d: tuple(v) for d, v in flows.items()}  # type: ignore[misc]
@@ -291,8 +303,28 @@ class AccountFlows:
     refunds: list[tuple[RefundRow, int]]
 
 
+OrderEvents = list[tuple[datetime, int, bool]]  # (time, cents, releases): what comes off an order's deferred cents
+
+
+@dataclass(frozen=True)
+class FlowInputs:
+    """What each order of one account is given: its refunds, credits and release (time, cents, releases), and the
+    refund whose application released its instance; the downgrade credits; each payable refund's booked cents."""
+
+    orders: list[tuple[OrderRow, OrderEvents, str | None]]
+    credits: list[Credit]
+    refunds: list[tuple[RefundRow, int]]
+
+
 def account_flows(orders: list[OrderRow], refunds: list[RefundRow], tz: str | None = None) -> AccountFlows:
     """The per-order flows of one account, from its order and refund rows (`account_days` sums them)."""
+    f = flow_inputs(orders, refunds)
+    return AccountFlows([OrderFlows(o, order_flows(o, events, tz), by) for o, events, by in f.orders], f.credits,
+                        f.refunds)
+
+
+def flow_inputs(orders: list[OrderRow], refunds: list[RefundRow]) -> FlowInputs:
+    """`FlowInputs` of one account, from its order and refund rows."""
     by_order: dict[tuple[str, str], list[tuple[datetime, int, bool]]] = defaultdict(list)
     known = {(o.instance, o.order) for o in orders}
     payable: list[tuple[RefundRow, int]] = []
@@ -317,14 +349,14 @@ def account_flows(orders: list[OrderRow], refunds: list[RefundRow], tz: str | No
             if base is not None:
                 by_order[(base.instance, base.order)].append((o.placed_at, o.credit_cents, False))
                 credits.append(Credit(o, base))
-    flows = []
+    inputs = []
     for o in orders:
         events = list(by_order.get((o.instance, o.order), []))
         released = release_at.get(o.instance)
         if released is not None and not any(rel for _, _, rel in events):
             events.append((released[0], 0, True))
-        flows.append(OrderFlows(o, order_flows(o, events, tz), released[1] if released else None))
-    return AccountFlows(flows, credits, payable)
+        inputs.append((o, events, released[1] if released else None))
+    return FlowInputs(inputs, credits, payable)
 
 
 def account_days(orders: list[OrderRow], refunds: list[RefundRow], tz: str | None = None) -> list[DayRow]:

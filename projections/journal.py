@@ -25,9 +25,12 @@ from projections.finance import (
     RefundRow,
     account_flows,
     business_day,
+    flow_inputs,
     refund_zone,
     reporting_zone,
 )
+from projections.segments import DayTotals, order_segments
+from projections.segments import recognition as segment_recognition
 
 # ----- the chart of accounts -----
 
@@ -190,11 +193,9 @@ class AccountJournal:
 def account_journal(orders: list[OrderRow], refunds: list[RefundRow], unrefunded: Unrefunded,
                     tz: str | None = None) -> AccountJournal:
     """Every entry of one customer account, from its rows (`account_flows`: the read models' own figures), on
-    the business days of the reporting calendar (``tz``: the ledger's ``reporting_tz`` setting, or None)."""
+    the business days of the reporting calendar (``tz``: the ledger's ``reporting_tz`` setting, or None). The
+    reference path: one figure per order and day (`bulk_account_journal` computes the same from segments)."""
     flows: AccountFlows = account_flows(orders, refunds, tz)
-    entries = [order_paid(f.order, unrefunded.get((f.order.instance, f.order.order), ()), tz)
-               for f in flows.orders if f.order.paid_cents or unrefunded.get((f.order.instance, f.order.order))]
-    entries += [downgrade_credit(c, tz) for c in flows.credits]
     recognition: dict[tuple[date, str], int] = defaultdict(int)
     releases: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for f in flows.orders:
@@ -203,7 +204,28 @@ def account_journal(orders: list[OrderRow], refunds: list[RefundRow], unrefunded
             if rel:
                 assert f.released_by is not None, "only a released instance has a release"
                 releases[f.released_by][d] += rel
-    for r, booked in flows.refunds:
+    entries = _entries([f.order for f in flows.orders], flows.credits, flows.refunds, releases, unrefunded, tz)
+    return AccountJournal(entries, {k: v for k, v in recognition.items() if v})
+
+
+def bulk_account_journal(orders: list[OrderRow], refunds: list[RefundRow], unrefunded: Unrefunded,
+                         tz: str | None, recognition: DayTotals) -> list[Entry]:
+    """`account_journal` from each order's segments (`projections.segments`): the same entries; the
+    recognition per day and currency is added to ``recognition``, without a figure per order and day."""
+    inputs = flow_inputs(orders, refunds)
+    segs = [order_segments(o, events, tz, by) for o, events, by in inputs.orders]
+    by_refund = segment_recognition(segs, recognition)
+    releases = {r: {date.fromordinal(d): c for d, c in days.items()} for r, days in by_refund.items()}
+    return _entries([o for o, _, _ in inputs.orders], inputs.credits, inputs.refunds, releases, unrefunded, tz)
+
+
+def _entries(orders: list[OrderRow], credits: list[Credit], payable: list[tuple[RefundRow, int]],
+             releases: dict[str, dict[date, int]], unrefunded: Unrefunded, tz: str | None) -> list[Entry]:
+    entries = [order_paid(o, unrefunded.get((o.instance, o.order), ()), tz)
+               for o in orders if o.paid_cents or unrefunded.get((o.instance, o.order))]
+    entries += [downgrade_credit(c, tz) for c in credits]
+    releases = {r: dict(days) for r, days in releases.items()}
+    for r, booked in payable:
         mine = releases.pop(r.refund, {})
         day = business_day(r.requested_at, refund_zone(r.policy, tz))
         entries.append(refund_accepted(r, booked, mine.pop(day, 0), tz))
@@ -211,8 +233,7 @@ def account_journal(orders: list[OrderRow], refunds: list[RefundRow], unrefunded
         if r.state == "completed" and r.settled_at is not None:
             entries.append(refund_completed(r, booked, tz))
     assert not any(releases.values()), f"a release by a refund that is not payable: {dict(releases)}"
-    return AccountJournal([e for e in entries if e.legs],  # a refund of 0.00 that releases nothing moves nothing
-                          {k: v for k, v in recognition.items() if v})
+    return [e for e in entries if e.legs]  # a refund of 0.00 that releases nothing moves nothing
 
 
 @dataclass(frozen=True)
@@ -237,19 +258,30 @@ def group(parts: Iterable[tuple[list[OrderRow], list[RefundRow], dict]]) -> dict
     return out
 
 
-def ledger_entries(accounts: Mapping[str, AccountRows], tz: str | None = None) -> Iterator[Entry]:
+def ledger_entries(accounts: Mapping[str, AccountRows], tz: str | None = None, *,
+                   bulk: bool = True) -> Iterator[Entry]:
     """Every entry of the ledger: each customer account's (by name), then the straight-line recognition, one
-    entry per day and currency (not in date order: `window` sorts)."""
-    total: dict[tuple[date, str], int] = defaultdict(int)
+    entry per day and currency (not in date order: `window` sorts). ``bulk`` (the default): each account's
+    entries from its orders' segments (`bulk_account_journal`); False: the reference path, a figure per order
+    and day (`account_journal`); the same entries."""
+    if not bulk:
+        by_day: dict[tuple[date, str], int] = defaultdict(int)
+        for name in sorted(accounts):
+            a = accounts[name]
+            j = account_journal(a.orders, a.refunds, a.unrefunded, tz)
+            yield from j.entries
+            for k, c in j.recognition.items():
+                by_day[k] += c
+        for (d, currency), c in sorted(by_day.items()):
+            if c:
+                yield recognised(d, currency, c)
+        return
+    total = DayTotals()
     for name in sorted(accounts):
         a = accounts[name]
-        j = account_journal(a.orders, a.refunds, a.unrefunded, tz)
-        yield from j.entries
-        for k, c in j.recognition.items():
-            total[k] += c
-    for (d, currency), c in sorted(total.items()):
-        if c:
-            yield recognised(d, currency, c)
+        yield from bulk_account_journal(a.orders, a.refunds, a.unrefunded, tz, total)
+    for (d, currency), c in total.items():
+        yield recognised(date.fromordinal(d), currency, c)
 
 
 Balances = dict[tuple[str, str], int]  # (account, currency) -> cents, debit positive
@@ -312,9 +344,11 @@ def corrections(now: Mapping[str, AccountRows], at_close: Mapping[str, AccountRo
 
 
 def _closed_balances(rows: AccountRows, first_open: date, tz: str | None = None) -> Balances:
-    j = account_journal(rows.orders, rows.refunds, rows.unrefunded, tz)
-    recognition = [recognised(d, currency, c) for (d, currency), c in j.recognition.items()]
-    return balances([*j.entries, *recognition], first_open)
+    by_day = DayTotals()
+    entries = bulk_account_journal(rows.orders, rows.refunds, rows.unrefunded, tz, by_day)
+    before = first_open.toordinal()
+    recognition = [recognised(date.fromordinal(d), currency, c) for (d, currency), c in by_day.items() if d < before]
+    return balances([*entries, *recognition], first_open)
 
 
 def closed_journal(now: Mapping[str, AccountRows], at_close: Mapping[str, AccountRows], closed_through: date,
