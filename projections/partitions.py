@@ -33,6 +33,7 @@ from domain.lifecycle import refunds as lifecycle
 from domain.policies import registry
 from domain.policy import Context, Load
 from domain.timeutil import tz_of
+from projections import segments
 from projections.finance import DayRow, OrderRow, RefundRow, account_days, cents, instance_rows
 from projections.reconcile import Expected, Scope, expected_items
 
@@ -265,12 +266,13 @@ def export_rows(instances: Instances, known_at: datetime, what: str, start: date
 
 
 def account_ledger_rows(orders: Iterable[OrderRow], refunds: Iterable[RefundRow], start: datetime,
-                        end: datetime, tz: str | None = None) -> Iterator[dict[str, Any]]:
+                        end: datetime, tz: str | None = None, *, bulk: bool = True) -> Iterator[dict[str, Any]]:
     """The account-ledger export from every partition's rows (in partition order): each account's rows
     together, accounts by name, business days (of the reporting calendar ``tz``, `finance.reporting_zone`)
     from ``start``'s date to ``end``'s (each in ``tz`` when given, else in its own offset); one account's days
     at a time (an account's days are made when its turn comes, so memory holds the order and refund rows, not
-    every day of every account)."""
+    every day of every account). ``bulk`` (the default): the days of the period only, from each order's segments
+    (`projections.segments.day_tuples`); False: the reference path (`finance.account_days`); the same rows."""
     by_account: dict[str, tuple[list[OrderRow], list[RefundRow]]] = {}
     for o in orders:
         by_account.setdefault(o.account, ([], []))[0].append(o)
@@ -278,7 +280,14 @@ def account_ledger_rows(orders: Iterable[OrderRow], refunds: Iterable[RefundRow]
         by_account.setdefault(r.account, ([], []))[1].append(r)
     first, last = period_days(start, end, tz)
     for account in sorted(by_account):
-        yield from (day_export(d) for d in account_days(*by_account.pop(account), tz) if first <= d.day < last)
+        rows = by_account.pop(account)
+        if not bulk:  # the reference: every day of the account, then the period's
+            yield from (day_export(d) for d in account_days(*rows, tz) if first <= d.day < last)
+            continue
+        for a, currency, d, *figures in segments.day_tuples(*rows, tz, first, last):  # the period's days only
+            opening, paid, consumed, refunded, closing = (Decimal(c).scaleb(-2) for c in figures)
+            yield {"account": a, "currency": currency, "day": date.fromordinal(d), "opening": opening,
+                   "paid": paid, "consumed": consumed, "refunded": refunded, "closing": closing}
 
 
 def period_days(start: datetime, end: datetime, tz: str | None = None) -> tuple[date, date]:
