@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -17,8 +18,13 @@ def _cells(row: dict[str, Any]) -> dict[str, str]:
 
 
 def _cell(v: Any) -> str:
-    if isinstance(v, Decimal | int):  # a number's text is never formula-like (`output.csv_cell` keeps it)
+    """`_cells`' text of one value: a number's and a day's text are never formula-like (`output.csv_cell` keeps
+    them), so they skip its test."""
+    kind = type(v)
+    if kind is Decimal or kind is int:
         return str(v)
+    if kind is date:
+        return v.isoformat()
     return output.csv_cell(v.isoformat() if hasattr(v, "isoformat") else "" if v is None else str(v))
 
 
