@@ -217,8 +217,9 @@ def replace_all(engine: Engine, position: int, parts: Iterable[tuple[list[OrderR
     """Replace every read-model row by ``parts`` (each partition's order and refund rows, as of log
     ``position``), recompute every account's days from them, and track ``position``: all in one transaction,
     so a crash (or a failed partition) leaves the old rows and position or the new ones (exactly once). Rows
-    are written as each partition's arrive; an account's days are computed once all partitions are in, from
-    the rows as written (as `catch_up` does), so memory holds one partition's rows and the accounts' names.
+    are written as each partition's arrive; the accounts' days are computed once all partitions are in, from
+    the rows as written (as `catch_up` does), read back account after account in two streamed queries
+    (`_every_account`), so memory holds one partition's rows, one account's, and a batch of day rows.
     ``recreate`` (``project --rebuild``): drop and create the tables first, in the same transaction (after a
     first statement, so SQLite's driver has begun it). Returns ``position``.
 
@@ -231,10 +232,10 @@ def replace_all(engine: Engine, position: int, parts: Iterable[tuple[list[OrderR
         if recreate:
             metadata.drop_all(conn)
             metadata.create_all(conn)
-        accounts: set[str] = set()
+        written = False
         for order_rows, refund_rows in parts:
-            accounts.update(_insert(conn, order_rows, refund_rows))
-        if accounts:
+            written = bool(_insert(conn, order_rows, refund_rows)) or written
+        if written:
             _write_every_account(conn, tz)
         if position:
             _track(conn, position)
