@@ -272,22 +272,52 @@ def account_ledger_rows(orders: Iterable[OrderRow], refunds: Iterable[RefundRow]
     from ``start``'s date to ``end``'s (each in ``tz`` when given, else in its own offset); one account's days
     at a time (an account's days are made when its turn comes, so memory holds the order and refund rows, not
     every day of every account). ``bulk`` (the default): the days of the period only, from each order's segments
-    (`projections.segments.day_tuples`); False: the reference path (`finance.account_days`); the same rows."""
+    (`projections.segments.day_tuples`, `AccountLedger`); False: the reference path (`finance.account_days`);
+    the same rows."""
+    if bulk:
+        yield from AccountLedger(list(orders), list(refunds), start, end, tz)
+        return
     by_account: dict[str, tuple[list[OrderRow], list[RefundRow]]] = {}
     for o in orders:
         by_account.setdefault(o.account, ([], []))[0].append(o)
     for r in refunds:
         by_account.setdefault(r.account, ([], []))[1].append(r)
     first, last = period_days(start, end, tz)
-    for account in sorted(by_account):
-        rows = by_account.pop(account)
-        if not bulk:  # the reference: every day of the account, then the period's
-            yield from (day_export(d) for d in account_days(*rows, tz) if first <= d.day < last)
-            continue
-        for a, currency, d, *figures in segments.day_tuples(*rows, tz, first, last):  # the period's days only
-            opening, paid, consumed, refunded, closing = (Decimal(c).scaleb(-2) for c in figures)
-            yield {"account": a, "currency": currency, "day": date.fromordinal(d), "opening": opening,
-                   "paid": paid, "consumed": consumed, "refunded": refunded, "closing": closing}
+    for account in sorted(by_account):  # the reference: every day of the account, then the period's
+        yield from (day_export(d) for d in account_days(*by_account.pop(account), tz) if first <= d.day < last)
+
+
+def day_dict(t: segments.DayTuple) -> dict[str, Any]:
+    """`day_export` of a day tuple."""
+    a, currency, d, *figures = t
+    opening, paid, consumed, refunded, closing = (Decimal(c).scaleb(-2) for c in figures)
+    return {"account": a, "currency": currency, "day": date.fromordinal(d), "opening": opening, "paid": paid,
+            "consumed": consumed, "refunded": refunded, "closing": closing}
+
+
+@dataclass(frozen=True)
+class AccountLedger:
+    """The account-ledger export's rows, made when iterated (`account_ledger_rows`'s dicts); ``tuples()`` gives
+    the same rows as `segments.DayTuple` for a writer that formats them itself (`adapters.formats.tables`)."""
+
+    orders: list[OrderRow]
+    refunds: list[RefundRow]
+    start: datetime
+    end: datetime
+    tz: str | None = None
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(day_dict, self.tuples())
+
+    def tuples(self) -> Iterator[segments.DayTuple]:
+        by_account: dict[str, tuple[list[OrderRow], list[RefundRow]]] = {}
+        for o in self.orders:
+            by_account.setdefault(o.account, ([], []))[0].append(o)
+        for r in self.refunds:
+            by_account.setdefault(r.account, ([], []))[1].append(r)
+        first, last = period_days(self.start, self.end, self.tz)
+        for account in sorted(by_account):
+            yield from segments.day_tuples(*by_account.pop(account), self.tz, first, last)
 
 
 def period_days(start: datetime, end: datetime, tz: str | None = None) -> tuple[date, date]:

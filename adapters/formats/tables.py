@@ -36,6 +36,8 @@ def write_csv(rows: Iterable[dict[str, Any]], path: str, columns: list[str]) -> 
     with output.replacing(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
+        if hasattr(rows, "tuples") and columns == COLUMNS["account-ledger"]:
+            return _day_lines(rows.tuples(), handle)
         batch: list[list[str]] = []
         for row in rows:
             batch.append([_cell(row[c]) for c in columns])
@@ -44,6 +46,40 @@ def write_csv(rows: Iterable[dict[str, Any]], path: str, columns: list[str]) -> 
                 batch.clear()
             n += 1
         writer.writerows(batch)
+    return n
+
+
+def _cents(c: int) -> str:
+    """The text of ``Decimal(c).scaleb(-2)`` (cents as money with two decimals), from the integer."""
+    whole, part = divmod(-c if c < 0 else c, 100)
+    return f"{'-' if c < 0 else ''}{whole}.{part:02d}"
+
+
+def _day_lines(days: Iterable[tuple], handle: Any) -> int:
+    """The account ledger's CSV lines straight from its day tuples (`projections.segments.DayTuple`): the bytes
+    `csv.writer` writes for `_cell` of each dict's values (an account's and a currency's cell made once by
+    `csv.writer` itself, quoted as it would be; money and days are digits, never quoted)."""
+    quoted: dict[str, str] = {}
+
+    def text(v: str) -> str:
+        if v not in quoted:
+            buffer = io.StringIO(newline="")
+            csv.writer(buffer).writerow([_cell(v)])
+            quoted[v] = buffer.getvalue()[:-2]
+        return quoted[v]
+
+    n = 0
+    lines: list[str] = []
+    day_text: dict[int, str] = {}
+    for account, currency, d, opening, paid, consumed, refunded, closing in days:
+        day = day_text.get(d) or day_text.setdefault(d, date.fromordinal(d).isoformat())
+        lines.append(f"{text(account)},{text(currency)},{day},{_cents(opening)},{_cents(paid)},{_cents(consumed)},"
+                     f"{_cents(refunded)},{_cents(closing)}\r\n")
+        n += 1
+        if len(lines) >= 1000:
+            handle.write("".join(lines))
+            lines.clear()
+    handle.write("".join(lines))
     return n
 
 

@@ -97,7 +97,8 @@ def test_the_bulk_account_ledger_and_journal_equal_the_reference_K_T3_K_L3_K_D1(
         rows = list(partitions.account_ledger_rows(orders, refunds, start, end, tz, bulk=bulk))
         tables.write_csv(rows, str(out / f"{bulk}.csv"), columns)
         tables.write_parquet(rows, str(out / f"{bulk}.parquet"), columns)
-    assert (out / "True.csv").read_bytes() == (out / "False.csv").read_bytes()
+    tables.write_csv(partitions.AccountLedger(orders, refunds, start, end, tz), str(out / "tuples.csv"), columns)
+    assert (out / "True.csv").read_bytes() == (out / "False.csv").read_bytes() == (out / "tuples.csv").read_bytes()
     assert (out / "True.parquet").read_bytes() == (out / "False.parquet").read_bytes()
 
     # the journal: the same entries, the same CSV and beancount
@@ -112,3 +113,19 @@ def test_the_bulk_account_ledger_and_journal_equal_the_reference_K_T3_K_L3_K_D1(
         journal_formats.write_beancount(entries, str(out / f"{name}.beancount"), first)
     assert (out / "fast.journal.csv").read_bytes() == (out / "slow.journal.csv").read_bytes()
     assert (out / "fast.beancount").read_bytes() == (out / "slow.beancount").read_bytes()
+
+
+def test_the_account_ledgers_csv_lines_quote_and_neutralise_names_as_the_csv_module_does(tmp_path):
+    """An account named like a formula, with a comma and a quote: the lines written from the day tuples are the
+    bytes `csv` writes for the dict rows (`output.csv_cell`'s apostrophe, then quoting)."""
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    orders = [finance.OrderRow("i", "o", name, "KEC", "purchase", t0, t0, t0 + timedelta(days=40), currency, 12345,
+                               0, "active", 12345) for name, currency in (('=1+2,"x"', "CNY"), ("plain", "EUR"))]
+    start, end = t0 - timedelta(days=3), t0 + timedelta(days=60)
+    columns = tables.COLUMNS["account-ledger"]
+    tables.write_csv(list(partitions.account_ledger_rows(orders, [], start, end, bulk=False)),
+                     str(tmp_path / "dicts.csv"), columns)
+    tables.write_csv(partitions.AccountLedger(orders, [], start, end), str(tmp_path / "tuples.csv"), columns)
+    text = (tmp_path / "tuples.csv").read_bytes()
+    assert text == (tmp_path / "dicts.csv").read_bytes()
+    assert b"\"'=1+2,\"\"x\"\"\",CNY,2026-01-01,0.00,123.45," in text
