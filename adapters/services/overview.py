@@ -21,7 +21,8 @@ from domain.instance import Account, account_id, known
 from domain.policies import registry
 from domain.policies.kingsoft.eligibility import QUOTA
 from domain.timeutil import tz_of
-from projections.finance import account_days, instance_rows
+from projections.finance import instance_rows
+from projections.segments import account_days
 
 
 class UnknownAccount(UnknownInstance):
@@ -43,7 +44,7 @@ class QuotaMonth:
 
 @dataclass(frozen=True)
 class LedgerMonth:
-    """The account ledger (`projections.finance.account_days`: business days of the reporting calendar) summed
+    """The account ledger (`projections.segments.account_days`: business days of the reporting calendar) summed
     over one month."""
 
     currency: str
