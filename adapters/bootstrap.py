@@ -4,7 +4,9 @@ What it builds, and when:
 
 - `Settings.resolve` decides the store URL once per process: the explicit ``--db`` value, else
   ``$BILLING_LEDGER_DB``, else the embedded SQLite file ``./billing-ledger.db``. With it go the clock
-  (an aware UTC "now" unless a test or a runner gives another) and the connection pool size.
+  (an aware UTC "now" unless a test or a runner gives another), the connection pool size, and the reporting
+  calendar (``$BILLING_LEDGER_REPORTING_TZ``, ±HH:MM: the zone whose days the account ledger and the journal
+  book; unset, each row is booked on its policy's ``calendar_tz`` days).
 - `bootstrap` wires an `App` from the settings. The App opens the event store (the `eventsourcing`
   application, `adapters.store.ledger.Ledger`, on ``POSTGRES_POOL_SIZE`` connections for PostgreSQL) the
   first time a use case reads or writes, and the read-model SQLAlchemy engine (same URL, same pool size)
@@ -34,6 +36,7 @@ from adapters.store.ledger import DEFAULT_URL, Ledger, NoLedger, StoreURLError, 
 __all__ = ["DEFAULT_URL", "ENV_VAR", "App", "NoLedger", "Settings", "StoreURLError", "bootstrap", "utc_now"]
 
 ENV_VAR = "BILLING_LEDGER_DB"
+REPORTING_TZ = "BILLING_LEDGER_REPORTING_TZ"
 POOL_SIZE = 5  # the library's and SQLAlchemy's own default
 
 
@@ -47,17 +50,28 @@ class Settings:
     url: str = DEFAULT_URL
     clock: Callable[[], datetime] = utc_now
     pool_size: int = POOL_SIZE
+    reporting_tz: str | None = None  # the reporting calendar's zone (±HH:MM); None: each policy's calendar_tz
 
     def __post_init__(self) -> None:
         if not isinstance(self.pool_size, int) or self.pool_size < 1:
             raise ValueError(f"pool_size must be a positive integer, not {self.pool_size!r}")
+        if self.reporting_tz is not None:
+            from domain.errors import LedgerError
+            from domain.timeutil import tz_of
+
+            try:
+                tz_of(self.reporting_tz)
+            except ValueError as e:
+                raise LedgerError(str(e), REPORTING_TZ) from None
 
     @classmethod
     def resolve(cls, db: str | None = None, *, environ: Mapping[str, str] | None = None,
                 clock: Callable[[], datetime] = utc_now, pool_size: int = POOL_SIZE) -> Settings:
-        """The store URL, resolved once: ``db`` (``--db``), else ``$BILLING_LEDGER_DB``, else the default."""
+        """The store URL, resolved once: ``db`` (``--db``), else ``$BILLING_LEDGER_DB``, else the default; the
+        reporting calendar from ``$BILLING_LEDGER_REPORTING_TZ`` (unset or empty: each policy's ``calendar_tz``)."""
         env = os.environ if environ is None else environ
-        return cls(url=db or env.get(ENV_VAR) or DEFAULT_URL, clock=clock, pool_size=pool_size)
+        return cls(url=db or env.get(ENV_VAR) or DEFAULT_URL, clock=clock, pool_size=pool_size,
+                   reporting_tz=env.get(REPORTING_TZ) or None)
 
 
 class App:

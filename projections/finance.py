@@ -9,7 +9,10 @@ instance's deferred balance becomes exactly 0. A refund that does not release (a
 downgrade credit are partial: the rest of the order's deferred amount is spread over the rest of its
 validity. Cents are exact: cumulative amounts are rounded
 half-up at each day's end and the day's figure is the difference, so days always add up to the order.
-Days are UTC dates.
+
+Days are business days of the reporting calendar (`reporting_zone`): the ledger's ``reporting_tz`` setting when
+it has one, else the ``calendar_tz`` of the policy that judges the row (Kingsoft +08:00, KorPro +00:00), so a
+purchase at 2027-01-01T00:00+08:00 is booked on 2027-01-01, not on the UTC day before.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from domain.instance import known, live, opening
@@ -28,7 +32,7 @@ from domain.lifecycle import refunds as lifecycle
 from domain.lifecycle import released_by
 from domain.money import round_cents
 from domain.policies import registry
-from domain.timeutil import FAR, micros, ratio
+from domain.timeutil import FAR, micros, ratio, tz_of
 
 
 def cents(x: Fraction | Decimal) -> int:
@@ -108,32 +112,59 @@ class DayRow:
     closing_cents: int  # the deferred balance at the end of the day
 
 
-def _day_end(d: date) -> datetime:
-    return datetime.combine(d + timedelta(days=1), time.min, tzinfo=UTC)
+def reporting_zone(product: str, tz: str | None = None) -> timezone:
+    """The zone of the reporting calendar whose days an order of ``product`` is booked on: ``tz`` (the ledger's
+    ``reporting_tz`` setting, ±HH:MM) when given, else the ``calendar_tz`` of the policy that judges it."""
+    return tz_of(tz) if tz else _policy_zone(product)
 
 
-def _utc_day(t: datetime) -> date:
-    return t.astimezone(UTC).date()
+def refund_zone(policy: str, tz: str | None = None) -> timezone:
+    """`reporting_zone` for a refund row: its policy's ``calendar_tz`` unless ``tz`` is given."""
+    return tz_of(tz) if tz else _named_zone(policy)
 
 
-def order_schedule(order: OrderRow, refunds: list[tuple[datetime, int, bool]]) -> dict[date, tuple[int, int, int]]:
-    """Per UTC day: (paid, consumed, refunded) cents of one order. ``refunds``: (time, cents, releases)."""
-    return {d: (paid, consumed, refunded) for d, (paid, consumed, refunded, _) in order_flows(order, refunds).items()}
+@lru_cache(maxsize=256)
+def _policy_zone(product: str) -> timezone:
+    return tz_of(getattr(registry.for_product(product).parameters(), "calendar_tz", "+00:00"))
 
 
-def order_flows(order: OrderRow,
-                refunds: list[tuple[datetime, int, bool]]) -> dict[date, tuple[int, int, int, int]]:
-    """Per UTC day: (paid, consumed, refunded, released) cents of one order, ``released`` being the part of
-    ``consumed`` that a releasing refund (K-L3) recognised at once (what was still deferred then); the rest
-    of ``consumed`` is the straight-line consumption. ``refunds``: (time, cents, releases)."""
-    flows: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    flows[_utc_day(order.placed_at)][0] += order.paid_cents
-    # piecewise-linear cumulative consumption: breakpoints (time, cumulative consumed, exact)
-    points: list[tuple[datetime, Fraction]] = [(order.start, Fraction(0))]
-    jumps: list[tuple[datetime, Fraction, Fraction]] = []  # a release: (time, cumulative before, after)
+@lru_cache(maxsize=256)
+def _named_zone(policy: str) -> timezone:
+    try:
+        found = registry.named(policy)
+    except LookupError:
+        return UTC
+    return tz_of(getattr(found.parameters(), "calendar_tz", "+00:00"))
+
+
+def _day_end(d: date, zone: timezone = UTC) -> datetime:
+    return datetime.combine(d + timedelta(days=1), time.min, tzinfo=zone)
+
+
+def business_day(t: datetime, zone: timezone) -> date:
+    """The day of the reporting calendar (in ``zone``) that ``t`` falls on."""
+    return t.astimezone(zone).date()
+
+
+def order_schedule(order: OrderRow, refunds: list[tuple[datetime, int, bool]],
+                   tz: str | None = None) -> dict[date, tuple[int, int, int]]:
+    """Per business day: (paid, consumed, refunded) cents of one order. ``refunds``: (time, cents, releases)."""
+    return {d: (paid, consumed, refunded)
+            for d, (paid, consumed, refunded, _) in order_flows(order, refunds, tz).items()}
+
+
+Breakpoints = list[tuple[datetime, Fraction]]  # (time, cumulative consumed cents, exact)
+Jumps = list[tuple[datetime, Fraction, Fraction]]  # a release (K-L3): (time, cumulative before, after)
+
+
+def consumption(order: OrderRow, refunds: list[tuple[datetime, int, bool]]) -> tuple[Breakpoints, Jumps, Fraction]:
+    """An order's piecewise-linear cumulative consumption: its breakpoints, the jumps releasing refunds make, and
+    the total consumed. Each refund (time, cents, releases) takes its cents off what is still deferred then; a
+    releasing one recognises the rest at once."""
+    points: Breakpoints = [(order.start, Fraction(0))]
+    jumps: Jumps = []
     remaining, a, done = Fraction(order.paid_cents), order.start, Fraction(0)
     for t, r, releases in sorted(refunds):
-        flows[_utc_day(t)][2] += r
         t = min(max(t, a), order.end)
         used = remaining * ratio(t - a, order.end - a) if order.end > a else remaining
         done += used
@@ -147,20 +178,39 @@ def order_flows(order: OrderRow,
             remaining = Fraction(0)
     done += remaining
     points.append((order.end, done))
+    return points, jumps, done
+
+
+def order_flows(order: OrderRow, refunds: list[tuple[datetime, int, bool]],
+                tz: str | None = None) -> dict[date, tuple[int, int, int, int]]:
+    """Per business day (`reporting_zone`): (paid, consumed, refunded, released) cents of one order,
+    ``released`` being the part of ``consumed`` that a releasing refund (K-L3) recognised at once (what was still
+    deferred then); the rest of ``consumed`` is the straight-line consumption. ``refunds``: (time, cents,
+    releases)."""
+    zone = reporting_zone(order.product, tz)
+
+    def _day(t: datetime) -> date:
+        return t.astimezone(zone).date()
+
+    flows: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    flows[_day(order.placed_at)][0] += order.paid_cents
+    for t, r, _ in refunds:
+        flows[_day(t)][2] += r
+    points, jumps, done = consumption(order, refunds)
     if not points or order.end <= order.start:
-        flows[_utc_day(order.start)][1] += int(done)
+        flows[_day(order.start)][1] += int(done)
         return {d: tuple(v) for d, v in flows.items()}  # type: ignore[misc]
 
-    first, last = _utc_day(order.start), _utc_day(max(order.end, points[-1][0]))
+    first, last = _day(order.start), _day(max(order.end, points[-1][0]))
     start = first.toordinal()
-    for k, now_ in enumerate(_cumulative_cents(points, first, last)):  # every day of the term, zero ones too
+    for k, now_ in enumerate(_cumulative_cents(points, first, last, zone)):  # every day of the term, zero ones too
         d = date.fromordinal(start + k)
         v = flows.get(d)
         if v is None:
             flows[d] = [0, now_, 0, 0]
         else:
             v[1] += now_
-    return _with_jumps(flows, jumps)
+    return _with_jumps(flows, jumps, zone)
 
 
 DAY_US = 86_400_000_000
@@ -174,7 +224,8 @@ def _half_up(n: int, d: int) -> int:
     return whole if n >= 0 else -whole
 
 
-def _cumulative_cents(points: list[tuple[datetime, Fraction]], first: date, last: date) -> list[int]:
+def _cumulative_cents(points: list[tuple[datetime, Fraction]], first: date, last: date,
+                      zone: timezone = UTC) -> list[int]:
     """Each day's consumption in whole cents: the piecewise-linear cumulative ``points`` (time, exact cents)
     at each day's end from ``first`` to ``last``, rounded half-up, minus the day before's. Integer arithmetic
     on microseconds: exactly the interpolation ``prev + (next - prev) * ratio(t - t_prev, t_next - t_prev)``.
@@ -184,7 +235,7 @@ def _cumulative_cents(points: list[tuple[datetime, Fraction]], first: date, last
     origin = points[0][0]
     pts = [(micros(t - origin), Fraction(v)) for t, v in points]
     count = (last - first).days + 1
-    t = micros(_day_end(first) - origin)  # the first day's end (UTC days are 24 h)
+    t = micros(_day_end(first, zone) - origin)  # the first day's end (days of a fixed offset are 24 h)
     ends = range(t, t + count * DAY_US, DAY_US)
     totals = [0] * sum(1 for e in ends if e <= 0)  # days ending before the term: nothing consumed yet
     k = len(totals)
@@ -211,10 +262,10 @@ def _cumulative_cents(points: list[tuple[datetime, Fraction]], first: date, last
     return [now - before for now, before in zip(totals, [0, *totals[:-1]], strict=True)]
 
 
-def _with_jumps(flows: dict[date, list[int]],
-                jumps: list[tuple[datetime, Fraction, Fraction]]) -> dict[date, tuple[int, int, int, int]]:
+def _with_jumps(flows: dict[date, list[int]], jumps: list[tuple[datetime, Fraction, Fraction]],
+                zone: timezone) -> dict[date, tuple[int, int, int, int]]:
     for t, was, became in jumps:  # the same rounding as the cumulative figures: whole cents before and after
-        flows[_utc_day(t)][3] += cents(became / 100) - cents(was / 100)
+        flows[business_day(t, zone)][3] += cents(became / 100) - cents(was / 100)
     return {d: tuple(v) for d, v in flows.items()}  # type: ignore[misc]
 
 
@@ -245,8 +296,28 @@ class AccountFlows:
     refunds: list[tuple[RefundRow, int]]
 
 
-def account_flows(orders: list[OrderRow], refunds: list[RefundRow]) -> AccountFlows:
+OrderEvents = list[tuple[datetime, int, bool]]  # (time, cents, releases): what comes off an order's deferred cents
+
+
+@dataclass(frozen=True)
+class FlowInputs:
+    """What each order of one account is given: its refunds, credits and release (time, cents, releases), and the
+    refund whose application released its instance; the downgrade credits; each payable refund's booked cents."""
+
+    orders: list[tuple[OrderRow, OrderEvents, str | None]]
+    credits: list[Credit]
+    refunds: list[tuple[RefundRow, int]]
+
+
+def account_flows(orders: list[OrderRow], refunds: list[RefundRow], tz: str | None = None) -> AccountFlows:
     """The per-order flows of one account, from its order and refund rows (`account_days` sums them)."""
+    f = flow_inputs(orders, refunds)
+    return AccountFlows([OrderFlows(o, order_flows(o, events, tz), by) for o, events, by in f.orders], f.credits,
+                        f.refunds)
+
+
+def flow_inputs(orders: list[OrderRow], refunds: list[RefundRow]) -> FlowInputs:
+    """`FlowInputs` of one account, from its order and refund rows."""
     by_order: dict[tuple[str, str], list[tuple[datetime, int, bool]]] = defaultdict(list)
     known = {(o.instance, o.order) for o in orders}
     payable: list[tuple[RefundRow, int]] = []
@@ -271,22 +342,22 @@ def account_flows(orders: list[OrderRow], refunds: list[RefundRow]) -> AccountFl
             if base is not None:
                 by_order[(base.instance, base.order)].append((o.placed_at, o.credit_cents, False))
                 credits.append(Credit(o, base))
-    flows = []
+    inputs = []
     for o in orders:
         events = list(by_order.get((o.instance, o.order), []))
         released = release_at.get(o.instance)
         if released is not None and not any(rel for _, _, rel in events):
             events.append((released[0], 0, True))
-        flows.append(OrderFlows(o, order_flows(o, events), released[1] if released else None))
-    return AccountFlows(flows, credits, payable)
+        inputs.append((o, events, released[1] if released else None))
+    return FlowInputs(inputs, credits, payable)
 
 
-def account_days(orders: list[OrderRow], refunds: list[RefundRow]) -> list[DayRow]:
+def account_days(orders: list[OrderRow], refunds: list[RefundRow], tz: str | None = None) -> list[DayRow]:
     """The per-day account ledger of one account, from its order and refund rows: per account and currency,
-    the days in order, each with the day's opening balance, its flows and its closing balance (days on which
-    nothing moved are left out)."""
+    the business days (`reporting_zone`) in order, each with the day's opening balance, its flows and its
+    closing balance (days on which nothing moved are left out)."""
     totals: dict[tuple[str, str], dict[date, list[int]]] = {}
-    for f in account_flows(orders, refunds).orders:
+    for f in account_flows(orders, refunds, tz).orders:
         o = f.order
         per = totals.setdefault((o.account, o.currency), {})
         for d, (paid, consumed, refunded, _) in f.days.items():

@@ -8,7 +8,7 @@ construction: paid = ``Assets:Receipts``, consumed = -``Income:Revenue``, deferr
 refunded = -(``Liabilities:RefundsPayable`` + ``Liabilities:CustomerBalance`` + ``Assets:Payouts``).
 
 Amounts are integer cents (debit positive, credit negative); every `Entry` sums to 0 in its one currency.
-Days are UTC days, as in the read models.
+Days are business days of the reporting calendar, as in the read models (`projections.finance.reporting_zone`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from projections.finance import AccountFlows, Credit, OrderRow, RefundRow, _utc_day, account_flows
+from projections.finance import (
+    AccountFlows,
+    Credit,
+    OrderRow,
+    RefundRow,
+    account_flows,
+    business_day,
+    flow_inputs,
+    refund_zone,
+    reporting_zone,
+)
+from projections.segments import DayTotals, order_segments
+from projections.segments import recognition as segment_recognition
 
 # ----- the chart of accounts -----
 
@@ -98,13 +110,13 @@ def legs(*pairs: tuple[str, int]) -> tuple[tuple[str, int], ...]:
 
 # ----- one posting function per kind of movement -----
 
-def order_paid(o: OrderRow, unrefunded: Iterable[tuple[str, int]] = ()) -> Entry:
+def order_paid(o: OrderRow, unrefunded: Iterable[tuple[str, int]] = (), tz: str | None = None) -> Entry:
     """K-M1: an order's actual payment (cash and cloud tickets) to deferred revenue; its vouchers and gift
     balance, never refunded, recognised at once against the promotion's cost. P-M1, P-M2: a KorPro charge,
     paid in cash, to deferred revenue."""
     extra = [leg for t, c in unrefunded for leg in ((UNREFUNDED_EXPENSE[t], c), (UNREFUNDED_INCOME[t], -c))]
     rules = ("P-M1", "P-M2") if o.kind == "charge" else ("K-M1",)
-    return Entry(_utc_day(o.placed_at), "order_paid", o.currency,
+    return Entry(business_day(o.placed_at, reporting_zone(o.product, tz)), "order_paid", o.currency,
                  legs((CASH, o.cash_cents), (CLOUD_TICKET, o.paid_cents - o.cash_cents), (DEFERRED, -o.paid_cents),
                       *extra),
                  f"{o.kind} {o.order} paid", rules, o.account, o.instance, o.order)
@@ -127,12 +139,12 @@ def refund_rules(r: RefundRow, releases: bool) -> tuple[str, ...]:
     return tuple(rules)
 
 
-def refund_accepted(r: RefundRow, booked: int, released: int = 0) -> Entry:
+def refund_accepted(r: RefundRow, booked: int, released: int = 0, tz: str | None = None) -> Entry:
     """K-L1 (the frozen quote), P-R2 (approved; P-B1 at once) and the rule of its mode or reason (K-F9, K-S4,
     K-E1; P-G1, P-G2, P-G3, P-F1, P-B1, P-O1, P-X1, P-X2; a staff decision's amount when one was given): the
     refund comes off deferred revenue and is payable; K-L3: what the released instance still had deferred
     beyond the refund is revenue. ``booked``: the refund's lines on orders the ledger knows."""
-    return Entry(_utc_day(r.requested_at), "refund_accepted", r.currency,
+    return Entry(business_day(r.requested_at, refund_zone(r.policy, tz)), "refund_accepted", r.currency,
                  legs((DEFERRED, booked), (PAYABLE, -booked), (DEFERRED, released), (RELEASED, -released)),
                  f"refund {r.refund} accepted ({r.mode})", refund_rules(r, bool(released)), r.account, r.instance,
                  r.refund)
@@ -145,21 +157,21 @@ def released(r: RefundRow, day: date, c: int) -> Entry:
                  f"released by refund {r.refund}", ("K-L3",), r.account, r.instance, r.refund)
 
 
-def downgrade_credit(c: Credit) -> Entry:
+def downgrade_credit(c: Credit, tz: str | None = None) -> Entry:
     """K-D1: a downgrade's credit, returned at once to the account balance, comes off the deferred revenue of
     the base order in effect."""
     o = c.downgrade
-    return Entry(_utc_day(o.placed_at), "downgrade_credit", o.currency,
+    return Entry(business_day(o.placed_at, reporting_zone(o.product, tz)), "downgrade_credit", o.currency,
                  legs((DEFERRED, o.credit_cents), (BALANCE, -o.credit_cents)),
                  f"downgrade {o.order} credit on {c.base.order}", ("K-D1",), o.account, o.instance, o.order)
 
 
-def refund_completed(r: RefundRow, booked: int) -> Entry:
+def refund_completed(r: RefundRow, booked: int, tz: str | None = None) -> Entry:
     """K-L2: a completed Kingsoft refund is credited to the account balance; P-R3: a KorPro refund is paid back
     to the original payment."""
     assert r.settled_at is not None, "a completed refund has settled"
     kingsoft = not r.policy.startswith("korpro")
-    return Entry(_utc_day(r.settled_at), "refund_completed", r.currency,
+    return Entry(business_day(r.settled_at, refund_zone(r.policy, tz)), "refund_completed", r.currency,
                  legs((PAYABLE, booked), (BALANCE if kingsoft else PAYOUTS, -booked)),
                  f"refund {r.refund} completed", ("K-L2",) if kingsoft else ("P-R3",), r.account, r.instance,
                  r.refund)
@@ -178,12 +190,12 @@ class AccountJournal:
     recognition: dict[tuple[date, str], int]
 
 
-def account_journal(orders: list[OrderRow], refunds: list[RefundRow], unrefunded: Unrefunded) -> AccountJournal:
-    """Every entry of one customer account, from its rows (`account_flows`: the read models' own figures)."""
-    flows: AccountFlows = account_flows(orders, refunds)
-    entries = [order_paid(f.order, unrefunded.get((f.order.instance, f.order.order), ()))
-               for f in flows.orders if f.order.paid_cents or unrefunded.get((f.order.instance, f.order.order))]
-    entries += [downgrade_credit(c) for c in flows.credits]
+def account_journal(orders: list[OrderRow], refunds: list[RefundRow], unrefunded: Unrefunded,
+                    tz: str | None = None) -> AccountJournal:
+    """Every entry of one customer account, from its rows (`account_flows`: the read models' own figures), on
+    the business days of the reporting calendar (``tz``: the ledger's ``reporting_tz`` setting, or None). The
+    reference path: one figure per order and day (`bulk_account_journal` computes the same from segments)."""
+    flows: AccountFlows = account_flows(orders, refunds, tz)
     recognition: dict[tuple[date, str], int] = defaultdict(int)
     releases: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for f in flows.orders:
@@ -192,16 +204,36 @@ def account_journal(orders: list[OrderRow], refunds: list[RefundRow], unrefunded
             if rel:
                 assert f.released_by is not None, "only a released instance has a release"
                 releases[f.released_by][d] += rel
-    for r, booked in flows.refunds:
+    entries = _entries([f.order for f in flows.orders], flows.credits, flows.refunds, releases, unrefunded, tz)
+    return AccountJournal(entries, {k: v for k, v in recognition.items() if v})
+
+
+def bulk_account_journal(orders: list[OrderRow], refunds: list[RefundRow], unrefunded: Unrefunded,
+                         tz: str | None, recognition: DayTotals) -> list[Entry]:
+    """`account_journal` from each order's segments (`projections.segments`): the same entries; the
+    recognition per day and currency is added to ``recognition``, without a figure per order and day."""
+    inputs = flow_inputs(orders, refunds)
+    segs = [order_segments(o, events, tz, by) for o, events, by in inputs.orders]
+    by_refund = segment_recognition(segs, recognition)
+    releases = {r: {date.fromordinal(d): c for d, c in days.items()} for r, days in by_refund.items()}
+    return _entries([o for o, _, _ in inputs.orders], inputs.credits, inputs.refunds, releases, unrefunded, tz)
+
+
+def _entries(orders: list[OrderRow], credits: list[Credit], payable: list[tuple[RefundRow, int]],
+             releases: dict[str, dict[date, int]], unrefunded: Unrefunded, tz: str | None) -> list[Entry]:
+    entries = [order_paid(o, unrefunded.get((o.instance, o.order), ()), tz)
+               for o in orders if o.paid_cents or unrefunded.get((o.instance, o.order))]
+    entries += [downgrade_credit(c, tz) for c in credits]
+    releases = {r: dict(days) for r, days in releases.items()}
+    for r, booked in payable:
         mine = releases.pop(r.refund, {})
-        day = _utc_day(r.requested_at)
-        entries.append(refund_accepted(r, booked, mine.pop(day, 0)))
+        day = business_day(r.requested_at, refund_zone(r.policy, tz))
+        entries.append(refund_accepted(r, booked, mine.pop(day, 0), tz))
         entries += [released(r, d, c) for d, c in sorted(mine.items()) if c]
         if r.state == "completed" and r.settled_at is not None:
-            entries.append(refund_completed(r, booked))
+            entries.append(refund_completed(r, booked, tz))
     assert not any(releases.values()), f"a release by a refund that is not payable: {dict(releases)}"
-    return AccountJournal([e for e in entries if e.legs],  # a refund of 0.00 that releases nothing moves nothing
-                          {k: v for k, v in recognition.items() if v})
+    return [e for e in entries if e.legs]  # a refund of 0.00 that releases nothing moves nothing
 
 
 @dataclass(frozen=True)
@@ -226,19 +258,30 @@ def group(parts: Iterable[tuple[list[OrderRow], list[RefundRow], dict]]) -> dict
     return out
 
 
-def ledger_entries(accounts: Mapping[str, AccountRows]) -> Iterator[Entry]:
+def ledger_entries(accounts: Mapping[str, AccountRows], tz: str | None = None, *,
+                   bulk: bool = True) -> Iterator[Entry]:
     """Every entry of the ledger: each customer account's (by name), then the straight-line recognition, one
-    entry per day and currency (not in date order: `window` sorts)."""
-    total: dict[tuple[date, str], int] = defaultdict(int)
+    entry per day and currency (not in date order: `window` sorts). ``bulk`` (the default): each account's
+    entries from its orders' segments (`bulk_account_journal`); False: the reference path, a figure per order
+    and day (`account_journal`); the same entries."""
+    if not bulk:
+        by_day: dict[tuple[date, str], int] = defaultdict(int)
+        for name in sorted(accounts):
+            a = accounts[name]
+            j = account_journal(a.orders, a.refunds, a.unrefunded, tz)
+            yield from j.entries
+            for k, c in j.recognition.items():
+                by_day[k] += c
+        for (d, currency), c in sorted(by_day.items()):
+            if c:
+                yield recognised(d, currency, c)
+        return
+    total = DayTotals()
     for name in sorted(accounts):
         a = accounts[name]
-        j = account_journal(a.orders, a.refunds, a.unrefunded)
-        yield from j.entries
-        for k, c in j.recognition.items():
-            total[k] += c
-    for (d, currency), c in sorted(total.items()):
-        if c:
-            yield recognised(d, currency, c)
+        yield from bulk_account_journal(a.orders, a.refunds, a.unrefunded, tz, total)
+    for (d, currency), c in total.items():
+        yield recognised(date.fromordinal(d), currency, c)
 
 
 Balances = dict[tuple[str, str], int]  # (account, currency) -> cents, debit positive
@@ -278,7 +321,7 @@ def window(entries: Iterable[Entry], start: date, end: date) -> list[Entry]:
 # ----- corrections: a closed period is never rewritten -----
 
 def corrections(now: Mapping[str, AccountRows], at_close: Mapping[str, AccountRows], closed_through: date,
-                caused_by: Mapping[str, tuple[str, ...]]) -> Iterator[Entry]:
+                caused_by: Mapping[str, tuple[str, ...]], tz: str | None = None) -> Iterator[Entry]:
     """For each customer account whose closed days (through ``closed_through``) differ as known now from as
     known at the close: one correcting entry per currency on the first open day, its legs the difference,
     linked to the facts recorded after the close on that account's instances (``caused_by``)."""
@@ -288,7 +331,7 @@ def corrections(now: Mapping[str, AccountRows], at_close: Mapping[str, AccountRo
         for sign, rows in ((1, now.get(name)), (-1, at_close.get(name))):
             if rows is None:
                 continue
-            for k, c in _closed_balances(rows, first_open).items():
+            for k, c in _closed_balances(rows, first_open, tz).items():
                 diff[k] += sign * c
         by_currency: dict[str, list[tuple[str, int]]] = defaultdict(list)
         for (account, currency), c in sorted(diff.items()):
@@ -300,21 +343,23 @@ def corrections(now: Mapping[str, AccountRows], at_close: Mapping[str, AccountRo
                         name, None, None, caused_by.get(name, ()))
 
 
-def _closed_balances(rows: AccountRows, first_open: date) -> Balances:
-    j = account_journal(rows.orders, rows.refunds, rows.unrefunded)
-    recognition = [recognised(d, currency, c) for (d, currency), c in j.recognition.items()]
-    return balances([*j.entries, *recognition], first_open)
+def _closed_balances(rows: AccountRows, first_open: date, tz: str | None = None) -> Balances:
+    by_day = DayTotals()
+    entries = bulk_account_journal(rows.orders, rows.refunds, rows.unrefunded, tz, by_day)
+    before = first_open.toordinal()
+    recognition = [recognised(date.fromordinal(d), currency, c) for (d, currency), c in by_day.items() if d < before]
+    return balances([*entries, *recognition], first_open)
 
 
 def closed_journal(now: Mapping[str, AccountRows], at_close: Mapping[str, AccountRows], closed_through: date,
-                   caused_by: Mapping[str, tuple[str, ...]]) -> Iterator[Entry]:
+                   caused_by: Mapping[str, tuple[str, ...]], tz: str | None = None) -> Iterator[Entry]:
     """The journal with the period through ``closed_through`` closed: its days as known at the close, every
     later day as known now, and the difference for the closed days as correcting entries on the first open
     day (`corrections`). Its balances from the first open day on are those known now."""
-    for e in ledger_entries(at_close):
+    for e in ledger_entries(at_close, tz):
         if e.day <= closed_through:
             yield e
-    for e in ledger_entries(now):
+    for e in ledger_entries(now, tz):
         if e.day > closed_through:
             yield e
-    yield from corrections(now, at_close, closed_through, caused_by)
+    yield from corrections(now, at_close, closed_through, caused_by, tz)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +33,8 @@ from domain.instance import Instance, account_id, instance_id, known, live, open
 from domain.lifecycle import refunds as lifecycle
 from domain.policies import registry
 from domain.policy import Context, Load
+from domain.timeutil import tz_of
+from projections import segments
 from projections.finance import DayRow, OrderRow, RefundRow, account_days, cents, instance_rows
 from projections.reconcile import Expected, Scope, expected_items
 
@@ -325,18 +327,66 @@ def export_rows(instances: Instances, known_at: datetime, what: str, start: date
 
 
 def account_ledger_rows(orders: Iterable[OrderRow], refunds: Iterable[RefundRow], start: datetime,
-                        end: datetime) -> Iterator[dict[str, Any]]:
+                        end: datetime, tz: str | None = None, *, bulk: bool = True) -> Iterator[dict[str, Any]]:
     """The account-ledger export from every partition's rows (in partition order): each account's rows
-    together, accounts by name, days in ``[start, end)``; one account's days at a time (an account's days
-    are made when its turn comes, so memory holds the order and refund rows, not every day of every account)."""
+    together, accounts by name, business days (of the reporting calendar ``tz``, `finance.reporting_zone`)
+    from ``start``'s date to ``end``'s (each in ``tz`` when given, else in its own offset); one account's days
+    at a time (an account's days are made when its turn comes, so memory holds the order and refund rows, not
+    every day of every account). ``bulk`` (the default): the days of the period only, from each order's segments
+    (`projections.segments.day_tuples`, `AccountLedger`); False: the reference path (`finance.account_days`);
+    the same rows."""
+    if bulk:
+        yield from AccountLedger(list(orders), list(refunds), start, end, tz)
+        return
     by_account: dict[str, tuple[list[OrderRow], list[RefundRow]]] = {}
     for o in orders:
         by_account.setdefault(o.account, ([], []))[0].append(o)
     for r in refunds:
         by_account.setdefault(r.account, ([], []))[1].append(r)
-    for account in sorted(by_account):
-        yield from (day_export(d) for d in account_days(*by_account.pop(account))
-                    if start.date() <= d.day < end.date())
+    first, last = period_days(start, end, tz)
+    for account in sorted(by_account):  # the reference: every day of the account, then the period's
+        yield from (day_export(d) for d in account_days(*by_account.pop(account), tz) if first <= d.day < last)
+
+
+def day_dict(t: segments.DayTuple) -> dict[str, Any]:
+    """`day_export` of a day tuple."""
+    a, currency, d, *figures = t
+    opening, paid, consumed, refunded, closing = (Decimal(c).scaleb(-2) for c in figures)
+    return {"account": a, "currency": currency, "day": date.fromordinal(d), "opening": opening, "paid": paid,
+            "consumed": consumed, "refunded": refunded, "closing": closing}
+
+
+@dataclass(frozen=True)
+class AccountLedger:
+    """The account-ledger export's rows, made when iterated (`account_ledger_rows`'s dicts); ``tuples()`` gives
+    the same rows as `segments.DayTuple` for a writer that formats them itself (`adapters.formats.tables`)."""
+
+    orders: list[OrderRow]
+    refunds: list[RefundRow]
+    start: datetime
+    end: datetime
+    tz: str | None = None
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(day_dict, self.tuples())
+
+    def tuples(self) -> Iterator[segments.DayTuple]:
+        by_account: dict[str, tuple[list[OrderRow], list[RefundRow]]] = {}
+        for o in self.orders:
+            by_account.setdefault(o.account, ([], []))[0].append(o)
+        for r in self.refunds:
+            by_account.setdefault(r.account, ([], []))[1].append(r)
+        first, last = period_days(self.start, self.end, self.tz)
+        for account in sorted(by_account):
+            yield from segments.day_tuples(*by_account.pop(account), self.tz, first, last)
+
+
+def period_days(start: datetime, end: datetime, tz: str | None = None) -> tuple[date, date]:
+    """The dates of a period's bounds in the reporting calendar ``tz``, or as written (their own offset)."""
+    if tz:
+        zone = tz_of(tz)
+        return start.astimezone(zone).date(), end.astimezone(zone).date()
+    return start.date(), end.date()
 
 
 # ----- reconciliation -----

@@ -62,7 +62,8 @@ def write_beancount(entries: Iterable[Entry], path: str, opened: date) -> int:
     _, data, printer = beancount()
     n = 0
     with output.replacing(path) as temp, open(temp, "w", encoding="utf-8") as f:
-        f.write(";; billing-ledger journal (docs/journal.md): amounts in each currency's units, days in UTC\n")
+        f.write(";; billing-ledger journal (docs/journal.md): amounts in each currency's units, days of the "
+                "reporting calendar\n")
         for d in directives(entries, opened):
             printer.print_entries([d], file=f)
             n += isinstance(d, data.Transaction)

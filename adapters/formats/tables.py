@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from adapters.formats import output
@@ -15,16 +17,69 @@ def _cells(row: dict[str, Any]) -> dict[str, str]:
             for k, v in row.items()}
 
 
+def _cell(v: Any) -> str:
+    """`_cells`' text of one value: a number's and a day's text are never formula-like (`output.csv_cell` keeps
+    them), so they skip its test."""
+    kind = type(v)
+    if kind is Decimal or kind is int:
+        return str(v)
+    if kind is date:
+        return v.isoformat()
+    return output.csv_cell(v.isoformat() if hasattr(v, "isoformat") else "" if v is None else str(v))
+
+
 def write_csv(rows: Iterable[dict[str, Any]], path: str, columns: list[str]) -> int:
     """Write ``rows`` as they come (formula-like text neutralised, `output.csv_cell`), to a temporary file renamed
-    over ``path`` when complete; returns how many."""
+    over ``path`` when complete, a thousand rows per write; returns how many. (The bytes of `csv.DictWriter` on
+    `_cells`, which `csv_chunks` streams: one list of cells per row.)"""
     n = 0
     with output.replacing(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        if hasattr(rows, "tuples") and columns == COLUMNS["account-ledger"]:
+            return _day_lines(rows.tuples(), handle)
+        batch: list[list[str]] = []
         for row in rows:
-            writer.writerow(_cells(row))
+            batch.append([_cell(row[c]) for c in columns])
+            if len(batch) >= 1000:
+                writer.writerows(batch)
+                batch.clear()
             n += 1
+        writer.writerows(batch)
+    return n
+
+
+def _cents(c: int) -> str:
+    """The text of ``Decimal(c).scaleb(-2)`` (cents as money with two decimals), from the integer."""
+    whole, part = divmod(-c if c < 0 else c, 100)
+    return f"{'-' if c < 0 else ''}{whole}.{part:02d}"
+
+
+def _day_lines(days: Iterable[tuple], handle: Any) -> int:
+    """The account ledger's CSV lines straight from its day tuples (`projections.segments.DayTuple`): the bytes
+    `csv.writer` writes for `_cell` of each dict's values (an account's and a currency's cell made once by
+    `csv.writer` itself, quoted as it would be; money and days are digits, never quoted)."""
+    quoted: dict[str, str] = {}
+
+    def text(v: str) -> str:
+        if v not in quoted:
+            buffer = io.StringIO(newline="")
+            csv.writer(buffer).writerow([_cell(v)])
+            quoted[v] = buffer.getvalue()[:-2]
+        return quoted[v]
+
+    n = 0
+    lines: list[str] = []
+    day_text: dict[int, str] = {}
+    for account, currency, d, opening, paid, consumed, refunded, closing in days:
+        day = day_text.get(d) or day_text.setdefault(d, date.fromordinal(d).isoformat())
+        lines.append(f"{text(account)},{text(currency)},{day},{_cents(opening)},{_cents(paid)},{_cents(consumed)},"
+                     f"{_cents(refunded)},{_cents(closing)}\r\n")
+        n += 1
+        if len(lines) >= 1000:
+            handle.write("".join(lines))
+            lines.clear()
+    handle.write("".join(lines))
     return n
 
 

@@ -45,7 +45,8 @@ def ledger_rows(ledger: Ledger, known_at: datetime = FAR, *, size: int | None = 
 # ----- exports -----
 
 def export_rows(ledger: Ledger, what: str, start: datetime, end: datetime, known_at: datetime | None = None, *,
-                store: Store | None = None, size: int | None = None, map: Mapper = map) -> Iterator[dict[str, Any]]:
+                store: Store | None = None, size: int | None = None, map: Mapper = map,
+                tz: str | None = None) -> Iterator[dict[str, Any]]:
     """The rows of one export, business time in ``[start, end)``, as the ledger knew it at ``known_at``
     (default: its newest recorded time; pinned now, when the job is planned, as is the set of instances).
     Orders and refunds come partition by partition; the account ledger gets every partition's rows first and
@@ -55,14 +56,28 @@ def export_rows(ledger: Ledger, what: str, start: datetime, end: datetime, known
     if what in ("orders", "refunds"):
         task = Task(store, partitions.export_rows, pinned.known_at, (what, start, end))
         return (row for rows in map(task, pinned.partitions) for row in rows)
-    return _account_ledger(ledger, pinned, start, end, store, map)
+    return _AccountLedger(ledger, pinned, start, end, store, map, tz)
 
 
-def _account_ledger(ledger: Ledger, pinned: Pinned, start: datetime, end: datetime, store: Store,
-                    map: Mapper) -> Iterator[dict[str, Any]]:
-    orders: list[OrderRow] = []
-    refunds: list[RefundRow] = []
-    for o, r in partition_rows(ledger, pinned, store=store, map=map):
-        orders += o
-        refunds += r
-    yield from partitions.account_ledger_rows(orders, refunds, start, end)
+class _AccountLedger:
+    """The account ledger's rows, computed when first iterated (as a generator would): dicts, or
+    `partitions.AccountLedger.tuples` for a writer that formats them itself."""
+
+    def __init__(self, ledger: Ledger, pinned: Pinned, start: datetime, end: datetime, store: Store, map: Mapper,
+                 tz: str | None) -> None:
+        self._args = (ledger, pinned, start, end, store, map, tz)
+
+    def _rows(self) -> partitions.AccountLedger:
+        ledger, pinned, start, end, store, map_, tz = self._args
+        orders: list[OrderRow] = []
+        refunds: list[RefundRow] = []
+        for o, r in partition_rows(ledger, pinned, store=store, map=map_):
+            orders += o
+            refunds += r
+        return partitions.AccountLedger(orders, refunds, start, end, tz)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._rows())
+
+    def tuples(self) -> Iterator[Any]:
+        return self._rows().tuples()

@@ -69,11 +69,12 @@ def project(app: App, *, rebuild: bool = False, batch: int = 200,
                 if progress:
                     progress(partition.last, pinned.position)
 
-        readmodels.replace_all(engine, pinned.position, parts(), recreate=True)
+        readmodels.replace_all(engine, pinned.position, parts(), recreate=True, tz=app.settings.reporting_tz)
         start = 0
     else:
         start = readmodels.position(engine)
-    return Projected(start, readmodels.catch_up(ledger, engine, batch=batch, progress=progress))
+    return Projected(start, readmodels.catch_up(ledger, engine, batch=batch, progress=progress,
+                                                        tz=app.settings.reporting_tz))
 
 
 @dataclass(frozen=True)
@@ -115,4 +116,5 @@ def export(app: App, what: str, start: datetime, end: datetime, known_at: dateti
     which is now); streamed partition by partition (the account ledger gets every partition's rows first)."""
     if what not in EXPORTS:
         raise BadInput(None, f"WHAT: {what!r} is not one of {', '.join(EXPORTS)}")
-    return finance.export_rows(app.ledger, what, start, end, known_at, store=store(app), size=size, map=map)
+    return finance.export_rows(app.ledger, what, start, end, known_at, store=store(app), size=size, map=map,
+                               tz=app.settings.reporting_tz)

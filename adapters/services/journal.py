@@ -5,7 +5,10 @@ partition's rows by customer account (an account's rows are needed together, as 
 then `projections.journal` books them. With ``closed_through`` the rows are also read as known at the close
 and the closed days keep what was known then (`projections.journal.closed_journal`).
 
-A day belongs to a period ``[T1, T2)`` when it starts (00:00 UTC) in it.
+Days are business days of the reporting calendar (`projections.finance.reporting_zone`: the ledger's
+``reporting_tz`` setting, else each row's policy's ``calendar_tz``). A period ``[T1, T2)`` holds the days
+from the first date starting at or after ``T1`` to the first starting at or after ``T2``, dates read in the
+reporting zone when it is set, else in the offset each bound is written with.
 """
 
 from __future__ import annotations
@@ -20,18 +23,20 @@ from adapters.formats.errors import BadInput
 from adapters.formats.journal import money
 from adapters.services.jobs import store
 from adapters.store.scan import Mapper, Task, pin
+from domain.timeutil import tz_of
 from projections import journal as book
 from projections import partitions
 
 
-def first_day(t: datetime) -> date:
-    """The first UTC day that starts at or after ``t``."""
-    u = t.astimezone(UTC)
+def first_day(t: datetime, tz: str | None = None) -> date:
+    """The first day that starts at or after ``t``: in the reporting zone ``tz``, else in ``t``'s own offset."""
+    u = t.astimezone(tz_of(tz)) if tz else t
     return u.date() if u.time() == time.min else u.date() + timedelta(days=1)
 
 
-def day_start(d: date) -> datetime:
-    return datetime.combine(d, time.min, tzinfo=UTC)
+def day_start(d: date, tz: str | None = None) -> datetime:
+    """When day ``d`` starts: in the reporting zone ``tz``, else in UTC."""
+    return datetime.combine(d, time.min, tzinfo=tz_of(tz) if tz else UTC)
 
 
 JOURNAL_FORMATS = formats.FORMATS
@@ -50,18 +55,20 @@ def entries(app: App, known_at: datetime | None = None, closed_through: date | N
             map: Mapper = map) -> tuple[Iterable[book.Entry], datetime, datetime | None]:
     """Every entry of the ledger as known at ``known_at`` (pinned; default: now); with ``closed_through``, the
     days through it as known at ``closed_at`` (default: the end of that day, UTC), corrections on the next."""
+    tz = app.settings.reporting_tz
     pinned = pin(app.ledger, size, known_at)
     close = None
     if closed_through is not None:
-        close = min(closed_at or day_start(closed_through + timedelta(days=1)), pinned.known_at)
-    open_from = day_start(closed_through + timedelta(days=1)) if closed_through is not None else None
+        close = min(closed_at or day_start(closed_through + timedelta(days=1), tz), pinned.known_at)
+    open_from = day_start(closed_through + timedelta(days=1), tz) if closed_through is not None else None
     parts = list(map(Task(store(app), partitions.journal_rows, pinned.known_at, (close, open_from)),
                      pinned.partitions))
     now = book.group(p.now for p in parts)
     if closed_through is None:
-        return book.ledger_entries(now), pinned.known_at, None
+        return book.ledger_entries(now, tz), pinned.known_at, None
     at_close = book.group(p.at_close for p in parts if p.at_close is not None)
-    return book.closed_journal(now, at_close, closed_through, partitions.causes(parts)), pinned.known_at, close
+    return (book.closed_journal(now, at_close, closed_through, partitions.causes(parts), tz), pinned.known_at,
+            close)
 
 
 def journal(app: App, start: datetime, end: datetime, known_at: datetime | None = None,
@@ -72,8 +79,8 @@ def journal(app: App, start: datetime, end: datetime, known_at: datetime | None 
     if start >= end:
         raise BadInput(None, f"--from: {start.isoformat()} is not before --to {end.isoformat()}")
     found, k, close = entries(app, known_at, closed_through, closed_at, size=size, map=map)
-    first = first_day(start)
-    return Journal(book.window(found, first, first_day(end)), first, k, close)
+    first = first_day(start, app.settings.reporting_tz)
+    return Journal(book.window(found, first, first_day(end, app.settings.reporting_tz)), first, k, close)
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,7 @@ def trial_balance(app: App, at: datetime, known_at: datetime | None = None, *, s
     debit column, a credit balance in the credit column; per currency the columns' totals are equal."""
     found, k, _ = entries(app, known_at, size=size, map=map)
     rows, totals = [], {}
-    for (account, currency), c in book.balances(found, first_day(at)).items():
+    for (account, currency), c in book.balances(found, first_day(at, app.settings.reporting_tz)).items():
         rows.append({"account": account, "currency": currency, "debit": str(money(max(c, 0))),
                      "credit": str(money(max(-c, 0)))})
         t = totals.setdefault(currency, [0, 0])

@@ -21,7 +21,8 @@ from domain.instance import Account, account_id, known
 from domain.policies import registry
 from domain.policies.kingsoft.eligibility import QUOTA
 from domain.timeutil import tz_of
-from projections.finance import account_days, instance_rows
+from projections.finance import instance_rows
+from projections.segments import account_days
 
 
 class UnknownAccount(UnknownInstance):
@@ -43,10 +44,11 @@ class QuotaMonth:
 
 @dataclass(frozen=True)
 class LedgerMonth:
-    """The account ledger (`projections.finance.account_days`, UTC days) summed over one month."""
+    """The account ledger (`projections.segments.account_days`: business days of the reporting calendar) summed
+    over one month."""
 
     currency: str
-    month: str  # YYYY-MM of the UTC days
+    month: str  # YYYY-MM of the business days (the reporting calendar's)
     paid: Decimal
     consumed: Decimal
     refunded: Decimal
@@ -94,7 +96,7 @@ def account_overview(app: App, account: str, known_at: datetime | None = None, *
                                                   r.settled_at) for r in refunds),
                           key=listings.RefundListing.sort_key)
     return AccountOverview(account, known_at, rows, applications, _quota(app, account, known_at),
-                           _months(orders, refunds))
+                           _months(orders, refunds, app.settings.reporting_tz))
 
 
 def _quota(app: App, account: str, known_at: datetime) -> list[QuotaMonth]:
@@ -109,9 +111,9 @@ def _quota(app: App, account: str, known_at: datetime) -> list[QuotaMonth]:
     return [QuotaMonth(month, zone, len(refs), QUOTA, tuple(refs)) for (month, zone), refs in sorted(months.items())]
 
 
-def _months(orders: list, refunds: list) -> list[LedgerMonth]:
+def _months(orders: list, refunds: list, tz: str | None = None) -> list[LedgerMonth]:
     totals: dict[tuple[str, str], list[int]] = {}
-    for d in account_days(orders, refunds):
+    for d in account_days(orders, refunds, tz):
         t = totals.setdefault((d.currency, f"{d.day.year}-{d.day.month:02d}"), [0, 0, 0, 0])
         t[0] += d.paid_cents
         t[1] += d.consumed_cents

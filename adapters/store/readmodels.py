@@ -14,7 +14,9 @@ position) and that position in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -38,7 +40,8 @@ from sqlalchemy import (
 
 from adapters.store.ledger import Ledger
 from domain.instance import Instance
-from projections.finance import OrderRow, RefundRow, account_days, instance_rows, lines_json
+from projections.finance import OrderRow, RefundRow, instance_rows, lines_json
+from projections.segments import day_tuples
 
 metadata = MetaData()
 TIME = String(40)  # ISO 8601 with offset: exact and comparable as text in UTC-normalised form
@@ -118,31 +121,68 @@ def rebuild(engine: Engine) -> None:
     metadata.create_all(engine)
 
 
+def _t(v: str | None) -> datetime | None:
+    return datetime.fromisoformat(v) if v else None
+
+
+def _order_row(r: Any) -> OrderRow:
+    return OrderRow(r.instance, r.order_id, r.account, r.product, r.kind, _t(r.placed_at), _t(r.valid_from),  # type: ignore[arg-type]
+                    _t(r.valid_until), r.currency, r.paid_cents, r.credit_cents, r.status, r.cash_cents)  # type: ignore[arg-type]
+
+
+def _refund_row(r: Any) -> RefundRow:
+    return RefundRow(r.refund, r.instance, r.account, r.policy, r.mode, _t(r.requested_at), _t(r.recorded_at),  # type: ignore[arg-type]
+                     r.currency, r.amount_cents, r.state, _t(r.settled_at),
+                     tuple((ln["instance"], ln["order"], ln["refund_cents"]) for ln in json.loads(r.lines)),
+                     r.releases)
+
+
 def _rows_of_account(conn: Any, account: str) -> tuple[list[OrderRow], list[RefundRow]]:
-    from datetime import datetime
-
-    def t(v: str | None) -> datetime | None:
-        return datetime.fromisoformat(v) if v else None
-
-    order_rows = [OrderRow(r.instance, r.order_id, r.account, r.product, r.kind, t(r.placed_at), t(r.valid_from),
-                           t(r.valid_until), r.currency, r.paid_cents, r.credit_cents, r.status, r.cash_cents)
-                  for r in conn.execute(select(orders).where(orders.c.account == account))]
-    import json
-
-    refund_rows = [RefundRow(r.refund, r.instance, r.account, r.policy, r.mode, t(r.requested_at), t(r.recorded_at),
-                             r.currency, r.amount_cents, r.state, t(r.settled_at),
-                             tuple((ln["instance"], ln["order"], ln["refund_cents"]) for ln in json.loads(r.lines)),
-                             r.releases)
-                   for r in conn.execute(select(refund_applications).where(refund_applications.c.account == account))]
-    return order_rows, refund_rows  # type: ignore[return-value]
+    order_rows = [_order_row(r) for r in conn.execute(select(orders).where(orders.c.account == account))]
+    refund_rows = [_refund_row(r) for r in conn.execute(
+        select(refund_applications).where(refund_applications.c.account == account))]
+    return order_rows, refund_rows
 
 
-def _write_account(conn: Any, account: str) -> None:
-    """Recompute one account's days from its order and refund rows as they stand in this transaction."""
+def _every_account(conn: Any) -> Iterator[tuple[list[OrderRow], list[RefundRow]]]:
+    """Every account's order and refund rows as they stand in this transaction, account after account (by
+    name), read in two streamed queries rather than two per account."""
+    streamed = {"stream_results": True, "yield_per": 5000}  # this statement's own cursor (server-side on PostgreSQL)
+    order_it = iter(conn.execute(select(orders).order_by(orders.c.account, orders.c.instance, orders.c.order_id)
+                                 .execution_options(**streamed)))
+    refund_it = iter(conn.execute(select(refund_applications)
+                                  .order_by(refund_applications.c.account, refund_applications.c.refund)
+                                  .execution_options(**streamed)))
+    o, r = next(order_it, None), next(refund_it, None)
+    while o is not None or r is not None:
+        account = min(x.account for x in (o, r) if x is not None)
+        own_orders, own_refunds = [], []
+        while o is not None and o.account == account:
+            own_orders.append(_order_row(o))
+            o = next(order_it, None)
+        while r is not None and r.account == account:
+            own_refunds.append(_refund_row(r))
+            r = next(refund_it, None)
+        yield own_orders, own_refunds
+
+
+def _write_account(conn: Any, account: str, tz: str | None = None) -> None:
+    """Recompute one account's days (of the reporting calendar ``tz``, `projections.finance.reporting_zone`)
+    from its order and refund rows as they stand in this transaction."""
     conn.execute(delete(account_ledger).where(account_ledger.c.account == account))
-    days = account_days(*_rows_of_account(conn, account))
-    if days:
-        _insert_days(conn, days)
+    _insert_days(conn, day_tuples(*_rows_of_account(conn, account), tz))
+
+
+def _write_every_account(conn: Any, tz: str | None = None, batch: int = 50_000) -> None:
+    """Every account's days (the table is empty), from `_every_account`, inserted ``batch`` rows at a time."""
+    pending: list[Any] = []
+    for order_rows, refund_rows in _every_account(conn):
+        if order_rows:
+            pending += day_tuples(order_rows, refund_rows, tz)
+        if len(pending) >= batch:
+            _insert_days(conn, pending)
+            pending = []
+    _insert_days(conn, pending)
 
 
 DAY_COLUMNS = ("account", "currency", "day", "opening_cents", "paid_cents", "consumed_cents", "refunded_cents",
@@ -150,17 +190,20 @@ DAY_COLUMNS = ("account", "currency", "day", "opening_cents", "paid_cents", "con
 
 
 def _insert_days(conn: Any, days: list[Any]) -> None:
-    """Insert day rows through the driver's own ``executemany`` (an account has a row per day of its
-    history: hundreds of thousands in a rebuild, where SQLAlchemy's per-row parameter processing cost more than
-    the insert). The values are exactly what the ``Date`` and ``BigInteger`` columns store: on SQLite the day
-    as ``YYYY-MM-DD`` text (SQLAlchemy's own storage format for ``Date``), elsewhere the date itself."""
+    """Insert day rows (`projections.segments.day_tuples`: the day as its ordinal) through the driver's own
+    ``executemany`` (an account has a row per day of its history: hundreds of thousands in a rebuild, where
+    SQLAlchemy's per-row parameter processing cost more than the insert). The values are exactly what the
+    ``Date`` and ``BigInteger`` columns store: on SQLite the day as ``YYYY-MM-DD`` text (SQLAlchemy's own storage
+    format for ``Date``), elsewhere the date itself."""
+    if not days:
+        return
     text_days = conn.dialect.name == "sqlite"
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     statement = (f"INSERT INTO {account_ledger.name} ({', '.join(DAY_COLUMNS)}) "
                  f"VALUES ({', '.join([mark] * len(DAY_COLUMNS))})")
+    fromordinal = date.fromordinal
     conn.exec_driver_sql(statement, [
-        (d.account, d.currency, d.day.isoformat() if text_days else d.day, d.opening_cents, d.paid_cents,
-         d.consumed_cents, d.refunded_cents, d.closing_cents) for d in days])
+        (a, c, fromordinal(d).isoformat() if text_days else fromordinal(d), *figures) for a, c, d, *figures in days])
 
 
 def _track(conn: Any, pos: int) -> None:
@@ -170,12 +213,13 @@ def _track(conn: Any, pos: int) -> None:
 
 
 def replace_all(engine: Engine, position: int, parts: Iterable[tuple[list[OrderRow], list[RefundRow]]], *,
-                recreate: bool = False) -> int:
+                recreate: bool = False, tz: str | None = None) -> int:
     """Replace every read-model row by ``parts`` (each partition's order and refund rows, as of log
     ``position``), recompute every account's days from them, and track ``position``: all in one transaction,
     so a crash (or a failed partition) leaves the old rows and position or the new ones (exactly once). Rows
-    are written as each partition's arrive; an account's days are computed once all partitions are in, from
-    the rows as written (as `catch_up` does), so memory holds one partition's rows and the accounts' names.
+    are written as each partition's arrive; the accounts' days are computed once all partitions are in, from
+    the rows as written (as `catch_up` does), read back account after account in two streamed queries
+    (`_every_account`), so memory holds one partition's rows, one account's, and a batch of day rows.
     ``recreate`` (``project --rebuild``): drop and create the tables first, in the same transaction (after a
     first statement, so SQLite's driver has begun it). Returns ``position``.
 
@@ -188,11 +232,11 @@ def replace_all(engine: Engine, position: int, parts: Iterable[tuple[list[OrderR
         if recreate:
             metadata.drop_all(conn)
             metadata.create_all(conn)
-        accounts: set[str] = set()
+        written = False
         for order_rows, refund_rows in parts:
-            accounts.update(_insert(conn, order_rows, refund_rows))
-        for account in sorted(accounts):
-            _write_account(conn, account)
+            written = bool(_insert(conn, order_rows, refund_rows)) or written
+        if written:
+            _write_every_account(conn, tz)
         if position:
             _track(conn, position)
         else:
@@ -210,8 +254,9 @@ def _insert(conn: Any, order_rows: list[OrderRow], refund_rows: list[RefundRow])
 
 
 def catch_up(ledger: Ledger, engine: Engine, *, batch: int = 200,
-             progress: Callable[[int, int], None] | None = None) -> int:
-    """Bring the read models up to the end of the log; returns the position reached."""
+             progress: Callable[[int, int], None] | None = None, tz: str | None = None) -> int:
+    """Bring the read models up to the end of the log (days of the reporting calendar ``tz``); returns the
+    position reached."""
     pos = position(engine)
     top = ledger.recorder.max_notification_id() or 0
     while pos < top:
@@ -235,7 +280,7 @@ def catch_up(ledger: Ledger, engine: Engine, *, batch: int = 200,
                 conn.execute(delete(refund_applications).where(refund_applications.c.instance == name))
                 accounts.update(_insert(conn, order_rows, refund_rows))
             for account in sorted(accounts):
-                _write_account(conn, account)
+                _write_account(conn, account, tz)
             pos = notes[-1].id
             _track(conn, pos)
         if progress:

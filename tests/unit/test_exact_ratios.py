@@ -55,7 +55,7 @@ def test_a_float_ratio_would_have_moved_a_cent_between_days():
     t = datetime(2026, 1, 1, tzinfo=UTC)
     order = OrderRow("i", "o", "a", "KEC", "purchase", t, t, t + timedelta(days=6), "USD", 3, 0, "active")
     assert 3 * Fraction(timedelta(days=1) / timedelta(days=6)) < Fraction(1, 2)  # the old float: 0 cents
-    consumed = [c for _, (_, c, _) in sorted(order_schedule(order, []).items())]
+    consumed = [c for _, (_, c, _) in sorted(order_schedule(order, [], "+00:00").items())]  # UTC days
     assert consumed == [1, 0, 1, 0, 1, 0, 0]
 
 
