@@ -27,7 +27,7 @@ from domain.lifecycle import Refund, refunds
 from domain.lines import Line
 from domain.money import round_cents
 from domain.policies import registry
-from domain.policy import Context, Deadline, Load, Paid
+from domain.policy import About, Context, Deadline, Load, Paid, PolicyBase
 from domain.quote import Quote
 from projections.finance import instance_rows
 from tests.feedkit import FAR, day, ledger_with, purchase, record
@@ -47,16 +47,12 @@ class FlatParameters:
         return out
 
 
-class Flat:
-    name = "flat-2026"
-    products = frozenset({"Widget"})
+class Flat(PolicyBase):
     aggregate = Instance
     parameters = FlatParameters
-    modes = ("flat",)
-    commands: dict[str, Any] = {}
-    prefetch = ()
 
     def __init__(self) -> None:
+        super().__init__(About("flat-2026", products=frozenset({"Widget"}), modes=("flat",)))
         self.refund_commands = {
             "request_refund": lambda session, inst, c, ts: applications.apply(self, session, inst, c, ts),
             "complete_refund": applications.complete, "reject_refund": applications.reject}

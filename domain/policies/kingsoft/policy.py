@@ -13,26 +13,23 @@ from typing import Any
 from domain import applications
 from domain.instance import Instance, account_id, opening
 from domain.lifecycle import Refund
-from domain.policies.kingsoft import MODES, NAME, commands, eligibility
+from domain.policies.kingsoft import ABOUT, NAME, commands, eligibility
 from domain.policies.kingsoft.amount import KingsoftParameters
 from domain.policies.kingsoft.orders import build_orders
-from domain.policy import Context, Deadline, Load, Marks, Paid, RuleOverlap, Window
+from domain.policy import Context, Deadline, Load, Marks, Paid, PolicyBase, RuleOverlap, Window
 from domain.quote import Quote
 
 DEFAULTS = KingsoftParameters()  # frozen: one value for every quote without overrides
 SETTLE_DAYS = 5  # K-L2: "within 1-5 working days"; the spec makes only `holidays` a Parameter
 
 
-class Kingsoft:
-    name = NAME
-    products = None
+class Kingsoft(PolicyBase):
     aggregate = Instance
     parameters = KingsoftParameters
-    modes = MODES
     commands = commands.COMMANDS
-    prefetch = ()
 
     def __init__(self) -> None:
+        super().__init__(ABOUT)
         self.refund_commands = {"request_refund": commands.request_refund(self),
                                 "complete_refund": applications.complete, "reject_refund": applications.reject}
 

@@ -8,25 +8,22 @@ from typing import Any
 
 from domain.errors import LedgerError, UnknownInstance
 from domain.lifecycle import Refund
-from domain.policies.korpro import NAME, PRODUCT, REASONS, commands, policy_book_id, rules
+from domain.policies.korpro import ABOUT, NAME, commands, policy_book_id, rules
 from domain.policies.korpro.subscription import KorProParameters, PolicyBook, Subscription, in_force
-from domain.policy import Context, Deadline, Load, Paid
+from domain.policy import Context, Deadline, Load, Paid, PolicyBase
 from domain.quote import Quote
 
 STAGES = {"review": ("P-R2", "review_days"), "payment": ("P-R3", "processing_days"),
           "escalation": ("P-D1", "escalation_days")}
 
 
-class KorPro:
-    name = NAME
-    products = frozenset({PRODUCT})
+class KorPro(PolicyBase):
     aggregate = Subscription
     parameters = KorProParameters
-    modes = REASONS  # a request names its reason
     commands = commands.COMMANDS
-    prefetch = (policy_book_id(),)
 
     def __init__(self) -> None:
+        super().__init__(ABOUT)
         self.refund_commands = {"request_refund": commands.request_refund(self), "decide_refund": commands.decide,
                                 "escalate": commands.escalate, "decide_escalation": commands.decide,
                                 "complete_refund": commands.complete}
