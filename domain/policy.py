@@ -149,6 +149,11 @@ class About:
     modes: tuple[str, ...]  # what a request may ask to be judged as (a quote's ``mode``), besides ``auto``
     prefetch: tuple[UUID, ...] = ()  # aggregates every feed may need (read ahead in the same query)
     former_topics: Mapping[str, str] = field(default_factory=dict)
+    feed: str | None = None  # the module of its feed commands' models (its ``MODELS``: type -> pydantic model)
+
+    def feed_models(self) -> Mapping[str, type]:
+        """The models of the feed commands it declares (its ``feed`` module is imported by the first call)."""
+        return importlib.import_module(self.feed).MODELS if self.feed else {}
 
 
 class Policy(Protocol):
@@ -171,6 +176,9 @@ class Policy(Protocol):
     def orders(self, head: Any, facts: Iterable[Any]) -> list[Paid]:
         """The instance's orders (or invoices) from its live facts, for the finance rows."""
 
+    def feed_models(self) -> Mapping[str, type]:
+        """The edge's models of the feed commands it declares, by type (`About.feed`)."""
+
     def marks(self, head: Any, facts: Iterable[Any]) -> Marks:
         """What it draws on an instance's timeline (`PolicyBase`: nothing)."""
 
@@ -190,6 +198,9 @@ class PolicyBase:
         self.name, self.products, self.modes = about.name, about.products, about.modes
         self.prefetch, self.former_topics = about.prefetch, about.former_topics
 
+    def feed_models(self) -> Mapping[str, type]:
+        return self.about.feed_models()
+
     def marks(self, head: Any, facts: Iterable[Any]) -> Marks:
         return Marks()
 
@@ -207,6 +218,10 @@ class Lazy:
         self.about = about
         self.name, self.products, self.modes = about.name, about.products, about.modes
         self.prefetch, self.former_topics = about.prefetch, about.former_topics
+
+    def feed_models(self) -> Mapping[str, type]:
+        """Its feed commands' models, without loading the rest of the policy."""
+        return self.about.feed_models()
 
     def load(self) -> Any:
         """The full policy (its module is imported by the first call, and the policy kept)."""

@@ -23,7 +23,7 @@ MODES = ("five_day", "self_service", "exception")
 _MOVED = ("Purchased", "Renewed", "Upgraded", "Downgraded", "BillingModeChanged", "EipBound", "EipUnbound",
           "DiskMounted", "DiskUnmounted", "KdrdsAssociated", "KdrdsDeleted")
 
-ABOUT = About(NAME, products=None, modes=MODES,
+ABOUT = About(NAME, products=None, modes=MODES, feed="domain.policies.kingsoft.feed",
               # its events were nested in Instance
               former_topics={f"domain.instance:Instance.{c}": f"domain.policies.kingsoft.events:{c}"
                              for c in _MOVED})

@@ -28,7 +28,7 @@ def policy_book_id() -> uuid.UUID:
 
 ABOUT = About(NAME, products=frozenset({PRODUCT}),
               modes=REASONS,  # a request names its reason
-              prefetch=(policy_book_id(),),
+              prefetch=(policy_book_id(),), feed="domain.policies.korpro.feed",
               # its module until the policies moved into folders
               former_topics={"domain.korpro": "domain.policies.korpro.subscription"})
 POLICY = Lazy("domain.policies.korpro.policy", ABOUT)
