@@ -26,6 +26,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
 )
 
 from adapters.formats import envelope
@@ -100,19 +101,29 @@ class Command(_Model):
 
 
 class RequestRefund(Command):
-    """Kingsoft: ``mode``, ``with``, ``exception_report``, ``reason`` (free text). KorPro: ``reason`` (one of
-    the policy's reasons), ``email``, ``invoice``, ``explanation`` (all required, P-R1)."""
+    """A request, judged by the instance's policy, which says which fields it takes: a console application
+    (``mode``, ``with``, ``exception_report``, ``reason`` as free text), a reviewed request (``reason`` one of
+    the policy's reasons, ``email``, ``invoice``, ``explanation``). ``mode``: ``auto`` or a mode of a registered
+    policy (the instance's policy refuses another's)."""
 
     type: Literal["request_refund"]
     instance: Id
     refund: Id
-    mode: Literal["auto", "five_day", "self_service", "exception"] = "auto"
+    mode: Id = "auto"
     with_: list[Id] = Field(default=[], alias="with")
     exception_report: OptionalSaying = None
     reason: OptionalText = None
     email: OptionalEmail = None
     invoice: OptionalId = None
     explanation: OptionalText = None
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        known = modes()
+        if value not in known:
+            raise Refused(f"unknown mode {value!r} (known: {', '.join(known)})")
+        return value
 
 
 class CompleteRefund(Command):
@@ -148,6 +159,16 @@ def _commands(policies: tuple[Any, ...]) -> dict[str, type[Command]]:
             if out.setdefault(kind, model) is not model:
                 raise AssertionError(f"two models for the feed command {kind!r}")
     return out
+
+
+@cache
+def _modes(policies: tuple[Any, ...]) -> tuple[str, ...]:
+    return ("auto", *dict.fromkeys(m for p in policies for m in p.modes))
+
+
+def modes() -> tuple[str, ...]:
+    """What a request may ask to be judged as: ``auto``, or a mode of a registered policy."""
+    return _modes(tuple(registry.POLICIES))
 
 
 def commands() -> dict[str, type[Command]]:

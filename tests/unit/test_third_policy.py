@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from adapters.formats.feed import BadInput
 from adapters.services import record as service
 from domain import applications
 from domain.errors import LedgerError
@@ -54,7 +55,8 @@ class Flat(PolicyBase):
     def __init__(self) -> None:
         super().__init__(About("flat-2026", products=frozenset({"Widget"}), modes=("flat",)))
         self.refund_commands = {
-            "request_refund": lambda session, inst, c, ts: applications.apply(self, session, inst, c, ts),
+            "request_refund": lambda session, inst, c, ts: applications.apply(self, session, inst, c, ts,
+                                                                              mode=c.mode),
             "complete_refund": applications.complete, "reject_refund": applications.reject}
 
     def assess(self, ctx: Context) -> Quote:
@@ -116,3 +118,20 @@ def test_a_request_under_it_is_recorded_frozen_settled_and_scheduled(flat):
     record(ledger, {"type": "complete_refund", "at": day(4).isoformat(), "refund": "rf-w"})
     assert refunds(service.events_of(ledger, "w-1"))["rf-w"].state == "completed"
     assert service.overdue(ledger, day(10), FAR) == []
+
+
+def test_a_request_may_ask_for_the_registered_policys_own_mode(flat):
+    ledger = widget_ledger()
+    record(ledger, {"type": "request_refund", "id": "l-w", "at": day(3).isoformat(), "instance": "w-1",
+                    "refund": "rf-w", "mode": "flat"})
+    assert refunds(service.events_of(ledger, "w-1"))["rf-w"].state == "accepted"
+
+
+def test_a_mode_of_another_policy_is_bad_input_naming_mode(flat):
+    ledger = widget_ledger()
+    with pytest.raises(BadInput, match="line 1: mode: 'flat' is not a mode of kingsoft-2021-05-27, which judges"):
+        record(ledger, {"type": "request_refund", "id": "l-k", "at": day(3).isoformat(), "instance": "kec-1",
+                        "refund": "rf-k", "mode": "flat"})
+    with pytest.raises(BadInput, match="mode: unknown mode 'nope'"):
+        record(ledger, {"type": "request_refund", "id": "l-k", "at": day(3).isoformat(), "instance": "kec-1",
+                        "refund": "rf-k", "mode": "nope"})
