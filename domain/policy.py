@@ -110,6 +110,25 @@ class Marks:
     release_rule: str | None = None
 
 
+@dataclass(frozen=True)
+class Postings:
+    """How the double-entry journal books a policy's refunds (docs/journal.md): the rule under which an
+    accepted refund becomes payable, the rule of each mode (or reason) it was judged under, the rule under which
+    an accepted refund releases its instance (if the policy has one), and where a completed refund goes, under
+    which rule: ``"balance"`` (credited to the customer's account balance) or ``"payout"`` (paid back to the
+    original payment)."""
+
+    accepted: str
+    completed: str
+    settles_to: str  # "balance" or "payout"
+    modes: Mapping[str, str] = field(default_factory=dict)  # mode or reason -> the rule it books
+    released: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.settles_to not in ("balance", "payout"):
+            raise ValueError(f"settles_to is 'balance' or 'payout', not {self.settles_to!r}")
+
+
 class Session(Protocol):
     """The unit of work as a policy sees it: aggregates loaded or created while one feed is applied."""
 
@@ -166,6 +185,7 @@ class Policy(Protocol):
     refund_commands: Mapping[str, RefundHandler]  # request_refund and the steps of its lifecycle
     prefetch: tuple[UUID, ...]  # aggregates every feed may need (read ahead in the same query)
     former_topics: Mapping[str, str]  # topics its events were written under before a move (`About`)
+    postings: Postings  # how the journal books its refunds
 
     def assess(self, ctx: Context) -> Quote:
         """Judge a refund request: eligible with its lines, or denied with every reason (pure)."""

@@ -16,7 +16,7 @@ from domain.lifecycle import Refund
 from domain.policies.kingsoft import ABOUT, NAME, commands, eligibility
 from domain.policies.kingsoft.amount import KingsoftParameters
 from domain.policies.kingsoft.orders import build_orders
-from domain.policy import Context, Deadline, Load, Marks, Paid, PolicyBase, RuleOverlap, Window
+from domain.policy import Context, Deadline, Load, Marks, Paid, PolicyBase, Postings, RuleOverlap, Window
 from domain.quote import Quote
 
 DEFAULTS = KingsoftParameters()  # frozen: one value for every quote without overrides
@@ -27,6 +27,9 @@ class Kingsoft(PolicyBase):
     aggregate = Instance
     parameters = KingsoftParameters
     commands = commands.COMMANDS
+    # K-L1: the frozen quote is payable; K-L2: completed, it is credited to the account balance; K-L3: released
+    postings = Postings(accepted="K-L1", completed="K-L2", settles_to="balance", released="K-L3",
+                        modes={"five_day": "K-F9", "self_service": "K-S4", "exception": "K-E1"})
 
     def __init__(self) -> None:
         super().__init__(ABOUT)

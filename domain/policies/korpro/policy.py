@@ -10,7 +10,7 @@ from domain.errors import LedgerError, UnknownInstance
 from domain.lifecycle import Refund
 from domain.policies.korpro import ABOUT, NAME, commands, policy_book_id, rules
 from domain.policies.korpro.subscription import KorProParameters, PolicyBook, Subscription, in_force
-from domain.policy import Context, Deadline, Load, Paid, PolicyBase
+from domain.policy import Context, Deadline, Load, Paid, PolicyBase, Postings
 from domain.quote import Quote
 
 STAGES = {"review": ("P-R2", "review_days"), "payment": ("P-R3", "processing_days"),
@@ -21,6 +21,11 @@ class KorPro(PolicyBase):
     aggregate = Subscription
     parameters = KorProParameters
     commands = commands.COMMANDS
+    # P-R2: approved, it is payable (P-B1 at once); P-R3: paid back to the original payment
+    postings = Postings(accepted="P-R2", completed="P-R3", settles_to="payout",
+                        modes={"money_back": "P-G1", "savings_shortfall": "P-G2", "early_termination": "P-G3",
+                               "trial": "P-F1", "billing_error": "P-B1", "duplicate_payment": "P-B1",
+                               "outage": "P-O1", "not_as_described": "P-X1", "technical_incompatibility": "P-X2"})
 
     def __init__(self) -> None:
         super().__init__(ABOUT)
