@@ -111,6 +111,17 @@ class Marks:
 
 
 @dataclass(frozen=True)
+class QuotaPeriod:
+    """The period an accepted application counts against its account's quota in (K-Q1: a calendar month in the
+    policy's time zone), and how many count in one."""
+
+    rule: str
+    period: str  # e.g. ``YYYY-MM``
+    zone: str  # the time zone the period is read in, ±HH:MM
+    limit: int
+
+
+@dataclass(frozen=True)
 class Postings:
     """How the double-entry journal books a policy's refunds (docs/journal.md): the rule under which an
     accepted refund becomes payable, the rule of each mode (or reason) it was judged under, the rule under which
@@ -205,10 +216,15 @@ class Policy(Protocol):
     def posted_version(self, load: Load, version: str) -> dict[str, Any] | None:
         """The parameters of a posted ``version`` (P-V1), for a policy that keeps versions (`PolicyBase`: None)."""
 
+    def quota_period(self, at: datetime) -> QuotaPeriod | None:
+        """The quota period an application accepted at ``at`` counts in, for a policy that limits applications
+        per account (K-Q1; `PolicyBase`: None)."""
+
 
 class PolicyBase:
     """The defaults of `Policy`'s optional parts, for a policy class to inherit: its `About` (given to
-    ``__init__``) as attributes, no feed or refund commands, no read-ahead, no timeline marks, no versions."""
+    ``__init__``) as attributes, no feed or refund commands, no read-ahead, no timeline marks, no versions, no
+    quota."""
 
     commands: Mapping[str, Handler] = {}
     refund_commands: Mapping[str, RefundHandler] = {}
@@ -225,6 +241,9 @@ class PolicyBase:
         return Marks()
 
     def posted_version(self, load: Load, version: str) -> dict[str, Any] | None:
+        return None
+
+    def quota_period(self, at: datetime) -> QuotaPeriod | None:
         return None
 
 

@@ -16,7 +16,18 @@ from domain.lifecycle import Refund
 from domain.policies.kingsoft import ABOUT, NAME, commands, eligibility
 from domain.policies.kingsoft.amount import KingsoftParameters
 from domain.policies.kingsoft.orders import build_orders
-from domain.policy import Context, Deadline, Load, Marks, Paid, PolicyBase, Postings, RuleOverlap, Window
+from domain.policy import (
+    Context,
+    Deadline,
+    Load,
+    Marks,
+    Paid,
+    PolicyBase,
+    Postings,
+    QuotaPeriod,
+    RuleOverlap,
+    Window,
+)
 from domain.quote import Quote
 
 DEFAULTS = KingsoftParameters()  # frozen: one value for every quote without overrides
@@ -54,6 +65,11 @@ class Kingsoft(PolicyBase):
         return [Paid(o.order, o.kind, o.at, o.start, o.end, o.payment.actual(), o.payment.cash, o.credit,
                      tuple((t, getattr(o.payment, t)) for t in UNREFUNDED if getattr(o.payment, t)))
                 for o in build_orders(facts)]
+
+    def quota_period(self, at: datetime) -> QuotaPeriod:
+        """K-Q1: at most 3 applications per account in a calendar month of the policy's time zone."""
+        zone = DEFAULTS.calendar_tz
+        return QuotaPeriod("K-Q1", eligibility.quota_month(at, zone), zone, eligibility.QUOTA)
 
     def marks(self, head: Any, facts: Iterable[Any]) -> Marks:
         """The timeline's Kingsoft marks: the five-day window (K-F2), the renewal/downgrade overlaps K-S3
