@@ -163,7 +163,7 @@ def _commands(policies: tuple[Any, ...]) -> dict[str, type[Command]]:
 
 @cache
 def _modes(policies: tuple[Any, ...]) -> tuple[str, ...]:
-    return ("auto", *dict.fromkeys(m for p in policies for m in p.modes))
+    return ("auto", *dict.fromkeys(m for p in reversed(policies) for m in p.modes))  # the fallback's first
 
 
 def modes() -> tuple[str, ...]:

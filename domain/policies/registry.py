@@ -15,7 +15,7 @@ optional parts' defaults), and one line here (docs/policies.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import fields, replace
 from functools import cache
 from typing import Any
@@ -109,3 +109,16 @@ def assess(ctx: Context) -> Quote:
     policy = for_events(name, events)
     overrides = own(ctx.overrides, policy)
     return policy.assess(ctx if overrides == ctx.overrides else replace(ctx, overrides=overrides))
+
+
+def register(policy: Policy) -> Callable[[], None]:
+    """The hook for a policy outside this package (a plug-in's, or a test's): add ``policy`` to `POLICIES`
+    ahead of the fallback, as its own line would be; returns what removes it again (docs/policies.md)."""
+    if any(p.name == policy.name for p in POLICIES):
+        raise ValueError(f"a policy named {policy.name!r} is already registered")
+    POLICIES.insert(len(POLICIES) - 1, policy)
+
+    def unregister() -> None:
+        POLICIES.remove(policy)
+
+    return unregister
