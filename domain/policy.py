@@ -123,17 +123,18 @@ class QuotaPeriod:
 
 @dataclass(frozen=True)
 class Postings:
-    """How the double-entry journal books a policy's refunds (docs/journal.md): the rule under which an
-    accepted refund becomes payable, the rule of each mode (or reason) it was judged under, the rule under which
-    an accepted refund releases its instance (if the policy has one), and where a completed refund goes, under
-    which rule: ``"balance"`` (credited to the customer's account balance) or ``"payout"`` (paid back to the
-    original payment)."""
+    """How the double-entry journal books a policy's payments and refunds (docs/journal.md, docs/policies.md):
+    the rules an order's payment is booked under, the rule under which an accepted refund becomes payable, the
+    rule of each mode (or reason) it was judged under, the rule under which an accepted refund releases its
+    instance (if the policy has one), and where a completed refund goes, under which rule: ``"balance"``
+    (credited to the customer's account balance) or ``"payout"`` (paid back to the original payment)."""
 
     accepted: str
     completed: str
     settles_to: str  # "balance" or "payout"
     modes: Mapping[str, str] = field(default_factory=dict)  # mode or reason -> the rule it books
     released: str | None = None
+    paid: tuple[str, ...] = ()  # the rules under which an order's (or charge's) payment is deferred revenue
 
     def __post_init__(self) -> None:
         if self.settles_to not in ("balance", "payout"):

@@ -99,7 +99,7 @@ def order_paid(o: OrderRow, unrefunded: Iterable[tuple[str, int]] = ()) -> Entry
     balance, never refunded, recognised at once against the promotion's cost. P-M1, P-M2: a KorPro charge,
     paid in cash, to deferred revenue."""
     extra = [leg for t, c in unrefunded for leg in ((UNREFUNDED_EXPENSE[t], c), (UNREFUNDED_INCOME[t], -c))]
-    rules = ("P-M1", "P-M2") if o.kind == "charge" else ("K-M1",)
+    rules = registry.for_product(o.product).postings.paid
     return Entry(_utc_day(o.placed_at), "order_paid", o.currency,
                  legs((CASH, o.cash_cents), (CLOUD_TICKET, o.paid_cents - o.cash_cents), (DEFERRED, -o.paid_cents),
                       *extra),

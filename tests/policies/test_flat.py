@@ -85,8 +85,8 @@ def test_the_cli_records_quotes_requests_schedules_journals_exports_and_settles_
                     ("refund_accepted", "Income:Revenue:Released", "-39.85", "FLAT-1, FLAT-4"),
                     ("refund_completed", "Liabilities:RefundsPayable", "50.00", "FLAT-3"),  # paid back (FLAT-3)
                     ("refund_completed", "Assets:Payouts:OriginalPayment", "-50.00", "FLAT-3")}, mine
-    paid = {(r["account"], r["amount"]) for r in rows if r["ref"] == "wo-1"}
-    assert paid == {("Assets:Receipts:Cash", "99.99"), ("Liabilities:Deferred", "-99.99")}
+    paid = {(r["account"], r["amount"], r["rules"]) for r in rows if r["ref"] == "wo-1"}
+    assert paid == {("Assets:Receipts:Cash", "99.99", "FLAT-0"), ("Liabilities:Deferred", "-99.99", "FLAT-0")}
     cli.ok("export", "refunds", "--from", "2026-03-01T00:00:00+00:00", "--to", "2026-04-01T00:00:00+00:00",
            "--out", str(tmp_path / "r.csv"))
     refunds = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))

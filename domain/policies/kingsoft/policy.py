@@ -39,7 +39,7 @@ class Kingsoft(PolicyBase):
     parameters = KingsoftParameters
     commands = commands.COMMANDS
     # K-L1: the frozen quote is payable; K-L2: completed, it is credited to the account balance; K-L3: released
-    postings = Postings(accepted="K-L1", completed="K-L2", settles_to="balance", released="K-L3",
+    postings = Postings(accepted="K-L1", completed="K-L2", settles_to="balance", released="K-L3", paid=("K-M1",),
                         modes={"five_day": "K-F9", "self_service": "K-S4", "exception": "K-E1"})
 
     def __init__(self) -> None:

@@ -22,7 +22,7 @@ class KorPro(PolicyBase):
     parameters = KorProParameters
     commands = commands.COMMANDS
     # P-R2: approved, it is payable (P-B1 at once); P-R3: paid back to the original payment
-    postings = Postings(accepted="P-R2", completed="P-R3", settles_to="payout",
+    postings = Postings(accepted="P-R2", completed="P-R3", settles_to="payout", paid=("P-M1", "P-M2"),
                         modes={"money_back": "P-G1", "savings_shortfall": "P-G2", "early_termination": "P-G3",
                                "trial": "P-F1", "billing_error": "P-B1", "duplicate_payment": "P-B1",
                                "outage": "P-O1", "not_as_described": "P-X1", "technical_incompatibility": "P-X2"})

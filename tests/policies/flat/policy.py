@@ -59,7 +59,8 @@ class Flat(PolicyBase):
     aggregate = Widget
     parameters = FlatParameters
     commands = {"buy_widget": buy}
-    postings = Postings(accepted="FLAT-1", completed="FLAT-3", settles_to="payout", released="FLAT-4")
+    postings = Postings(accepted="FLAT-1", completed="FLAT-3", settles_to="payout", released="FLAT-4",
+                        paid=("FLAT-0",))
 
     def __init__(self) -> None:
         super().__init__(ABOUT)
