@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from domain.errors import Conflict
+from domain.errors import Conflict, LedgerError
 from domain.instance import Account, Instance
 from domain.policy import Context, Policy, Session
 from domain.quote import Quote
@@ -27,6 +27,9 @@ def apply(policy: Policy, session: Session, inst: Instance, c: Any, ts: datetime
     """Judge and record request ``c`` (its fields: ``refund``, ``at``, ``id``, ``with_``, ``exception_report``,
     ``reason``). ``counts_quota``: whether an application accepted with that quote counts against the account's
     quota (K-Q1)."""
+    if mode != "auto" and mode not in policy.modes:  # the feed takes any registered policy's modes
+        raise LedgerError(f"{mode!r} is not a mode of {policy.name}, which judges this instance; its modes: "
+                          f"{', '.join(('auto', *policy.modes))}", "mode")
     purchase = inst.check_can_request()
     bundle = [session.require(w, "with") for w in c.with_]
     for b in bundle:

@@ -7,10 +7,10 @@ rules, its deadlines and the feed commands it owns; its ``__init__`` exposes one
 through this protocol, so a third policy adds a folder and a registry line and touches nothing else.
 
 A policy's ``__init__`` is light: its ``POLICY`` is a `Lazy`, which holds what choosing a policy needs (its
-name, products, modes, read-ahead ids and former topics) and imports the policy's module (its aggregate and
-events, commands and rules) on the first use of anything else. A command thus loads only the policies it uses:
-a Kingsoft quote never imports KorPro's subscription or rules; what needs every policy (recording a feed, the
-ledger-wide jobs, ``--set`` validation) touches every policy and so loads them all.
+`About`: name, products, modes, read-ahead ids and former topics, stated there once) and imports the policy's
+module (its aggregate and events, commands and rules) on the first use of anything else. A command thus loads
+only the policies it uses: a Kingsoft quote never imports KorPro's subscription or rules; what needs every
+policy (recording a feed, the ledger-wide jobs, ``--set`` validation) touches every policy and so loads them all.
 
 Everything here is pure: a policy judges and records through a `Session` (the unit of work's face), reads
 other streams through a `Context`'s ``load``, and is given every time it needs.
@@ -102,13 +102,43 @@ class RuleOverlap:
 @dataclass(frozen=True)
 class Marks:
     """What a policy adds to an instance's timeline: its windows, the overlaps its rules forbid, and the rule
-    by which an accepted refund releases the instance (K-L3), if it has one. Optional: a policy without a
-    ``marks`` method has none."""
+    by which an accepted refund releases the instance (K-L3), if it has one (`PolicyBase.marks`: none)."""
 
     windows: tuple[Window, ...] = ()
     overlaps: tuple[RuleOverlap, ...] = ()
     overlap_rules: tuple[str, ...] = ()  # the rules whose overlaps it flags (a timeline column each)
     release_rule: str | None = None
+
+
+@dataclass(frozen=True)
+class QuotaPeriod:
+    """The period an accepted application counts against its account's quota in (K-Q1: a calendar month in the
+    policy's time zone), and how many count in one."""
+
+    rule: str
+    period: str  # e.g. ``YYYY-MM``
+    zone: str  # the time zone the period is read in, ±HH:MM
+    limit: int
+
+
+@dataclass(frozen=True)
+class Postings:
+    """How the double-entry journal books a policy's payments and refunds (docs/journal.md, docs/policies.md):
+    the rules an order's payment is booked under, the rule under which an accepted refund becomes payable, the
+    rule of each mode (or reason) it was judged under, the rule under which an accepted refund releases its
+    instance (if the policy has one), and where a completed refund goes, under which rule: ``"balance"``
+    (credited to the customer's account balance) or ``"payout"`` (paid back to the original payment)."""
+
+    accepted: str
+    completed: str
+    settles_to: str  # "balance" or "payout"
+    modes: Mapping[str, str] = field(default_factory=dict)  # mode or reason -> the rule it books
+    released: str | None = None
+    paid: tuple[str, ...] = ()  # the rules under which an order's (or charge's) payment is deferred revenue
+
+    def __post_init__(self) -> None:
+        if self.settles_to not in ("balance", "payout"):
+            raise ValueError(f"settles_to is 'balance' or 'payout', not {self.settles_to!r}")
 
 
 class Session(Protocol):
@@ -136,6 +166,27 @@ class Parameters(Protocol):
     def override(self, values: Mapping[str, Any]) -> Parameters: ...
 
 
+@dataclass(frozen=True)
+class About:
+    """What choosing a policy needs, stated once (its package's ``__init__``): read without importing the rest
+    of its folder (`Lazy`), and by the full policy object (`PolicyBase`).
+
+    ``former_topics`` maps a topic its events were written under before a move to where they are now, as topics
+    (``"old.module"`` -> ``"new.module"``, or ``"old.module:Class"`` -> ``"new.module:Class"``): see
+    `domain.topics`, which registers them without importing the policy."""
+
+    name: str  # the ``policy`` of its quotes (a versioned policy's quotes say ``name-version``)
+    products: frozenset[str] | None  # the products it judges; None: those no other policy claims (one fallback)
+    modes: tuple[str, ...]  # what a request may ask to be judged as (a quote's ``mode``), besides ``auto``
+    prefetch: tuple[UUID, ...] = ()  # aggregates every feed may need (read ahead in the same query)
+    former_topics: Mapping[str, str] = field(default_factory=dict)
+    feed: str | None = None  # the module of its feed commands' models (its ``MODELS``: type -> pydantic model)
+
+    def feed_models(self) -> Mapping[str, type]:
+        """The models of the feed commands it declares (its ``feed`` module is imported by the first call)."""
+        return importlib.import_module(self.feed).MODELS if self.feed else {}
+
+
 class Policy(Protocol):
     name: str  # the ``policy`` of its quotes (a versioned policy's quotes say ``name-version``)
     products: frozenset[str] | None  # the products it judges; None: those no other policy claims (one fallback)
@@ -145,6 +196,8 @@ class Policy(Protocol):
     commands: Mapping[str, Handler]  # the feed commands it owns
     refund_commands: Mapping[str, RefundHandler]  # request_refund and the steps of its lifecycle
     prefetch: tuple[UUID, ...]  # aggregates every feed may need (read ahead in the same query)
+    former_topics: Mapping[str, str]  # topics its events were written under before a move (`About`)
+    postings: Postings  # how the journal books its refunds
 
     def assess(self, ctx: Context) -> Quote:
         """Judge a refund request: eligible with its lines, or denied with every reason (pure)."""
@@ -155,23 +208,60 @@ class Policy(Protocol):
     def orders(self, head: Any, facts: Iterable[Any]) -> list[Paid]:
         """The instance's orders (or invoices) from its live facts, for the finance rows."""
 
+    def feed_models(self) -> Mapping[str, type]:
+        """The edge's models of the feed commands it declares, by type (`About.feed`)."""
+
+    def marks(self, head: Any, facts: Iterable[Any]) -> Marks:
+        """What it draws on an instance's timeline (`PolicyBase`: nothing)."""
+
+    def posted_version(self, load: Load, version: str) -> dict[str, Any] | None:
+        """The parameters of a posted ``version`` (P-V1), for a policy that keeps versions (`PolicyBase`: None)."""
+
+    def quota_period(self, at: datetime) -> QuotaPeriod | None:
+        """The quota period an application accepted at ``at`` counts in, for a policy that limits applications
+        per account (K-Q1; `PolicyBase`: None)."""
+
+
+class PolicyBase:
+    """The defaults of `Policy`'s optional parts, for a policy class to inherit: its `About` (given to
+    ``__init__``) as attributes, no feed or refund commands, no read-ahead, no timeline marks, no versions, no
+    quota."""
+
+    commands: Mapping[str, Handler] = {}
+    refund_commands: Mapping[str, RefundHandler] = {}
+
+    def __init__(self, about: About) -> None:
+        self.about = about
+        self.name, self.products, self.modes = about.name, about.products, about.modes
+        self.prefetch, self.former_topics = about.prefetch, about.former_topics
+
+    def feed_models(self) -> Mapping[str, type]:
+        return self.about.feed_models()
+
+    def marks(self, head: Any, facts: Iterable[Any]) -> Marks:
+        return Marks()
+
+    def posted_version(self, load: Load, version: str) -> dict[str, Any] | None:
+        return None
+
+    def quota_period(self, at: datetime) -> QuotaPeriod | None:
+        return None
+
 
 class Lazy:
-    """A policy as its folder's ``__init__`` exposes it: its light data now, everything else from
-    ``module``'s ``POLICY`` (the full policy object), imported on the first use of any other attribute.
+    """A policy as its folder's ``__init__`` exposes it: its `About` now, everything else from ``module``'s
+    ``POLICY`` (the full policy object, built from the same `About`), imported on the first use of any other
+    attribute."""
 
-    ``former_topics`` maps a topic its events were written under before a move to where they are now, as topics
-    (``"old.module"`` -> ``"new.module"``, or ``"old.module:Class"`` -> ``"new.module:Class"``): see
-    `domain.topics`, which registers them without importing the policy."""
-
-    def __init__(self, module: str, *, name: str, products: frozenset[str] | None, modes: tuple[str, ...],
-                 prefetch: tuple[UUID, ...] = (), former_topics: Mapping[str, str] | None = None) -> None:
+    def __init__(self, module: str, about: About) -> None:
         self.module = module
-        self.name = name
-        self.products = products
-        self.modes = modes
-        self.prefetch = prefetch
-        self.former_topics = dict(former_topics or {})
+        self.about = about
+        self.name, self.products, self.modes = about.name, about.products, about.modes
+        self.prefetch, self.former_topics = about.prefetch, about.former_topics
+
+    def feed_models(self) -> Mapping[str, type]:
+        """Its feed commands' models, without loading the rest of the policy."""
+        return self.about.feed_models()
 
     def load(self) -> Any:
         """The full policy (its module is imported by the first call, and the policy kept)."""

@@ -27,7 +27,7 @@ from eventsourcing.utils import get_topic, register_topic
 def _former() -> dict[str, str]:
     from domain.policies import registry
 
-    return {old: new for p in registry.POLICIES for old, new in getattr(p, "former_topics", {}).items()}
+    return {old: new for p in registry.POLICIES for old, new in p.former_topics.items()}
 
 
 class _Moved(ModuleType):

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from domain.policies import registry
+from domain.policy import Postings
 from projections.finance import (
     AccountFlows,
     Credit,
@@ -47,12 +49,12 @@ UNREFUNDED_EXPENSE = {"voucher": "Expenses:NonRefundable:Voucher",
                       "gift_balance": "Expenses:NonRefundable:GiftBalance"}
 
 CHART: dict[str, str] = {
-    CASH: "cash received: the cash tender of an order (K-M1), a KorPro charge (P-M1, P-M2)",
+    CASH: "cash received: the cash tender of an order (K-M1), a charge (P-M1, P-M2)",
     CLOUD_TICKET: "cloud tickets received: the cloud-ticket tender of an order (K-M1, refundable)",
-    PAYOUTS: "KorPro refunds paid back to the original payment (P-R3)",
+    PAYOUTS: "refunds completed, paid back to the original payment (P-R3)",
     DEFERRED: "actual payment not yet consumed or refunded (the read models' deferred balance)",
     PAYABLE: "refunds accepted or approved, not yet completed (K-L1, K-L2; P-R2, P-R3)",
-    BALANCE: "Kingsoft refunds completed, credited to the account balance (K-L2); downgrade credits (K-D1)",
+    BALANCE: "refunds completed, credited to the account balance (K-L2); downgrade credits (K-D1)",
     CONSUMED: "revenue recognised straight-line over each order's validity or charge's billing period",
     RELEASED: "revenue recognised when a refund releases an instance: what was still deferred beyond the refund "
               "(K-L3)",
@@ -64,13 +66,7 @@ CHART: dict[str, str] = {
     UNREFUNDED_EXPENSE["gift_balance"]: "gift balance honoured (the promotion's cost; K-M1)",
 }
 
-# the rule a refund books, by the mode or reason it was judged under
-REFUND_RULES = {
-    "five_day": "K-F9", "self_service": "K-S4", "exception": "K-E1",
-    "money_back": "P-G1", "savings_shortfall": "P-G2", "early_termination": "P-G3", "trial": "P-F1",
-    "billing_error": "P-B1", "duplicate_payment": "P-B1", "outage": "P-O1", "not_as_described": "P-X1",
-    "technical_incompatibility": "P-X2",
-}
+SETTLED = {"balance": BALANCE, "payout": PAYOUTS}  # where a completed refund goes (`domain.policy.Postings`)
 KINDS = ("opening", "order_paid", "downgrade_credit", "refund_accepted", "released", "refund_completed",
          "recognised", "correction")  # the order of a day's entries
 
@@ -115,7 +111,7 @@ def order_paid(o: OrderRow, unrefunded: Iterable[tuple[str, int]] = (), tz: str 
     balance, never refunded, recognised at once against the promotion's cost. P-M1, P-M2: a KorPro charge,
     paid in cash, to deferred revenue."""
     extra = [leg for t, c in unrefunded for leg in ((UNREFUNDED_EXPENSE[t], c), (UNREFUNDED_INCOME[t], -c))]
-    rules = ("P-M1", "P-M2") if o.kind == "charge" else ("K-M1",)
+    rules = registry.for_product(o.product).postings.paid
     return Entry(business_day(o.placed_at, reporting_zone(o.product, tz)), "order_paid", o.currency,
                  legs((CASH, o.cash_cents), (CLOUD_TICKET, o.paid_cents - o.cash_cents), (DEFERRED, -o.paid_cents),
                       *extra),
@@ -129,13 +125,18 @@ def recognised(day: date, currency: str, c: int, customer: str | None = None) ->
                  ("K-T3", "P-M2"), customer)
 
 
+def postings(r: RefundRow) -> Postings:
+    """How the policy that judged ``r`` books its refunds (the registry's, by the quote's policy)."""
+    return registry.named(r.policy).postings
+
+
 def refund_rules(r: RefundRow, releases: bool) -> tuple[str, ...]:
-    kingsoft = not r.policy.startswith("korpro")
-    rules = ["K-L1"] if kingsoft else ["P-R2"]
-    if r.mode in REFUND_RULES:
-        rules.append(REFUND_RULES[r.mode])
-    if releases:
-        rules.append("K-L3")
+    p = postings(r)
+    rules = [p.accepted]
+    if r.mode in p.modes:
+        rules.append(p.modes[r.mode])
+    if releases and p.released:
+        rules.append(p.released)
     return tuple(rules)
 
 
@@ -154,7 +155,8 @@ def released(r: RefundRow, day: date, c: int) -> Entry:
     """K-L3: what a released instance still had deferred, recognised on a day other than the refund's (an
     order whose validity had not started when the refund was accepted)."""
     return Entry(day, "released", r.currency, legs((DEFERRED, c), (RELEASED, -c)),
-                 f"released by refund {r.refund}", ("K-L3",), r.account, r.instance, r.refund)
+                 f"released by refund {r.refund}", tuple(filter(None, (postings(r).released,))), r.account,
+                 r.instance, r.refund)
 
 
 def downgrade_credit(c: Credit, tz: str | None = None) -> Entry:
@@ -167,14 +169,13 @@ def downgrade_credit(c: Credit, tz: str | None = None) -> Entry:
 
 
 def refund_completed(r: RefundRow, booked: int, tz: str | None = None) -> Entry:
-    """K-L2: a completed Kingsoft refund is credited to the account balance; P-R3: a KorPro refund is paid back
-    to the original payment."""
+    """A completed refund goes where its policy's `domain.policy.Postings` say, under their rule: credited to
+    the account balance (Kingsoft, K-L2) or paid back to the original payment (KorPro, P-R3)."""
     assert r.settled_at is not None, "a completed refund has settled"
-    kingsoft = not r.policy.startswith("korpro")
+    p = postings(r)
     return Entry(business_day(r.settled_at, refund_zone(r.policy, tz)), "refund_completed", r.currency,
-                 legs((PAYABLE, booked), (BALANCE if kingsoft else PAYOUTS, -booked)),
-                 f"refund {r.refund} completed", ("K-L2",) if kingsoft else ("P-R3",), r.account, r.instance,
-                 r.refund)
+                 legs((PAYABLE, booked), (SETTLED[p.settles_to], -booked)),
+                 f"refund {r.refund} completed", (p.completed,), r.account, r.instance, r.refund)
 
 
 # ----- one customer account, then the ledger -----

@@ -15,8 +15,9 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import IO, Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
@@ -25,9 +26,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from adapters.formats import envelope
@@ -94,18 +93,6 @@ class PaymentIn(_Model):
         return Payment(self.cash, self.cloud_ticket, self.voucher, self.gift_balance)
 
 
-class PromotionIn(_Model):
-    id: Id
-    refundable: bool = True
-    five_day_refund: bool = True
-
-
-def _check_discounts(value: dict[str, Decimal]) -> dict[str, Decimal]:
-    for k in value:
-        envelope.months_key(k)
-    return value
-
-
 class Command(_Model):
     type: str
     at: Instant
@@ -113,102 +100,30 @@ class Command(_Model):
     recorded_at: OptionalInstant = None
 
 
-class Purchase(Command):
-    type: Literal["purchase"]
-    instance: Id
-    account: Id
-    product: Product
-    order: Id
-    months: Months
-    monthly_price: Money
-    payment: PaymentIn
-    price: OptionalMoney = None
-    currency: Currency = "CNY"
-    discounts: dict[str, Rate] = {}
-    activated_at: OptionalInstant = None
-    trial_started_at: OptionalInstant = None
-    billing: Literal["subscription", "pay_as_you_go"] = "subscription"
-    image: Literal["public", "market"] | None = None
-    bandwidth_mbps: Annotated[int, Field(gt=0, le=envelope.BANDWIDTH_MBPS_MAX, strict=True)] | None = None
-    promotion: PromotionIn | None = None
-    spec: FreeForm = None
-
-    _discounts = field_validator("discounts")(_check_discounts)
-
-
-class Renew(Command):
-    type: Literal["renew"]
-    instance: Id
-    order: Id
-    months: Months
-    monthly_price: Money
-    payment: PaymentIn
-    price: OptionalMoney = None
-    currency: OptionalCurrency = None
-    discounts: dict[str, Rate] = {}
-
-    _discounts = field_validator("discounts")(_check_discounts)
-
-
-class _Change(Command):
-    """An upgrade or a downgrade: the new spec's monthly price, from ``at`` to the instance's expiry (K-T3)."""
-
-    instance: Id
-    order: Id
-    monthly_price: Money
-    currency: OptionalCurrency = None
-    spec: FreeForm = None
-
-
-class Upgrade(_Change):
-    type: Literal["upgrade"]
-    payment: PaymentIn
-    price: OptionalMoney = None
-
-
-class Downgrade(_Change):
-    type: Literal["downgrade"]
-    credit: Money
-
-
-class ChangeBillingMode(Command):
-    type: Literal["change_billing_mode"]
-    instance: Id
-    mode: Id
-
-
-class BindEip(Command):
-    type: Literal["bind_eip", "unbind_eip"]
-    instance: Id
-    eip: Id
-
-
-class MountDisk(Command):
-    type: Literal["mount_disk", "unmount_disk"]
-    instance: Id
-    disk: Id
-
-
-class Kdrds(Command):
-    type: Literal["associate_kdrds", "delete_kdrds"]
-    instance: Id
-    kdrds: Id
-
-
 class RequestRefund(Command):
-    """Kingsoft: ``mode``, ``with``, ``exception_report``, ``reason`` (free text). KorPro: ``reason`` (one of
-    the policy's reasons), ``email``, ``invoice``, ``explanation`` (all required, P-R1)."""
+    """A request, judged by the instance's policy, which says which fields it takes: a console application
+    (``mode``, ``with``, ``exception_report``, ``reason`` as free text), a reviewed request (``reason`` one of
+    the policy's reasons, ``email``, ``invoice``, ``explanation``). ``mode``: ``auto`` or a mode of a registered
+    policy (the instance's policy refuses another's)."""
 
     type: Literal["request_refund"]
     instance: Id
     refund: Id
-    mode: Literal["auto", "five_day", "self_service", "exception"] = "auto"
+    mode: Id = "auto"
     with_: list[Id] = Field(default=[], alias="with")
     exception_report: OptionalSaying = None
     reason: OptionalText = None
     email: OptionalEmail = None
     invoice: OptionalId = None
     explanation: OptionalText = None
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        known = modes()
+        if value not in known:
+            raise Refused(f"unknown mode {value!r} (known: {', '.join(known)})")
+        return value
 
 
 class CompleteRefund(Command):
@@ -228,112 +143,37 @@ class Retract(Command):
     reason: Text
 
 
-class Subscribe(Command):
-    type: Literal["subscribe"]
-    instance: Id
-    account: Id
-    plan: Literal["performance", "fixed"]
-    currency: Currency = "USD"
-    commitment_months: Months = 12
-    estimated_monthly_savings: OptionalMoney = None
-    cpus: Annotated[int, Field(gt=0, le=envelope.CPUS_MAX, strict=True)] | None = None
-
-
-class Charge(Command):
-    type: Literal["charge"]
-    instance: Id
-    invoice: Id
-    amount: Money
-    period_start: Instant
-    period_end: Instant
-    estimated_savings: OptionalMoney = None
-
-    @model_validator(mode="after")
-    def _period(self) -> Charge:
-        if self.period_end - self.period_start > timedelta(days=envelope.PERIOD_DAYS_MAX):
-            raise Refused(f"a billing period lasts at most {envelope.PERIOD_DAYS_MAX:,} days", "period_end")
-        return self
-
-
-class ReportSavings(Command):
-    type: Literal["report_savings"]
-    instance: Id
-    invoice: Id
-    actual_savings: Money
-
-
-class ReportOutage(Command):
-    type: Literal["report_outage"]
-    instance: Id
-    start: Instant
-    end: Instant
-
-
-class ReportBillingError(Command):
-    type: Literal["report_billing_error"]
-    instance: Id
-    invoice: Id
-    incorrect_amount: Money
-    duplicate: Annotated[bool, Field(strict=True)] = False
-
-
-class EndSubscription(Command):
-    type: Literal["cancel", "terminate_for_violation"]
-    instance: Id
-
-
-class _Decision(Command):
-    refund: Id
-    approve: Annotated[bool, Field(strict=True)]
-    amount: OptionalMoney = None
-
-
-class DecideRefund(_Decision):
-    type: Literal["decide_refund"]
-    reason: OptionalText = None
-
-
-class Escalate(Command):
-    type: Literal["escalate"]
-    refund: Id
-
-
-class DecideEscalation(_Decision):
-    type: Literal["decide_escalation"]
-
-
-class PostPolicy(Command):
-    type: Literal["post_policy"]
-    policy: Literal["korpro"]
-    version: Version
-    parameters: Annotated[dict[str, Any], BeforeValidator(envelope.free_form)] = {}
-
-    @field_validator("parameters")
-    @classmethod
-    def _parameters(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        """Each value within the envelope for its type; the policy's own parser checks names and meaning."""
-        if info.data.get("policy") is not None:
-            params = registry.named(info.data["policy"]).parameters
-            for name, raw in value.items():
-                try:
-                    envelope.parameter(params, name, raw)
-                except Refused as e:
-                    raise Refused(e.message, name) from None
-        return value
-
-
-COMMANDS: dict[str, type[Command]] = {
-    "purchase": Purchase, "renew": Renew, "upgrade": Upgrade, "downgrade": Downgrade,
-    "change_billing_mode": ChangeBillingMode,
-    "bind_eip": BindEip, "unbind_eip": BindEip, "mount_disk": MountDisk, "unmount_disk": MountDisk,
-    "associate_kdrds": Kdrds, "delete_kdrds": Kdrds,
+SHARED: dict[str, type[Command]] = {  # a refund's lifecycle and retractions: every policy's instances
     "request_refund": RequestRefund, "complete_refund": CompleteRefund, "reject_refund": RejectRefund,
     "retract": Retract,
-    "subscribe": Subscribe, "charge": Charge, "report_savings": ReportSavings, "report_outage": ReportOutage,
-    "report_billing_error": ReportBillingError, "cancel": EndSubscription, "terminate_for_violation": EndSubscription,
-    "decide_refund": DecideRefund, "escalate": Escalate, "decide_escalation": DecideEscalation,
-    "post_policy": PostPolicy,
 }
+
+
+@cache
+def _commands(policies: tuple[Any, ...]) -> dict[str, type[Command]]:
+    """Every feed command's model: the shared ones, and those each registered policy declares (its ``feed``
+    module's ``MODELS``, `domain.policy.About`), computed once per registry."""
+    out = dict(SHARED)
+    for policy in policies:
+        for kind, model in policy.feed_models().items():
+            if out.setdefault(kind, model) is not model:
+                raise AssertionError(f"two models for the feed command {kind!r}")
+    return out
+
+
+@cache
+def _modes(policies: tuple[Any, ...]) -> tuple[str, ...]:
+    return ("auto", *dict.fromkeys(m for p in reversed(policies) for m in p.modes))  # the fallback's first
+
+
+def modes() -> tuple[str, ...]:
+    """What a request may ask to be judged as: ``auto``, or a mode of a registered policy."""
+    return _modes(tuple(registry.POLICIES))
+
+
+def commands() -> dict[str, type[Command]]:
+    """Every feed command's model, by type, as the registry stands."""
+    return _commands(tuple(registry.POLICIES))
 
 
 class FeedLine(NamedTuple):
@@ -360,9 +200,10 @@ def parse_line(number: int, text: str | bytes) -> FeedLine:
     kind = raw.get("type")
     if kind is None:
         raise BadInput(number, "type: missing required field")
-    model = COMMANDS.get(kind) if isinstance(kind, str) else None
+    known = commands()
+    model = known.get(kind) if isinstance(kind, str) else None
     if model is None:
-        raise BadInput(number, f"type: unknown command {kind!r} (known: {', '.join(sorted(COMMANDS))})")
+        raise BadInput(number, f"type: unknown command {kind!r} (known: {', '.join(sorted(known))})")
     try:
         command = model.model_validate(raw)
     except ValidationError as e:

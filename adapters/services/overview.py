@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,8 +19,6 @@ from adapters.services import record as service
 from domain.errors import UnknownInstance
 from domain.instance import Account, account_id, known
 from domain.policies import registry
-from domain.policies.kingsoft.eligibility import QUOTA
-from domain.timeutil import tz_of
 from projections.finance import instance_rows
 from projections.segments import account_days
 
@@ -100,15 +98,16 @@ def account_overview(app: App, account: str, known_at: datetime | None = None, *
 
 
 def _quota(app: App, account: str, known_at: datetime) -> list[QuotaMonth]:
-    """K-Q1: accepted applications that count, per calendar month in their policy's zone (K-Q2: a rejected
-    one keeps its slot)."""
-    months: dict[tuple[str, str], list[str]] = {}
+    """K-Q1: accepted applications that count, per quota period of their policy (its calendar month in its
+    zone; K-Q2: a rejected one keeps its slot); a policy without a quota has none."""
+    months: dict[tuple[str, str, int], list[str]] = {}
     for e in known(app.ledger.streams.get(account_id(account)), known_at):
         if isinstance(e, Account.ApplicationAccepted) and e.counts_quota:
-            zone = registry.calendar_tz(registry.for_product(e.products[0]))
-            local = e.at.astimezone(tz_of(zone) if zone else UTC)  # no business time zone: UTC months, named
-            months.setdefault((f"{local.year}-{local.month:02d}", zone or "UTC"), []).append(e.refund)
-    return [QuotaMonth(month, zone, len(refs), QUOTA, tuple(refs)) for (month, zone), refs in sorted(months.items())]
+            period = registry.for_product(e.products[0]).quota_period(e.at)
+            if period is not None:
+                months.setdefault((period.period, period.zone, period.limit), []).append(e.refund)
+    return [QuotaMonth(month, zone, len(refs), limit, tuple(refs))
+            for (month, zone, limit), refs in sorted(months.items())]
 
 
 def _months(orders: list, refunds: list, tz: str | None = None) -> list[LedgerMonth]:

@@ -4,17 +4,18 @@ One line per policy in `POLICIES`. The first policy that claims an instance's pr
 claims every product (``products`` None). Everything else reaches a policy through `domain.policy.Policy`.
 
 A policy is loaded when first used, not when registered: each line is the ``POLICY`` of a policy's package,
-a `domain.policy.Lazy` that holds only its light data (name, products, modes, read-ahead ids, former topics)
-and imports the policy's module (aggregate, events, commands, rules) on first use of anything else. So
+a `domain.policy.Lazy` that holds only its `domain.policy.About` (name, products, modes, read-ahead ids, former
+topics) and imports the policy's module (aggregate, events, commands, rules) on first use of anything else. So
 choosing a policy (`for_product`, `for_events`, `named`) loads none, a quote loads only the policy that judges
 it, and what reads every policy (`command`, `aggregates`, `posted_version`, `own` and `check` with overrides)
 loads every policy. A third policy: its folder, with a light ``__init__`` whose ``POLICY`` is a `Lazy`
-naming its ``policy`` module, and one line here.
+naming its ``policy`` module, whose ``POLICY`` is an instance of a `domain.policy.PolicyBase` subclass (the
+optional parts' defaults), and one line here (docs/policies.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import fields, replace
 from functools import cache
 from typing import Any
@@ -75,18 +76,15 @@ def aggregates() -> list[type]:
 def posted_version(load: Load, version: str) -> dict[str, Any] | None:
     """The parameters of a posted ``version`` of a policy that keeps versions (P-V1), or None."""
     for p in POLICIES:
-        posted = getattr(p, "posted_version", None)  # optional: only versioned policies have it
-        found = posted(load, version) if posted is not None else None
+        found = p.posted_version(load, version)  # None but for a policy that keeps versions
         if found is not None:
             return found
     return None
 
 
 def marks(policy: Policy, head: Any, facts: list[Any]) -> Marks:
-    """What ``policy`` draws on an instance's timeline (its windows, the overlaps it forbids, its release rule);
-    nothing for a policy without ``marks``."""
-    method = getattr(policy, "marks", None)  # optional, as ``posted_version``
-    return method(head, facts) if method is not None else Marks()
+    """What ``policy`` draws on an instance's timeline (its windows, the overlaps it forbids, its release rule)."""
+    return policy.marks(head, facts)
 
 
 @cache
@@ -134,3 +132,16 @@ def assess(ctx: Context) -> Quote:
     check_mode(policy, ctx.mode)
     overrides = own(ctx.overrides, policy)
     return policy.assess(ctx if overrides == ctx.overrides else replace(ctx, overrides=overrides))
+
+
+def register(policy: Policy) -> Callable[[], None]:
+    """The hook for a policy outside this package (a plug-in's, or a test's): add ``policy`` to `POLICIES`
+    ahead of the fallback, as its own line would be; returns what removes it again (docs/policies.md)."""
+    if any(p.name == policy.name for p in POLICIES):
+        raise ValueError(f"a policy named {policy.name!r} is already registered")
+    POLICIES.insert(len(POLICIES) - 1, policy)
+
+    def unregister() -> None:
+        POLICIES.remove(policy)
+
+    return unregister

@@ -16,14 +16,15 @@ This module is light (`domain.policy.Lazy`): ``policy`` and the rest are importe
 
 from __future__ import annotations
 
-from domain.policy import Lazy
+from domain.policy import About, Lazy
 
 NAME = "kingsoft-2021-05-27"
 MODES = ("five_day", "self_service", "exception")
 _MOVED = ("Purchased", "Renewed", "Upgraded", "Downgraded", "BillingModeChanged", "EipBound", "EipUnbound",
           "DiskMounted", "DiskUnmounted", "KdrdsAssociated", "KdrdsDeleted")
 
-POLICY = Lazy("domain.policies.kingsoft.policy", name=NAME, products=None, modes=MODES,
+ABOUT = About(NAME, products=None, modes=MODES, feed="domain.policies.kingsoft.feed",
               # its events were nested in Instance
               former_topics={f"domain.instance:Instance.{c}": f"domain.policies.kingsoft.events:{c}"
                              for c in _MOVED})
+POLICY = Lazy("domain.policies.kingsoft.policy", ABOUT)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -89,12 +89,12 @@ def released(app: Application) -> list[Reason]:
 def quota(app: Application) -> list[Reason]:
     """K-Q1: at most 3 console applications per account per calendar month (policy time zone); denied
     requests and K-E1 exception refunds do not count; K-Q2-rejected ones do."""
-    tz = tz_of(app.params.calendar_tz)
-    month = _month(app.at, tz)
-    used = [p for p in app.prior if p.counts_quota and _month(p.at, tz) == month]
+    zone = app.params.calendar_tz
+    month = quota_month(app.at, zone)
+    used = [p for p in app.prior if p.counts_quota and quota_month(p.at, zone) == month]
     if len(used) >= QUOTA:
         return [Reason("K-Q1", f"account {app.primary.account} already made {len(used)} refund applications in "
-                               f"{month[0]}-{month[1]:02d} ({', '.join(p.refund for p in used)}); the limit is "
+                               f"{month} ({', '.join(p.refund for p in used)}); the limit is "
                                f"{QUOTA} a month", tuple(cite(p.event) for p in used))]
     return []
 
@@ -388,9 +388,10 @@ def _label(mode: str) -> str:
     return mode.replace("_", "-")
 
 
-def _month(t: datetime, tz: timezone) -> tuple[int, int]:
-    local = t.astimezone(tz)
-    return local.year, local.month
+def quota_month(t: datetime, calendar_tz: str) -> str:
+    """K-Q1: the calendar month (``YYYY-MM``) an application at ``t`` counts in, in the policy's time zone."""
+    local = t.astimezone(tz_of(calendar_tz))
+    return f"{local.year}-{local.month:02d}"
 
 
 def check_bundle(views: list[InstanceView]) -> None:

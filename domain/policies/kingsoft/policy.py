@@ -13,26 +13,37 @@ from typing import Any
 from domain import applications
 from domain.instance import Instance, account_id, opening
 from domain.lifecycle import Refund
-from domain.policies.kingsoft import MODES, NAME, commands, eligibility
+from domain.policies.kingsoft import ABOUT, NAME, commands, eligibility
 from domain.policies.kingsoft.amount import KingsoftParameters
 from domain.policies.kingsoft.orders import build_orders
-from domain.policy import Context, Deadline, Load, Marks, Paid, RuleOverlap, Window
+from domain.policy import (
+    Context,
+    Deadline,
+    Load,
+    Marks,
+    Paid,
+    PolicyBase,
+    Postings,
+    QuotaPeriod,
+    RuleOverlap,
+    Window,
+)
 from domain.quote import Quote
 
 DEFAULTS = KingsoftParameters()  # frozen: one value for every quote without overrides
 SETTLE_DAYS = 5  # K-L2: "within 1-5 working days"; the spec makes only `holidays` a Parameter
 
 
-class Kingsoft:
-    name = NAME
-    products = None
+class Kingsoft(PolicyBase):
     aggregate = Instance
     parameters = KingsoftParameters
-    modes = MODES
     commands = commands.COMMANDS
-    prefetch = ()
+    # K-L1: the frozen quote is payable; K-L2: completed, it is credited to the account balance; K-L3: released
+    postings = Postings(accepted="K-L1", completed="K-L2", settles_to="balance", released="K-L3", paid=("K-M1",),
+                        modes={"five_day": "K-F9", "self_service": "K-S4", "exception": "K-E1"})
 
     def __init__(self) -> None:
+        super().__init__(ABOUT)
         self.refund_commands = {"request_refund": commands.request_refund(self),
                                 "complete_refund": applications.complete, "reject_refund": applications.reject}
 
@@ -54,6 +65,11 @@ class Kingsoft:
         return [Paid(o.order, o.kind, o.at, o.start, o.end, o.payment.actual(), o.payment.cash, o.credit,
                      tuple((t, getattr(o.payment, t)) for t in UNREFUNDED if getattr(o.payment, t)))
                 for o in build_orders(facts)]
+
+    def quota_period(self, at: datetime) -> QuotaPeriod:
+        """K-Q1: at most 3 applications per account in a calendar month of the policy's time zone."""
+        zone = DEFAULTS.calendar_tz
+        return QuotaPeriod("K-Q1", eligibility.quota_month(at, zone), zone, eligibility.QUOTA)
 
     def marks(self, head: Any, facts: Iterable[Any]) -> Marks:
         """The timeline's Kingsoft marks: the five-day window (K-F2), the renewal/downgrade overlaps K-S3

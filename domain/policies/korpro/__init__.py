@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 
 from domain.instance import NAMESPACE
-from domain.policy import Lazy
+from domain.policy import About, Lazy
 
 NAME = "korpro"
 PRODUCT = "KorPro"
@@ -26,8 +26,9 @@ def policy_book_id() -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"policy:{NAME}")
 
 
-POLICY = Lazy("domain.policies.korpro.policy", name=NAME, products=frozenset({PRODUCT}),
+ABOUT = About(NAME, products=frozenset({PRODUCT}),
               modes=REASONS,  # a request names its reason
-              prefetch=(policy_book_id(),),
+              prefetch=(policy_book_id(),), feed="domain.policies.korpro.feed",
               # its module until the policies moved into folders
               former_topics={"domain.korpro": "domain.policies.korpro.subscription"})
+POLICY = Lazy("domain.policies.korpro.policy", ABOUT)

@@ -8,9 +8,9 @@ from typing import Any
 
 from domain.errors import LedgerError, UnknownInstance
 from domain.lifecycle import Refund
-from domain.policies.korpro import NAME, PRODUCT, REASONS, commands, policy_book_id, rules
+from domain.policies.korpro import ABOUT, NAME, commands, policy_book_id, rules
 from domain.policies.korpro.subscription import KorProParameters, PolicyBook, Subscription, in_force
-from domain.policy import Context, Deadline, Load, Paid
+from domain.policy import Context, Deadline, Load, Paid, PolicyBase, Postings
 from domain.quote import Quote
 from domain.timeutil import readable
 
@@ -18,16 +18,18 @@ STAGES = {"review": ("P-R2", "review_days"), "payment": ("P-R3", "processing_day
           "escalation": ("P-D1", "escalation_days")}
 
 
-class KorPro:
-    name = NAME
-    products = frozenset({PRODUCT})
+class KorPro(PolicyBase):
     aggregate = Subscription
     parameters = KorProParameters
-    modes = REASONS  # a request names its reason
     commands = commands.COMMANDS
-    prefetch = (policy_book_id(),)
+    # P-R2: approved, it is payable (P-B1 at once); P-R3: paid back to the original payment
+    postings = Postings(accepted="P-R2", completed="P-R3", settles_to="payout", paid=("P-M1", "P-M2"),
+                        modes={"money_back": "P-G1", "savings_shortfall": "P-G2", "early_termination": "P-G3",
+                               "trial": "P-F1", "billing_error": "P-B1", "duplicate_payment": "P-B1",
+                               "outage": "P-O1", "not_as_described": "P-X1", "technical_incompatibility": "P-X2"})
 
     def __init__(self) -> None:
+        super().__init__(ABOUT)
         self.refund_commands = {"request_refund": commands.request_refund(self), "decide_refund": commands.decide,
                                 "escalate": commands.escalate, "decide_escalation": commands.decide,
                                 "complete_refund": commands.complete}
