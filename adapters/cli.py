@@ -272,7 +272,7 @@ def history_cmd(
                                                      f"({x['by']}) at {output.when(x['recorded_at'], zone)}: "
                                                      f"{x['reason']}")))
         details = ", ".join(f"{k}={_brief(k, v, zone, k in times)}" for k, v in r["details"].items()
-                            if v not in (None, {}, []))
+                            if v not in (None, {}, []) and not k.endswith("_"))  # not the JSON's old names
         table.add_row(str(number[r["version"]]), output.when(r["recorded_at"], zone), output.when(r["at"], zone),
                       r["fact"], r["id"] or "", r["actor"] or "", details, status, style="dim" if status else None)
     out.print(table)

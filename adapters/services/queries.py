@@ -139,8 +139,10 @@ HIDDEN = {"originator_id", "originator_version", "timestamp", "at", "line"}
 
 
 def details(fact: Any) -> dict[str, Any]:
-    """A fact's own fields (not its ids, versions or times), as recorded."""
-    return {x.name: getattr(fact, x.name) for x in fields(fact) if x.name not in HIDDEN}
+    """A fact's own fields (not its ids, versions or times), as recorded, each by its feed name: a field stored
+    under a Python-safe name (a refund request's ``with_``) is shown as the feed writes it (``with``; issue 25,
+    item 15; docs/cli.md)."""
+    return {x.name.removesuffix("_"): getattr(fact, x.name) for x in fields(fact) if x.name not in HIDDEN}
 
 
 def history_rows(events: Sequence[Any], known_at: datetime) -> list[dict[str, Any]]:
@@ -158,6 +160,10 @@ def _history(events: Sequence[Any], known_at: datetime) -> list[tuple[dict[str, 
         row = {"version": f.originator_version, "recorded_at": f.timestamp.isoformat(), "at": f.at.isoformat(),
                "fact": type(f).__name__, "id": f.line, "actor": actor_of(f),
                "details": {k: _plain(v) for k, v in own.items()}}
+        # the stored name too, so a reader of the JSON before issue 25 still finds it (interface.md: fields may
+        # be added, never renamed); only the JSON carries it
+        row["details"].update({x.name: row["details"][x.name[:-1]] for x in fields(f)
+                               if x.name.endswith("_") and x.name not in HIDDEN})
         r = void.get(f.line) if f.line else None
         if r is not None:
             row["retracted"] = {"by": r.line, "version": r.originator_version,

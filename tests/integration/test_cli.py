@@ -127,3 +127,26 @@ def test_retraction_frees_the_order_id_and_known_at_sees_before_and_after(cli: C
     assert [f["fact"] for f in facts] == ["Purchased", "Retracted", "Purchased"]
     assert facts[0]["retracted"]["reason"] == "wrong price" and facts[0]["retracted"]["by"] == "x1"
     assert "retracted" not in facts[2]
+
+
+def test_history_names_a_bundled_refunds_instances_with_as_the_feed_does(cli: CLI, tmp_path):
+    """Issue 25, item 15: a refund request's details said ``with_`` (the stored, Python-safe name); the feed
+    writes ``with``, and so do the history's JSON (which keeps the old name too: fields are never renamed) and
+    table now; the stored event is unchanged."""
+    feed = [{"type": "purchase", "id": "w-1", "at": "2026-01-01T00:00:00+08:00", "instance": "w-kec",
+             "account": "w", "product": "KEC", "order": "w-o1", "months": 12, "monthly_price": "10.00",
+             "payment": {"cash": "120.00"}, "activated_at": "2026-01-01T00:00:00+08:00"},
+            {"type": "purchase", "id": "w-2", "at": "2026-01-01T00:00:00+08:00", "instance": "w-eip",
+             "account": "w", "product": "EIP", "order": "w-o2", "months": 12, "monthly_price": "5.00",
+             "payment": {"cash": "60.00"}, "activated_at": "2026-01-01T00:00:00+08:00"},
+            {"type": "bind_eip", "at": "2026-01-01T01:00:00+08:00", "instance": "w-kec", "eip": "w-eip"},
+            {"type": "request_refund", "id": "w-r", "at": "2026-01-03T00:00:00+08:00", "instance": "w-kec",
+             "refund": "w-rf", "with": ["w-eip"]}]
+    path = tmp_path / "with.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in feed))
+    cli.ok("record", str(path))
+    request = next(f for f in cli.json("history", "w-kec")["facts"] if f["id"] == "w-r")
+    assert request["details"]["with"] == ["w-eip"]
+    assert request["details"]["with_"] == ["w-eip"]  # the old name, kept for readers of the JSON before
+    table = cli.ok("history", "w-kec")
+    assert "with=" in table and "with_=" not in table
