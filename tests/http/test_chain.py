@@ -7,6 +7,7 @@ Its own server on its own ledger: the session's shared server must stay untamper
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -49,6 +50,11 @@ def test_verify_and_history_over_http_name_and_mark_the_broken_row(chained: Serv
     assert subject["recorded_at"]
     h = chained.get("/v1/instances/kec-2/history", "auditor").json()
     assert [(f["fact"], f["verified"]) for f in h["facts"]] == [("Purchased", True), ("Upgraded", False)]
+    with signed_in(chained, "auditor") as client:  # the console's history page marks it too (issue 25, item 9)
+        page = client.get("/console/instances/kec-2/history").text
+        rows = re.findall(r"<tr[^>]*><td>(.*?)</td>", page)
+        assert rows == ["1", '2 <strong class="unverified">unverified</strong>'], rows
+        assert 'id="unverified">UNVERIFIED: from that fact on' in page
 
 
 @pytest.mark.parametrize("key, status", [("auditor", 200), ("admin", 200), ("finance", 200),

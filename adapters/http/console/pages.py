@@ -164,7 +164,7 @@ def history_page(request: Request, app: AppDep, instance: str, known_at: str | N
     zone = h.zone  # the instance's policy's business time zone (None: UTC, said so)
     return page(request, "history.html", status=422 if errors else 200,
                 **_context(request, who, token, instance=instance, zone=zone, history=h, errors=errors,
-                           values={"known_at": known_at if errors and known_at
+                           unverified_note=chain.UNVERIFIED_NOTE, values={"known_at": known_at if errors and known_at
                                    else local(k, zone, exact=bool(known_at))}))
 
 
