@@ -357,3 +357,13 @@ def test_a_denied_request_is_recorded_with_its_reasons():
     denied = [e for e in service.events_of(ledger, "x") if type(e).__name__ == "RefundDenied"][0]
     assert [r["rule"] for r in denied.reasons] == ["K-F2", "K-S1", "K-F1"]
     assert T0 < denied.at
+
+
+def test_the_rule_tables_are_checked_even_under_python_O():
+    """Issue 26, item 4: RULES and LEAN + EVERY_MODE were kept in step by an ``assert`` that ``-O`` strips."""
+    from domain.policies.kingsoft import eligibility as e
+
+    e.check_tables(e.RULES, e.LEAN, e.EVERY_MODE)  # as shipped: in step
+    lean = {**e.LEAN, "self_service": e.LEAN["self_service"][1:]}  # one rule dropped from the fast path
+    with pytest.raises(RuntimeError, match="mode 'self_service'"):
+        e.check_tables(e.RULES, lean, e.EVERY_MODE)
