@@ -40,6 +40,7 @@ QUOTA = 3  # K-Q1
 # most specific first: facts about one instance, then the account's history, then product lists
 SPECIFICITY = ("K-L3", "K-P1", "K-F8", "K-F6", "K-F7", "K-S3", "K-S2", "K-F3", "K-F2", "K-F5", "K-F4", "K-E1",
                "K-Q1", "K-S1", "K-F1")
+RANK = {rule: i for i, rule in enumerate(SPECIFICITY)}  # every rule a reason cites is ranked (issue 26, item 4)
 
 
 @dataclass(frozen=True)
@@ -301,7 +302,7 @@ def ordered(reasons: list[Reason]) -> list[Reason]:
     for r in reasons:
         first.setdefault((r.rule, r.message), r)
     unique = list(first.values())
-    return sorted(unique, key=lambda r: SPECIFICITY.index(r.rule) if r.rule in SPECIFICITY else len(SPECIFICITY))
+    return sorted(unique, key=lambda r: RANK[r.rule])  # a rule not ranked is a KeyError, not sorted last
 
 
 def candidates(request: Request) -> tuple[str, ...]:
