@@ -36,6 +36,12 @@ from domain.timeutil import FAR, micros, ratio, tz_of
 
 
 def cents(x: Fraction | Decimal) -> int:
+    """``x`` in whole cents, rounded half-up once. A `Decimal` of at most two decimals (every stored price and
+    payment) is already whole cents: scaled exactly, without the `Fraction` rounding (the same result)."""
+    if type(x) is Decimal:
+        sign, digits, exponent = x.as_tuple()
+        if isinstance(exponent, int) and exponent >= -2 and len(digits) <= 24:
+            return int(x.scaleb(2))
     return int(round_cents(Fraction(x), "half_up") * 100)
 
 

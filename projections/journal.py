@@ -3,7 +3,7 @@ pure projection of the same rows as the read models.
 
 Each posting function books one kind of movement and cites the rules it books; all of them take the rows of
 `projections.finance` (`OrderRow`, `RefundRow`) and the per-order flows of `account_flows` (the very figures
-`account_days` sums into ``rm_account_ledger``), so the journal's balances equal the read models' sums by
+`segments.month_tuples` sums into ``rm_account_months``), so the journal's balances equal the read models' sums by
 construction: paid = ``Assets:Receipts``, consumed = -``Income:Revenue``, deferred = -``Liabilities:Deferred``,
 refunded = -(``Liabilities:RefundsPayable`` + ``Liabilities:CustomerBalance`` + ``Assets:Payouts``).
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from fractions import Fraction
+from functools import cache
 
 from domain.timeutil import micros
 from projections.finance import (
@@ -206,6 +207,65 @@ def _days(account: str, currency: str, segs: list[OrderSegments], first: date | 
         if p or c or r:
             closing = balance + p - c - r
             out.append((account, currency, lo + i, balance, p, c, r, closing))
+            balance = closing
+    return out
+
+
+MonthTuple = tuple[str, str, int, int, int, int, int, int]  # account, currency, the month's first day, opening, ...
+
+
+def month_tuples(orders: list[OrderRow], refunds: list[RefundRow], tz: str | None = None) -> list[MonthTuple]:
+    """One account's ledger summed per month of the reporting calendar (the read model `rm_account_months`):
+    per (account, currency) and month with a movement, the opening balance, paid, consumed, refunded and the
+    closing balance, each the sum of `account_days`' rows of that month (a month whose movements sum to 0 has
+    no row). The month's consumption is two evaluations of each order's closed formula (its cumulative cents
+    at the month's end minus at the previous month's end): no day is made."""
+    by_currency: dict[tuple[str, str], list[OrderSegments]] = defaultdict(list)
+    for s in account_segments(orders, refunds, tz):
+        by_currency[(s.order.account, s.order.currency)].append(s)
+    rows: list[MonthTuple] = []
+    for (account, currency), segs in sorted(by_currency.items()):
+        rows += _months(account, currency, segs)
+    return rows
+
+
+def _month_of(day: int) -> int:
+    """The month that holds the day ordinal ``day``, as its index ``year * 12 + month - 1``."""
+    d = date.fromordinal(day)
+    return d.year * 12 + d.month - 1
+
+
+@cache  # bounded: at most 12 entries per year
+def _month_start(index: int) -> int:
+    """The ordinal of the first day of month ``index`` (`_month_of`); the day after `date.max` past it."""
+    if index // 12 > date.max.year:
+        return date.max.toordinal() + 1
+    return date(index // 12, index % 12 + 1, 1).toordinal()
+
+
+def _months(account: str, currency: str, segs: list[OrderSegments]) -> list[MonthTuple]:
+    flows: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # month -> paid, consumed, refunded
+    for s in segs:
+        for d, (p, once, r, _) in s.points.items():
+            f = flows[_month_of(d)]
+            f[0] += p
+            f[1] += once
+            f[2] += r
+        if not s.count:
+            continue
+        end, first, before = s.first + s.count, s.first, 0
+        i = _month_of(first)
+        while _month_start(i) < end:
+            upto = s.cum(min(_month_start(i + 1), end) - first - 1)
+            flows[i][1] += upto - before
+            i, before = i + 1, upto
+    out: list[MonthTuple] = []
+    balance = 0
+    for i in sorted(flows):
+        p, c, r = flows[i]
+        if p or c or r:
+            closing = balance + p - c - r
+            out.append((account, currency, _month_start(i), balance, p, c, r, closing))
             balance = closing
     return out
 

@@ -7,7 +7,7 @@ Money: ``MONEY_MAX`` = 10^12 in the currency unit, ASCII digits 0-9, at most ``M
     The read models keep money as BigInteger cents (signed 64 bits: 9.2 x 10^18 cents, 9.2 x 10^16 units).
     One amount is at most 10^14 cents, an order's actual payment (two refundable tenders) 2 x 10^14: a
     read-model row holds any accepted line 46,000 times over. What no line check can bound is a sum over many
-    lines: an account's running balance in ``rm_account_ledger`` (every order of the account), a refund that
+    lines: an account's running balance in ``rm_account_months`` (every order of the account), a refund that
     bundles many instances: each stays exact up to 46,000 payments at the maximum amount. Parquet exports
     hold money as decimal128(38, 2) (up to 10^36): decimal128(18, 2), used before, stops at 10^16, which an
     account's closing balance passes with 5,000 maximal payments. An amount is ASCII digits because Python's

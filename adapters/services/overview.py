@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,7 @@ from domain.errors import UnknownInstance
 from domain.instance import Account, account_id, known
 from domain.policies import registry
 from projections.finance import instance_rows
-from projections.segments import account_days
+from projections.segments import month_tuples
 
 
 class UnknownAccount(UnknownInstance):
@@ -42,8 +42,8 @@ class QuotaMonth:
 
 @dataclass(frozen=True)
 class LedgerMonth:
-    """The account ledger (`projections.segments.account_days`: business days of the reporting calendar) summed
-    over one month."""
+    """The account ledger (business days of the reporting calendar) summed over one month: a row of
+    `rm_account_months` (`projections.segments.month_tuples`); a month whose movements sum to 0 has none."""
 
     currency: str
     month: str  # YYYY-MM of the business days (the reporting calendar's)
@@ -111,12 +111,7 @@ def _quota(app: App, account: str, known_at: datetime) -> list[QuotaMonth]:
 
 
 def _months(orders: list, refunds: list, tz: str | None = None) -> list[LedgerMonth]:
-    totals: dict[tuple[str, str], list[int]] = {}
-    for d in account_days(orders, refunds, tz):
-        t = totals.setdefault((d.currency, f"{d.day.year}-{d.day.month:02d}"), [0, 0, 0, 0])
-        t[0] += d.paid_cents
-        t[1] += d.consumed_cents
-        t[2] += d.refunded_cents
-        t[3] = d.closing_cents  # days come in order: the month's last one wins
-    return [LedgerMonth(currency, month, *(finance.money(c) for c in t))
-            for (currency, month), t in sorted(totals.items())]
+    """The account's months as the read model stores them (`projections.segments.month_tuples`)."""
+    return [LedgerMonth(currency, date.fromordinal(month).strftime("%Y-%m"),
+                        *(finance.money(v) for v in (paid, consumed, refunded, closing)))
+            for _, currency, month, _, paid, consumed, refunded, closing in month_tuples(orders, refunds, tz)]

@@ -1,8 +1,12 @@
 """Read models in SQL (SQLAlchemy 2 Core), materialised from the event log with exactly-once tracking.
 
-Tables: ``rm_orders``, ``rm_refund_applications``, ``rm_account_ledger`` and ``rm_tracking``. Money is
-integer cents (exact on SQLite too), with CHECK constraints: no negative payment or refund, and every day's
+Tables: ``rm_orders``, ``rm_refund_applications``, ``rm_account_months`` and ``rm_tracking``. Money is
+integer cents (exact on SQLite too), with CHECK constraints: no negative payment or refund, and every month's
 closing balance = opening + paid - consumed - refunded.
+
+The account ledger is stored per account, currency and month (`rm_account_months`), not per day: a day of an
+account is made when it is asked for (`projections.segments.account_days`, from the account's rows in
+``rm_orders`` and ``rm_refund_applications``; ``export account-ledger``), see docs/performance.md.
 
 `catch_up` reads notifications after the tracked position, recomputes the rows of every instance (and
 account) they touch from that instance's events up to the version seen, and writes the rows and the new
@@ -34,6 +38,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     insert,
+    inspect,
     select,
     update,
 )
@@ -41,7 +46,7 @@ from sqlalchemy import (
 from adapters.store.ledger import Ledger
 from domain.instance import Instance
 from projections.finance import OrderRow, RefundRow, instance_rows, lines_json
-from projections.segments import day_tuples
+from projections.segments import month_tuples
 
 metadata = MetaData()
 TIME = String(40)  # ISO 8601 with offset: exact and comparable as text in UTC-normalised form
@@ -67,22 +72,23 @@ refund_applications = Table(
     Column("settled_at", TIME), Column("lines", Text, nullable=False), Column("releases", Boolean, nullable=False),
     CheckConstraint("amount_cents >= 0", name="ck_refunds_amount"),
 )
-account_ledger = Table(
-    "rm_account_ledger", metadata,
+account_months = Table(
+    "rm_account_months", metadata,
     Column("account", String(200), primary_key=True), Column("currency", String(3), primary_key=True),
-    Column("day", Date, primary_key=True), Column("opening_cents", BigInteger, nullable=False),
+    Column("month", Date, primary_key=True), Column("opening_cents", BigInteger, nullable=False),
     Column("paid_cents", BigInteger, nullable=False), Column("consumed_cents", BigInteger, nullable=False),
     Column("refunded_cents", BigInteger, nullable=False), Column("closing_cents", BigInteger, nullable=False),
-    CheckConstraint("paid_cents >= 0 AND refunded_cents >= 0", name="ck_ledger_flows"),
+    CheckConstraint("paid_cents >= 0 AND refunded_cents >= 0", name="ck_months_flows"),
     CheckConstraint("closing_cents = opening_cents + paid_cents - consumed_cents - refunded_cents",
-                    name="ck_ledger_balances"),
+                    name="ck_months_balances"),
 )
+RETIRED = ("rm_account_ledger",)  # one row per account and day, until 2026-12: replaced by rm_account_months
 tracking = Table(
     "rm_tracking", metadata,
     Column("name", String(100), primary_key=True), Column("position", Integer, nullable=False),
 )
 TRACKER = "finance"
-TABLES = (orders, refund_applications, account_ledger)
+TABLES = (orders, refund_applications, account_months)
 
 
 def engine_for(url: str, pool_size: int | None = None, **options: Any) -> Engine:
@@ -109,6 +115,7 @@ def refund_values(r: RefundRow) -> dict[str, Any]:
 
 
 def position(engine: Engine) -> int:
+    _retire(engine)
     metadata.create_all(engine)
     with engine.connect() as conn:
         found = conn.execute(select(tracking.c.position).where(tracking.c.name == TRACKER)).scalar()
@@ -167,43 +174,56 @@ def _every_account(conn: Any) -> Iterator[tuple[list[OrderRow], list[RefundRow]]
 
 
 def _write_account(conn: Any, account: str, tz: str | None = None) -> None:
-    """Recompute one account's days (of the reporting calendar ``tz``, `projections.finance.reporting_zone`)
+    """Recompute one account's months (of the reporting calendar ``tz``, `projections.finance.reporting_zone`)
     from its order and refund rows as they stand in this transaction."""
-    conn.execute(delete(account_ledger).where(account_ledger.c.account == account))
-    _insert_days(conn, day_tuples(*_rows_of_account(conn, account), tz))
+    conn.execute(delete(account_months).where(account_months.c.account == account))
+    _insert_months(conn, month_tuples(*_rows_of_account(conn, account), tz))
 
 
 def _write_every_account(conn: Any, tz: str | None = None, batch: int = 50_000) -> None:
-    """Every account's days (the table is empty), from `_every_account`, inserted ``batch`` rows at a time."""
+    """Every account's months (the table is empty), from `_every_account`, inserted ``batch`` rows at a time."""
     pending: list[Any] = []
     for order_rows, refund_rows in _every_account(conn):
         if order_rows:
-            pending += day_tuples(order_rows, refund_rows, tz)
+            pending += month_tuples(order_rows, refund_rows, tz)
         if len(pending) >= batch:
-            _insert_days(conn, pending)
+            _insert_months(conn, pending)
             pending = []
-    _insert_days(conn, pending)
+    _insert_months(conn, pending)
 
 
-DAY_COLUMNS = ("account", "currency", "day", "opening_cents", "paid_cents", "consumed_cents", "refunded_cents",
-               "closing_cents")
+MONTH_COLUMNS = ("account", "currency", "month", "opening_cents", "paid_cents", "consumed_cents",
+                 "refunded_cents", "closing_cents")
 
 
-def _insert_days(conn: Any, days: list[Any]) -> None:
-    """Insert day rows (`projections.segments.day_tuples`: the day as its ordinal) through the driver's own
-    ``executemany`` (an account has a row per day of its history: hundreds of thousands in a rebuild, where
-    SQLAlchemy's per-row parameter processing cost more than the insert). The values are exactly what the
-    ``Date`` and ``BigInteger`` columns store: on SQLite the day as ``YYYY-MM-DD`` text (SQLAlchemy's own storage
-    format for ``Date``), elsewhere the date itself."""
-    if not days:
+def _insert_months(conn: Any, months: list[Any]) -> None:
+    """Insert month rows (`projections.segments.month_tuples`: the month's first day as its ordinal) through the
+    driver's own ``executemany``. The values are exactly what the ``Date`` and ``BigInteger`` columns store: on
+    SQLite the day as ``YYYY-MM-DD`` text (SQLAlchemy's own storage format for ``Date``), elsewhere the date."""
+    if not months:
         return
     text_days = conn.dialect.name == "sqlite"
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    statement = (f"INSERT INTO {account_ledger.name} ({', '.join(DAY_COLUMNS)}) "
-                 f"VALUES ({', '.join([mark] * len(DAY_COLUMNS))})")
+    statement = (f"INSERT INTO {account_months.name} ({', '.join(MONTH_COLUMNS)}) "
+                 f"VALUES ({', '.join([mark] * len(MONTH_COLUMNS))})")
     fromordinal = date.fromordinal
     conn.exec_driver_sql(statement, [
-        (a, c, fromordinal(d).isoformat() if text_days else fromordinal(d), *figures) for a, c, d, *figures in days])
+        (a, c, fromordinal(m).isoformat() if text_days else fromordinal(m), *figures) for a, c, m, *figures in months])
+
+
+def _retire(engine: Engine) -> None:
+    """A read model written before `rm_account_months` (its days in ``rm_account_ledger``) is dropped whole,
+    tracking included, so the next `catch_up` replays the log from the start: every account gets its months,
+    and no stale day row stays behind for a query to find."""
+    names = set(inspect(engine).get_table_names())
+    if names.isdisjoint(RETIRED):
+        return
+    with engine.begin() as conn:
+        for name in RETIRED:
+            if name in names:
+                conn.exec_driver_sql(f"DROP TABLE {name}")
+        metadata.drop_all(conn)
+        metadata.create_all(conn)
 
 
 def _track(conn: Any, pos: int) -> None:
@@ -215,16 +235,17 @@ def _track(conn: Any, pos: int) -> None:
 def replace_all(engine: Engine, position: int, parts: Iterable[tuple[list[OrderRow], list[RefundRow]]], *,
                 recreate: bool = False, tz: str | None = None) -> int:
     """Replace every read-model row by ``parts`` (each partition's order and refund rows, as of log
-    ``position``), recompute every account's days from them, and track ``position``: all in one transaction,
+    ``position``), recompute every account's months from them, and track ``position``: all in one transaction,
     so a crash (or a failed partition) leaves the old rows and position or the new ones (exactly once). Rows
-    are written as each partition's arrive; the accounts' days are computed once all partitions are in, from
+    are written as each partition's arrive; the accounts' months are computed once all partitions are in, from
     the rows as written (as `catch_up` does), read back account after account in two streamed queries
-    (`_every_account`), so memory holds one partition's rows, one account's, and a batch of day rows.
+    (`_every_account`), so memory holds one partition's rows, one account's, and a batch of month rows.
     ``recreate`` (``project --rebuild``): drop and create the tables first, in the same transaction (after a
     first statement, so SQLite's driver has begun it). Returns ``position``.
 
     On SQLite the transaction holds the file's write lock from its first insert to its commit: feeds recorded
     meanwhile wait for it (and retry)."""
+    _retire(engine)
     metadata.create_all(engine)
     with engine.begin() as conn:
         for table in TABLES:
@@ -255,7 +276,7 @@ def _insert(conn: Any, order_rows: list[OrderRow], refund_rows: list[RefundRow])
 
 def catch_up(ledger: Ledger, engine: Engine, *, batch: int = 200,
              progress: Callable[[int, int], None] | None = None, tz: str | None = None) -> int:
-    """Bring the read models up to the end of the log (days of the reporting calendar ``tz``); returns the
+    """Bring the read models up to the end of the log (months of the reporting calendar ``tz``); returns the
     position reached."""
     pos = position(engine)
     top = ledger.recorder.max_notification_id() or 0

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import OperationalError
 
 from adapters.formats.feed import parse_feed
@@ -94,12 +94,12 @@ def test_the_account_ledger_balances_to_the_cent(tmp_path):
     readmodels.catch_up(ledger, engine)
     tables = readmodels.dump(engine)
     paid = sum(int(Decimal(x["payment"]["cash"]) * 100) for x in feed if "payment" in x)
-    ledger_rows = tables["rm_account_ledger"]
+    ledger_rows = tables["rm_account_months"]
     assert sum(r[4] for r in ledger_rows) == paid  # every payment shows up once
     granted = sum(r[8] for r in tables["rm_refund_applications"] if r[9] == "accepted")  # amount_cents, state
     assert sum(r[6] for r in ledger_rows) == granted  # refunds recognised = accepted applications' frozen amounts
     by_account: dict = {}
-    for account, currency, _day, opening, p, consumed, r, closing in ledger_rows:
+    for account, currency, _month, opening, p, consumed, r, closing in ledger_rows:
         assert closing == opening + p - consumed - r
         by_account[(account, currency)] = closing
     # at the end of all validity, nothing is deferred any more: paid = consumed + refunded, account by account
@@ -119,3 +119,24 @@ def test_catching_up_in_small_batches_equals_one_big_batch(tmp_path):
     readmodels.catch_up(ledger, big, batch=100000)
     assert readmodels.dump(small) == readmodels.dump(big)
     assert readmodels.position(small) == readmodels.position(big) == ledger.recorder.max_notification_id()
+
+
+def test_a_read_model_written_with_the_retired_day_table_is_replayed_from_the_start(tmp_path):
+    """Before rm_account_months the account ledger was stored per day in rm_account_ledger. A read model of that
+    shape (its tracking at the end of the log, no months) is dropped and replayed from event zero by the next
+    `project`: every account gets its months, and the stale day rows do not linger for a query to find."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    ledger = open_ledger(url)
+    service.record(ledger, parse_feed(jsonl(*busy_feed(12, seed=2)).splitlines()), datetime.now(UTC))
+    engine = readmodels.engine_for(url)
+    top = readmodels.catch_up(ledger, engine)
+    expected = readmodels.dump(engine)
+    assert expected["rm_account_months"]
+    with engine.begin() as conn:  # what an older version left behind
+        conn.execute(text("CREATE TABLE rm_account_ledger (account VARCHAR(200), day DATE, paid_cents BIGINT)"))
+        conn.execute(text("INSERT INTO rm_account_ledger VALUES ('acme', '2026-01-01', 100)"))
+        conn.execute(readmodels.account_months.delete())
+    assert readmodels.position(engine) == 0
+    assert readmodels.catch_up(ledger, engine) == top
+    assert readmodels.dump(engine) == expected
+    assert "rm_account_ledger" not in inspect(engine).get_table_names()

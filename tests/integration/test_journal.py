@@ -1,7 +1,7 @@
 """The journal checked by beancount's own tools (issue 18), on each store: `bean-check` accepts the export of
 the demo ledger and of a generated one (both policies, refunds accepted, approved, completed and rejected,
 staff decisions, retractions), and `bean-query` balances per account and currency equal the read models'
-sums (`rm_account_ledger` as `project` wrote it) to the cent; the trial balance balances and agrees."""
+sums (`rm_account_months` as `project` wrote it) to the cent; the trial balance balances and agrees."""
 
 from __future__ import annotations
 
@@ -53,22 +53,22 @@ def journal_balances(path: Path) -> dict[tuple[str, str], Decimal]:
 
 
 def read_model_figures(url: str, before: date | None = None) -> dict[str, dict[str, Decimal]]:
-    """Per currency: paid, consumed, refunded (sums over the days) and deferred (each account's last closing),
-    straight from rm_account_ledger."""
+    """Per currency: paid, consumed, refunded (sums over the months) and deferred (each account's last closing),
+    straight from rm_account_months (``before``: a month's first day)."""
     engine = readmodels.engine_for(url)
-    t = readmodels.account_ledger
+    t = readmodels.account_months
     sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     last: dict[tuple[str, str], tuple[date, int]] = {}
     with engine.connect() as conn:
         for r in conn.execute(select(t)):
-            if before is not None and r.day >= before:
+            if before is not None and r.month >= before:
                 continue
             s = sums[r.currency]
             s["paid"] += r.paid_cents
             s["consumed"] += r.consumed_cents
             s["refunded"] += r.refunded_cents
-            if (r.account, r.currency) not in last or last[(r.account, r.currency)][0] < r.day:
-                last[(r.account, r.currency)] = (r.day, r.closing_cents)
+            if (r.account, r.currency) not in last or last[(r.account, r.currency)][0] < r.month:
+                last[(r.account, r.currency)] = (r.month, r.closing_cents)
     engine.dispose()
     for (_, currency), (_, closing) in last.items():
         sums[currency]["deferred"] += closing

@@ -38,10 +38,11 @@ def order_paid_day(cli: CLI, tmp_path, order: str) -> str:
 
 
 def stored_paid(url: str) -> dict[date, int]:
+    """What the read model's months (`rm_account_months`) show acme paid, by the month's first day."""
     engine = readmodels.engine_for(url)
-    t = readmodels.account_ledger
+    t = readmodels.account_months
     with engine.connect() as conn:
-        found = {r.day: r.paid_cents for r in conn.execute(select(t).where(t.c.account == "acme")) if r.paid_cents}
+        found = {r.month: r.paid_cents for r in conn.execute(select(t).where(t.c.account == "acme")) if r.paid_cents}
     engine.dispose()
     return found
 
@@ -53,7 +54,7 @@ def test_a_purchase_at_midnight_plus_eight_is_booked_on_its_business_day_K_M1(se
     assert order_paid_day(seeded, tmp_path, "o-2") == "2027-01-01"
     seeded.ok("project")
     paid = stored_paid(seeded.url)
-    assert paid[date(2027, 1, 1)] == 12000 and date(2026, 12, 31) not in paid
+    assert paid[date(2027, 1, 1)] == 12000 and date(2026, 12, 1) not in paid
     app = bootstrap(Settings.resolve(seeded.url))  # the account page's months (console, HTTP)
     months = services.account_overview(app, "acme").as_json()["ledger"]
     app.close()
@@ -69,7 +70,7 @@ def test_the_reporting_calendar_is_a_setting(seeded: CLI, tmp_path, monkeypatch:
     assert order_paid_day(seeded, tmp_path, "o-2") == "2026-12-31"
     seeded.ok("project", "--rebuild")
     paid = stored_paid(seeded.url)
-    assert paid[date(2026, 12, 31)] == 12000 and date(2027, 1, 1) not in paid
+    assert paid[date(2026, 12, 1)] == 12000 and date(2027, 1, 1) not in paid
 
 
 def test_a_reporting_zone_that_is_not_an_offset_is_bad_input(seeded: CLI, tmp_path, monkeypatch: pytest.MonkeyPatch):

@@ -96,7 +96,7 @@ def test_korpro_billing_error_is_payable_at_once_and_paid_back_to_the_original_p
 
 
 def test_the_journal_sums_to_the_account_ledgers_figures():
-    """paid, consumed, refunded and deferred per day agree with `account_days` (rm_account_ledger's rows)."""
+    """paid, consumed, refunded and deferred per day agree with `account_days` (the days `rm_account_months` sums)."""
     ledger = memory_ledger()
     record(ledger, purchase("kec-1", months=12, price="30.00"),
            upgrade("kec-1", order="up-1", price="60.00", cash="100.00", at=day(40)),
