@@ -199,6 +199,15 @@ def finance_rows(instances: Instances, known_at: datetime) -> tuple[list[OrderRo
     return orders, refunds
 
 
+def finance_months(instances: Instances, known_at: datetime,
+                   tz: str | None = None) -> tuple[list[OrderRow], list[RefundRow], list[segments.MonthTuple]]:
+    """`finance_rows` and the months of their accounts (`segments.month_tuples`, the reporting calendar ``tz``):
+    the read models' rows of a partition of whole accounts (`adapters.store.scan.AccountPartition`)."""
+    orders, refunds = finance_rows(instances, known_at)
+    months = [m for rows in segments.by_account(orders, refunds) if rows[0] for m in segments.month_tuples(*rows, tz)]
+    return orders, refunds, months
+
+
 # ----- the journal -----
 
 @dataclass(frozen=True)
@@ -338,14 +347,9 @@ def account_ledger_rows(orders: Iterable[OrderRow], refunds: Iterable[RefundRow]
     if bulk:
         yield from AccountLedger(list(orders), list(refunds), start, end, tz)
         return
-    by_account: dict[str, tuple[list[OrderRow], list[RefundRow]]] = {}
-    for o in orders:
-        by_account.setdefault(o.account, ([], []))[0].append(o)
-    for r in refunds:
-        by_account.setdefault(r.account, ([], []))[1].append(r)
     first, last = period_days(start, end, tz)
-    for account in sorted(by_account):  # the reference: every day of the account, then the period's
-        yield from (day_export(d) for d in account_days(*by_account.pop(account), tz) if first <= d.day < last)
+    for rows in segments.by_account(orders, refunds):  # the reference: every day of the account, then the period's
+        yield from (day_export(d) for d in account_days(*rows, tz) if first <= d.day < last)
 
 
 def day_dict(t: segments.DayTuple) -> dict[str, Any]:
@@ -371,14 +375,9 @@ class AccountLedger:
         return map(day_dict, self.tuples())
 
     def tuples(self) -> Iterator[segments.DayTuple]:
-        by_account: dict[str, tuple[list[OrderRow], list[RefundRow]]] = {}
-        for o in self.orders:
-            by_account.setdefault(o.account, ([], []))[0].append(o)
-        for r in self.refunds:
-            by_account.setdefault(r.account, ([], []))[1].append(r)
         first, last = period_days(self.start, self.end, self.tz)
-        for account in sorted(by_account):
-            yield from segments.day_tuples(*by_account.pop(account), self.tz, first, last)
+        for rows in segments.by_account(self.orders, self.refunds):
+            yield from segments.day_tuples(*rows, self.tz, first, last)
 
 
 def period_days(start: datetime, end: datetime, tz: str | None = None) -> tuple[date, date]:

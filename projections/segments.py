@@ -211,6 +211,18 @@ def _days(account: str, currency: str, segs: list[OrderSegments], first: date | 
     return out
 
 
+def by_account(orders: Iterable[OrderRow],
+               refunds: Iterable[RefundRow]) -> Iterator[tuple[list[OrderRow], list[RefundRow]]]:
+    """Each account's order and refund rows (in the order given), accounts by name."""
+    found: dict[str, tuple[list[OrderRow], list[RefundRow]]] = {}
+    for o in orders:
+        found.setdefault(o.account, ([], []))[0].append(o)
+    for r in refunds:
+        found.setdefault(r.account, ([], []))[1].append(r)
+    for account in sorted(found):
+        yield found.pop(account)
+
+
 MonthTuple = tuple[str, str, int, int, int, int, int, int]  # account, currency, the month's first day, opening, ...
 
 

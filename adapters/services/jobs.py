@@ -23,7 +23,8 @@ from adapters.formats.errors import BadInput
 from adapters.formats.statement import read_statement
 from adapters.services import finance
 from adapters.store import readmodels
-from adapters.store.scan import Mapper, Store, Task, pin
+from adapters.store.scan import AccountPartition, Mapper, Store, Task, pin
+from projections import partitions
 from projections.partitions import reconcile_items
 from projections.reconcile import Scope
 from projections.reconcile import reconcile as compare
@@ -53,23 +54,26 @@ def project(app: App, *, rebuild: bool = False, batch: int = 200,
     top)`` after each committed batch.
 
     ``rebuild``: drop the read models and compute every instance's rows again, as of the log position pinned
-    when planned: ``map`` `projections.partitions.finance_rows` over the partitions, then drop and create the
-    tables, write every row, each account's days and that position in one transaction (exactly once: a
-    partition that fails leaves the read models as they were; ``progress`` after each partition is computed);
-    then catch up with whatever was recorded meanwhile."""
+    when planned: ``map`` `projections.partitions.finance_months` over partitions of whole accounts
+    (`adapters.store.scan.plan_accounts`: each partition computes its accounts' months too), then drop and
+    create the tables, write every row and that position in one transaction (exactly once: a partition that
+    fails leaves the read models as they were; ``progress`` after each partition is computed); then catch up
+    with whatever was recorded meanwhile."""
     ledger = app.ledger
     engine = app.readmodels
     if rebuild:
-        pinned = pin(ledger, size)
-        computed = finance.partition_rows(ledger, pinned, store=store(app), map=map)
+        pinned = pin(ledger, size, by_account=True)
+        task = Task(store(app), partitions.finance_months, pinned.known_at, (app.settings.reporting_tz,))
+        computed = map(task, pinned.partitions)
 
-        def parts() -> Iterator[tuple[list, list]]:
+        def parts() -> Iterator[tuple[list, list, list]]:
             for partition, rows in zip(pinned.partitions, computed, strict=True):
                 yield rows
                 if progress:
-                    progress(partition.last, pinned.position)
+                    progress(partition.position if isinstance(partition, AccountPartition) else partition.last,
+                             pinned.position)
 
-        readmodels.replace_all(engine, pinned.position, parts(), recreate=True, tz=app.settings.reporting_tz)
+        readmodels.replace_all(engine, pinned.position, parts(), recreate=True)
         start = 0
     else:
         start = readmodels.position(engine)

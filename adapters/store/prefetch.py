@@ -86,3 +86,48 @@ def notification_ids(recorder: Any, topics: Sequence[str], upto: int, page: int 
         if len(ids) < page:
             return
         start = ids[-1] + 1
+
+
+def opening_accounts(recorder: Any, topics: Sequence[str], upto: int,
+                     page: int = 50_000) -> Iterator[list[tuple[UUID, str, int]]] | None:
+    """Every (instance id, account, how many accounts the instance names) that an opening fact of ``topics``
+    (its ``account`` field) recorded up to log position ``upto`` names, each pair once, ordered by account (by
+    code point, as Python sorts) and then by the pair's first position: sorted and de-duplicated by the
+    database, read ``page`` rows at a time (a server-side cursor on PostgreSQL), for planning partitions by
+    account. None for any other recorder."""
+    from eventsourcing.postgres import PostgresApplicationRecorder
+    from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return _sqlite_accounts(recorder, topics, upto, page)
+    if isinstance(recorder, PostgresApplicationRecorder):
+        return _postgres_accounts(recorder, topics, upto, page)
+    return None
+
+
+def _sqlite_accounts(recorder: Any, topics: Sequence[str], upto: int,
+                     page: int) -> Iterator[list[tuple[UUID, str, int]]]:
+    statement = ("SELECT originator_id, json_extract(CAST(state AS TEXT), '$.account') AS account, MIN(rowid) AS pos, "
+                 "COUNT(*) OVER (PARTITION BY originator_id) AS n "
+                 f"FROM {recorder.events_table_name} WHERE rowid<=? AND topic IN ({','.join('?' * len(topics))}) "
+                 "GROUP BY originator_id, account ORDER BY account, pos")
+    with recorder.datastore.transaction(commit=False) as c:
+        c.execute(statement, [upto, *topics])
+        while rows := c.sqlite_cursor.fetchmany(page):  # the library's wrapper has no fetchmany
+            yield [(UUID(row[0]), row[1], row[3]) for row in rows]
+
+
+def _postgres_accounts(recorder: Any, topics: Sequence[str], upto: int,
+                       page: int) -> Iterator[list[tuple[UUID, str, int]]]:
+    from psycopg.sql import SQL, Identifier
+
+    statement = SQL("SELECT * FROM (SELECT originator_id, convert_from(state, 'UTF8')::json->>'account' AS account, "
+                    "MIN(notification_id) AS pos, COUNT(*) OVER (PARTITION BY originator_id) AS n "
+                    "FROM {schema}.{table} WHERE notification_id<=%s AND topic = ANY(%s) "
+                    'GROUP BY 1, 2) AS opened ORDER BY account COLLATE "C", pos').format(
+        schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
+    with recorder.datastore.get_connection() as conn, conn.transaction(), \
+            conn.cursor(name="opening_accounts") as curs:
+        curs.execute(statement, [upto, list(topics)])
+        while rows := curs.fetchmany(page):
+            yield [(row["originator_id"], row["account"], row["n"]) for row in rows]

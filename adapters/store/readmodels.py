@@ -19,7 +19,7 @@ position) and that position in one transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -46,7 +46,7 @@ from sqlalchemy import (
 from adapters.store.ledger import Ledger
 from domain.instance import Instance
 from projections.finance import OrderRow, RefundRow, instance_rows, lines_json
-from projections.segments import month_tuples
+from projections.segments import MonthTuple, month_tuples
 
 metadata = MetaData()
 TIME = String(40)  # ISO 8601 with offset: exact and comparable as text in UTC-normalised form
@@ -151,45 +151,11 @@ def _rows_of_account(conn: Any, account: str) -> tuple[list[OrderRow], list[Refu
     return order_rows, refund_rows
 
 
-def _every_account(conn: Any) -> Iterator[tuple[list[OrderRow], list[RefundRow]]]:
-    """Every account's order and refund rows as they stand in this transaction, account after account (by
-    name), read in two streamed queries rather than two per account."""
-    streamed = {"stream_results": True, "yield_per": 5000}  # this statement's own cursor (server-side on PostgreSQL)
-    order_it = iter(conn.execute(select(orders).order_by(orders.c.account, orders.c.instance, orders.c.order_id)
-                                 .execution_options(**streamed)))
-    refund_it = iter(conn.execute(select(refund_applications)
-                                  .order_by(refund_applications.c.account, refund_applications.c.refund)
-                                  .execution_options(**streamed)))
-    o, r = next(order_it, None), next(refund_it, None)
-    while o is not None or r is not None:
-        account = min(x.account for x in (o, r) if x is not None)
-        own_orders, own_refunds = [], []
-        while o is not None and o.account == account:
-            own_orders.append(_order_row(o))
-            o = next(order_it, None)
-        while r is not None and r.account == account:
-            own_refunds.append(_refund_row(r))
-            r = next(refund_it, None)
-        yield own_orders, own_refunds
-
-
 def _write_account(conn: Any, account: str, tz: str | None = None) -> None:
     """Recompute one account's months (of the reporting calendar ``tz``, `projections.finance.reporting_zone`)
     from its order and refund rows as they stand in this transaction."""
     conn.execute(delete(account_months).where(account_months.c.account == account))
     _insert_months(conn, month_tuples(*_rows_of_account(conn, account), tz))
-
-
-def _write_every_account(conn: Any, tz: str | None = None, batch: int = 50_000) -> None:
-    """Every account's months (the table is empty), from `_every_account`, inserted ``batch`` rows at a time."""
-    pending: list[Any] = []
-    for order_rows, refund_rows in _every_account(conn):
-        if order_rows:
-            pending += month_tuples(order_rows, refund_rows, tz)
-        if len(pending) >= batch:
-            _insert_months(conn, pending)
-            pending = []
-    _insert_months(conn, pending)
 
 
 MONTH_COLUMNS = ("account", "currency", "month", "opening_cents", "paid_cents", "consumed_cents",
@@ -232,16 +198,16 @@ def _track(conn: Any, pos: int) -> None:
         conn.execute(insert(tracking).values(name=TRACKER, position=pos))
 
 
-def replace_all(engine: Engine, position: int, parts: Iterable[tuple[list[OrderRow], list[RefundRow]]], *,
-                recreate: bool = False, tz: str | None = None) -> int:
-    """Replace every read-model row by ``parts`` (each partition's order and refund rows, as of log
-    ``position``), recompute every account's months from them, and track ``position``: all in one transaction,
-    so a crash (or a failed partition) leaves the old rows and position or the new ones (exactly once). Rows
-    are written as each partition's arrive; the accounts' months are computed once all partitions are in, from
-    the rows as written (as `catch_up` does), read back account after account in two streamed queries
-    (`_every_account`), so memory holds one partition's rows, one account's, and a batch of month rows.
-    ``recreate`` (``project --rebuild``): drop and create the tables first, in the same transaction (after a
-    first statement, so SQLite's driver has begun it). Returns ``position``.
+def replace_all(engine: Engine, position: int,
+                parts: Iterable[tuple[list[OrderRow], list[RefundRow], list[MonthTuple]]], *,
+                recreate: bool = False) -> int:
+    """Replace every read-model row by ``parts`` (each partition's order rows, refund rows and its accounts'
+    months, `projections.partitions.finance_months`: a partition holds whole accounts, so its months are
+    complete), as of log ``position``, and track ``position``: all in one transaction, so a crash (or a failed
+    partition) leaves the old rows and position or the new ones (exactly once). Rows are written as each
+    partition's arrive, so memory holds one partition's rows. ``recreate`` (``project --rebuild``): drop and
+    create the tables first, in the same transaction (after a first statement, so SQLite's driver has begun
+    it). Returns ``position``.
 
     On SQLite the transaction holds the file's write lock from its first insert to its commit: feeds recorded
     meanwhile wait for it (and retry)."""
@@ -253,11 +219,9 @@ def replace_all(engine: Engine, position: int, parts: Iterable[tuple[list[OrderR
         if recreate:
             metadata.drop_all(conn)
             metadata.create_all(conn)
-        written = False
-        for order_rows, refund_rows in parts:
-            written = bool(_insert(conn, order_rows, refund_rows)) or written
-        if written:
-            _write_every_account(conn, tz)
+        for order_rows, refund_rows, months in parts:
+            _insert(conn, order_rows, refund_rows)
+            _insert_months(conn, months)
         if position:
             _track(conn, position)
         else:

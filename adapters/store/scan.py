@@ -29,16 +29,18 @@ the store already open.
 
 from __future__ import annotations
 
+import sys
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from adapters.store.ledger import Ledger, open_ledger
-from adapters.store.prefetch import notification_ids, select_many
-from domain.instance import account_id, opening
+from adapters.store.prefetch import notification_ids, opening_accounts, select_many
+from domain.instance import Instance, account_id, opening
 from domain.policies import registry
 from domain.topics import aliases
 
@@ -78,16 +80,19 @@ def instance_names(ledger: Ledger, page: int = 1000, first: int = 1,
             yield note.originator_id, ledger.mapper.to_domain_event(note).name
 
 
-def _batches(ledger: Ledger, names: Iterable[tuple[Any, str]], batch: int) -> Iterator[list[tuple[str, list[Any]]]]:
-    """The named instances with their events, ``batch`` instances at a time, each batch read in one query."""
-    pending: list[tuple[Any, str]] = []
+def _batches(ledger: Ledger, names: Iterable[tuple[Any, str | None]],
+             batch: int) -> Iterator[list[tuple[str, list[Any]]]]:
+    """The named instances with their events, ``batch`` instances at a time, each batch read in one query (a
+    name not given: the one its stream was opened with)."""
+    pending: list[tuple[Any, str | None]] = []
 
     def flush() -> list[tuple[str, list[Any]]]:
         stored = select_many(ledger.recorder, [i for i, _ in pending])
         out = []
         for aggregate_id, name in pending:
             rows = stored[aggregate_id] if stored is not None else ledger.recorder.select_events(aggregate_id)
-            out.append((name, [ledger.mapper.to_domain_event(s) for s in rows]))
+            events = [ledger.mapper.to_domain_event(s) for s in rows]
+            out.append((events[0].name if name is None else name, events))
         pending.clear()
         return out
 
@@ -99,7 +104,7 @@ def _batches(ledger: Ledger, names: Iterable[tuple[Any, str]], batch: int) -> It
         yield flush()
 
 
-def _streams(ledger: Ledger, names: Iterable[tuple[Any, str]], batch: int) -> Iterator[tuple[str, list[Any]]]:
+def _streams(ledger: Ledger, names: Iterable[tuple[Any, str | None]], batch: int) -> Iterator[tuple[str, list[Any]]]:
     """Each named instance with its events, reading ``batch`` instances per query (memory stays flat)."""
     for streams in _batches(ledger, names, batch):
         yield from streams
@@ -141,6 +146,93 @@ class Partition:
     first: int
     last: int
     instances: int
+
+
+@dataclass(frozen=True)
+class AccountPartition:
+    """Whole accounts: every instance an opening fact of one of the accounts ``[first, last]`` (by name) names,
+    as their stream ids packed 16 bytes each (``ids``, ordered by account, then by opening). Cut by
+    `plan_accounts`, so that a job whose figures need an account's instances together (the account ledger,
+    the read models' months, the journal) does all of its work on the partition: no account is in two."""
+
+    first: str
+    last: str
+    instances: int
+    ids: bytes = field(repr=False)
+    position: int = 0  # the share of the pinned log position the partitions up to this one stand for
+
+    def streams(self) -> Iterator[tuple[Any, None]]:
+        """The partition's instances (stream id, name unknown until its events are read)."""
+        ids = self.ids
+        return ((UUID(bytes=ids[i:i + 16]), None) for i in range(0, len(ids), 16))
+
+
+def opening_fact_topics() -> list[str]:
+    """The topics of every policy's opening facts (``OPENS``: the fact that names the instance's account),
+    former topics included: every event class below the registered aggregates' events that says it opens."""
+    registry.aggregates()  # every policy imported, so that its event classes exist
+
+    def below(cls: type) -> Iterator[type]:
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from below(sub)
+
+    def current(cls: type) -> bool:  # the class its module holds now (not one of a module imported again)
+        found: Any = sys.modules.get(cls.__module__)
+        for part in cls.__qualname__.split("."):
+            found = getattr(found, part, None)
+        return found is cls
+
+    return sorted({t for c in below(Instance.Event) if getattr(c, "OPENS", False) and current(c) for t in aliases(c)})
+
+
+def plan_accounts(ledger: Ledger, position: int,
+                  size: int | None = PARTITION_SIZE) -> tuple[Partition | AccountPartition, ...]:
+    """The instances opened up to ``position`` cut into `AccountPartition` s of whole accounts, consecutive by
+    account name, each closed at the first account boundary at or past ``size`` instances (``None``:
+    `PARTITION_SIZE`, a last one shorter than half of it joined to the one before); the accounts' names and
+    instance ids sorted by the database (`prefetch.opening_accounts`).
+
+    One exact fallback: when an instance names more than one account (a purchase retracted and the name bought
+    again by another account), the accounts it links are not separable this way, and the plan is the whole
+    log as one range `Partition` (every job's figures from one task, as `plan` with one partition gives). So is
+    any store without that query."""
+    found = opening_accounts(ledger.recorder, opening_fact_topics(), position)
+    if found is None:
+        return _whole(ledger, position)
+    least = PARTITION_SIZE if size is None else size
+    if least < 1:
+        raise ValueError(f"a partition holds at least one instance, not {least!r}")
+    parts: list[AccountPartition] = []
+    ids: list[bytes] = []
+    first = previous = ""
+    for batch in found:
+        for instance, account, accounts in batch:
+            if accounts > 1:
+                return _whole(ledger, position)
+            if account != previous and len(ids) >= least:
+                parts.append(AccountPartition(first, previous, len(ids), b"".join(ids)))
+                ids = []
+            if not ids:
+                first = account
+            ids.append(instance.bytes)
+            previous = account
+    if ids and parts and size is None and len(ids) < least // 2:  # a short tail joins the partition before
+        last = parts.pop()
+        parts.append(AccountPartition(last.first, previous, last.instances + len(ids), last.ids + b"".join(ids)))
+    elif ids:
+        parts.append(AccountPartition(first, previous, len(ids), b"".join(ids)))
+    count = sum(p.instances for p in parts)
+    done = 0
+    for i, p in enumerate(parts):  # the log position each stands for, in progress reports
+        done += p.instances
+        parts[i] = replace(p, position=position * done // count)
+    return tuple(parts)
+
+
+def _whole(ledger: Ledger, position: int) -> tuple[Partition, ...]:
+    ids = opening_ids(ledger, position)
+    return (Partition(1, ids[-1], len(ids)),) if ids else ()
 
 
 def newest(ledger: Ledger) -> tuple[int, datetime | None]:
@@ -207,14 +299,15 @@ class Pinned:
 
     position: int
     known_at: datetime
-    partitions: tuple[Partition, ...]
+    partitions: tuple[Partition | AccountPartition, ...]
 
 
-def pin(ledger: Ledger, size: int | None = PARTITION_SIZE, known_at: datetime | None = None) -> Pinned:
+def pin(ledger: Ledger, size: int | None = PARTITION_SIZE, known_at: datetime | None = None, *,
+        by_account: bool = False) -> Pinned:
     """Pin the ledger for one job: its newest position, ``known_at`` (default: the newest recorded time; a
     later one is that time too: the store knows nothing later yet), and the partitions up to that position:
     ranges of ``size`` instances, or (``size=None``) `balanced` ranges of at least `PARTITION_SIZE` (the
-    instances are counted first)."""
+    instances are counted first); ``by_account``: `plan_accounts`' partitions of whole accounts."""
     position, recorded = newest(ledger)
     if recorded is None:
         pinned = known_at or NOTHING_RECORDED
@@ -222,6 +315,8 @@ def pin(ledger: Ledger, size: int | None = PARTITION_SIZE, known_at: datetime | 
         pinned = recorded if known_at is None else min(known_at, recorded)
     if not position:
         return Pinned(position, pinned, ())
+    if by_account:
+        return Pinned(position, pinned, plan_accounts(ledger, position, size))
     ids = opening_ids(ledger, position)  # one pass over the openings, ids only
     return Pinned(position, pinned, tuple(cut(ids, balanced(len(ids)) if size is None else size)))
 
@@ -229,7 +324,9 @@ def pin(ledger: Ledger, size: int | None = PARTITION_SIZE, known_at: datetime | 
 def instances_in(ledger: Ledger, partition: Partition, batch: int = 500) -> Iterator[tuple[str, list[Any]]]:
     """The partition's instances with all their stored events, in the order they were opened, ``batch``
     instances per query (memory stays flat). Events recorded after the job's pinned ``known_at`` are the
-    per-partition function's to leave out."""
+    per-partition function's to leave out. (An `AccountPartition`: its instances, in its order.)"""
+    if isinstance(partition, AccountPartition):
+        return _streams(ledger, partition.streams(), batch)
     return _streams(ledger, instance_names(ledger, first=partition.first, last=partition.last), batch)
 
 
@@ -299,7 +396,7 @@ class Task:
     params: tuple[Any, ...] = ()
     load: bool = False
 
-    def __call__(self, partition: Partition) -> Any:
+    def __call__(self, partition: Partition | AccountPartition) -> Any:
         ledger = self.store.open()
         instances = instances_in(ledger, partition)
         if self.load:

@@ -26,10 +26,10 @@ import pytest
 
 from adapters import services
 from adapters.bootstrap import Settings, bootstrap
-from adapters.services import finance
 from adapters.store import readmodels
-from adapters.store.scan import pin
+from adapters.store.scan import AccountPartition, Partition, Store, Task, instances_in, pin, stream_instances
 from bench.generate import generate
+from projections import partitions
 from tests.feedkit import day, jsonl, purchase
 from tests.stores import STORES, store_url
 
@@ -188,11 +188,11 @@ def test_the_rebuild_writes_the_rows_of_the_pinned_position(tmp_path):
     app, _ = random_ledger(f"sqlite:///{tmp_path / 'ledger.db'}", 5)
     services.project(app, rebuild=True)
     tables = readmodels.dump(app.readmodels)
-    pinned = pin(app.ledger, 3)
+    pinned = pin(app.ledger, 3, by_account=True)
     services.record_feed(app, jsonl(
         {"type": "request_refund", "at": day(10).isoformat(), "instance": "spare-0", "refund": "rs-0"},
         purchase("late-0", account="spare-0")))
-    rows = finance.partition_rows(app.ledger, pinned)
+    rows = map(Task(Store(None, app.ledger), partitions.finance_months, pinned.known_at), pinned.partitions)
     assert readmodels.replace_all(app.readmodels, pinned.position, rows) == pinned.position
     assert readmodels.dump(app.readmodels) == tables
     assert readmodels.position(app.readmodels) == pinned.position < app.ledger.recorder.max_notification_id()
@@ -203,3 +203,46 @@ def test_a_process_pool_maps_the_same_tasks(tmp_path):
     here = answers(app, text, 3)
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         assert answers(app, text, 3, pool.map) == here
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_partitions_of_whole_accounts_hold_every_instance_once_and_each_account_in_one(store, tmp_path):
+    """`scan.plan_accounts`: the account ledger, the read models' months and the journal need an account's
+    instances together, so those jobs' partitions are cut by account: consecutive by name, none sharing an
+    account, every instance opened up to the pinned position in exactly one (K-L3 applications that bundle an
+    account's instances are computed where all of them are)."""
+    app, _ = random_ledger(store_url(store, tmp_path), 4)
+    pinned = pin(app.ledger, 2, by_account=True)
+    assert len(pinned.partitions) > 2 and all(isinstance(p, AccountPartition) for p in pinned.partitions)
+    names, owners = [], {}
+    for p in pinned.partitions:
+        instances = list(instances_in(app.ledger, p))
+        assert len(instances) == p.instances
+        orders, refunds = partitions.finance_rows(instances, pinned.known_at)
+        for account in {o.account for o in orders} | {r.account for r in refunds}:
+            assert p.first <= account <= p.last and owners.setdefault(account, p) == p
+        names += [name for name, _ in instances]
+    bounds = [(p.first, p.last) for p in pinned.partitions]
+    assert all(a[1] < b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+    assert sorted(names) == sorted(name for name, _ in stream_instances(app.ledger))
+    assert pinned.partitions[-1].position == pinned.position
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_an_instance_bought_again_by_another_account_makes_one_partition_of_the_whole_ledger(store, tmp_path):
+    """A purchase retracted, then the instance name bought by another account: its two accounts cannot be cut
+    apart, so the plan is the whole log as one partition, and the rebuild still equals the catch-up (K-M1)."""
+    app = app_on(store_url(store, tmp_path))
+    services.record_feed(app, jsonl(purchase("kec-1", account="acme"), purchase("kec-2", account="zeta"),
+                                    {**purchase("kec-3", account="beta"), "id": "p-3"}))
+    services.record_feed(app, jsonl({"type": "retract", "at": day(1).isoformat(), "target": "p-3",
+                                     "reason": "wrong account"},
+                                    purchase("kec-3", account="omega", order="kec-3-again", at=day(2))))
+    pinned = pin(app.ledger, 1, by_account=True)
+    assert [type(p) for p in pinned.partitions] == [Partition] and pinned.partitions[0].instances == 3
+    services.project(app, rebuild=True)
+    rebuilt = readmodels.dump(app.readmodels)
+    other = readmodels.engine_for(f"sqlite:///{tmp_path / 'incremental.db'}")
+    readmodels.catch_up(app.ledger, other)
+    assert readmodels.dump(other) == rebuilt
+    assert {r[2] for r in rebuilt["rm_orders"]} == {"acme", "zeta", "omega"}
