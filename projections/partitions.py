@@ -335,6 +335,12 @@ def export_rows(instances: Instances, known_at: datetime, what: str, start: date
     return rows
 
 
+def account_ledger_days(instances: Instances, known_at: datetime, start: datetime, end: datetime,
+                        tz: str | None = None) -> list[segments.DayTuple]:
+    """The account-ledger export's days of a partition of whole accounts (`AccountLedger.tuples` of its rows)."""
+    return list(AccountLedger(*finance_rows(instances, known_at), start, end, tz).tuples())
+
+
 def account_ledger_rows(orders: Iterable[OrderRow], refunds: Iterable[RefundRow], start: datetime,
                         end: datetime, tz: str | None = None, *, bulk: bool = True) -> Iterator[dict[str, Any]]:
     """The account-ledger export from every partition's rows (in partition order): each account's rows

@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from adapters.formats import output
+from projections import partitions
 
 
 def _cells(row: dict[str, Any]) -> dict[str, str]:
@@ -36,7 +37,12 @@ def write_csv(rows: Iterable[dict[str, Any]], path: str, columns: list[str]) -> 
     with output.replacing(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
-        if hasattr(rows, "tuples") and columns == COLUMNS["account-ledger"]:
+        if columns == COLUMNS["account-ledger"] and hasattr(rows, "csv_parts"):
+            for part in rows.csv_parts():
+                handle.write(part[0])
+                n += part[1]
+            return n
+        if columns == COLUMNS["account-ledger"] and hasattr(rows, "tuples"):
             return _day_lines(rows.tuples(), handle)
         batch: list[list[str]] = []
         for row in rows:
@@ -81,6 +87,16 @@ def _day_lines(days: Iterable[tuple], handle: Any) -> int:
             lines.clear()
     handle.write("".join(lines))
     return n
+
+
+def account_ledger_lines(instances: Iterable[tuple[str, list[Any]]], known_at: datetime, start: datetime,
+                         end: datetime, tz: str | None = None) -> tuple[str, int]:
+    """A partition's account-ledger CSV lines (no header) and how many: `projections.partitions`'
+    `account_ledger_days` formatted by `_day_lines`, on the worker that computes them (a `Task`'s job), so only
+    text travels back."""
+    buffer = io.StringIO(newline="")
+    n = _day_lines(partitions.account_ledger_days(instances, known_at, start, end, tz), buffer)
+    return buffer.getvalue(), n
 
 
 def csv_chunks(rows: Iterable[dict[str, Any]], columns: list[str], batch: int = 1000) -> Iterator[bytes]:

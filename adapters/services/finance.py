@@ -49,35 +49,35 @@ def export_rows(ledger: Ledger, what: str, start: datetime, end: datetime, known
                 tz: str | None = None) -> Iterator[dict[str, Any]]:
     """The rows of one export, business time in ``[start, end)``, as the ledger knew it at ``known_at``
     (default: its newest recorded time; pinned now, when the job is planned, as is the set of instances).
-    Orders and refunds come partition by partition; the account ledger gets every partition's rows first and
-    groups them by account."""
-    pinned = pin(ledger, size, known_at)
+    Orders and refunds come partition by partition, in opening order; the account ledger partition by
+    partition too, each a partition of whole accounts (`adapters.store.scan.plan_accounts`) computing its
+    accounts' days (consecutive ranges of names: the accounts come by name)."""
     store = store or Store(None, ledger)
     if what in ("orders", "refunds"):
+        pinned = pin(ledger, size, known_at)
         task = Task(store, partitions.export_rows, pinned.known_at, (what, start, end))
         return (row for rows in map(task, pinned.partitions) for row in rows)
-    return _AccountLedger(ledger, pinned, start, end, store, map, tz)
+    return _AccountLedger(pin(ledger, size, known_at, by_account=True), store, map, (start, end, tz))
 
 
 class _AccountLedger:
-    """The account ledger's rows, computed when first iterated (as a generator would): dicts, or
-    `partitions.AccountLedger.tuples` for a writer that formats them itself."""
+    """The account ledger's rows, computed when first iterated (as a generator would), partition by
+    partition: dicts, `tuples` (`projections.segments.DayTuple`), or `csv_parts` (each partition's CSV lines,
+    formatted where the partition is computed: `adapters.formats.tables.account_ledger_lines`)."""
 
-    def __init__(self, ledger: Ledger, pinned: Pinned, start: datetime, end: datetime, store: Store, map: Mapper,
-                 tz: str | None) -> None:
-        self._args = (ledger, pinned, start, end, store, map, tz)
+    def __init__(self, pinned: Pinned, store: Store, map: Mapper, params: tuple[datetime, datetime, str | None]):
+        self._pinned, self._store, self._map, self._params = pinned, store, map, params
 
-    def _rows(self) -> partitions.AccountLedger:
-        ledger, pinned, start, end, store, map_, tz = self._args
-        orders: list[OrderRow] = []
-        refunds: list[RefundRow] = []
-        for o, r in partition_rows(ledger, pinned, store=store, map=map_):
-            orders += o
-            refunds += r
-        return partitions.AccountLedger(orders, refunds, start, end, tz)
+    def _each(self, job: Any) -> Iterator[Any]:
+        return iter(self._map(Task(self._store, job, self._pinned.known_at, self._params), self._pinned.partitions))
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self._rows())
+        return (partitions.day_dict(t) for days in self._each(partitions.account_ledger_days) for t in days)
 
     def tuples(self) -> Iterator[Any]:
-        return self._rows().tuples()
+        return (t for days in self._each(partitions.account_ledger_days) for t in days)
+
+    def csv_parts(self) -> Iterator[str]:
+        from adapters.formats.tables import account_ledger_lines
+
+        return self._each(account_ledger_lines)

@@ -158,23 +158,26 @@ def _write_account(conn: Any, account: str, tz: str | None = None) -> None:
     _insert_months(conn, month_tuples(*_rows_of_account(conn, account), tz))
 
 
-MONTH_COLUMNS = ("account", "currency", "month", "opening_cents", "paid_cents", "consumed_cents",
-                 "refunded_cents", "closing_cents")
-
-
 def _insert_months(conn: Any, months: list[Any]) -> None:
-    """Insert month rows (`projections.segments.month_tuples`: the month's first day as its ordinal) through the
-    driver's own ``executemany``. The values are exactly what the ``Date`` and ``BigInteger`` columns store: on
-    SQLite the day as ``YYYY-MM-DD`` text (SQLAlchemy's own storage format for ``Date``), elsewhere the date."""
-    if not months:
-        return
+    """Insert month rows (`projections.segments.month_tuples`: the month's first day as its ordinal). The values
+    are exactly what the ``Date`` and ``BigInteger`` columns store: on SQLite the day as ``YYYY-MM-DD`` text
+    (SQLAlchemy's own storage format for ``Date``), elsewhere the date."""
     text_days = conn.dialect.name == "sqlite"
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    statement = (f"INSERT INTO {account_months.name} ({', '.join(MONTH_COLUMNS)}) "
-                 f"VALUES ({', '.join([mark] * len(MONTH_COLUMNS))})")
     fromordinal = date.fromordinal
-    conn.exec_driver_sql(statement, [
+    _executemany(conn, account_months, [
         (a, c, fromordinal(m).isoformat() if text_days else fromordinal(m), *figures) for a, c, m, *figures in months])
+
+
+def _executemany(conn: Any, table: Table, rows: list[tuple]) -> None:
+    """Insert ``rows`` (values in the table's column order, as the driver takes them) through the driver's own
+    ``executemany``: a rebuild writes hundreds of thousands of rows, where SQLAlchemy's per-row parameter
+    processing cost more than the insert."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    names = [c.name for c in table.columns]
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})",
+                         rows)
 
 
 def _retire(engine: Engine) -> None:
