@@ -304,6 +304,11 @@ class DayTotals:
             days[i] += v
             i += 1
 
+    def merge(self, other: DayTotals) -> None:
+        """Add every figure of ``other`` (another partition's totals)."""
+        for currency, (base, days) in other.by.items():
+            self.add(currency, base, days)
+
     def items(self) -> Iterator[tuple[tuple[int, str], int]]:
         """((day ordinal, currency), cents) of every day whose figure is not 0, in (day, currency) order."""
         found = [((base + i, currency), c) for currency, (base, days) in self.by.items() for i, c in enumerate(days)

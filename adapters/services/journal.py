@@ -1,9 +1,10 @@
 """The double-entry journal over the whole ledger (docs/journal.md): a partitioned job like the exports.
 
-Plan (pin the ledger), ``map`` `projections.partitions.journal_rows` over the partitions, group every
-partition's rows by customer account (an account's rows are needed together, as for the account ledger),
-then `projections.journal` books them. With ``closed_through`` the rows are also read as known at the close
-and the closed days keep what was known then (`projections.journal.closed_journal`).
+Plan (pin the ledger, cut into partitions of whole accounts: an account's rows are needed together, as for
+the account ledger), ``map`` `projections.booking.book_partition` over the partitions (each books its accounts
+with `projections.journal`), and assemble (`projections.booking.assemble`: the entries concatenated, the
+recognition summed). With ``closed_through`` the rows are also read as known at the close and the closed days
+keep what was known then (as `projections.journal.closed_journal`).
 
 Days are business days of the reporting calendar (`projections.finance.reporting_zone`: the ledger's
 ``reporting_tz`` setting, else each row's policy's ``calendar_tz``). A period ``[T1, T2)`` holds the days
@@ -24,8 +25,8 @@ from adapters.formats.journal import money
 from adapters.services.jobs import store
 from adapters.store.scan import Mapper, Task, pin
 from domain.timeutil import tz_of
+from projections import booking
 from projections import journal as book
-from projections import partitions
 
 
 def first_day(t: datetime, tz: str | None = None) -> date:
@@ -56,19 +57,13 @@ def entries(app: App, known_at: datetime | None = None, closed_through: date | N
     """Every entry of the ledger as known at ``known_at`` (pinned; default: now); with ``closed_through``, the
     days through it as known at ``closed_at`` (default: the end of that day, UTC), corrections on the next."""
     tz = app.settings.reporting_tz
-    pinned = pin(app.ledger, size, known_at)
+    pinned = pin(app.ledger, size, known_at, by_account=True)
     close = None
     if closed_through is not None:
         close = min(closed_at or day_start(closed_through + timedelta(days=1), tz), pinned.known_at)
     open_from = day_start(closed_through + timedelta(days=1), tz) if closed_through is not None else None
-    parts = list(map(Task(store(app), partitions.journal_rows, pinned.known_at, (close, open_from)),
-                     pinned.partitions))
-    now = book.group(p.now for p in parts)
-    if closed_through is None:
-        return book.ledger_entries(now, tz), pinned.known_at, None
-    at_close = book.group(p.at_close for p in parts if p.at_close is not None)
-    return (book.closed_journal(now, at_close, closed_through, partitions.causes(parts), tz), pinned.known_at,
-            close)
+    task = Task(store(app), booking.book_partition, pinned.known_at, (close, open_from, closed_through, tz))
+    return booking.assemble(map(task, pinned.partitions), closed_through), pinned.known_at, close
 
 
 def journal(app: App, start: datetime, end: datetime, known_at: datetime | None = None,
