@@ -95,7 +95,7 @@ def ledger_with(*lines: dict[str, Any]) -> Ledger:
 def quote(ledger: Ledger, instance: str = "kec-1", *, at: datetime, known_at: datetime = FAR,
           mode: str = "self_service", **kw: Any) -> Quote:
     """A quote; amount tests judge under self-service (whose amount is K-S4: K-A*, K-U1, K-D1, K-R1)."""
-    return reads.quote(ledger, instance, at, known_at, mode=mode, **kw)
+    return reads.assess(ledger, instance, at, known_at, mode=mode, **kw)
 
 
 def refund(ledger: Ledger, instance: str = "kec-1", *, at: datetime, **kw: Any) -> str:

@@ -1,6 +1,6 @@
-"""Reads on a bare `Ledger`: an instance's events, a quote, the refund lifecycle events, overdue refunds and how
-a quote changed between two moments. Nothing here writes. The use cases in `adapters.services.queries` take the
-App and call these; tests and the benchmark call them on a ledger directly.
+"""Reads on a bare `Ledger`: an instance's events, a quote's judgement (`assess`), the refund lifecycle events,
+overdue refunds and how a quote changed between two moments. Nothing here writes. The use cases in
+`adapters.services.queries` take the App and call these; tests and the benchmark call them on a ledger directly.
 """
 
 from __future__ import annotations
@@ -34,11 +34,14 @@ def iter_events(ledger: Ledger, names: list[str]) -> Iterator[tuple[str, Sequenc
         yield name, events
 
 
-def quote(ledger: Ledger, name: str, at: datetime, known_at: datetime, mode: str = "auto",
-          with_: list[str] | None = None, overrides: dict[str, Any] | None = None,
-          exception_report: str | None = None, reason: str | None = None, invoice: str | None = None) -> Quote:
-    """What a refund of ``name`` (and ``with_``) requested at ``at`` would pay, judged on what the
-    ledger knew at ``known_at`` by the policy the instance's product selects. Writes nothing."""
+def assess(ledger: Ledger, name: str, at: datetime, known_at: datetime, mode: str = "auto",
+           with_: list[str] | None = None, overrides: dict[str, Any] | None = None,
+           exception_report: str | None = None, reason: str | None = None, invoice: str | None = None) -> Quote:
+    """The quote's judgement on a bare ledger: what a refund of ``name`` (and ``with_``) requested at ``at``
+    would pay, judged on what the ledger knew at ``known_at`` by the policy the instance's product selects.
+    Writes nothing. The quote use case, for every entrypoint, is `adapters.services.queries.quote` (the App,
+    ``known_at`` defaulting to now, the mode checked), which calls this; so do ``diff``, the what-if replays,
+    the tests and the benchmark, which hold a ledger, not an App."""
     instances = list(iter_events(ledger, [name, *(with_ or [])]))
     ctx = Context(instances=instances, load=ledger.streams.get, at=at,
                   known_at=known_at, mode=mode, exception_report=exception_report, reason=reason, invoice=invoice,
@@ -85,7 +88,7 @@ def diff(ledger: Ledger, name: str, at: datetime, k1: datetime, k2: datetime, mo
     """The quote for ``at`` as known at ``k1`` vs ``k2``, and the recorded events that changed it."""
     def known_quote(k: datetime) -> Quote | None:
         try:
-            return quote(ledger, name, at, k, mode, with_)
+            return assess(ledger, name, at, k, mode, with_)
         except UnknownInstance:
             return None
 

@@ -20,7 +20,8 @@ from eventsourcing.persistence import IntegrityError, OperationalError
 
 from adapters.formats import envelope
 from adapters.formats.errors import PROBLEMS_MAX, BadFeed, BadInput
-from adapters.services.reads import diff, events_of, iter_events, overdue, quote  # noqa: F401 - moved; for queries.py
+from adapters.services.reads import assess as quote  # noqa: F401 - for queries.py (see reads.assess)
+from adapters.services.reads import diff, events_of, iter_events, overdue  # noqa: F401 - moved; for queries.py
 from adapters.store.ledger import Ledger
 from adapters.store.prefetch import select_many
 from domain.errors import Conflict, Inconsistent, LedgerError, UnknownInstance, UnknownReference

@@ -58,7 +58,7 @@ def scenario(ledger: Ledger, name: str, at: datetime, now: datetime, add: list[s
     with the scenario: the facts ``add`` (feed lines) recorded, the lines ``drop`` names left out and the
     parameter ``overrides``. A scenario the ledger refuses is bad input naming the option and the user's value
     (``--add: line N: ...``, ``--drop: ID: ...``), never a line the user did not write."""
-    before = reads.quote(ledger, name, at, now, mode, with_, **quote_kw)
+    before = reads.assess(ledger, name, at, now, mode, with_, **quote_kw)
     names = [name, *(with_ or [])]
     drop = list(dict.fromkeys(drop))  # a line dropped twice is dropped
     for line_id in drop:
@@ -89,7 +89,7 @@ def scenario(ledger: Ledger, name: str, at: datetime, now: datetime, add: list[s
             raise BadInput(None, f"--add: line {e.line}: {e.message}") from None
         raise BadInput(None, f"--drop: {drop[e.line - len(add) - 1]}: {e.message.removeprefix('target: ')}") \
             from None
-    after = reads.quote(memory, name, at, FAR, mode, with_, overrides=overrides, **quote_kw)
+    after = reads.assess(memory, name, at, FAR, mode, with_, overrides=overrides, **quote_kw)
     return before, after
 
 

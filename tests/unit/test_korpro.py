@@ -47,8 +47,8 @@ def fixed(*extra):
 
 
 def q(ledger, reason, days, instance="kp-1", invoice="inv-1", known_at=FAR, **kw):
-    return reads.quote(ledger, instance, START + timedelta(days=days), known_at, mode=reason, invoice=invoice,
-                         **kw).as_json()
+    return reads.assess(ledger, instance, START + timedelta(days=days), known_at, mode=reason, invoice=invoice,
+                        **kw).as_json()
 
 
 def rules(quote):
