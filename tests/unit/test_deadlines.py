@@ -11,7 +11,7 @@ import pytest
 from adapters.formats.feed import BadInput
 from adapters.services import reads
 from domain.errors import LedgerError
-from domain.policies.kingsoft.amount import KingsoftParameters
+from domain.policies.kingsoft.parameters import KingsoftParameters
 from domain.policies.korpro.subscription import KorProParameters, policy_book_id
 from tests.feedkit import FAR, RECORDED, day, ledger_with, purchase, record
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 from adapters.services import reads
 from domain.instance import account_id
-from domain.policies.kingsoft.amount import KingsoftParameters
 from domain.policies.kingsoft.eligibility import (
     Application,
     Request,
@@ -30,6 +29,7 @@ from domain.policies.kingsoft.eligibility import (
     renewal_downgrade_overlap,
     self_service_products,
 )
+from domain.policies.kingsoft.parameters import KingsoftParameters
 from domain.policies.kingsoft.view import applications, replay
 from tests.feedkit import FAR, day, downgrade, ledger_with, purchase, record, renew, upgrade
 

@@ -64,7 +64,7 @@ KORPRO = ("domain.policies.korpro.policy", "domain.policies.korpro.subscription"
           "domain.policies.korpro.commands")
 KINGSOFT = ("domain.policies.kingsoft.policy", "domain.policies.kingsoft.events", "domain.policies.kingsoft.commands",
             "domain.policies.kingsoft.eligibility", "domain.policies.kingsoft.view",
-            "domain.policies.kingsoft.amount", "domain.policies.kingsoft.orders")
+            "domain.policies.kingsoft.amount", "domain.policies.kingsoft.orders", "domain.policies.kingsoft.parameters")
 
 
 def _policies_after(db: str, *argv: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:

@@ -25,9 +25,10 @@ from typing import Any
 
 from domain.errors import Inconsistent, UnknownInstance
 from domain.money import round_cents
-from domain.policies.kingsoft.amount import KingsoftParameters, Line, refund_lines, total
+from domain.policies.kingsoft.amount import Line, refund_lines, total
 from domain.policies.kingsoft.events import DiskMounted, KdrdsAssociated, Renewed
 from domain.policies.kingsoft.orders import Order
+from domain.policies.kingsoft.parameters import KingsoftParameters
 from domain.policies.kingsoft.view import InstanceView, PriorApplication, applications, replay
 from domain.quote import Quote, Reason, cite
 from domain.timeutil import readable, tz_of

@@ -14,8 +14,8 @@ from domain import applications
 from domain.instance import Instance, account_id, opening
 from domain.lifecycle import Refund
 from domain.policies.kingsoft import ABOUT, NAME, commands, eligibility
-from domain.policies.kingsoft.amount import KingsoftParameters
 from domain.policies.kingsoft.orders import build_orders
+from domain.policies.kingsoft.parameters import KingsoftParameters
 from domain.policy import (
     Context,
     Deadline,
