@@ -1,4 +1,5 @@
-"""Kingsoft refund amount (policy ``kingsoft-2021-05-27``): rules K-M*, K-A*, K-U1, K-D1, K-R1, K-P1.
+"""Kingsoft refund amount (policy ``kingsoft-2021-05-27``): rules K-M*, K-A*, K-U1, K-D1, K-R1, K-P1, and the
+five-day refund's lines (K-F9).
 
 Pure functions of an instance's orders (with K-T3 validity) and the application
 time ``t``. Every figure is an exact `Fraction` until the line is rounded once,
@@ -11,12 +12,18 @@ import bisect
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
+from domain.errors import Inconsistent
 from domain.lines import Line, money, num, rate
 from domain.money import exact, fmt, round_cents
 from domain.policies.kingsoft.orders import Order
 from domain.policies.kingsoft.parameters import KingsoftParameters
 from domain.timeutil import MONTH_DAYS, usage_days
+
+if TYPE_CHECKING:
+    from domain.policies.kingsoft.eligibility import Application
+    from domain.policies.kingsoft.view import InstanceView
 
 
 def k_a1_consumed(price_by_day: list[Fraction], factor: Fraction, full_months: int) -> Fraction:
@@ -155,3 +162,30 @@ def total(lines: list[Line]) -> tuple[Decimal, str]:
     if amount <= 0:
         return Decimal("0.00"), "resources_cleared"
     return amount, "refund"
+
+
+def five_day_lines(app: Application, explain: bool = True) -> list[Line]:
+    """K-F9: the whole actual payment (K-M1) of every instance in the application (``explain`` False: their
+    formulas empty)."""
+    lines = []
+    for v in app.views:
+        for o in v.orders:
+            paid = o.payment.actual(app.params.refundable_tenders)
+            if not o.refundable:
+                lines.append(Line(v.name, o.order, o.kind, "K-P1", paid, None, Decimal("0.00"),
+                                  f"promotion {o.promotion['id']} is not refundable: 0.00"  # type: ignore[index]
+                                  if explain else ""))
+                continue
+            refund = round_cents(paid, "half_down")
+            lines.append(Line(v.name, o.order, o.kind, "K-F9", paid, None, refund,
+                              f"five-day refund: whole actual payment {refund}" if explain else ""))
+    return lines
+
+
+def amount_lines(views: list[InstanceView], at: datetime, params: KingsoftParameters,
+                 explain: bool = True) -> list[Line]:
+    """K-R1 lines of every instance in the application, primary first (``explain`` False: formulas empty)."""
+    currencies = {v.currency for v in views}
+    if len(currencies) > 1:
+        raise Inconsistent(f"instances refunded together are billed in {sorted(currencies)} (K-M3)", "with")
+    return [ln for v in views for ln in refund_lines(v.name, v.orders, at, params, explain)]

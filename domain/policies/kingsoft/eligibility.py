@@ -24,8 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.errors import Inconsistent, UnknownInstance
-from domain.money import round_cents
-from domain.policies.kingsoft.amount import Line, refund_lines, total
+from domain.policies.kingsoft.amount import amount_lines, five_day_lines, total
 from domain.policies.kingsoft.events import DiskMounted, KdrdsAssociated, Renewed
 from domain.policies.kingsoft.orders import Order
 from domain.policies.kingsoft.parameters import KingsoftParameters
@@ -379,24 +378,6 @@ def _lean(app: Application) -> Quote:
                  mode="none", eligible=False, amount=Decimal("0.00"), outcome="denied", lines=[])
 
 
-def five_day_lines(app: Application, explain: bool = True) -> list[Line]:
-    """K-F9: the whole actual payment (K-M1) of every instance in the application (``explain`` False: their
-    formulas empty)."""
-    lines = []
-    for v in app.views:
-        for o in v.orders:
-            paid = o.payment.actual(app.params.refundable_tenders)
-            if not o.refundable:
-                lines.append(Line(v.name, o.order, o.kind, "K-P1", paid, None, Decimal("0.00"),
-                                  f"promotion {o.promotion['id']} is not refundable: 0.00"  # type: ignore[index]
-                                  if explain else ""))
-                continue
-            refund = round_cents(paid, "half_down")
-            lines.append(Line(v.name, o.order, o.kind, "K-F9", paid, None, refund,
-                              f"five-day refund: whole actual payment {refund}" if explain else ""))
-    return lines
-
-
 def _label(mode: str) -> str:
     return mode.replace("_", "-")
 
@@ -437,12 +418,3 @@ def assess(instances: list[tuple[str, list[Any]]], account_events: list[Any], re
     check_bundle(views)
     prior = applications(account_events, request.at, known_at)
     return judge(Application(views, prior, request, known_at, params), explain)
-
-
-def amount_lines(views: list[InstanceView], at: datetime, params: KingsoftParameters,
-                 explain: bool = True) -> list[Line]:
-    """K-R1 lines of every instance in the application, primary first (``explain`` False: formulas empty)."""
-    currencies = {v.currency for v in views}
-    if len(currencies) > 1:
-        raise Inconsistent(f"instances refunded together are billed in {sorted(currencies)} (K-M3)", "with")
-    return [ln for v in views for ln in refund_lines(v.name, v.orders, at, params, explain)]
