@@ -23,12 +23,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from domain.errors import Inconsistent, UnknownInstance
 from domain.policies.kingsoft.amount import amount_lines, five_day_lines, total
 from domain.policies.kingsoft.events import DiskMounted, KdrdsAssociated, Renewed
 from domain.policies.kingsoft.orders import Order
 from domain.policies.kingsoft.parameters import KingsoftParameters
-from domain.policies.kingsoft.view import InstanceView, PriorApplication, applications, replay
+from domain.policies.kingsoft.view import InstanceView, PriorApplication
 from domain.quote import Quote, Reason, cite
 from domain.timeutil import readable, tz_of
 
@@ -386,35 +385,3 @@ def quota_month(t: datetime, calendar_tz: str) -> str:
     """K-Q1: the calendar month (``YYYY-MM``) an application at ``t`` counts in, in the policy's time zone."""
     local = t.astimezone(tz_of(calendar_tz))
     return f"{local.year}-{local.month:02d}"
-
-
-def check_bundle(views: list[InstanceView]) -> None:
-    """Bad input (not a denial): every instance in ``with`` must be an EIP bound to, or an EBS mounted on,
-    the primary KEC, of the same account, and named once."""
-    primary, names = views[0], [v.name for v in views]
-    if len(set(names)) != len(names):
-        raise Inconsistent(f"an instance is named twice in the application: {names}", "with")
-    for v in views[1:]:
-        if v.account != primary.account:
-            raise Inconsistent(f"{v.name} belongs to account {v.account}, not {primary.account}", "with")
-        if v.name not in primary.eips | primary.disks:
-            raise Inconsistent(f"{v.name} is not an EIP bound to, or an EBS mounted on, {primary.name}", "with")
-
-
-def assess(instances: list[tuple[str, list[Any]]], account_events: list[Any], request: Request,
-           known_at: datetime, params: KingsoftParameters | None = None, explain: bool = True) -> Quote:
-    """Replay the instances (primary first) and the account at the request's time, as known at
-    ``known_at``, and judge the request (``explain`` False: the lean quote, `judge`). Raises `UnknownInstance`
-    for an instance with no purchase then."""
-    views = []
-    params = params or KingsoftParameters()
-    for name, events in instances:
-        view = replay(name, events, request.at, known_at)
-        if view is None:
-            zone = params.calendar_tz
-            raise UnknownInstance(f"{name!r} had no purchase at {readable(request.at, zone, exact=True)} as known "
-                                  f"at {readable(known_at, zone)}", "instance" if not views else "with")
-        views.append(view)
-    check_bundle(views)
-    prior = applications(account_events, request.at, known_at)
-    return judge(Application(views, prior, request, known_at, params), explain)
