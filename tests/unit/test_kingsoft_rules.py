@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 from adapters.services import reads
 from domain.instance import account_id
-from domain.policies.kingsoft.eligibility import (
+from domain.policies.kingsoft.parameters import KingsoftParameters
+from domain.policies.kingsoft.rules import (
     Application,
     Request,
     cooling_off,
@@ -29,7 +30,6 @@ from domain.policies.kingsoft.eligibility import (
     renewal_downgrade_overlap,
     self_service_products,
 )
-from domain.policies.kingsoft.parameters import KingsoftParameters
 from domain.policies.kingsoft.view import applications, replay
 from tests.feedkit import FAR, day, downgrade, ledger_with, purchase, record, renew, upgrade
 

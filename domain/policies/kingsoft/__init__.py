@@ -6,7 +6,7 @@
 - ``parameters``: the settings a what-if replay may override (K-M1, K-Q1, K-L2);
 - ``amount``: the refund amount (K-M*, K-A*, K-U1, K-D1, K-R1, K-P1);
 - ``view``: an instance and its account's applications, replayed at a business time as known at another;
-- ``eligibility``: the modes and every rule that denies them (K-F*, K-S*, K-Q*, K-E1, K-L3, K-P1);
+- ``rules``: the modes and every rule that denies them (K-F*, K-S*, K-Q*, K-E1, K-L3, K-P1);
 - ``policy``: the policy object (`domain.policy.Policy`) that puts them together.
 
 Kingsoft is the registry's fallback: it judges every product no other policy claims (its rules treat an

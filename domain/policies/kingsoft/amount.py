@@ -22,7 +22,7 @@ from domain.policies.kingsoft.parameters import KingsoftParameters
 from domain.timeutil import MONTH_DAYS, usage_days
 
 if TYPE_CHECKING:
-    from domain.policies.kingsoft.eligibility import Application
+    from domain.policies.kingsoft.rules import Application
     from domain.policies.kingsoft.view import InstanceView
 
 
@@ -157,7 +157,7 @@ def refund_lines(instance: str, orders: list[Order], t: datetime, params: Kingso
 def total(lines: list[Line]) -> tuple[Decimal, str]:
     """K-M2 / K-M4: the amount is the sum of the rounded lines; ``<= 0`` refunds nothing
     (amount 0.00, outcome ``resources_cleared``). K-P1: an application whose every paid order is a
-    non-refundable promotion never gets here: it is denied (``eligibility.promotion_forbids_refund``)."""
+    non-refundable promotion never gets here: it is denied (``rules.promotion_forbids_refund``)."""
     amount = sum((ln.refund for ln in lines), Decimal("0.00"))
     if amount <= 0:
         return Decimal("0.00"), "resources_cleared"

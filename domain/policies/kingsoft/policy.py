@@ -14,7 +14,7 @@ from domain import applications
 from domain.errors import Inconsistent, UnknownInstance
 from domain.instance import Instance, account_id, opening
 from domain.lifecycle import Refund
-from domain.policies.kingsoft import ABOUT, NAME, commands, eligibility
+from domain.policies.kingsoft import ABOUT, NAME, commands, rules
 from domain.policies.kingsoft.orders import build_orders
 from domain.policies.kingsoft.parameters import KingsoftParameters
 from domain.policies.kingsoft.view import InstanceView, replay
@@ -51,7 +51,7 @@ def check_bundle(views: list[InstanceView]) -> None:
             raise Inconsistent(f"{v.name} is not an EIP bound to, or an EBS mounted on, {primary.name}", "with")
 
 
-def assess(instances: list[tuple[str, list[Any]]], account_events: list[Any], request: eligibility.Request,
+def assess(instances: list[tuple[str, list[Any]]], account_events: list[Any], request: rules.Request,
            known_at: datetime, params: KingsoftParameters | None = None, explain: bool = True) -> Quote:
     """Replay the instances (primary first) and the account at the request's time, as known at
     ``known_at``, and judge the request (``explain`` False: the lean quote, `judge`). Raises `UnknownInstance`
@@ -67,7 +67,7 @@ def assess(instances: list[tuple[str, list[Any]]], account_events: list[Any], re
         views.append(view)
     check_bundle(views)
     prior = prior_applications(account_events, request.at, known_at)
-    return eligibility.judge(eligibility.Application(views, prior, request, known_at, params), explain)
+    return rules.judge(rules.Application(views, prior, request, known_at, params), explain)
 
 
 class Kingsoft(PolicyBase):
@@ -85,7 +85,7 @@ class Kingsoft(PolicyBase):
 
     def assess(self, ctx: Context) -> Quote:
         params = KingsoftParameters().override(ctx.overrides) if ctx.overrides else DEFAULTS
-        request = eligibility.Request(at=ctx.at, mode=ctx.mode, exception_report=ctx.exception_report,
+        request = rules.Request(at=ctx.at, mode=ctx.mode, exception_report=ctx.exception_report,
                                       reason=ctx.reason)
         account = ctx.load(account_id(opening(ctx.instances[0][1]).account))
         return assess(ctx.instances, account, request, ctx.known_at, params, ctx.explain)
@@ -105,16 +105,16 @@ class Kingsoft(PolicyBase):
     def quota_period(self, at: datetime) -> QuotaPeriod:
         """K-Q1: at most 3 applications per account in a calendar month of the policy's time zone."""
         zone = DEFAULTS.calendar_tz
-        return QuotaPeriod("K-Q1", eligibility.quota_month(at, zone), zone, eligibility.QUOTA)
+        return QuotaPeriod("K-Q1", rules.quota_month(at, zone), zone, rules.QUOTA)
 
     def marks(self, head: Any, facts: Iterable[Any]) -> Marks:
         """The timeline's Kingsoft marks: the five-day window (K-F2), the renewal/downgrade overlaps K-S3
         forbids (and no other overlap), and K-L3 (an accepted application releases the instance)."""
-        start = eligibility.window_opens(head)
+        start = rules.window_opens(head)
         overlaps = tuple(RuleOverlap("K-S3", (r.order, d.order), a, b,
                                      f"downgrade {d.order} overlaps renewal {r.order}")
-                         for r, d, a, b in eligibility.k_s3_overlaps(build_orders(facts)))
-        return Marks(windows=(Window("K-F2", "five-day window", start, start + eligibility.FIVE_DAY_WINDOW),),
+                         for r, d, a, b in rules.k_s3_overlaps(build_orders(facts)))
+        return Marks(windows=(Window("K-F2", "five-day window", start, start + rules.FIVE_DAY_WINDOW),),
                      overlaps=overlaps, overlap_rules=("K-S3",), release_rule="K-L3")
 
 
