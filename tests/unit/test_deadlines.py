@@ -12,7 +12,8 @@ from adapters.formats.feed import BadInput
 from adapters.services import reads
 from domain.errors import LedgerError
 from domain.policies.kingsoft.parameters import KingsoftParameters
-from domain.policies.korpro.subscription import KorProParameters, policy_book_id
+from domain.policies.korpro.parameters import KorProParameters
+from domain.policies.korpro.subscription import policy_book_id
 from tests.feedkit import FAR, RECORDED, day, ledger_with, purchase, record
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # Monday

@@ -11,7 +11,7 @@ from fractions import Fraction
 
 from adapters.services import reads
 from domain.policies.korpro import rules
-from domain.policies.korpro.subscription import KorProParameters
+from domain.policies.korpro.parameters import KorProParameters
 from tests.feedkit import FAR
 from tests.unit.test_korpro import START, charge, fixed, performance
 

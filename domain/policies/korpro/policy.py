@@ -9,7 +9,8 @@ from typing import Any
 from domain.errors import LedgerError, UnknownInstance
 from domain.lifecycle import Refund
 from domain.policies.korpro import ABOUT, NAME, commands, policy_book_id, rules
-from domain.policies.korpro.subscription import KorProParameters, PolicyBook, Subscription, in_force
+from domain.policies.korpro.parameters import KorProParameters
+from domain.policies.korpro.subscription import PolicyBook, Subscription, in_force
 from domain.policy import Context, Deadline, Load, Paid, PolicyBase, Postings
 from domain.quote import Quote
 from domain.timeutil import readable

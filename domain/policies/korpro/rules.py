@@ -22,9 +22,9 @@ from domain.lines import Line, money, num
 from domain.money import round_cents
 from domain.policies.korpro import NAME as POLICY
 from domain.policies.korpro import REASONS
+from domain.policies.korpro.parameters import KorProParameters
 from domain.policies.korpro.subscription import (
     DISCRETIONARY,
-    KorProParameters,
     Subscription,
     add_months,
     fixed_fee,
