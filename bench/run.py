@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from adapters.formats.feed import parse_feed
+from adapters.services import reads, whatif
 from adapters.services import record as service
-from adapters.services import whatif
 from adapters.store.ledger import Ledger, open_ledger
 from adapters.store.scan import accounts_of, instance_batches, pages, stream_instances
 from bench.generate import generate
@@ -161,13 +161,13 @@ def quote_latency(orders: bool, sizes: tuple[int, ...] = SIZES) -> dict[int, dic
         name = json.loads(lines[0])["instance"]
         at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=n + 1)
         start = time.perf_counter()
-        service.quote(ledger, name, at, datetime.now(UTC))
+        reads.assess(ledger, name, at, datetime.now(UTC))
         cold = time.perf_counter() - start
         reps = 200 if n <= 100 else 50
         timings = []
         for _ in range(reps):
             start = time.perf_counter()
-            service.quote(ledger, name, at, datetime.now(UTC))
+            reads.assess(ledger, name, at, datetime.now(UTC))
             timings.append(time.perf_counter() - start)
         timings.sort()
         out[n] = {"p50": statistics.median(timings) * 1000, "p99": timings[int(len(timings) * 0.99) - 1] * 1000,

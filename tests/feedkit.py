@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.formats.feed import parse_feed
+from adapters.services import reads
 from adapters.services import record as service
 from adapters.store.ledger import Ledger
 from domain.quote import Quote
@@ -94,7 +95,7 @@ def ledger_with(*lines: dict[str, Any]) -> Ledger:
 def quote(ledger: Ledger, instance: str = "kec-1", *, at: datetime, known_at: datetime = FAR,
           mode: str = "self_service", **kw: Any) -> Quote:
     """A quote; amount tests judge under self-service (whose amount is K-S4: K-A*, K-U1, K-D1, K-R1)."""
-    return service.quote(ledger, instance, at, known_at, mode=mode, **kw)
+    return reads.assess(ledger, instance, at, known_at, mode=mode, **kw)
 
 
 def refund(ledger: Ledger, instance: str = "kec-1", *, at: datetime, **kw: Any) -> str:

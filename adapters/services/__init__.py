@@ -2,8 +2,8 @@
 
 Each takes the `adapters.bootstrap.App` first, then plain values (strings, datetimes, dicts, lists), and
 returns plain data (dataclasses, rows, iterators of rows); none prints. Entrypoints parse their arguments,
-call one of these and render the answer. The submodules ``record``, ``finance`` and ``whatif`` also keep
-the same work on a bare `Ledger` (tests, the benchmark). May import ``domain``, ``projections``,
+call one of these and render the answer. The submodules ``record``, ``reads``, ``finance`` and ``whatif`` also
+keep the same work on a bare `Ledger` (tests, the benchmark). May import ``domain``, ``projections``,
 ``adapters.store`` and ``adapters.formats``; never an entrypoint.
 """
 

@@ -15,8 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.bootstrap import App
-from adapters.services import finance
-from adapters.services import record as service
+from adapters.services import finance, reads
 from adapters.store.scan import stream_instances
 from domain.instance import known, live, opening, released_by
 from domain.policies import registry
@@ -36,7 +35,7 @@ def _within(account: str, accounts: Collection[str] | None) -> bool:
 def instance_account(app: App, instance: str) -> str | None:
     """The account that ``instance`` was opened for (its first opening fact recorded by now, retracted or not),
     or None when the ledger knows no such instance."""
-    head = opening(known(service.events_of(app.ledger, instance), app.now()))
+    head = opening(known(reads.events_of(app.ledger, instance), app.now()))
     return head.account if head is not None else None
 
 
@@ -44,7 +43,7 @@ def instance_zone(app: App, instance: str) -> str | None:
     """The business time zone (``calendar_tz``, ±HH:MM) of the policy that judges ``instance`` (by its first
     opening fact recorded by now), in which people read its times; None when the ledger knows no such instance
     or its policy has none (its times are then read in UTC)."""
-    head = opening(known(service.events_of(app.ledger, instance), app.now()))
+    head = opening(known(reads.events_of(app.ledger, instance), app.now()))
     return registry.calendar_tz(registry.for_product(head.product)) if head is not None else None
 
 
@@ -87,7 +86,7 @@ def instance(app: App, name: str, known_at: datetime | None = None, *,
              accounts: Collection[str] | None = None) -> InstanceRow | None:
     """One instance's row as known at ``known_at``, read from its own stream; None when the ledger knows no
     such instance then, or it is not one of ``accounts``' (a key's narrowing)."""
-    row = _row(name, service.events_of(app.ledger, name), known_at or app.now())
+    row = _row(name, reads.events_of(app.ledger, name), known_at or app.now())
     return row if row is not None and _within(row.account, accounts) else None
 
 

@@ -14,8 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.bootstrap import App
-from adapters.services import finance, listings
-from adapters.services import record as service
+from adapters.services import finance, listings, reads
 from domain.errors import UnknownInstance
 from domain.instance import Account, account_id, known
 from domain.policies import registry
@@ -85,7 +84,7 @@ def account_overview(app: App, account: str, known_at: datetime | None = None, *
     if not rows:
         raise UnknownAccount(f"no account {account!r}", "account")
     orders, refunds = [], []
-    for name, events in service.iter_events(app.ledger, [r.instance for r in rows]):
+    for name, events in reads.iter_events(app.ledger, [r.instance for r in rows]):
         o, r = instance_rows(name, events, known_at)
         orders += o
         refunds += r

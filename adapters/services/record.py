@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -20,18 +20,14 @@ from eventsourcing.persistence import IntegrityError, OperationalError
 
 from adapters.formats import envelope
 from adapters.formats.errors import PROBLEMS_MAX, BadFeed, BadInput
+from adapters.services.reads import assess as quote  # noqa: F401 - for queries.py (see reads.assess)
+from adapters.services.reads import diff, events_of, iter_events, overdue  # noqa: F401 - moved; for queries.py
 from adapters.store.ledger import Ledger
 from adapters.store.prefetch import select_many
 from domain.errors import Conflict, Inconsistent, LedgerError, UnknownInstance, UnknownReference
-from domain.instance import Account, Instance, Key, account_id, instance_id, key_id, opening
-from domain.lifecycle import Refund
+from domain.instance import Account, Instance, Key, account_id, instance_id, key_id
 from domain.policies import registry
-from domain.policy import Context, Deadline
-from domain.quote import Quote
 from domain.timeutil import readable
-from domain.topics import aliases
-from projections import deadlines
-from projections.diff import diff as projections_diff
 
 if TYPE_CHECKING:  # the feed's pydantic models load only where a feed is parsed
     from adapters.formats import feed
@@ -356,83 +352,3 @@ def retract(uow: UnitOfWork, c: Any, ts: datetime) -> str:
         if order_key is not None and order_key.active:
             order_key.release(ts)
     return key.owner
-
-
-# ----- reading -----
-
-def events_of(ledger: Ledger, name: str) -> Sequence[Any]:
-    return ledger.streams.get(instance_id(name))
-
-
-def iter_events(ledger: Ledger, names: list[str]) -> Iterator[tuple[str, Sequence[Any]]]:
-    """The events of each instance named (the first one's, then those refunded ``with`` it)."""
-    for i, name in enumerate(names):
-        events = events_of(ledger, name)
-        if not events:
-            raise UnknownInstance(f"unknown instance {name!r}", "with" if i else "instance")
-        yield name, events
-
-
-
-def quote(ledger: Ledger, name: str, at: datetime, known_at: datetime, mode: str = "auto",
-          with_: list[str] | None = None, overrides: dict[str, Any] | None = None,
-          exception_report: str | None = None, reason: str | None = None, invoice: str | None = None) -> Quote:
-    """What a refund of ``name`` (and ``with_``) requested at ``at`` would pay, judged on what the
-    ledger knew at ``known_at`` by the policy the instance's product selects. Writes nothing."""
-    instances = list(iter_events(ledger, [name, *(with_ or [])]))
-    ctx = Context(instances=instances, load=ledger.streams.get, at=at,
-                  known_at=known_at, mode=mode, exception_report=exception_report, reason=reason, invoice=invoice,
-                  overrides=overrides or {})
-    return registry.assess(ctx)
-
-
-
-def refund_events(ledger: Ledger, known_at: datetime, page: int = 1000) -> list[tuple[str, Any]]:
-    """Every refund lifecycle event in the ledger (`domain.lifecycle`: an event with ``advance``), with its
-    instance, as known at ``known_at`` (read from the notification log, filtered by topic)."""
-    from adapters.store.scan import notifications, opened_topics  # a log scan: not on a quote's path
-
-    classes = [c for a in registry.aggregates() for c in (getattr(a, n) for n in dir(a))
-               if isinstance(c, type) and hasattr(c, "advance")]
-    topics = sorted({*opened_topics(), *(t for c in classes for t in aliases(c))})
-    names: dict[Any, str] = {}
-    pairs = []
-    for note in notifications(ledger.recorder, topics, page):
-        event = ledger.mapper.to_domain_event(note)
-        if isinstance(event, Instance.Opened):
-            names[event.originator_id] = event.name
-        elif event.timestamp <= known_at:
-            pairs.append((names[event.originator_id], event))
-    return pairs
-
-
-def overdue(ledger: Ledger, at: datetime, known_at: datetime, overrides: dict[str, Any] | None = None,
-            holidays: Sequence[date] = ()) -> list[deadlines.Overdue]:
-    """Refunds past a deadline at business time ``at``, as known at ``known_at``, each on its policy's
-    calendar (K-L2; P-R2, P-R3, P-D1 of the version of P-V1), with ``overrides`` (``--set``) and extra
-    ``holidays``. Writes nothing."""
-    overrides = overrides or {}
-    registry.check(overrides)
-
-    def deadline_of(r: Refund) -> Deadline:
-        policy = registry.named(r.policy)
-        return policy.deadline(r, lambda i: list(ledger.streams.get(i)), known_at, registry.own(overrides, policy))
-
-    return deadlines.overdue(refund_events(ledger, known_at), at, deadline_of, holidays)
-
-
-def diff(ledger: Ledger, name: str, at: datetime, k1: datetime, k2: datetime, mode: str = "auto",
-         with_: list[str] | None = None) -> dict[str, Any]:
-    """The quote for ``at`` as known at ``k1`` vs ``k2``, and the recorded events that changed it."""
-    def known_quote(k: datetime) -> Quote | None:
-        try:
-            return quote(ledger, name, at, k, mode, with_)
-        except UnknownInstance:
-            return None
-
-    streams = list(iter_events(ledger, [name, *(with_ or [])]))
-    purchase = opening(streams[0][1])
-    if purchase is not None:
-        streams.append((f"account {purchase.account}", ledger.streams.get(account_id(purchase.account))))
-    pairs = [(stream, e) for stream, events in streams for e in events]
-    return projections_diff(known_quote(k1), known_quote(k2), pairs, k1, k2)

@@ -32,6 +32,7 @@ from typing import Any
 from adapters.bootstrap import App
 from adapters.formats.errors import BadInput
 from adapters.formats.feed import parse_feed
+from adapters.services import reads
 from adapters.services import record as service
 from adapters.services.queries import check_mode, naming_options
 from adapters.store.ledger import Ledger
@@ -57,7 +58,7 @@ def scenario(ledger: Ledger, name: str, at: datetime, now: datetime, add: list[s
     with the scenario: the facts ``add`` (feed lines) recorded, the lines ``drop`` names left out and the
     parameter ``overrides``. A scenario the ledger refuses is bad input naming the option and the user's value
     (``--add: line N: ...``, ``--drop: ID: ...``), never a line the user did not write."""
-    before = service.quote(ledger, name, at, now, mode, with_, **quote_kw)
+    before = reads.assess(ledger, name, at, now, mode, with_, **quote_kw)
     names = [name, *(with_ or [])]
     drop = list(dict.fromkeys(drop))  # a line dropped twice is dropped
     for line_id in drop:
@@ -70,7 +71,7 @@ def scenario(ledger: Ledger, name: str, at: datetime, now: datetime, add: list[s
     memory = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     for n in names:
         _copy(ledger, memory, instance_id(n))
-    head = opening(service.events_of(ledger, name))
+    head = opening(reads.events_of(ledger, name))
     if head is not None:
         _copy(ledger, memory, account_id(head.account))
     for aggregate_id in {i for p in registry.POLICIES for i in p.prefetch}:  # what every policy may read
@@ -88,7 +89,7 @@ def scenario(ledger: Ledger, name: str, at: datetime, now: datetime, add: list[s
             raise BadInput(None, f"--add: line {e.line}: {e.message}") from None
         raise BadInput(None, f"--drop: {drop[e.line - len(add) - 1]}: {e.message.removeprefix('target: ')}") \
             from None
-    after = service.quote(memory, name, at, FAR, mode, with_, overrides=overrides, **quote_kw)
+    after = reads.assess(memory, name, at, FAR, mode, with_, overrides=overrides, **quote_kw)
     return before, after
 
 

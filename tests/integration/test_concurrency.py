@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.formats.feed import BadInput, parse_feed
+from adapters.services import reads
 from adapters.services import record as service
 from adapters.store.ledger import open_ledger
 from domain.instance import account_id
@@ -74,7 +75,7 @@ def test_concurrent_applications_never_exceed_the_monthly_quota_K_Q1(store, tmp_
     assert len(kinds(account, "ApplicationAccepted")) == 3
     assert len(kinds(account, "ApplicationDenied")) == WORKERS - 3
     for name in names:  # every request left exactly one decision on its instance, and the frozen reasons say why
-        events = service.events_of(ledger, name)
+        events = reads.events_of(ledger, name)
         decisions = [e for e in events if type(e).__name__ in ("RefundApplied", "RefundDenied")]
         assert len(decisions) == 1
         if type(decisions[0]).__name__ == "RefundDenied":
@@ -91,7 +92,7 @@ def test_one_instance_is_never_refunded_twice_K_L3(store, tmp_path):
     assert len(accepted) == 1
     assert all(o[0] == "bad input" and "released by refund" in o[1] for o in outcomes if o[0] != "accepted")
     ledger = open_ledger(url)
-    events = service.events_of(ledger, "db-1")
+    events = reads.events_of(ledger, "db-1")
     assert [e.refund for e in events if type(e).__name__ == "RefundApplied"] == [accepted[0][1]]
     assert kinds(events, "RefundDenied") == []
     assert len(kinds(list(ledger.events.get(account_id("acme"))), "ApplicationAccepted")) == 1

@@ -4,6 +4,7 @@ them is the quote a fresh process computes, and a fact recorded by another proce
 from datetime import UTC, datetime
 
 from adapters.formats.feed import parse_feed
+from adapters.services import reads
 from adapters.services import record as service
 from adapters.store.ledger import open_ledger
 from domain.instance import instance_id
@@ -17,19 +18,19 @@ def test_a_fact_recorded_elsewhere_is_seen_by_a_process_that_holds_the_stream(tm
     reader, writer = open_ledger(url), open_ledger(url)
     service.record(writer, parse_feed(jsonl(purchase(months=12, price="10.00")).splitlines()), RECORDED)
     at, now = day(100), datetime(2031, 1, 1, tzinfo=UTC)
-    before = service.quote(reader, "kec-1", at, now, mode="self_service")
+    before = reads.assess(reader, "kec-1", at, now, mode="self_service")
     held = reader.streams.get(instance_id("kec-1"))
     assert before.amount > 0
 
     # K-A2: a renewal not yet in effect refunds its whole actual payment (120.00), on top of the purchase
     service.record(writer, parse_feed(jsonl(renew(order="r1", months=12, price="10.00", at=day(50))).splitlines()),
                    RECORDED)
-    after = service.quote(reader, "kec-1", at, now, mode="self_service")
+    after = reads.assess(reader, "kec-1", at, now, mode="self_service")
     assert after.amount - before.amount == 120
     grown = reader.streams.get(instance_id("kec-1"))
     assert grown.version > held.version and grown[:len(held)] == held
 
-    fresh = service.quote(open_ledger(url), "kec-1", at, now, mode="self_service")
+    fresh = reads.assess(open_ledger(url), "kec-1", at, now, mode="self_service")
     assert after == fresh
 
 

@@ -8,6 +8,7 @@ import pytest
 from adapters.formats import envelope
 from adapters.formats.errors import BadFeed
 from adapters.formats.feed import lines_of, parse_feed
+from adapters.services import reads
 from adapters.services import record as service
 from domain.instance import instance_id
 from tests.feedkit import RECORDED, jsonl, ledger_with, purchase, renew
@@ -31,7 +32,7 @@ def test_a_refused_line_is_undone_before_the_next_line_is_judged_K_T3():
     assert uow.instance("kec-9") is None and uow.loaded[instance_id("kec-9")] is None
     with pytest.raises(BadFeed):  # through the use case: nothing written
         service.record(ledger, lines, RECORDED)
-    assert [getattr(f, "order", None) for f in service.events_of(ledger, "kec-1")[1:]] == ["o-buy"]
+    assert [getattr(f, "order", None) for f in reads.events_of(ledger, "kec-1")[1:]] == ["o-buy"]
 
 
 def test_a_too_long_line_read_from_a_file_is_one_bad_line_and_the_next_keeps_its_number():

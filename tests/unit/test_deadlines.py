@@ -9,10 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from adapters.formats.feed import BadInput
-from adapters.services import record as service
+from adapters.services import reads
 from domain.errors import LedgerError
-from domain.policies.kingsoft.amount import KingsoftParameters
-from domain.policies.korpro.subscription import KorProParameters, policy_book_id
+from domain.policies.kingsoft.parameters import KingsoftParameters
+from domain.policies.korpro.parameters import KorProParameters
+from domain.policies.korpro.subscription import policy_book_id
 from tests.feedkit import FAR, RECORDED, day, ledger_with, purchase, record
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # Monday
@@ -44,7 +45,7 @@ def version(name: str, at_days: float = 1, **parameters) -> dict:
 
 def late(ledger, when: str, known_at: datetime = FAR, **overrides) -> list[tuple[str, str, str]]:
     """(rule, due date, policy) of each refund past its deadline at ``when`` (UTC unless an offset is given)."""
-    found = service.overdue(ledger, utc(when), known_at, overrides)
+    found = reads.overdue(ledger, utc(when), known_at, overrides)
     return [(o.stage.rule, o.due.date().isoformat(), o.stage.policy) for o in found]
 
 
@@ -81,7 +82,7 @@ def test_a_posted_processing_days_flags_payment_after_that_many_business_days_P_
     fast = ledger_with(*SUBSCRIPTION, version("pay-fast", processing_days=2), REQUEST, decide)
     assert late(fast, "2026-01-23T23:00:00") == []
     assert late(fast, "2026-01-24T00:00:00") == [("P-R3", "2026-01-23", "korpro-pay-fast")]
-    flagged = service.overdue(fast, utc("2026-01-24T00:00:00"), FAR)
+    flagged = reads.overdue(fast, utc("2026-01-24T00:00:00"), FAR)
     assert flagged[0].as_json()["severity"] == "flag"
     assert late(base, "2026-01-24T00:00:00") == []  # 10 business days: Wednesday 2026-02-04
     assert late(base, "2026-02-05T00:00:00") == [("P-R3", "2026-02-04", BASE)]
@@ -132,7 +133,7 @@ def test_kingsoft_holidays_via_set_push_the_due_date_K_L2():
     assert late(ledger, day(16).isoformat(), holidays="2026-01-12") == []
     assert late(ledger, day(19).isoformat(), holidays="2026-01-12") == [("K-L2", "2026-01-19", kingsoft)]
     # the --holiday days are added to the parameter's
-    assert service.overdue(ledger, day(19), FAR, {"holidays": "2026-01-12"}, (date(2026, 1, 13),)) == []
+    assert reads.overdue(ledger, day(19), FAR, {"holidays": "2026-01-12"}, (date(2026, 1, 13),)) == []
     # K-L2's working days are counted in the Kingsoft calendar_tz: at -10:00 the request was on Thursday
     assert late(ledger, day(15, hours=20).isoformat()) == []
     assert late(ledger, day(15, hours=20).isoformat(), calendar_tz="-10:00") == [("K-L2", "2026-01-15", kingsoft)]
@@ -140,9 +141,9 @@ def test_kingsoft_holidays_via_set_push_the_due_date_K_L2():
 
 def test_set_with_an_unknown_name_is_bad_input_naming_set():
     with pytest.raises(LedgerError, match="--set: unknown policy parameter"):
-        service.overdue(ledger_with(*SUBSCRIPTION), utc("2026-01-17T00:00:00"), FAR, {"colour": "red"})
+        reads.overdue(ledger_with(*SUBSCRIPTION), utc("2026-01-17T00:00:00"), FAR, {"colour": "red"})
     with pytest.raises(LedgerError, match="review_days: give a whole number"):
-        service.overdue(ledger_with(*SUBSCRIPTION), utc("2026-01-17T00:00:00"), FAR, {"review_days": "soon"})
+        reads.overdue(ledger_with(*SUBSCRIPTION), utc("2026-01-17T00:00:00"), FAR, {"review_days": "soon"})
 
 
 # ----- calendar_tz must be a ±HH:MM offset -----
@@ -155,7 +156,7 @@ def test_a_calendar_tz_that_is_not_an_offset_is_bad_input_K_Q1_K_L2_P_R2(bad):
         KorProParameters().override({"calendar_tz": bad})
     assert "±HH:MM" in str(kingsoft.value) and "±HH:MM" in str(korpro.value)
     with pytest.raises(LedgerError, match="calendar_tz"):
-        service.overdue(ledger_with(*SUBSCRIPTION), utc("2026-01-17T00:00:00"), FAR, {"calendar_tz": bad})
+        reads.overdue(ledger_with(*SUBSCRIPTION), utc("2026-01-17T00:00:00"), FAR, {"calendar_tz": bad})
 
 
 def test_a_calendar_tz_given_as_a_number_is_bad_input_P_V1():

@@ -11,8 +11,8 @@ import pytest
 from adapters.formats import envelope
 from adapters.formats.envelope import NotANumber, Refused
 from adapters.formats.feed import BadInput, parse_feed
-from domain.policies.kingsoft.amount import KingsoftParameters
-from domain.policies.korpro.subscription import KorProParameters
+from domain.policies.kingsoft.parameters import KingsoftParameters
+from domain.policies.korpro.parameters import KorProParameters
 
 
 @pytest.mark.parametrize("text, ok", [

@@ -6,7 +6,7 @@ from decimal import Decimal
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from adapters.services import record as service
+from adapters.services import reads
 from projections.finance import account_days, instance_rows
 from tests.feedkit import day, downgrade, ledger_with, purchase, record, renew, upgrade
 
@@ -29,7 +29,7 @@ def test_paid_equals_consumed_plus_refunded_plus_deferred(months, price, renew_m
     if refund_day is not None:
         record(ledger, {"type": "request_refund", "at": day(up_day + 3 + refund_day).isoformat(),
                         "instance": "kec-1", "refund": "rf", "mode": "exception", "exception_report": "ER"})
-    orders, refunds = instance_rows("kec-1", service.events_of(ledger, "kec-1"))
+    orders, refunds = instance_rows("kec-1", reads.events_of(ledger, "kec-1"))
     days = account_days(orders, refunds)
     for d in days:
         assert d.closing_cents == d.opening_cents + d.paid_cents - d.consumed_cents - d.refunded_cents

@@ -73,7 +73,7 @@ def test_purchase_not_yet_activated_refunds_its_whole_actual_payment_K_A2_K_M1()
 
 
 def test_validity_of_purchase_renewal_and_spec_change_K_T3():
-    from adapters.services.record import events_of
+    from adapters.services.reads import events_of
     from domain.policies.kingsoft.view import replay
     from tests.feedkit import FAR
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from adapters.formats.feed import BadInput
-from adapters.services import record as service
+from adapters.services import reads
 from domain.instance import account_id, instance_id
 from tests.feedkit import FAR, T0, day, downgrade, ledger_with, purchase, quote, record, renew, upgrade
 
@@ -173,9 +173,9 @@ def test_a_denied_promoted_request_releases_nothing_and_uses_no_quota_K_P1_K_L3_
                          *(purchase(n, product="MongoDB") for n in others))
     result = record(ledger, req(at=day(10)))
     assert (result.recorded, result.denied) == (1, 1)
-    kinds = [type(e).__name__ for e in service.events_of(ledger, "kec-1")]
+    kinds = [type(e).__name__ for e in reads.events_of(ledger, "kec-1")]
     assert "RefundDenied" in kinds and "RefundApplied" not in kinds
-    denied = [e for e in service.events_of(ledger, "kec-1") if type(e).__name__ == "RefundDenied"][0]
+    denied = [e for e in reads.events_of(ledger, "kec-1") if type(e).__name__ == "RefundDenied"][0]
     # most specific first; auto also tried five-day, whose window (K-F2) had closed
     assert [r["rule"] for r in denied.reasons] == ["K-P1", "K-F2"] and "double-11" in denied.reasons[0]["message"]
     assert (denied.quote["outcome"], denied.quote["amount"], denied.quote["lines"]) == ("denied", "0.00", [])
@@ -277,13 +277,13 @@ def test_the_quote_is_frozen_into_the_application_K_L1():
     ledger = ledger_with(purchase(months=12, price="30.00", cash="360.00"),
                          {**upgrade(order="u1", price="60.00", cash="100.00", at=day(5)), "id": "u1"})
     record(ledger, req(at=day(10)))
-    applied = [e for e in service.events_of(ledger, "kec-1") if type(e).__name__ == "RefundApplied"][0]
+    applied = [e for e in reads.events_of(ledger, "kec-1") if type(e).__name__ == "RefundApplied"][0]
     # K-A1: 360 - 10 = 350; K-U1: 100/355 x (355 - 5) = 98.59
     assert (applied.amount, applied.quote["amount"], applied.quote["mode"]) == (Decimal("448.59"), "448.59",
                                                                                  "self_service")
     record(ledger, {"type": "retract", "at": day(11).isoformat(), "target": "u1", "reason": "upgrade never ran"})
     assert auto(ledger, at=day(10))["amount"] != "448.59"  # what the ledger would say now...
-    again = [e for e in service.events_of(ledger, "kec-1") if type(e).__name__ == "RefundApplied"][0]
+    again = [e for e in reads.events_of(ledger, "kec-1") if type(e).__name__ == "RefundApplied"][0]
     assert again.quote == applied.quote  # ...does not change what was decided then
 
 
@@ -296,13 +296,13 @@ def test_applications_are_overdue_after_five_working_days_K_L2():
     record(ledger, req(at=day(8, hours=10)))  # Friday 2026-01-09 10:00 +08:00
     assert due(day(8, hours=10), "+08:00", ()).isoformat() == "2026-01-16T23:59:59.999999+08:00"
     assert due(day(8, hours=10), "+08:00", (date(2026, 1, 12),)).date().isoformat() == "2026-01-19"
-    assert service.overdue(ledger, day(15, hours=12), FAR) == []
-    late = service.overdue(ledger, day(16), FAR)
+    assert reads.overdue(ledger, day(15, hours=12), FAR) == []
+    late = reads.overdue(ledger, day(16), FAR)
     assert [(o.stage.refund, o.stage.rule) for o in late] == [("r1", "K-L2")]
-    assert service.overdue(ledger, day(16), FAR, holidays=(date(2026, 1, 12),)) == []
+    assert reads.overdue(ledger, day(16), FAR, holidays=(date(2026, 1, 12),)) == []
     record(ledger, {"type": "complete_refund", "at": day(17).isoformat(), "refund": "r1"})
-    assert service.overdue(ledger, day(18), FAR) == []
-    assert [o.stage.refund for o in service.overdue(ledger, day(16, hours=1), FAR)] == ["r1"]
+    assert reads.overdue(ledger, day(18), FAR) == []
+    assert [o.stage.refund for o in reads.overdue(ledger, day(16, hours=1), FAR)] == ["r1"]
 
 
 def test_refunded_instances_are_released_and_take_no_more_orders_K_L3():
@@ -354,14 +354,14 @@ def test_a_denied_request_is_recorded_with_its_reasons():
     ledger = ledger_with(purchase("x", product="CDN"))
     result = record(ledger, req("x", at=day(10)))
     assert (result.recorded, result.denied) == (1, 1)
-    denied = [e for e in service.events_of(ledger, "x") if type(e).__name__ == "RefundDenied"][0]
+    denied = [e for e in reads.events_of(ledger, "x") if type(e).__name__ == "RefundDenied"][0]
     assert [r["rule"] for r in denied.reasons] == ["K-F2", "K-S1", "K-F1"]
     assert T0 < denied.at
 
 
 def test_the_rule_tables_are_checked_even_under_python_O():
     """Issue 26, item 4: RULES and LEAN + EVERY_MODE were kept in step by an ``assert`` that ``-O`` strips."""
-    from domain.policies.kingsoft import eligibility as e
+    from domain.policies.kingsoft import rules as e
 
     e.check_tables(e.RULES, e.LEAN, e.EVERY_MODE)  # as shipped: in step
     lean = {**e.LEAN, "self_service": e.LEAN["self_service"][1:]}  # one rule dropped from the fast path

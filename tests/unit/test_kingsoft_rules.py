@@ -7,10 +7,10 @@ cites. `judge` and the service are exercised in test_kingsoft_eligibility.py.
 
 from datetime import UTC, datetime
 
-from adapters.services import record as service
+from adapters.services import reads
 from domain.instance import account_id
-from domain.policies.kingsoft.amount import KingsoftParameters
-from domain.policies.kingsoft.eligibility import (
+from domain.policies.kingsoft.parameters import KingsoftParameters
+from domain.policies.kingsoft.rules import (
     Application,
     Request,
     cooling_off,
@@ -38,7 +38,7 @@ NOT_REFUNDABLE = {"id": "double-11", "refundable": False}
 
 def application(ledger, *names, at=day(1), account="acme", params=KingsoftParameters(), **request):
     """The request for ``names`` (primary first) at ``at``, with the account's earlier applications."""
-    views = [replay(n, service.events_of(ledger, n), at, FAR) for n in names]
+    views = [replay(n, reads.events_of(ledger, n), at, FAR) for n in names]
     prior = applications(ledger.streams.get(account_id(account)), at, FAR)
     return Application(views, prior, Request(at=at, **request), FAR, params)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.formats.feed import BadInput
-from adapters.services import record as service
+from adapters.services import reads
 from domain.errors import LedgerError
 from tests.feedkit import FAR, ledger_with, record
 
@@ -47,8 +47,8 @@ def fixed(*extra):
 
 
 def q(ledger, reason, days, instance="kp-1", invoice="inv-1", known_at=FAR, **kw):
-    return service.quote(ledger, instance, START + timedelta(days=days), known_at, mode=reason, invoice=invoice,
-                         **kw).as_json()
+    return reads.assess(ledger, instance, START + timedelta(days=days), known_at, mode=reason, invoice=invoice,
+                        **kw).as_json()
 
 
 def rules(quote):
@@ -128,7 +128,7 @@ def test_billing_errors_are_refunded_in_full_immediately_P_B1():
     assert q(ledger, "duplicate_payment", 33, "kp-2", "inv-2")["amount"] == "600.00"
     assert rules(q(ledger, "billing_error", 33, "kp-2", "inv-1")) == ["P-B1"]
     record(ledger, req("billing_error", "rf-b", 33, "inv-2", "kp-2"))
-    assert [o.stage.rule for o in service.overdue(ledger, START + timedelta(days=80), FAR)] == ["P-R3"]
+    assert [o.stage.rule for o in reads.overdue(ledger, START + timedelta(days=80), FAR)] == ["P-R3"]
     # the same error is never refunded twice; the duplicate payment still is, in full (Decision: it was paid
     # beyond the charge, so the 50.00 already refunded of inv-2's 600.00 takes nothing off it)
     again = q(ledger, "billing_error", 34, "kp-2", "inv-2")
@@ -227,13 +227,13 @@ def test_a_request_needs_email_invoice_and_explanation_P_R1(missing):
 def test_review_and_processing_deadlines_in_business_days_P_R2_P_R3():
     ledger = performance()
     record(ledger, req("money_back", days=10))  # Thursday 2026-01-15: decided by Tuesday 2026-01-20 (P-R2)
-    late = service.overdue(ledger, datetime(2026, 1, 21, tzinfo=UTC), FAR)
+    late = reads.overdue(ledger, datetime(2026, 1, 21, tzinfo=UTC), FAR)
     assert [(o.stage.rule, o.due.date().isoformat()) for o in late] == [("P-R2", "2026-01-20")]
     record(ledger, {"type": "decide_refund", "at": at(16), "refund": "rf-1", "approve": True})  # Wed 2026-01-21
-    flagged = service.overdue(ledger, datetime(2026, 2, 5, tzinfo=UTC), FAR)  # 10 days: Wed 02-04
+    flagged = reads.overdue(ledger, datetime(2026, 2, 5, tzinfo=UTC), FAR)  # 10 days: Wed 02-04
     assert [(o.stage.rule, o.as_json()["severity"]) for o in flagged] == [("P-R3", "flag")]
     record(ledger, {"type": "complete_refund", "at": "2026-02-06T00:00:00Z", "refund": "rf-1"})
-    assert service.overdue(ledger, datetime(2026, 3, 1, tzinfo=UTC), FAR) == []
+    assert reads.overdue(ledger, datetime(2026, 3, 1, tzinfo=UTC), FAR) == []
 
 
 def test_a_rejected_request_may_be_escalated_once_P_D1():
@@ -241,7 +241,7 @@ def test_a_rejected_request_may_be_escalated_once_P_D1():
     record(ledger, req("money_back", days=10),
            {"type": "decide_refund", "at": at(11), "refund": "rf-1", "approve": False, "reason": "not satisfied?"},
            {"type": "escalate", "at": at(12), "refund": "rf-1"})
-    late = service.overdue(ledger, START + timedelta(days=25), FAR)
+    late = reads.overdue(ledger, START + timedelta(days=25), FAR)
     assert [o.stage.rule for o in late] == ["P-D1"]
     record(ledger, {"type": "decide_escalation", "at": at(13), "refund": "rf-1", "approve": False})
     with pytest.raises(BadInput, match="already escalated once"):
@@ -260,5 +260,5 @@ def test_a_new_policy_version_judges_requests_from_its_posting_on_P_V1():
         record(ledger, {"type": "post_policy", "at": at(70), "policy": "korpro", "version": "v3",
                         "parameters": {"colour": "red"}})
     record(ledger, req("savings_shortfall", days=61))
-    applied = [e for e in service.events_of(ledger, "kp-1") if type(e).__name__ == "RefundRequested"][0]
+    applied = [e for e in reads.events_of(ledger, "kp-1") if type(e).__name__ == "RefundRequested"][0]
     assert (applied.policy_version, applied.amount) == ("korpro-2026-03-06", 1000)

@@ -9,9 +9,10 @@ from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from adapters.services import record as service
+from adapters.services import reads
 from domain.policies.korpro import rules
-from domain.policies.korpro.subscription import KorProParameters
+from domain.policies.korpro.parameters import KorProParameters
+from domain.policies.korpro.view import replay_subscription
 from tests.feedkit import FAR
 from tests.unit.test_korpro import START, charge, fixed, performance
 
@@ -19,7 +20,7 @@ P = KorProParameters()
 
 
 def view(ledger, instance="kp-1", days=10.0, reason=""):
-    v = rules.replay_subscription(instance, service.events_of(ledger, instance), START + timedelta(days=days), FAR)
+    v = replay_subscription(instance, reads.events_of(ledger, instance), START + timedelta(days=days), FAR)
     return replace(v, reason=reason)
 
 

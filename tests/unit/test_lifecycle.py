@@ -10,14 +10,14 @@ from decimal import Decimal
 import pytest
 
 from adapters.formats.feed import BadInput
-from adapters.services import record as service
+from adapters.services import reads
 from domain.lifecycle import refunds, released_by
 from tests.feedkit import day, ledger_with, purchase, record
 from tests.unit.test_korpro import START, charge, performance, req, subscribe
 
 
 def folded(ledger, instance):
-    return refunds(service.events_of(ledger, instance))
+    return refunds(reads.events_of(ledger, instance))
 
 
 def kingsoft(refund="rf-1", **extra):
@@ -30,7 +30,7 @@ def test_an_accepted_application_releases_and_waits_to_be_settled_K_L1_K_L2_K_L3
     r = folded(ledger, "kec-1")["rf-1"]
     assert (r.state, r.stage, r.since, r.releases, r.primary) == ("accepted", "settle", day(1), True, True)
     assert r.amount == Decimal("120.00") and r.lines == (("kec-1", "kec-1-buy", Decimal("120.00")),)
-    assert released_by(service.events_of(ledger, "kec-1")) == "rf-1"
+    assert released_by(reads.events_of(ledger, "kec-1")) == "rf-1"
 
 
 def test_completion_settles_and_keeps_the_release_K_L2_K_L3():
@@ -38,7 +38,7 @@ def test_completion_settles_and_keeps_the_release_K_L2_K_L3():
                          {"type": "complete_refund", "at": day(2).isoformat(), "refund": "rf-1"})
     r = folded(ledger, "kec-1")["rf-1"]
     assert (r.state, r.stage, r.settled_at) == ("completed", None, day(2))
-    assert released_by(service.events_of(ledger, "kec-1")) == "rf-1"
+    assert released_by(reads.events_of(ledger, "kec-1")) == "rf-1"
 
 
 def test_a_rejection_unreleases_K_Q2():
@@ -46,7 +46,7 @@ def test_a_rejection_unreleases_K_Q2():
                          {"type": "reject_refund", "at": day(2).isoformat(), "refund": "rf-1", "reason": "abuse"})
     r = folded(ledger, "kec-1")["rf-1"]
     assert (r.state, r.stage, r.settled_at) == ("rejected", None, day(2))
-    assert released_by(service.events_of(ledger, "kec-1")) is None
+    assert released_by(reads.events_of(ledger, "kec-1")) is None
 
 
 def test_a_denied_request_opens_nothing_and_releases_nothing():

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.services import record as service
+from adapters.services import reads
 from adapters.store.scan import NOTHING_RECORDED, Partition, Store, Task, instances_in, pin, plan, stream_instances
 from domain.instance import instance_id
 from projections import partitions
@@ -211,4 +211,4 @@ def test_a_task_gives_the_job_shared_streams_as_known_at_the_pinned_time(ledger)
     task = Task(Store(None, ledger), job, RECORDED, ("x",), load=True)
     assert [task(p) for p in plan(ledger, 3)] == [["kec-1", "eip-1", "db-2"], ["kec-3", "kp-2", "kec-4"]]
     assert all(t <= RECORDED for _, stamps in seen for t in stamps) and seen[0][0] == "x"
-    assert len(service.events_of(ledger, "kec-3")) > len(seen[0][1])  # later events were left out
+    assert len(reads.events_of(ledger, "kec-3")) > len(seen[0][1])  # later events were left out

@@ -6,8 +6,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.services.record import events_of
-from domain.policies.kingsoft.amount import KingsoftParameters, refund_lines, total
+from adapters.services.reads import events_of
+from domain.policies.kingsoft.amount import refund_lines, total
+from domain.policies.kingsoft.parameters import KingsoftParameters
 from domain.policies.kingsoft.view import replay
 from tests.feedkit import FAR, T0, day, ledger_with, purchase, quote, renew, upgrade
 

@@ -3,9 +3,10 @@
 - ``events``: the facts of a Kingsoft instance (orders, billing mode, bindings);
 - ``commands``: the feed commands that record them, and the console application (``domain.applications``);
 - ``orders``: orders and their validity (K-T3, K-T4);
-- ``amount``: the parameters and the refund amount (K-M*, K-A*, K-U1, K-D1, K-R1, K-P1);
+- ``parameters``: the settings a what-if replay may override (K-M1, K-Q1, K-L2);
+- ``amount``: the refund amount (K-M*, K-A*, K-U1, K-D1, K-R1, K-P1);
 - ``view``: an instance and its account's applications, replayed at a business time as known at another;
-- ``eligibility``: the modes and every rule that denies them (K-F*, K-S*, K-Q*, K-E1, K-L3, K-P1);
+- ``rules``: the modes and every rule that denies them (K-F*, K-S*, K-Q*, K-E1, K-L3, K-P1);
 - ``policy``: the policy object (`domain.policy.Policy`) that puts them together.
 
 Kingsoft is the registry's fallback: it judges every product no other policy claims (its rules treat an

@@ -1,4 +1,5 @@
-"""Kingsoft refund amount (policy ``kingsoft-2021-05-27``): rules K-M*, K-A*, K-U1, K-D1, K-R1, K-P1.
+"""Kingsoft refund amount (policy ``kingsoft-2021-05-27``): rules K-M*, K-A*, K-U1, K-D1, K-R1, K-P1, and the
+five-day refund's lines (K-F9).
 
 Pure functions of an instance's orders (with K-T3 validity) and the application
 time ``t``. Every figure is an exact `Fraction` until the line is rounded once,
@@ -8,52 +9,21 @@ half-down, to cents (K-M2).
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING
 
-from domain.errors import LedgerError
+from domain.errors import Inconsistent
 from domain.lines import Line, money, num, rate
-from domain.money import TENDERS, exact, fmt, round_cents
+from domain.money import exact, fmt, round_cents
 from domain.policies.kingsoft.orders import Order
-from domain.timeutil import MONTH_DAYS, tz_of, usage_days
+from domain.policies.kingsoft.parameters import KingsoftParameters
+from domain.timeutil import MONTH_DAYS, usage_days
 
-
-@dataclass(frozen=True)
-class KingsoftParameters:
-    """Policy settings a what-if replay may override (the spec's **Parameter** lines)."""
-
-    refundable_tenders: tuple[str, ...] = ("cash", "cloud_ticket")  # K-M1
-    calendar_tz: str = "+08:00"  # K-Q1 (its months) and K-L2 (its working days); ±HH:MM
-    holidays: tuple[date, ...] = field(default=())  # K-L2
-
-    def override(self, values: dict[str, Any]) -> KingsoftParameters:
-        """A copy with overrides given as text (``--set refundable_tenders=cash``, ``holidays=2026-10-01,...``)."""
-        changes: dict[str, Any] = {}
-        for name, raw in values.items():
-            if name == "refundable_tenders":
-                tenders = tuple(t for t in str(raw).split(",") if t)
-                unknown = set(tenders) - set(TENDERS)
-                if unknown:
-                    raise LedgerError(f"unknown tender(s) {sorted(unknown)}; tenders are {TENDERS}", name)
-                changes[name] = tenders
-            elif name == "holidays":
-                try:
-                    changes[name] = tuple(date.fromisoformat(d) for d in str(raw).split(",") if d)
-                except ValueError as e:
-                    raise LedgerError(str(e), name) from None
-            elif name == "calendar_tz":
-                try:
-                    tz_of(str(raw))
-                except ValueError as e:
-                    raise LedgerError(str(e), name) from None
-                changes[name] = str(raw)
-            else:
-                raise LedgerError(f"unknown Kingsoft parameter {name!r} (known: refundable_tenders, calendar_tz, "
-                                  "holidays)", "parameters")
-        return replace(self, **changes)
+if TYPE_CHECKING:
+    from domain.policies.kingsoft.rules import Application
+    from domain.policies.kingsoft.view import InstanceView
 
 
 def k_a1_consumed(price_by_day: list[Fraction], factor: Fraction, full_months: int) -> Fraction:
@@ -187,8 +157,35 @@ def refund_lines(instance: str, orders: list[Order], t: datetime, params: Kingso
 def total(lines: list[Line]) -> tuple[Decimal, str]:
     """K-M2 / K-M4: the amount is the sum of the rounded lines; ``<= 0`` refunds nothing
     (amount 0.00, outcome ``resources_cleared``). K-P1: an application whose every paid order is a
-    non-refundable promotion never gets here: it is denied (``eligibility.promotion_forbids_refund``)."""
+    non-refundable promotion never gets here: it is denied (``rules.promotion_forbids_refund``)."""
     amount = sum((ln.refund for ln in lines), Decimal("0.00"))
     if amount <= 0:
         return Decimal("0.00"), "resources_cleared"
     return amount, "refund"
+
+
+def five_day_lines(app: Application, explain: bool = True) -> list[Line]:
+    """K-F9: the whole actual payment (K-M1) of every instance in the application (``explain`` False: their
+    formulas empty)."""
+    lines = []
+    for v in app.views:
+        for o in v.orders:
+            paid = o.payment.actual(app.params.refundable_tenders)
+            if not o.refundable:
+                lines.append(Line(v.name, o.order, o.kind, "K-P1", paid, None, Decimal("0.00"),
+                                  f"promotion {o.promotion['id']} is not refundable: 0.00"  # type: ignore[index]
+                                  if explain else ""))
+                continue
+            refund = round_cents(paid, "half_down")
+            lines.append(Line(v.name, o.order, o.kind, "K-F9", paid, None, refund,
+                              f"five-day refund: whole actual payment {refund}" if explain else ""))
+    return lines
+
+
+def amount_lines(views: list[InstanceView], at: datetime, params: KingsoftParameters,
+                 explain: bool = True) -> list[Line]:
+    """K-R1 lines of every instance in the application, primary first (``explain`` False: formulas empty)."""
+    currencies = {v.currency for v in views}
+    if len(currencies) > 1:
+        raise Inconsistent(f"instances refunded together are billed in {sorted(currencies)} (K-M3)", "with")
+    return [ln for v in views for ln in refund_lines(v.name, v.orders, at, params, explain)]

@@ -15,9 +15,9 @@ from domain import applications
 from domain.errors import Conflict, Inconsistent, LedgerError
 from domain.instance import Instance
 from domain.money import fmt
-from domain.policies.kingsoft.amount import KingsoftParameters
 from domain.policies.kingsoft.events import BOUND, BillingModeChanged, Downgraded, Purchased, Renewed, Upgraded
 from domain.policies.kingsoft.orders import build_orders, expiry, term_price
+from domain.policies.kingsoft.parameters import KingsoftParameters
 from domain.policies.kingsoft.view import bound
 from domain.policy import Policy, Session
 from domain.timeutil import readable

@@ -1,9 +1,11 @@
 """KorPro's refund policy (``korpro-2025-12-20``, rules-korpro.md: P-*), as a plug-in.
 
-- ``subscription``: the `Subscription` aggregate and its events, the parameters, the policy book (P-V1) and
-  the pricing formulas (P-M1, P-M2, P-O1);
+- ``parameters``: the spec's Parameter lines, overridden by a posted version (P-V1) or a what-if;
+- ``subscription``: the `Subscription` aggregate and its events, the policy book (P-V1) and the pricing formulas
+  (P-M1, P-M2, P-O1);
 - ``commands``: the feed commands and the refund lifecycle (P-R1, P-R2, P-R3, P-D1, P-B1);
-- ``rules``: the subscription replayed, and one judge per refund reason (P-G*, P-F*, P-B1, P-O1, P-X*, P-N*);
+- ``view``: the subscription replayed at a business time as known at another;
+- ``rules``: one judge per refund reason (P-G*, P-F*, P-B1, P-O1, P-X*, P-N*);
 - ``policy``: the policy object (`domain.policy.Policy`) that puts them together.
 
 This module is light (`domain.policy.Lazy`): ``policy`` and the rest are imported on the policy's first use.

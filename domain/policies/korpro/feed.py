@@ -111,7 +111,7 @@ class PostPolicy(Command):
     def _parameters(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         """Each value within the envelope for its type; the policy's own parser checks names and meaning."""
         if info.data.get("policy") is not None:
-            from domain.policies.korpro.subscription import KorProParameters  # loaded with the policy
+            from domain.policies.korpro.parameters import KorProParameters  # loaded with the policy
 
             params = KorProParameters
             for name, raw in value.items():

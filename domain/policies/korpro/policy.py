@@ -9,7 +9,9 @@ from typing import Any
 from domain.errors import LedgerError, UnknownInstance
 from domain.lifecycle import Refund
 from domain.policies.korpro import ABOUT, NAME, commands, policy_book_id, rules
-from domain.policies.korpro.subscription import KorProParameters, PolicyBook, Subscription, in_force
+from domain.policies.korpro.parameters import KorProParameters
+from domain.policies.korpro.subscription import PolicyBook, Subscription, in_force
+from domain.policies.korpro.view import replay_subscription
 from domain.policy import Context, Deadline, Load, Paid, PolicyBase, Postings
 from domain.quote import Quote
 from domain.timeutil import readable
@@ -39,7 +41,7 @@ class KorPro(PolicyBase):
         (name, events), *bundle = ctx.instances
         if bundle:
             raise LedgerError("a KorPro refund concerns one subscription; `with` is not allowed", "with")
-        view = rules.replay_subscription(name, events, ctx.at, ctx.known_at)
+        view = replay_subscription(name, events, ctx.at, ctx.known_at)
         version, params = in_force(ctx.load(policy_book_id()), ctx.at, ctx.known_at)
         if ctx.overrides:
             params = params.override(ctx.overrides)

@@ -1,5 +1,5 @@
-"""KorPro refund quotes (rules-korpro.md): the subscription as known at ``known_at`` at business time ``at``,
-and, for the request's reason, the eligible amount (one line per invoice) or every rule that denies it.
+"""KorPro refund quotes (rules-korpro.md): for the request's reason, judged on the subscription's view
+(`domain.policies.korpro.view`), the eligible amount (one line per invoice) or every rule that denies it.
 
 The version in force at the request's time (P-V1) supplies the parameters. Lines are rounded half-up.
 No invoice is ever refunded beyond what was charged: earlier refunds that are not rejected (their frozen
@@ -9,82 +9,30 @@ lines) are taken off first.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from domain.errors import LedgerError
-from domain.instance import known, live
-from domain.lifecycle import refunds as lifecycle
 from domain.lines import Line, money, num
 from domain.money import round_cents
 from domain.policies.korpro import NAME as POLICY
 from domain.policies.korpro import REASONS
+from domain.policies.korpro.parameters import KorProParameters
 from domain.policies.korpro.subscription import (
     DISCRETIONARY,
-    KorProParameters,
     Subscription,
     add_months,
     fixed_fee,
     outage_share,
     performance_fee,
 )
+from domain.policies.korpro.view import DUPLICATE, KorProView
 from domain.quote import Quote, Reason, cite
 from domain.timeutil import ratio, readable, tz_of
 
-
-@dataclass(frozen=True)
-class KorProView:
-    name: str
-    sub: Subscription.Subscribed
-    charges: dict[str, Subscription.Charged]
-    savings: dict[str, Subscription.SavingsReported]
-    outages: list[Subscription.OutageReported]
-    errors: list[Subscription.BillingErrorReported]
-    ended: Any  # Cancelled | TerminatedForViolation | None
-    refunded: dict[str, Fraction]  # invoice -> refunded of its charge by earlier requests not rejected (P-B1:
-    # duplicate payments are not part of the charge, so their refunds are not counted here)
-    refunded_for: dict[tuple[str, str], Fraction]  # (invoice, reason) -> the same, per reason
-    facts: list[Any] = field(default_factory=list)
-    reason: str = ""  # the reason being judged (set by `judge`)
-
-    @property
-    def start(self) -> datetime:
-        return self.sub.at
-
-    @property
-    def paid(self) -> Fraction:
-        return sum((Fraction(c.amount) for c in self.charges.values()), Fraction(0))
-
-
-def replay_subscription(name: str, events: list[Any], at: datetime, known_at: datetime) -> KorProView | None:
-    facts = [f for f in live(known(events, known_at)) if f.at <= at]
-    sub = next((f for f in facts if isinstance(f, Subscription.Subscribed)), None)
-    if sub is None:
-        return None
-    refunded: dict[str, Fraction] = {}
-    refunded_for: dict[tuple[str, str], Fraction] = {}
-    for r in lifecycle(facts).values():  # requests not rejected (nor waiting on an escalation), as decided
-        if isinstance(r.request, Subscription.RefundRequested) and r.state in ("requested", "approved", "completed"):
-            for _, invoice, amount in r.lines:
-                if r.mode != DUPLICATE:  # P-B1: a duplicate was paid beyond the charge; it takes none of it
-                    refunded[invoice] = refunded.get(invoice, Fraction(0)) + Fraction(amount)
-                key = (invoice, r.mode)
-                refunded_for[key] = refunded_for.get(key, Fraction(0)) + Fraction(amount)
-    return KorProView(
-        name=name, sub=sub,
-        charges={f.invoice: f for f in facts if isinstance(f, Subscription.Charged)},
-        savings={f.invoice: f for f in facts if isinstance(f, Subscription.SavingsReported)},
-        outages=[f for f in facts if isinstance(f, Subscription.OutageReported)],
-        errors=[f for f in facts if isinstance(f, Subscription.BillingErrorReported)],
-        ended=next((f for f in facts if isinstance(f, Subscription.Cancelled | Subscription.TerminatedForViolation)),
-                   None),
-        refunded=refunded, refunded_for=refunded_for, facts=facts)
-
-
-DUPLICATE = "duplicate_payment"
 PER_INVOICE = ("billing_error", DUPLICATE, "not_as_described")  # reasons that concern one invoice's charge
 
 

@@ -23,12 +23,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from domain.errors import Inconsistent, UnknownInstance
-from domain.money import round_cents
-from domain.policies.kingsoft.amount import KingsoftParameters, Line, refund_lines, total
+from domain.policies.kingsoft.amount import amount_lines, five_day_lines, total
 from domain.policies.kingsoft.events import DiskMounted, KdrdsAssociated, Renewed
 from domain.policies.kingsoft.orders import Order
-from domain.policies.kingsoft.view import InstanceView, PriorApplication, applications, replay
+from domain.policies.kingsoft.parameters import KingsoftParameters
+from domain.policies.kingsoft.view import InstanceView, PriorApplication
 from domain.quote import Quote, Reason, cite
 from domain.timeutil import readable, tz_of
 
@@ -378,24 +377,6 @@ def _lean(app: Application) -> Quote:
                  mode="none", eligible=False, amount=Decimal("0.00"), outcome="denied", lines=[])
 
 
-def five_day_lines(app: Application, explain: bool = True) -> list[Line]:
-    """K-F9: the whole actual payment (K-M1) of every instance in the application (``explain`` False: their
-    formulas empty)."""
-    lines = []
-    for v in app.views:
-        for o in v.orders:
-            paid = o.payment.actual(app.params.refundable_tenders)
-            if not o.refundable:
-                lines.append(Line(v.name, o.order, o.kind, "K-P1", paid, None, Decimal("0.00"),
-                                  f"promotion {o.promotion['id']} is not refundable: 0.00"  # type: ignore[index]
-                                  if explain else ""))
-                continue
-            refund = round_cents(paid, "half_down")
-            lines.append(Line(v.name, o.order, o.kind, "K-F9", paid, None, refund,
-                              f"five-day refund: whole actual payment {refund}" if explain else ""))
-    return lines
-
-
 def _label(mode: str) -> str:
     return mode.replace("_", "-")
 
@@ -404,44 +385,3 @@ def quota_month(t: datetime, calendar_tz: str) -> str:
     """K-Q1: the calendar month (``YYYY-MM``) an application at ``t`` counts in, in the policy's time zone."""
     local = t.astimezone(tz_of(calendar_tz))
     return f"{local.year}-{local.month:02d}"
-
-
-def check_bundle(views: list[InstanceView]) -> None:
-    """Bad input (not a denial): every instance in ``with`` must be an EIP bound to, or an EBS mounted on,
-    the primary KEC, of the same account, and named once."""
-    primary, names = views[0], [v.name for v in views]
-    if len(set(names)) != len(names):
-        raise Inconsistent(f"an instance is named twice in the application: {names}", "with")
-    for v in views[1:]:
-        if v.account != primary.account:
-            raise Inconsistent(f"{v.name} belongs to account {v.account}, not {primary.account}", "with")
-        if v.name not in primary.eips | primary.disks:
-            raise Inconsistent(f"{v.name} is not an EIP bound to, or an EBS mounted on, {primary.name}", "with")
-
-
-def assess(instances: list[tuple[str, list[Any]]], account_events: list[Any], request: Request,
-           known_at: datetime, params: KingsoftParameters | None = None, explain: bool = True) -> Quote:
-    """Replay the instances (primary first) and the account at the request's time, as known at
-    ``known_at``, and judge the request (``explain`` False: the lean quote, `judge`). Raises `UnknownInstance`
-    for an instance with no purchase then."""
-    views = []
-    params = params or KingsoftParameters()
-    for name, events in instances:
-        view = replay(name, events, request.at, known_at)
-        if view is None:
-            zone = params.calendar_tz
-            raise UnknownInstance(f"{name!r} had no purchase at {readable(request.at, zone, exact=True)} as known "
-                                  f"at {readable(known_at, zone)}", "instance" if not views else "with")
-        views.append(view)
-    check_bundle(views)
-    prior = applications(account_events, request.at, known_at)
-    return judge(Application(views, prior, request, known_at, params), explain)
-
-
-def amount_lines(views: list[InstanceView], at: datetime, params: KingsoftParameters,
-                 explain: bool = True) -> list[Line]:
-    """K-R1 lines of every instance in the application, primary first (``explain`` False: formulas empty)."""
-    currencies = {v.currency for v in views}
-    if len(currencies) > 1:
-        raise Inconsistent(f"instances refunded together are billed in {sorted(currencies)} (K-M3)", "with")
-    return [ln for v in views for ln in refund_lines(v.name, v.orders, at, params, explain)]
