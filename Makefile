@@ -53,4 +53,4 @@ bench: $(STAMP)
 	scripts/test-env $(BIN)/python -m bench.run --instances $(BENCH_INSTANCES) --scale-out-repeat $(BENCH_REPEAT) $(BENCH_ARGS) --json bench/results.json
 
 clean:
-	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache .hypothesis
+	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache .hypothesis .mypy_cache
