@@ -22,6 +22,7 @@ from domain.policy import (
     Load,
     Marks,
     Paid,
+    Policy,
     PolicyBase,
     Postings,
     QuotaPeriod,
@@ -83,4 +84,4 @@ class Kingsoft(PolicyBase):
 
 
 UNREFUNDED = ("voucher", "gift_balance")  # K-M1: never refunded (the journal shows them as such)
-POLICY = Kingsoft()
+POLICY: Policy = Kingsoft()

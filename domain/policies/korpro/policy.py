@@ -10,7 +10,7 @@ from domain.errors import LedgerError, UnknownInstance
 from domain.lifecycle import Refund
 from domain.policies.korpro import ABOUT, NAME, commands, policy_book_id, rules
 from domain.policies.korpro.subscription import KorProParameters, PolicyBook, Subscription, in_force
-from domain.policy import Context, Deadline, Load, Paid, PolicyBase, Postings
+from domain.policy import Context, Deadline, Load, Paid, Policy, PolicyBase, Postings
 from domain.quote import Quote
 from domain.timeutil import readable
 
@@ -72,4 +72,4 @@ class KorPro(PolicyBase):
                 for f in facts if isinstance(f, Subscription.Charged)]
 
 
-POLICY = KorPro()
+POLICY: Policy = KorPro()
