@@ -24,11 +24,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from domain.lifecycle import Refund
 from domain.quote import Quote
+
+if TYPE_CHECKING:  # for annotations only: a policy's ``__init__`` stays light (`Lazy`)
+    from domain.instance import Instance
 
 Load = Callable[[Any], list[Any]]  # the events of another aggregate (an account, a policy book), as far as known
 
@@ -200,8 +203,8 @@ class Policy(Protocol):
         """The products it judges; None: those no other policy claims (one fallback)."""
 
     @property
-    def aggregate(self) -> type:
-        """The instance aggregate its streams are reconstructed into."""
+    def aggregate(self) -> type[Instance]:
+        """The instance aggregate its streams are reconstructed into (opened by its ``Opened`` event)."""
 
     @property
     def parameters(self) -> type:
@@ -305,7 +308,7 @@ class Lazy:
     # The rest of `Policy`, from the full policy: spelt out (not a ``__getattr__``), so mypy checks a `Lazy`
     # against the protocol as it checks the full policy (``POLICY: Policy`` in the policy's module).
     @property
-    def aggregate(self) -> type:
+    def aggregate(self) -> type[Instance]:
         return self.load().aggregate
 
     @property

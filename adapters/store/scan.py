@@ -34,7 +34,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
+
+from eventsourcing.domain import DomainEvent
 
 from adapters.store.ledger import Ledger, open_ledger
 from adapters.store.prefetch import notification_ids, select_many
@@ -242,7 +244,8 @@ def shared(ledger: Ledger, known_at: datetime, keep: int = 64) -> Callable[[Any]
         if aggregate_id in recent:
             recent.move_to_end(aggregate_id)
         else:
-            recent[aggregate_id] = [e for e in ledger.events.get(aggregate_id) if e.timestamp <= known_at]
+            stored = cast("Iterator[DomainEvent]", ledger.events.get(aggregate_id))  # the ledger's: all timestamped
+            recent[aggregate_id] = [e for e in stored if e.timestamp <= known_at]
             if len(recent) > keep:
                 recent.popitem(last=False)
         return recent[aggregate_id]
