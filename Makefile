@@ -42,6 +42,7 @@ serve: $(STAMP)
 # scripts/test-env also installs chromium for the HTML timeline's render test and the console's browser tests.
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy  # domain, projections, adapters: [tool.mypy] in pyproject.toml
 	scripts/test-env $(BIN)/pytest -rs
 
 # Speed is reported here, never asserted in tests. BENCH_INSTANCES=100000 make bench for a bigger run;
