@@ -42,6 +42,7 @@ serve: $(STAMP)
 # scripts/test-env also installs chromium for the HTML timeline's render test and the console's browser tests.
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy  # domain, projections, adapters: [tool.mypy] in pyproject.toml
 	scripts/test-env $(BIN)/pytest -rs
 
 # Speed is reported here, never asserted in tests. BENCH_INSTANCES=100000 make bench for a bigger run;
@@ -53,4 +54,4 @@ bench: $(STAMP)
 	scripts/test-env $(BIN)/python -m bench.run --instances $(BENCH_INSTANCES) --scale-out-repeat $(BENCH_REPEAT) $(BENCH_ARGS) --json bench/results.json
 
 clean:
-	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache .hypothesis
+	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache .hypothesis .mypy_cache

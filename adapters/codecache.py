@@ -107,5 +107,5 @@ def _save() -> None:
 def install() -> None:
     """Compile ``dataclasses``' generated methods through the caches from now on (once a process)."""
     if vars(dataclasses).get("exec") is not _exec:
-        dataclasses.exec = _exec  # type: ignore[attr-defined]
+        dataclasses.exec = _exec  # type: ignore[attr-defined]  # a module global shadowing the builtin it calls
         atexit.register(_save)

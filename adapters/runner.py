@@ -32,7 +32,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
 from adapters.store.ledger import settings_from_url, shown
-from adapters.store.scan import Mapper, Partition
+from adapters.store.scan import AnyPartition, Mapper
 from domain.errors import LedgerError
 
 CONNECT_TIMEOUT = 5  # seconds to reach a scheduler, and to wait for its first worker
@@ -69,7 +69,7 @@ def counted(map_: Mapper, progress: Progress | None) -> Mapper:
     if progress is None:
         return map_
 
-    def mapped(fn: Callable[[Partition], Any], partitions: Iterable[Partition]) -> Iterator[Any]:
+    def mapped(fn: Callable[[AnyPartition], Any], partitions: Iterable[AnyPartition]) -> Iterator[Any]:
         parts = list(partitions)
         progress(0, len(parts))
         for done, rows in enumerate(map_(fn, parts), start=1):
@@ -167,7 +167,7 @@ def _on(connected: Callable[[], Any], progress: Progress | None) -> Mapper:
     """The cluster's ordered map: one future per partition (its own key), results given back in partition
     order and released as they are; the rest cancelled if the job stops early or fails."""
 
-    def mapped(fn: Callable[[Partition], Any], partitions: Iterable[Partition]) -> Iterator[Any]:
+    def mapped(fn: Callable[[AnyPartition], Any], partitions: Iterable[AnyPartition]) -> Iterator[Any]:
         parts = list(partitions)
         client = connected()
         job = getattr(getattr(fn, "job", fn), "__name__", "task")

@@ -186,7 +186,7 @@ class Instance(Aggregate):
         """Where ``refund`` stands on this instance (the lifecycle fold), or None if it never saw it."""
         return refunds(self.facts).get(refund)
 
-    def check_can_request(self, field: str = "instance") -> Instance.Purchased:
+    def check_can_request(self, field: str = "instance") -> Any:  # the purchase (a policy's event)
         purchase = self.require_purchase(field)
         self.check_not_released(field)
         return purchase

@@ -40,7 +40,7 @@ class Refund:
     primary: bool = True  # False: this instance is refunded with another's application (K-F6, K-F7)
     releases: bool = False  # K-L3: an accepted application releases its instances
     counts_quota: bool = False  # K-Q1
-    stage: tuple[str, str] | None = None  # the open stage: (rule, what it waits for), e.g. ("K-L2", ...)
+    stage: str | None = None  # the open stage: what it waits for, e.g. "settle" (`projections.deadlines.WAITING`)
     since: datetime | None = None  # when the open stage started (business time)
     settled_at: datetime | None = None  # completed or rejected (business time)
     escalated: bool = False  # P-D1: once
@@ -58,7 +58,7 @@ class Refund:
         """K-L3: this refund keeps the instance released."""
         return self.releases and self.state in ("accepted", "completed")
 
-    def moved(self, event: Any, state: str, stage: tuple[str, str] | None, **changes: Any) -> Refund:
+    def moved(self, event: Any, state: str, stage: str | None, **changes: Any) -> Refund:
         """The refund after ``event``: a new state and open stage (None once nobody is waiting)."""
         return replace(self, state=state, stage=stage, since=event.at if stage else None, **changes)
 
@@ -72,7 +72,7 @@ class Refund:
         return replace(self, amount=amount, lines=tuple(lines))
 
 
-def opened(event: Any, state: str, stage: tuple[str, str] | None, amount: Decimal, **more: Any) -> Refund:
+def opened(event: Any, state: str, stage: str | None, amount: Decimal, **more: Any) -> Refund:
     """A refund opened by ``event`` with its frozen quote. K-M4: a total of 0.00 refunds nothing on any line."""
     quote = event.quote
     lines = tuple((ln["instance"], ln["order"], Decimal(ln["refund"]) if amount else Decimal("0.00"))

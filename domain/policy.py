@@ -19,25 +19,28 @@ other streams through a `Context`'s ``load``, and is given every time it needs.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from domain.lifecycle import Refund
 from domain.quote import Quote
 
-Load = Callable[[Any], list[Any]]  # the events of another aggregate (an account, a policy book), as far as known
+if TYPE_CHECKING:  # for annotations only: a policy's ``__init__`` stays light (`Lazy`)
+    from domain.instance import Instance
+
+Load = Callable[[Any], Sequence[Any]]  # the events of another aggregate (an account, a policy book), as far as known
 
 
 @dataclass(frozen=True)
 class Context:
     """Everything a policy may read to judge one request, as known at ``known_at``."""
 
-    instances: list[tuple[str, list[Any]]]  # primary first, then the instances refunded with it
+    instances: list[tuple[str, Sequence[Any]]]  # primary first, then the instances refunded with it
     load: Load
     at: datetime
     known_at: datetime
@@ -188,16 +191,48 @@ class About:
 
 
 class Policy(Protocol):
-    name: str  # the ``policy`` of its quotes (a versioned policy's quotes say ``name-version``)
-    products: frozenset[str] | None  # the products it judges; None: those no other policy claims (one fallback)
-    aggregate: type  # the instance aggregate its streams are reconstructed into
-    parameters: type  # its `Parameters` class (a dataclass); ``parameters()`` are the defaults
-    modes: tuple[str, ...]  # what a request may ask to be judged as (a quote's ``mode``), besides ``auto``
-    commands: Mapping[str, Handler]  # the feed commands it owns
-    refund_commands: Mapping[str, RefundHandler]  # request_refund and the steps of its lifecycle
-    prefetch: tuple[UUID, ...]  # aggregates every feed may need (read ahead in the same query)
-    former_topics: Mapping[str, str]  # topics its events were written under before a move (`About`)
-    postings: Postings  # how the journal books its refunds
+    """A refund policy, as the ledger reaches it (the registry's entries are typed as one, so mypy checks each).
+    Its data are read-only here: a `PolicyBase` subclass sets them as plain (class or instance) attributes."""
+
+    @property
+    def name(self) -> str:
+        """The ``policy`` of its quotes (a versioned policy's quotes say ``name-version``)."""
+
+    @property
+    def products(self) -> frozenset[str] | None:
+        """The products it judges; None: those no other policy claims (one fallback)."""
+
+    @property
+    def aggregate(self) -> type[Instance]:
+        """The instance aggregate its streams are reconstructed into (opened by its ``Opened`` event)."""
+
+    @property
+    def parameters(self) -> type:
+        """Its `Parameters` class (a dataclass); ``parameters()`` are the defaults."""
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """What a request may ask to be judged as (a quote's ``mode``), besides ``auto``."""
+
+    @property
+    def commands(self) -> Mapping[str, Handler]:
+        """The feed commands it owns."""
+
+    @property
+    def refund_commands(self) -> Mapping[str, RefundHandler]:
+        """request_refund and the steps of its lifecycle."""
+
+    @property
+    def prefetch(self) -> tuple[UUID, ...]:
+        """Aggregates every feed may need (read ahead in the same query)."""
+
+    @property
+    def former_topics(self) -> Mapping[str, str]:
+        """Topics its events were written under before a move (`About`)."""
+
+    @property
+    def postings(self) -> Postings:
+        """How the journal books its refunds."""
 
     def assess(self, ctx: Context) -> Quote:
         """Judge a refund request: eligible with its lines, or denied with every reason (pure)."""
@@ -251,7 +286,7 @@ class PolicyBase:
 class Lazy:
     """A policy as its folder's ``__init__`` exposes it: its `About` now, everything else from ``module``'s
     ``POLICY`` (the full policy object, built from the same `About`), imported on the first use of any other
-    attribute."""
+    part of `Policy`."""
 
     def __init__(self, module: str, about: About) -> None:
         self.module = module
@@ -263,17 +298,52 @@ class Lazy:
         """Its feed commands' models, without loading the rest of the policy."""
         return self.about.feed_models()
 
-    def load(self) -> Any:
+    def load(self) -> Policy:
         """The full policy (its module is imported by the first call, and the policy kept)."""
-        policy = self.__dict__.get("_policy")
+        policy: Policy | None = self.__dict__.get("_policy")
         if policy is None:
             policy = self.__dict__["_policy"] = importlib.import_module(self.module).POLICY
         return policy
 
-    def __getattr__(self, attr: str) -> Any:  # only for what __init__ did not set
-        if attr.startswith("__") or "module" not in self.__dict__:  # copy and pickle probe before __init__
-            raise AttributeError(attr)
-        return getattr(self.load(), attr)
+    # The rest of `Policy`, from the full policy: spelt out (not a ``__getattr__``), so mypy checks a `Lazy`
+    # against the protocol as it checks the full policy (``POLICY: Policy`` in the policy's module).
+    @property
+    def aggregate(self) -> type[Instance]:
+        return self.load().aggregate
+
+    @property
+    def parameters(self) -> type:
+        return self.load().parameters
+
+    @property
+    def commands(self) -> Mapping[str, Handler]:
+        return self.load().commands
+
+    @property
+    def refund_commands(self) -> Mapping[str, RefundHandler]:
+        return self.load().refund_commands
+
+    @property
+    def postings(self) -> Postings:
+        return self.load().postings
+
+    def assess(self, ctx: Context) -> Quote:
+        return self.load().assess(ctx)
+
+    def deadline(self, refund: Refund, load: Load, known_at: datetime, overrides: dict[str, Any]) -> Deadline:
+        return self.load().deadline(refund, load, known_at, overrides)
+
+    def orders(self, head: Any, facts: Iterable[Any]) -> list[Paid]:
+        return self.load().orders(head, facts)
+
+    def marks(self, head: Any, facts: Iterable[Any]) -> Marks:
+        return self.load().marks(head, facts)
+
+    def posted_version(self, load: Load, version: str) -> dict[str, Any] | None:
+        return self.load().posted_version(load, version)
+
+    def quota_period(self, at: datetime) -> QuotaPeriod | None:
+        return self.load().quota_period(at)
 
     def __repr__(self) -> str:
         return f"Lazy({self.module!r}, name={self.name!r})"

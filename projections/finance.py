@@ -205,7 +205,7 @@ def order_flows(order: OrderRow, refunds: list[tuple[datetime, int, bool]],
     points, jumps, done = consumption(order, refunds)
     if not points or order.end <= order.start:
         flows[_day(order.start)][1] += int(done)
-        return {d: tuple(v) for d, v in flows.items()}  # type: ignore[misc]
+        return {d: (paid, used, back, freed) for d, (paid, used, back, freed) in flows.items()}
 
     first, last = _day(order.start), _day(max(order.end, points[-1][0]))
     start = first.toordinal()
@@ -272,7 +272,7 @@ def _with_jumps(flows: dict[date, list[int]], jumps: list[tuple[datetime, Fracti
                 zone: timezone) -> dict[date, tuple[int, int, int, int]]:
     for t, was, became in jumps:  # the same rounding as the cumulative figures: whole cents before and after
         flows[business_day(t, zone)][3] += cents(became / 100) - cents(was / 100)
-    return {d: tuple(v) for d, v in flows.items()}  # type: ignore[misc]
+    return {d: (paid, used, back, freed) for d, (paid, used, back, freed) in flows.items()}
 
 
 @dataclass(frozen=True)

@@ -281,8 +281,8 @@ def ledger_entries(accounts: Mapping[str, AccountRows], tz: str | None = None, *
     for name in sorted(accounts):
         a = accounts[name]
         yield from bulk_account_journal(a.orders, a.refunds, a.unrefunded, tz, total)
-    for (d, currency), c in total.items():
-        yield recognised(date.fromordinal(d), currency, c)
+    for (ordinal, currency), c in total.items():
+        yield recognised(date.fromordinal(ordinal), currency, c)
 
 
 Balances = dict[tuple[str, str], int]  # (account, currency) -> cents, debit positive

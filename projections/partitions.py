@@ -82,14 +82,14 @@ def context(name: str, events: Sequence[Any], request: Any, load: Load, override
     """The request exactly as it was judged: its own instances and its account up to (not including) its own
     events, every other stream (a policy book) as recorded, and the mode, reason, invoice and exception report
     it was recorded with (``explain`` False: for a lean quote, `domain.policy.Context`)."""
-    instances = [(name, _before(events, request))]
+    instances: list[tuple[str, Sequence[Any]]] = [(name, _before(events, request))]
     for other in getattr(request, "with_", None) or []:
         theirs = load(instance_id(other))
         included = next(e for e in theirs if isinstance(e, Instance.RefundIncluded) and e.refund == request.refund)
         instances.append((other, _before(theirs, included)))
     account = account_id(opening(events).account)
 
-    def judged_on(aggregate_id: Any) -> list[Any]:
+    def judged_on(aggregate_id: Any) -> Sequence[Any]:
         events_ = load(aggregate_id)
         if aggregate_id == account:
             own = next((e for e in events_ if getattr(e, "refund", None) == request.refund), None)

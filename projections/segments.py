@@ -202,6 +202,8 @@ def _days(account: str, currency: str, segs: list[OrderSegments], first: date | 
                 paid[d - lo] += p
                 consumed[d - lo] += once
                 refunded[d - lo] += r
+    if consumed is None:
+        consumed = [0] * n
     out = []
     for i, (p, c, r) in enumerate(zip(paid, consumed, refunded, strict=True)):
         if p or c or r:

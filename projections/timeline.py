@@ -203,15 +203,15 @@ def timeline(name: str, events: list[Any], at: datetime, known_at: datetime) -> 
     releasing = next((r for r in refunds(alive).values() if r.releasing), None)
     release = None if releasing is None else Release(releasing.refund, releasing.requested_at,
                                                      releasing.recorded_at, marks.release_rule)
-    paid = policy.orders(head, alive)
+    orders = policy.orders(head, alive)
     flagged: dict[str, list[tuple[str, str]]] = {}
     for v in marks.overlaps:
         a, b = v.orders
         flagged.setdefault(a, []).append((v.rule, b))
         flagged.setdefault(b, []).append((v.rule, a))
     bars = [Bar(o.order, o.kind, o.placed_at, o.start, o.end, Decimal(money(o.paid)), Decimal(money(o.credit)),
-                tuple(p.order for p in paid if p is not o and p.start < o.end and o.start < p.end),
+                tuple(p.order for p in orders if p is not o and p.start < o.end and o.start < p.end),
                 tuple(flagged.get(o.order, ())),
-                release.at if release is not None and release.at < o.end else None) for o in paid]
+                release.at if release is not None and release.at < o.end else None) for o in orders]
     return InstanceTimeline(name, at, known_at, policy.name, head.currency, tz, bars, retracted, marks_refunds,
                             release, marks.windows, marks.overlaps, marks.overlap_rules)

@@ -107,7 +107,7 @@ def from_line(text: str) -> Checkpoint:
                                     *(["unknown field(s) " + ", ".join(unknown)] if unknown else [])]))
     checks = {"head": _head, "position": _count, "seals": _count, "recorded_at": _optional_time, "made_at": _time,
               "public_key": _key, "signature": _signature}
-    values = {}
+    values: dict[str, Any] = {}  # each checked to its field's type just below
     for name in FIELDS:
         try:
             values[name] = checks[name](data[name])
@@ -210,7 +210,7 @@ def load_public_key(data: bytes, source: str) -> str:
 def sign(private_key: Any, head: str, position: int, seals: int, recorded_at: str | None,
          made_at: str) -> Checkpoint:
     public = _raw_public(private_key.public_key())
-    fields = {"head": head, "position": position, "seals": seals, "recorded_at": recorded_at,
+    fields: dict[str, Any] = {"head": head, "position": position, "seals": seals, "recorded_at": recorded_at,
               "made_at": made_at, "public_key": public}
     signature = base64.b64encode(private_key.sign(canonical(fields))).decode("ascii")
     return Checkpoint(**fields, signature=signature)

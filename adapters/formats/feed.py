@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from typing import IO, Annotated, Any, Literal, NamedTuple
+from typing import IO, Annotated, Any, Literal, NamedTuple, cast
 
 from pydantic import (
     BaseModel,
@@ -225,11 +225,11 @@ def _line_text(number: int, line: str | bytes) -> str:
             return body.decode("utf-8")
         except UnicodeDecodeError as e:
             raise BadInput(number, f"not valid UTF-8 (byte {e.start + 1} of the line)") from None
-    body = line.removesuffix("\n")
-    if len(body) > envelope.LINE_BYTES_MAX // 4 and \
-            len(body.encode("utf-8", "surrogatepass")) > envelope.LINE_BYTES_MAX:
+    text = line.removesuffix("\n")
+    if len(text) > envelope.LINE_BYTES_MAX // 4 and \
+            len(text.encode("utf-8", "surrogatepass")) > envelope.LINE_BYTES_MAX:
         raise BadInput(number, f"the line is longer than {envelope.LINE_BYTES_MAX:,} bytes")
-    return body
+    return text
 
 
 def describe(error: ValidationError, model: type[BaseModel] | None = None) -> str:
@@ -270,7 +270,7 @@ def lines_of(source: str | bytes | IO[bytes] | Iterable[str | bytes]) -> Iterabl
     if isinstance(source, bytes):
         return source.split(b"\n")
     if hasattr(source, "readline"):
-        return _read_lines(source)  # type: ignore[arg-type]
+        return _read_lines(cast("IO[bytes]", source))  # a binary handle (what has ``readline``, here)
     return source
 
 

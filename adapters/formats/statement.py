@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import TextIO
 
 from adapters.formats import envelope
 from adapters.formats.errors import BadInput
@@ -15,7 +15,7 @@ from projections.reconcile import StatementLine
 STATEMENT_COLUMNS = ("kind", "reference", "account", "amount", "currency", "booked_at")
 
 
-def read_statement(handle: TextIO) -> list[StatementLine]:
+def read_statement(handle: Iterable[str]) -> list[StatementLine]:
     """A payment statement (CSV with a header row). Bad input names the row (header = row 1) and column."""
     reader = csv.DictReader(handle)
     missing = [c for c in STATEMENT_COLUMNS if c not in (reader.fieldnames or [])]

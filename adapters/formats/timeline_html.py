@@ -189,17 +189,17 @@ def drawing(tl: InstanceTimeline, svg_attributes: str = "") -> Drawing:
             caption += f" · released {page.local(o.used_until)}"
         texts.append(_caption(a, y + BAR + 13, caption, "amount"))
         y += ROW
-    for r in tl.retracted:
-        a = page.x(r.start or r.at)
-        b = page.x(r.end) if r.end else a + 8
-        what = f"{r.kind} {r.order}" if r.order else r.fact
+    for gone in tl.retracted:
+        a = page.x(gone.start or gone.at)
+        b = page.x(gone.end) if gone.end else a + 8
+        what = f"{gone.kind} {gone.order}" if gone.order else gone.fact
         shapes.append(f'<rect class="retracted" x="{a:.1f}" y="{y}" width="{max(b - a, 8):.1f}" height="{BAR}" '
                       f'fill="#cbd5e0" opacity="0.6" stroke="#718096" stroke-dasharray="4 2"><title>retracted '
-                      f'{escape(what)} (line {escape(r.id or "")}) by {escape(r.by or "")}: {escape(r.reason)}'
+                      f'{escape(what)} (line {escape(gone.id or "")}) by {escape(gone.by or "")}: {escape(gone.reason)}'
                       '</title></rect>')
         texts.append(f'<text class="row-label retracted-label" x="8" y="{y + 13}">retracted {escape(what)}</text>')
-        texts.append(_caption(a, y + BAR + 13, f"line {r.id}, retracted by {r.by} (recorded "
-                                               f"{page.local(r.by_recorded_at)}): {r.reason}", "retraction"))
+        texts.append(_caption(a, y + BAR + 13, f"line {gone.id}, retracted by {gone.by} (recorded "
+                                               f"{page.local(gone.by_recorded_at)}): {gone.reason}", "retraction"))
         y += ROW
     if not rows:
         texts.append(f'<text class="row-label" x="8" y="{top + 13}">no orders</text>')

@@ -94,13 +94,14 @@ async def _unexpected(_: Request, e: Exception) -> JSONResponse:
 
 
 def install(api: FastAPI) -> None:
-    api.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
-    api.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
+    # Starlette types every handler as taking any Exception; one registered for a class gets that class only
+    api.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]  # called for its class only
+    api.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]  # called for its class only
     api.add_exception_handler(BadInput, _domain)
     api.add_exception_handler(LedgerError, _domain)
     api.add_exception_handler(KeyReused, _idempotency)
     api.add_exception_handler(StillRunning, _idempotency)
-    api.add_exception_handler(StoreURLError, _store)  # type: ignore[arg-type]
+    api.add_exception_handler(StoreURLError, _store)  # type: ignore[arg-type]  # called for its class only
     api.add_exception_handler(Exception, _unexpected)
 
 

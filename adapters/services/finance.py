@@ -7,7 +7,7 @@ assembled in partition order, which is the order the instances were opened.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -46,7 +46,7 @@ def ledger_rows(ledger: Ledger, known_at: datetime = FAR, *, size: int | None = 
 
 def export_rows(ledger: Ledger, what: str, start: datetime, end: datetime, known_at: datetime | None = None, *,
                 store: Store | None = None, size: int | None = None, map: Mapper = map,
-                tz: str | None = None) -> Iterator[dict[str, Any]]:
+                tz: str | None = None) -> Iterable[dict[str, Any]]:
     """The rows of one export, business time in ``[start, end)``, as the ledger knew it at ``known_at``
     (default: its newest recorded time; pinned now, when the job is planned, as is the set of instances).
     Orders and refunds come partition by partition, in opening order; the account ledger partition by

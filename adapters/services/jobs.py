@@ -114,7 +114,7 @@ def reconcile(app: App, statement: str | Iterable[str], *, size: int | None = No
 
 
 def export(app: App, what: str, start: datetime, end: datetime, known_at: datetime | None = None, *,
-           size: int | None = None, map: Mapper = map) -> Iterator[dict[str, Any]]:
+           size: int | None = None, map: Mapper = map) -> Iterable[dict[str, Any]]:
     """The rows of one export (``refunds``, ``orders`` or ``account-ledger``), business time in
     ``[start, end)``, as known at ``known_at`` (default: the newest recorded time when the job is planned,
     which is now); streamed partition by partition (the account ledger gets every partition's rows first)."""

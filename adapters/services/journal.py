@@ -99,7 +99,8 @@ def trial_balance(app: App, at: datetime, known_at: datetime | None = None, *, s
     """Every account's balance per currency over the days starting before ``at``: a debit balance in the
     debit column, a credit balance in the credit column; per currency the columns' totals are equal."""
     found, k, _ = entries(app, known_at, size=size, map=map)
-    rows, totals = [], {}
+    rows: list[dict[str, str]] = []
+    totals: dict[str, list[int]] = {}  # per currency: debit and credit cents
     for (account, currency), c in book.balances(found, first_day(at, app.settings.reporting_tz)).items():
         rows.append({"account": account, "currency": currency, "debit": str(money(max(c, 0))),
                      "credit": str(money(max(-c, 0)))})

@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 from adapters.formats import envelope
@@ -176,8 +177,8 @@ def last_recorded_at(ledger: Ledger) -> datetime | None:
     if not top:
         return None
     note = ledger.recorder.select_notifications(start=top, limit=1)[0]
-    event = next(iter(ledger.events.get(note.originator_id, gt=note.originator_version - 1,
-                                        lte=note.originator_version)))
+    event = cast(DomainEvent, next(iter(ledger.events.get(note.originator_id, gt=note.originator_version - 1,
+                                                           lte=note.originator_version))))
     return event.timestamp
 
 
@@ -206,7 +207,7 @@ def record(ledger: Ledger, lines: list[feed.FeedLine], now: datetime | Clock, *,
     """
     from adapters.store.integrity import save_sealed  # the hash chain: only where events are written
 
-    clock: Clock = now if callable(now) else (lambda: now)  # type: ignore[assignment,return-value]
+    clock: Clock = now if callable(now) else (lambda: now)
     floor: datetime | None = None
     for attempt in range(attempts):
         uow = UnitOfWork(ledger)
@@ -323,8 +324,9 @@ def dispatch(uow: UnitOfWork, c: Any, ts: datetime) -> str:
         key = uow.key("refund", c.refund)
         if key is None:
             raise UnknownReference(f"no refund {c.refund!r} was requested", "refund")
-        inst = uow.instance(key.owner)
-        assert inst is not None, "a refund key always names an existing instance"
+        owner = uow.instance(key.owner)
+        assert owner is not None, "a refund key always names an existing instance"
+        inst = owner
     policy = registry.for_product(inst.require_purchase().product)
     step = policy.refund_commands.get(c.type)
     if step is None:

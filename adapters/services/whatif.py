@@ -176,7 +176,7 @@ class Totals:
     def difference(self) -> Decimal:
         return self.scenario - self.baseline
 
-    def as_json(self) -> dict[str, str]:
+    def as_json(self) -> dict[str, str | int]:  # amounts as text (exact), counts as numbers
         return {"baseline": str(self.baseline), "scenario": str(self.scenario), "difference": str(self.difference),
                 "judged": self.judged, "changed": self.changed}
 
@@ -204,7 +204,8 @@ def ledger_scenario(app: App, overrides: dict[str, str] | None = None, policy_ve
     applied: dict[str, Any] = dict(overrides or {})
     if policy_version:
         applied = {**policy_version_parameters(app.ledger, policy_version, pinned.known_at), **applied}
-    requests, totals = [], {}
+    requests: list[Rejudged] = []
+    totals: dict[str, Totals] = {}
     for r in rejudge_all(app.ledger, applied, account, pinned=pinned, store=Store(app.settings.url, app.ledger),
                          map=map):
         requests.append(r)

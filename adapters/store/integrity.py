@@ -208,11 +208,11 @@ def _stream_rows(recorder: Any, originator_id: Any) -> list[tuple[int, int, str,
     if isinstance(recorder, PostgresApplicationRecorder):
         from psycopg.sql import SQL, Identifier
 
-        statement = SQL("SELECT notification_id, originator_version, topic, state FROM {schema}.{table} "
-                        "WHERE originator_id = %s ORDER BY originator_version").format(
+        query = SQL("SELECT notification_id, originator_version, topic, state FROM {schema}.{table} "
+                    "WHERE originator_id = %s ORDER BY originator_version").format(
             schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
         with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, [originator_id])
+            curs.execute(query, [originator_id])
             return [(r["notification_id"], r["originator_version"], r["topic"], bytes(r["state"]))
                     for r in curs.fetchall()]
     return None

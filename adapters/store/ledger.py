@@ -11,7 +11,7 @@ import os
 import sqlite3
 from contextlib import closing
 from decimal import Decimal
-from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
+from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]  # C, not in typeshed
 from pathlib import Path
 from typing import Any
 

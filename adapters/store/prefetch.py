@@ -32,21 +32,21 @@ def select_many(recorder: Any, ids: Iterable[UUID]) -> dict[UUID, list[StoredEve
             statement = (f"SELECT originator_id, originator_version, topic, state FROM {recorder.events_table_name} "
                          f"WHERE originator_id IN ({','.join('?' * len(chunk))}) "
                          "ORDER BY originator_id, originator_version")
-            ids = {u.hex: u for u in chunk}  # the stored text of each id asked for (one UUID each, not per row)
+            asked = {u.hex: u for u in chunk}  # the stored text of each id asked for (one UUID each, not per row)
             with recorder.datastore.transaction(commit=False) as c:
-                c.execute(statement, list(ids))
+                c.execute(statement, list(asked))
                 for row in c.fetchall():
-                    uid = ids[row["originator_id"]]
+                    uid = asked[row["originator_id"]]
                     found[uid].append(StoredEvent(uid, row["originator_version"], row["topic"], row["state"]))
     elif isinstance(recorder, PostgresAggregateRecorder):
         from psycopg.sql import SQL, Identifier
 
-        statement = SQL("SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
-                        "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version").format(
+        query = SQL("SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+                    "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version").format(
             schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
         with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
             for i in range(0, len(wanted), CHUNK):
-                curs.execute(statement, [wanted[i:i + CHUNK]])
+                curs.execute(query, [wanted[i:i + CHUNK]])
                 for row in curs.fetchall():
                     found[row["originator_id"]].append(StoredEvent(
                         row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"])))
@@ -73,11 +73,11 @@ def notification_ids(recorder: Any, topics: Sequence[str], upto: int, page: int 
         elif isinstance(recorder, PostgresApplicationRecorder):
             from psycopg.sql import SQL, Identifier
 
-            statement = SQL("SELECT notification_id FROM {schema}.{table} WHERE notification_id>=%s AND "
-                            "notification_id<=%s AND topic = ANY(%s) ORDER BY notification_id LIMIT %s").format(
+            query = SQL("SELECT notification_id FROM {schema}.{table} WHERE notification_id>=%s AND "
+                        "notification_id<=%s AND topic = ANY(%s) ORDER BY notification_id LIMIT %s").format(
                 schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
             with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
-                curs.execute(statement, [start, upto, list(topics), page])
+                curs.execute(query, [start, upto, list(topics), page])
                 ids = [row["notification_id"] for row in curs.fetchall()]
         else:
             ids = [n.id for n in recorder.select_notifications(start=start, limit=page, stop=upto, topics=topics)]

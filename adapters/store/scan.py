@@ -35,8 +35,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
+
+from eventsourcing.domain import DomainEvent
 
 from adapters.store.ledger import Ledger, open_ledger
 from adapters.store.prefetch import notification_ids, opening_accounts, select_many
@@ -167,12 +169,16 @@ class AccountPartition:
         return ((UUID(bytes=ids[i:i + 16]), None) for i in range(0, len(ids), 16))
 
 
+AnyPartition = Partition | AccountPartition  # a range of the log, or whole accounts
+
+
 def opening_fact_topics() -> list[str]:
     """The topics of every policy's opening facts (``OPENS``: the fact that names the instance's account),
     former topics included: every event class below the registered aggregates' events that says it opens."""
     registry.aggregates()  # every policy imported, so that its event classes exist
 
     def below(cls: type) -> Iterator[type]:
+        sub: type
         for sub in cls.__subclasses__():
             yield sub
             yield from below(sub)
@@ -187,7 +193,7 @@ def opening_fact_topics() -> list[str]:
 
 
 def plan_accounts(ledger: Ledger, position: int,
-                  size: int | None = PARTITION_SIZE) -> tuple[Partition | AccountPartition, ...]:
+                  size: int | None = PARTITION_SIZE) -> tuple[AnyPartition, ...]:
     """The instances opened up to ``position`` cut into `AccountPartition` s of whole accounts, consecutive by
     account name, each closed at the first account boundary at or past ``size`` instances (``None``:
     `PARTITION_SIZE`, a last one shorter than half of it joined to the one before); the accounts' names and
@@ -299,7 +305,7 @@ class Pinned:
 
     position: int
     known_at: datetime
-    partitions: tuple[Partition | AccountPartition, ...]
+    partitions: tuple[AnyPartition, ...]
 
 
 def pin(ledger: Ledger, size: int | None = PARTITION_SIZE, known_at: datetime | None = None, *,
@@ -321,7 +327,7 @@ def pin(ledger: Ledger, size: int | None = PARTITION_SIZE, known_at: datetime | 
     return Pinned(position, pinned, tuple(cut(ids, balanced(len(ids)) if size is None else size)))
 
 
-def instances_in(ledger: Ledger, partition: Partition, batch: int = 500) -> Iterator[tuple[str, list[Any]]]:
+def instances_in(ledger: Ledger, partition: AnyPartition, batch: int = 500) -> Iterator[tuple[str, list[Any]]]:
     """The partition's instances with all their stored events, in the order they were opened, ``batch``
     instances per query (memory stays flat). Events recorded after the job's pinned ``known_at`` are the
     per-partition function's to leave out. (An `AccountPartition`: its instances, in its order.)"""
@@ -339,7 +345,8 @@ def shared(ledger: Ledger, known_at: datetime, keep: int = 64) -> Callable[[Any]
         if aggregate_id in recent:
             recent.move_to_end(aggregate_id)
         else:
-            recent[aggregate_id] = [e for e in ledger.events.get(aggregate_id) if e.timestamp <= known_at]
+            stored = cast("Iterator[DomainEvent]", ledger.events.get(aggregate_id))  # the ledger's: all timestamped
+            recent[aggregate_id] = [e for e in stored if e.timestamp <= known_at]
             if len(recent) > keep:
                 recent.popitem(last=False)
         return recent[aggregate_id]
@@ -349,7 +356,7 @@ def shared(ledger: Ledger, known_at: datetime, keep: int = 64) -> Callable[[Any]
 
 # ----- tasks: what a worker runs on one partition -----
 
-Mapper = Callable[[Callable[[Partition], Any], Iterable[Partition]], Iterable[Any]]  # the builtin map's shape:
+Mapper = Callable[[Callable[[AnyPartition], Any], Iterable[AnyPartition]], Iterable[Any]]  # the builtin map's shape:
 # results in the order of the partitions (a pool's or a cluster's ordered map fits)
 
 _OPENED: dict[str, Ledger] = {}  # a worker process opens each store once
@@ -396,7 +403,7 @@ class Task:
     params: tuple[Any, ...] = ()
     load: bool = False
 
-    def __call__(self, partition: Partition | AccountPartition) -> Any:
+    def __call__(self, partition: AnyPartition) -> Any:
         ledger = self.store.open()
         instances = instances_in(ledger, partition)
         if self.load:

@@ -21,7 +21,7 @@ from functools import cache
 from typing import Any
 
 from domain.errors import LedgerError, UnknownInstance
-from domain.instance import opening
+from domain.instance import Instance, opening
 from domain.policies import kingsoft, korpro
 from domain.policy import Context, Handler, Load, Marks, Policy
 from domain.quote import Quote
@@ -68,7 +68,7 @@ def command(kind: str) -> Handler | None:
     return next((p.commands[kind] for p in POLICIES if kind in p.commands), None)
 
 
-def aggregates() -> list[type]:
+def aggregates() -> list[type[Instance]]:
     """Every instance aggregate class a policy reconstructs its streams into."""
     return list(dict.fromkeys(p.aggregate for p in POLICIES))
 

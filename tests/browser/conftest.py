@@ -118,7 +118,7 @@ def page(browser, console: Server):
     p = context.new_page()
     dialogs: list[str] = []
     p.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    p.dialogs = dialogs  # type: ignore[attr-defined]
+    p.dialogs = dialogs  # type: ignore[attr-defined]  # the tests read what dialogs it showed
     try:
         yield p
     finally:

@@ -45,7 +45,7 @@ def reference_schedule(order: OrderRow, refunds: list[tuple[datetime, int, bool]
     points.append((order.end, done))
     if not points or order.end <= order.start:
         flows[_utc_day(order.start)][1] += int(done)
-        return {d: tuple(v) for d, v in flows.items()}  # type: ignore[misc]
+        return {d: (paid, used, back) for d, (paid, used, back) in flows.items()}
 
     def cumulative(t: datetime) -> Fraction:
         prev_t, prev_v = points[0]
@@ -65,7 +65,7 @@ def reference_schedule(order: OrderRow, refunds: list[tuple[datetime, int, bool]
         now = cents(cumulative(_day_end(d, zone)) / 100)
         flows[d][1] += now - before
         before, d = now, d + timedelta(days=1)
-    return {d: tuple(v) for d, v in flows.items()}  # type: ignore[misc]
+    return {d: (paid, used, back) for d, (paid, used, back) in flows.items()}
 
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

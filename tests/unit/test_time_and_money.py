@@ -70,9 +70,9 @@ def test_money_refuses_floats():
     with pytest.raises(TypeError):
         exact(0.1)
     with pytest.raises(TypeError):
-        Payment(cash=0.1)  # type: ignore[arg-type]
+        Payment(cash=0.1)  # type: ignore[arg-type]  # the wrong type, on purpose
     with pytest.raises(TypeError):
-        round_cents(0.125, "half_down")  # type: ignore[arg-type]
+        round_cents(0.125, "half_down")  # type: ignore[arg-type]  # the wrong type, on purpose
 
 
 def test_the_per_quote_constants_are_the_values_they_stand_for():
@@ -87,12 +87,12 @@ def test_the_per_quote_constants_are_the_values_they_stand_for():
 
     assert TENDERS == tuple(f.name for f in fields(Payment))
     with pytest.raises(TypeError, match=r"payment\.voucher must be a Decimal"):
-        Payment(Decimal("1"), Decimal("0"), 0)  # type: ignore[arg-type]
+        Payment(Decimal("1"), Decimal("0"), 0)  # type: ignore[arg-type]  # an int, on purpose
     assert tz_of("+08:00") is tz_of("+08:00") == timezone(timedelta(hours=8))
     for bad in ("+24:00", "08:00", 8, None, ["+08:00"]):
         for _ in range(2):
             with pytest.raises(ValueError, match="is not a UTC offset"):
-                tz_of(bad)  # type: ignore[arg-type]
+                tz_of(bad)  # type: ignore[arg-type]  # wrong types too, on purpose
     for policy in registry.POLICIES:
         names = {f.name for f in fields(policy.parameters)}
         assert registry.own({}, policy) == {}

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 from fastapi import FastAPI, Request
@@ -131,9 +131,9 @@ def html_errors(previous: Handler) -> Handler:
         if not _console(request):
             return await previous(request, e)
         if isinstance(e, session.SignedOut):
-            answer = RedirectResponse(f"/console/sign-in?signed_out={e.why}", status_code=303)
-            session.end(answer, request)
-            return answer
+            redirect = RedirectResponse(f"/console/sign-in?signed_out={e.why}", status_code=303)
+            session.end(redirect, request)
+            return redirect
         status, detail = _status(e)
         if status == 500:
             await previous(request, e)  # logged as the API logs it
@@ -155,5 +155,5 @@ def install_errors(api: FastAPI) -> None:
     for kind in (HTTPException, RequestValidationError, BadInput, LedgerError, StoreURLError, Exception):
         previous = api.exception_handlers.get(kind)
         if previous is not None:
-            api.add_exception_handler(kind, html_errors(previous))
+            api.add_exception_handler(kind, html_errors(cast(Handler, previous)))  # the API's: all async
     api.add_exception_handler(session.SignedOut, html_errors(_signed_out))

@@ -99,9 +99,10 @@ def change(session: Session, c: Any, ts: datetime) -> str:
     orders = build_orders(f for f in inst.live_facts() if f.at <= c.at)
     first_start = min(o.start for o in orders if o.is_base)
     end = expiry(orders)
-    if not (first_start <= c.at < end):  # type: ignore[operator]
+    assert end is not None  # there is a base order (``min`` above found one), so there is an expiry
+    if not (first_start <= c.at < end):
         raise Inconsistent(f"an {c.type} must fall within the instance's validity "
-                           f"[{readable(first_start, ZONE, exact=True)}, {readable(end, ZONE, exact=True)})",  # type: ignore[arg-type]
+                           f"[{readable(first_start, ZONE, exact=True)}, {readable(end, ZONE, exact=True)})",
                            "at")
     if c.type == "upgrade":
         payment = c.payment.value()

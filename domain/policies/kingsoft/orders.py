@@ -43,11 +43,7 @@ class Order(NamedTuple):
 
     def discount_factor(self, full_months: int) -> Fraction:
         """K-A1: ``f(m) = 1 - rate(k)`` for the largest ``k <= m`` that has a rate, else 1."""
-        best = None
-        for k, rate in self.discounts:
-            if k <= full_months and (best is None or k > best[0]):
-                best = (k, rate)
-        return Fraction(1) - Fraction(best[1]) if best else Fraction(1)
+        return discount_factor(self.discounts, full_months)
 
     @property
     def refundable(self) -> bool:
@@ -61,10 +57,18 @@ def expiry(orders: Iterable[Order]) -> datetime | None:
     return max(ends) if ends else None
 
 
+def discount_factor(discounts: Iterable[tuple[int, Decimal]], full_months: int) -> Fraction:
+    """K-A1: ``f(m) = 1 - rate(k)`` for the largest ``k <= m`` that has a rate, else 1."""
+    best = None
+    for k, rate in discounts:
+        if k <= full_months and (best is None or k > best[0]):
+            best = (k, rate)
+    return Fraction(1) - Fraction(best[1]) if best else Fraction(1)
+
+
 def term_price(monthly_price: Decimal, months: int, discounts: tuple[tuple[int, Decimal], ...]) -> Fraction:
     """The list price of a term: ``months x monthly_price x f(months)`` (K-A1's factor)."""
-    probe = Order("purchase", "", None, None, None, monthly_price, Payment(), months=months, discounts=discounts)  # type: ignore[arg-type]
-    return Fraction(monthly_price) * months * probe.discount_factor(months)
+    return Fraction(monthly_price) * months * discount_factor(discounts, months)
 
 
 def build_orders(facts: Iterable[Any]) -> list[Order]:

@@ -6,7 +6,7 @@ unknown product as "in no self-service list").
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from domain.policy import (
     Load,
     Marks,
     Paid,
+    Policy,
     PolicyBase,
     Postings,
     QuotaPeriod,
@@ -51,12 +52,12 @@ def check_bundle(views: list[InstanceView]) -> None:
             raise Inconsistent(f"{v.name} is not an EIP bound to, or an EBS mounted on, {primary.name}", "with")
 
 
-def assess(instances: list[tuple[str, list[Any]]], account_events: list[Any], request: rules.Request,
+def assess(instances: list[tuple[str, Sequence[Any]]], account_events: Sequence[Any], request: rules.Request,
            known_at: datetime, params: KingsoftParameters | None = None, explain: bool = True) -> Quote:
     """Replay the instances (primary first) and the account at the request's time, as known at
     ``known_at``, and judge the request (``explain`` False: the lean quote, `judge`). Raises `UnknownInstance`
     for an instance with no purchase then."""
-    views = []
+    views: list[InstanceView] = []
     params = params or KingsoftParameters()
     for name, events in instances:
         view = replay(name, events, request.at, known_at)
@@ -119,4 +120,4 @@ class Kingsoft(PolicyBase):
 
 
 UNREFUNDED = ("voucher", "gift_balance")  # K-M1: never refunded (the journal shows them as such)
-POLICY = Kingsoft()
+POLICY: Policy = Kingsoft()

@@ -318,7 +318,7 @@ def judge(app: Application, explain: bool = True) -> Quote:
     reasons and the lines' formulas empty; a mode is passed over at the first rule that denies it."""
     if not explain:
         return _lean(app)
-    passed_over: list[Reason] = []
+    passed_over: list[tuple[str, Reason]] = []
     for mode in candidates(app.request):
         reasons = reasons_for(app, mode)
         if not reasons:

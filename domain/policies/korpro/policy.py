@@ -12,7 +12,7 @@ from domain.policies.korpro import ABOUT, NAME, commands, policy_book_id, rules
 from domain.policies.korpro.parameters import KorProParameters
 from domain.policies.korpro.subscription import PolicyBook, Subscription, in_force
 from domain.policies.korpro.view import replay_subscription
-from domain.policy import Context, Deadline, Load, Paid, PolicyBase, Postings
+from domain.policy import Context, Deadline, Load, Paid, Policy, PolicyBase, Postings
 from domain.quote import Quote
 from domain.timeutil import readable
 
@@ -74,4 +74,4 @@ class KorPro(PolicyBase):
                 for f in facts if isinstance(f, Subscription.Charged)]
 
 
-POLICY = KorPro()
+POLICY: Policy = KorPro()

@@ -62,7 +62,8 @@ def _line(v: KorProView, c: Subscription.Charged, rule: str, exact: Fraction, fo
     left = exact - same if v.reason == DUPLICATE else Fraction(c.amount) - v.refunded.get(c.invoice, Fraction(0))
     capped = max(min(exact - same, left), Fraction(0))
     refund = round_cents(capped, "half_up")
-    note = f" (less {money(v.refunded.get(c.invoice, 0))} already refunded on {c.invoice})" if capped != exact else ""
+    before = v.refunded.get(c.invoice, Fraction(0))
+    note = f" (less {money(before)} already refunded on {c.invoice})" if capped != exact else ""
     return Line(v.name, c.invoice, "charge", rule, Fraction(c.amount), None, refund, f"{formula} = {refund}{note}")
 
 
@@ -204,7 +205,8 @@ def outage(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
 
 def not_as_described(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
     """P-X1: within 30 days of the charge it concerns; amount decided by staff, up to that charge."""
-    c = v.charges[r.invoice]  # type: ignore[index]
+    assert r.invoice is not None  # `judge` asks for it first: this reason concerns one charge
+    c = v.charges[r.invoice]
     if not _within(c.at, p.described_days, r.at):
         return _denied("P-X1", f"more than {p.described_days} days after charge {c.invoice}", c)
     line = _line(v, c, "P-X1", Fraction(c.amount), f"charge {c.invoice}: at most {money(c.amount)}")
@@ -242,8 +244,9 @@ def suspected_billing_errors(v: KorProView, p: KorProParameters) -> list[Reason]
     for c in v.charges.values():
         if v.sub.plan == "fixed" and v.sub.cpus is not None:
             expected, rule = Fraction(fixed_fee(p, v.sub.cpus)), "P-M2"
-        elif v.sub.plan == "performance" and (c.estimated_savings or v.sub.estimated_monthly_savings) is not None:
-            expected = performance_fee(p, c.estimated_savings or v.sub.estimated_monthly_savings)
+        elif v.sub.plan == "performance" and \
+                (savings := c.estimated_savings or v.sub.estimated_monthly_savings) is not None:
+            expected = performance_fee(p, savings)
             rule = "P-M1"
         else:
             continue

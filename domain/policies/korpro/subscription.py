@@ -7,6 +7,7 @@ with its own events; the product ``KorPro`` selects this policy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -230,7 +231,7 @@ class PolicyBook(Aggregate):
                            at=at, line=line)
 
 
-def in_force(posted: list[Any], at: datetime, known_at: datetime) -> tuple[str, KorProParameters]:
+def in_force(posted: Sequence[Any], at: datetime, known_at: datetime) -> tuple[str, KorProParameters]:
     """P-V1: the version in force at business time ``at``, as known at ``known_at`` (the base version before
     any posting). Each posted version's parameters override the base policy's."""
     version, params = BASE_VERSION, KorProParameters()

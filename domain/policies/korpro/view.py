@@ -4,6 +4,7 @@ with what earlier refunds took of each invoice (P-B1), the facts every judge of 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
@@ -40,7 +41,7 @@ class KorProView:
         return sum((Fraction(c.amount) for c in self.charges.values()), Fraction(0))
 
 
-def replay_subscription(name: str, events: list[Any], at: datetime, known_at: datetime) -> KorProView | None:
+def replay_subscription(name: str, events: Sequence[Any], at: datetime, known_at: datetime) -> KorProView | None:
     facts = [f for f in live(known(events, known_at)) if f.at <= at]
     sub = next((f for f in facts if isinstance(f, Subscription.Subscribed)), None)
     if sub is None:

@@ -15,7 +15,7 @@ from domain.instance import opening
 from domain.lifecycle import Refund
 from domain.lines import Line
 from domain.money import round_cents
-from domain.policy import Context, Deadline, Load, Paid, PolicyBase, Postings, Session
+from domain.policy import Context, Deadline, Load, Paid, Policy, PolicyBase, Postings, Session
 from domain.quote import Quote, Reason
 from tests.policies.flat import ABOUT, PRODUCT
 from tests.policies.flat.events import Widget
@@ -93,4 +93,4 @@ class Flat(PolicyBase):
                 for f in facts if isinstance(f, Widget.Bought)]
 
 
-POLICY = Flat()
+POLICY: Policy = Flat()
