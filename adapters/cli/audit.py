@@ -10,8 +10,9 @@ import typer
 
 from adapters import services
 from adapters.cli.app import application, cli, err, out
-from adapters.cli.options import Json, Mode, instant
+from adapters.cli.options import Json, Mode
 from adapters.formats import chain, output
+from adapters.formats.params import instant
 from adapters.formats.wording import count
 
 

@@ -21,9 +21,6 @@ from adapters.cli.options import (
     PartitionSize,
     Scheduler,
     Workers,
-    day,
-    instant,
-    optional_instant,
     parse_sets,
     read_text,
     writable,
@@ -31,6 +28,7 @@ from adapters.cli.options import (
 from adapters.cli.render import _title, new_table
 from adapters.formats import output, tables
 from adapters.formats.errors import BadInput
+from adapters.formats.params import day, instant, optional_instant
 
 
 @contextmanager

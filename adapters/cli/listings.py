@@ -8,9 +8,10 @@ import typer
 
 from adapters import services
 from adapters.cli.app import application, cli
-from adapters.cli.options import Account, Json, KnownAt, Limit, optional_instant
+from adapters.cli.options import Account, Json, KnownAt, Limit
 from adapters.cli.render import listing
 from adapters.formats import output
+from adapters.formats.params import optional_instant
 
 
 @cli.command("instances")

@@ -3,7 +3,6 @@ naming the option, exit status 2)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Optional
 
 import typer
@@ -11,7 +10,7 @@ import typer
 from adapters import services
 from adapters.bootstrap import Settings
 from adapters.cli.app import State
-from adapters.formats import envelope, output
+from adapters.formats import output, params
 from adapters.formats.errors import BadInput
 
 Json = Annotated[bool, typer.Option("--json", help="print JSON (every field, full precision) instead of a table")]
@@ -31,42 +30,14 @@ PartitionSize = Annotated[Optional[int], typer.Option(
                                                  "1,000)")]
 
 
-def instant(option: str, value: str | None, default: datetime | None = None) -> datetime:
-    if value is None:
-        if default is None:
-            raise BadInput(None, f"{option}: missing")
-        return default
-    try:
-        return envelope.instant(value)
-    except ValueError as e:
-        raise BadInput(None, f"{option}: {e}") from None
-
-
-def optional_instant(option: str, value: str | None) -> datetime | None:
-    return None if value is None else instant(option, value)
-
-
 def parse_sets(sets: list[str] | None) -> dict[str, str]:
     """``--set NAME=VALUE`` overrides, each checked now (a bad name or value is bad input naming --set)."""
-    out = {}
-    for item in sets or []:
-        name, eq, value = item.partition("=")
-        if not eq or not name:
-            raise BadInput(None, f"--set: {item!r} is not NAME=VALUE")
-        out[name.strip()] = value.strip()
-    return services.check_overrides(out)
+    return services.check_overrides(params.pairs("--set", sets))
 
 
 def writable(option: str, path: str, force: bool) -> None:
     """Refuse (status 2) to write onto the ledger's database, or onto an existing file without --force."""
     output.check_target(path, option, (State.settings or Settings.resolve()).url, force)
-
-
-def day(option: str, value: str) -> date:
-    try:
-        return envelope.day(value)
-    except ValueError as e:
-        raise BadInput(None, f"{option}: {e}") from None
 
 
 def read_text(option: str, path: str, newline: str | None = None) -> str:

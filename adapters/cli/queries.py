@@ -12,9 +12,10 @@ from rich.text import Text
 
 from adapters import services
 from adapters.cli.app import application, cli, out
-from adapters.cli.options import Force, Json, KnownAt, day, instant, optional_instant, parse_sets, writable
+from adapters.cli.options import Force, Json, KnownAt, parse_sets, writable
 from adapters.cli.render import new_table
 from adapters.formats import answers, chain, output
+from adapters.formats.params import day, instant, optional_instant
 
 
 @cli.command("quote")
