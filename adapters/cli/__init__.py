@@ -19,6 +19,7 @@ import typer
 
 from adapters.bootstrap import StoreURLError
 from adapters.cli.app import State, application, cli, err, out
+from adapters.cli.options import flag
 from adapters.formats.errors import BadFeed, BadInput
 from domain.errors import LedgerError
 
@@ -58,6 +59,11 @@ def invoked(args: list[str]) -> typer.Typer:
     return _ONLY[name]
 
 
+def shown(e: Exception) -> str:
+    """An error as the CLI says it: a parameter by its option (``--known-at: ...``, `options.flag`)."""
+    return e.named(flag) if isinstance(e, BadInput) else str(e)
+
+
 def main() -> None:
     """Exit status: 0 done, 2 bad input, 1 anything else."""
     try:
@@ -66,7 +72,7 @@ def main() -> None:
                 raise BadInput(None, f"argument {i}: not valid UTF-8")
         code = invoked(sys.argv[1:])(standalone_mode=False)
     except (BadInput, LedgerError, StoreURLError) as e:
-        for message in e.messages() if isinstance(e, BadFeed) else [str(e)]:  # a feed: each bad line on its own
+        for message in e.messages() if isinstance(e, BadFeed) else [shown(e)]:  # a feed: each bad line on its own
             err.print(message)
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):

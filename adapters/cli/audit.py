@@ -27,7 +27,7 @@ def diff_cmd(
     as_json: Json = False,
 ) -> None:
     """How the quote for --at changed between --known-at and --vs, and which recorded events caused it."""
-    t, k1, k2 = instant("--at", at), instant("--known-at", known_at), instant("--vs", vs)
+    t, k1, k2 = instant("at", at), instant("known_at", known_at), instant("vs", vs)
     d = services.diff(application(), instance, t, k1, k2, mode, with_ or [])
     if as_json:
         print(json.dumps(d, indent=2))

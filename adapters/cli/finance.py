@@ -145,7 +145,7 @@ def what_if_cmd(
             raise BadInput(None, "--workers, --scheduler and --partition-size apply to the ledger-wide what-if only")
         if len(modes) > 1:
             raise BadInput(None, f"--mode: one instance's request has one mode, not {', '.join(modes)}")
-        t = instant("--at", at)
+        t = instant("at", at)
         added = read_text("--add", add).split("\n") if add else []
         s = services.instance_scenario(application(), instance, t, added, drop or [], modes[0] if modes else "auto",
                                        overrides, policy_version)
@@ -161,7 +161,7 @@ def what_if_cmd(
         raise BadInput(None, f"{'--add' if add else '--drop'}: facts are added or left out in one instance's "
                              "scenario: give INSTANCE")
     if at is not None:
-        what_if_exposure(instant("--at", at), modes, overrides, policy_version, account, csv_out, every, as_json,
+        what_if_exposure(instant("at", at), modes, overrides, policy_version, account, csv_out, every, as_json,
                          workers, scheduler, size)
         return
     if any(m != "auto" for m in modes):
@@ -252,7 +252,7 @@ def export_cmd(
     writable("--out", out_path, force)
     if fmt not in ("csv", "parquet"):
         raise BadInput(None, f"--format: {fmt!r} is not csv or parquet")
-    t1, t2, k = instant("--from", start), instant("--to", end), optional_instant("--known-at", known_at)
+    t1, t2, k = instant("from", start), instant("to", end), optional_instant("known_at", known_at)
     if t1 >= t2:
         raise BadInput(None, f"--from: {start} is not before --to {end}: the period [from, to) would be empty")
     with running(workers, scheduler) as mapped:
@@ -282,12 +282,12 @@ def journal_cmd(
     writable("--out", out_path, force)
     if fmt not in services.JOURNAL_FORMATS:
         raise BadInput(None, f"--format: {fmt!r} is not {' or '.join(services.JOURNAL_FORMATS)}")
-    t1, t2, k = instant("--from", start), instant("--to", end), optional_instant("--known-at", known_at)
-    closed = day("--closed-through", closed_through) if closed_through is not None else None
+    t1, t2, k = instant("from", start), instant("to", end), optional_instant("known_at", known_at)
+    closed = day("closed_through", closed_through) if closed_through is not None else None
     if closed_at is not None and closed is None:
         raise BadInput(None, "--closed-at: only with --closed-through")
     with running(workers, scheduler) as mapped:
-        j = services.journal(application(), t1, t2, k, closed, optional_instant("--closed-at", closed_at),
+        j = services.journal(application(), t1, t2, k, closed, optional_instant("closed_at", closed_at),
                              size=size, map=mapped)
     n = services.write_journal(j, out_path, fmt)
     out.print(f"wrote {n} entries to {out_path}")
@@ -303,7 +303,7 @@ def trial_balance_cmd(
     size: PartitionSize = None,
 ) -> None:
     """Every journal account's balance per currency; per currency, total debits equal total credits."""
-    t, k = instant("--at", at), optional_instant("--known-at", known_at)
+    t, k = instant("at", at), optional_instant("known_at", known_at)
     with running(workers, scheduler) as mapped:
         tb = services.trial_balance(application(), t, k, size=size, map=mapped)
     if as_json:

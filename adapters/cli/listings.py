@@ -23,7 +23,7 @@ def instances_cmd(
     as_json: Json = False,
 ) -> None:
     """Every instance the ledger knows, by name: account, product, currency, when opened, what released it."""
-    k = optional_instant("--known-at", known_at)
+    k = optional_instant("known_at", known_at)
     rows = [r.as_json() for r in services.instances(application(), k, account, product, limit)]
     listing("instances", rows, "Instances", k, {
         "instance": "instance", "account": "account", "product": "product", "currency": "currency",
@@ -37,7 +37,7 @@ def accounts_cmd(
     as_json: Json = False,
 ) -> None:
     """Every account with instances, and how many."""
-    k = optional_instant("--known-at", known_at)
+    k = optional_instant("known_at", known_at)
     rows = [r.as_json() for r in services.accounts(application(), k)]
     listing("accounts", rows, "Accounts", k, {"account": "account", "instances": "instances"}, as_json)
 
@@ -51,7 +51,7 @@ def refunds_cmd(
     as_json: Json = False,
 ) -> None:
     """Every refund request, by request time: its policy, mode or reason, amount and state."""
-    k = optional_instant("--known-at", known_at)
+    k = optional_instant("known_at", known_at)
     rows = [r.as_json() for r in services.refunds(application(), k, open_only, account, limit)]
     listing("refunds", rows, "Open refunds" if open_only else "Refunds", k, {
         "refund": "refund", "instance": "instance", "account": "account", "policy": "policy", "mode": "mode",

@@ -30,9 +30,15 @@ PartitionSize = Annotated[Optional[int], typer.Option(
                                                  "1,000)")]
 
 
+def flag(param: str) -> str:
+    """A parameter's neutral name, as the use cases and the HTTP API say it (``known_at``), as the CLI's option
+    (``--known-at``): what an error naming the parameter shows (`adapters.formats.errors.BadInput.named`)."""
+    return "--" + param.replace("_", "-")
+
+
 def parse_sets(sets: list[str] | None) -> dict[str, str]:
     """``--set NAME=VALUE`` overrides, each checked now (a bad name or value is bad input naming --set)."""
-    return services.check_overrides(params.pairs("--set", sets))
+    return services.check_overrides(params.pairs("set", sets))
 
 
 def writable(option: str, path: str, force: bool) -> None:

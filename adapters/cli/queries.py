@@ -36,7 +36,7 @@ def quote_cmd(
     as_json: Json = False,
 ) -> None:
     """What a refund requested at --at would pay, as known at --known-at. Writes nothing."""
-    t, k = instant("--at", at), optional_instant("--known-at", known_at)
+    t, k = instant("at", at), optional_instant("known_at", known_at)
     q = services.quote(application(), instance, t, k, mode, with_ or [], parse_sets(sets),
                        exception_report=exception_report, reason=reason, invoice=invoice)
     if as_json:
@@ -87,7 +87,7 @@ def history_cmd(
     as_json: Json = False,
 ) -> None:
     """Every fact about the instance, with both times, the line id, and retractions."""
-    h = services.history(application(), instance, optional_instant("--known-at", known_at))
+    h = services.history(application(), instance, optional_instant("known_at", known_at))
     if as_json:
         print(json.dumps(h.as_json(), indent=2))
         return
@@ -124,8 +124,8 @@ def timeline_cmd(
     """Each order's validity period and amount, whether it had taken effect at --at, the overlaps the policy
     forbids (K-S3), retracted facts and what retracted them, refund requests with their frozen amounts, the
     release (K-L3) and the policy's windows (K-F2)."""
-    k = optional_instant("--known-at", known_at)
-    t = optional_instant("--at", at)
+    k = optional_instant("known_at", known_at)
+    t = optional_instant("at", at)
     if html:
         writable("--html", html, force)
         output.write_text(html, services.timeline_html(application(), instance, t, k))
@@ -191,8 +191,8 @@ def overdue_cmd(
     """Refunds past the deadline of their open stage, each on its policy's calendar: K-L2 (5 working days);
     P-R2 / P-D1 (review_days / escalation_days) and P-R3 (processing_days: flagged), from the policy version
     in force at the request (P-V1)."""
-    t = instant("--at", at)
-    holidays = tuple(day("--holiday", h) for h in holiday or [])
+    t = instant("at", at)
+    holidays = tuple(day("holiday", h) for h in holiday or [])
     late = services.overdue(application(), t, parse_sets(sets), holidays)
     if as_json:
         print(json.dumps(answers.overdue(t, late), indent=2))

@@ -1,5 +1,6 @@
 """Parameter values as the use cases take them, parsed alike for the CLI's options and the HTTP API's query
-parameters and bodies: a bad one is bad input naming the parameter (``name``, as the entrypoint calls it)."""
+parameters and bodies: a bad one is bad input naming the parameter (``name``: its neutral name, ``known_at``,
+which each entrypoint says in its own words, `BadInput.named`)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from adapters.formats.errors import BadInput
 def instant(name: str, value: str | None) -> datetime:
     """A business or knowledge time: ISO 8601 with an offset (`envelope.instant`); None is missing."""
     if value is None:
-        raise BadInput(None, f"{name}: missing")
+        raise BadInput(None, "missing", param=name)
     try:
         return envelope.instant(value)
     except ValueError as e:
-        raise BadInput(None, f"{name}: {e}") from None
+        raise BadInput(None, str(e), param=name) from None
 
 
 def optional_instant(name: str, value: str | None) -> datetime | None:
@@ -29,7 +30,7 @@ def day(name: str, value: str) -> date:
     try:
         return envelope.day(value)
     except ValueError as e:
-        raise BadInput(None, f"{name}: {e}") from None
+        raise BadInput(None, str(e), param=name) from None
 
 
 def days(name: str, values: Iterable[str]) -> tuple[date, ...]:
@@ -43,6 +44,6 @@ def pairs(name: str, items: Iterable[str] | None) -> dict[str, str]:
     for item in items or []:
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
-            raise BadInput(None, f"{name}: {item!r} is not NAME=VALUE")
+            raise BadInput(None, f"{item!r} is not NAME=VALUE", param=name)
         found[key.strip()] = value.strip()
     return found

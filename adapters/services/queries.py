@@ -45,45 +45,46 @@ def instance_policy(app: App, instance: str) -> str | None:
 
 
 def check_overrides(overrides: dict[str, str]) -> dict[str, str]:
-    """``--set NAME=VALUE`` overrides, each within the envelope for its parameter's type and parsed by every
-    policy that knows the name: a bad name or value is bad input naming ``--set`` (and the parameter)."""
+    """``set`` overrides (NAME=VALUE), each within the envelope for its parameter's type and parsed by every
+    policy that knows the name: a bad name or value is bad input naming ``set`` (and the policy parameter)."""
     for name, value in overrides.items():
         try:
             for p in registry.POLICIES:
                 envelope.parameter(p.parameters, name, value)
             registry.check({name: value})
         except envelope.Refused as e:
-            raise BadInput(None, f"--set: {name}={value}: {e.message}") from None
+            raise BadInput(None, f"{name}={value}: {e.message}", param="set") from None
         except LedgerError as e:
-            raise BadInput(None, f"--set: {name}={value}: {e.message}") from None
+            raise BadInput(None, f"{name}={value}: {e.message}", param="set") from None
     return overrides
 
 
 def check_mode(mode: str, policy: str | None = None) -> str:
-    """A quote's ``--mode``: ``auto``, or a mode (or refund reason) of a registered policy; given the name of the
+    """A quote's ``mode``: ``auto``, or a mode (or refund reason) of a registered policy; given the name of the
     instance's policy, one of that policy's (`domain.policies.registry.check_mode`, which every quote applies)."""
     if policy is not None:
         try:
             return registry.check_mode(registry.named(policy), mode)
         except LedgerError as e:
-            raise BadInput(None, f"--mode: {e.message}") from None
+            raise BadInput(None, e.message, param="mode") from None
     modes = quote_modes()
     if mode not in modes:
-        raise BadInput(None, f"--mode: {mode!r} is not one of {', '.join(modes)}")
+        raise BadInput(None, f"{mode!r} is not one of {', '.join(modes)}", param="mode")
     return mode
 
 
-OPTIONS = {"with": "--with", "invoice": "--invoice", "reason": "--mode", "mode": "--mode"}  # a request's fields
+PARAMS = {"with": "with", "invoice": "invoice", "reason": "mode", "mode": "mode"}  # a request's field: its parameter
 
 
 @contextmanager
-def naming_options() -> Iterator[None]:
-    """A refusal that concerns a request's field given by a CLI option names the option (``--with``...)."""
+def naming_params() -> Iterator[None]:
+    """A refusal that concerns a request's field given by a parameter of the call names the parameter (``with``,
+    ``mode`` for a reason: what the caller gave)."""
     try:
         yield
     except LedgerError as e:
-        if e.field in OPTIONS:
-            raise BadInput(None, f"{OPTIONS[e.field]}: {e.message}") from None
+        if e.field in PARAMS:
+            raise BadInput(None, e.message, param=PARAMS[e.field]) from None
         raise
 
 
@@ -93,7 +94,7 @@ def quote(app: App, instance: str, at: datetime, known_at: datetime | None = Non
     """What a refund of ``instance`` (and ``with_``) requested at ``at`` would pay, as known at ``known_at``."""
     known_at = known_at or app.now()
     check_mode(mode)
-    with naming_options():
+    with naming_params():
         return service.quote(app.ledger, instance, at, known_at, mode, list(with_),
                              exception_report=exception_report, reason=reason, invoice=invoice,
                              overrides=dict(overrides or {}))
@@ -225,7 +226,7 @@ def diff(app: App, instance: str, at: datetime, known_at: datetime, vs: datetime
          with_: Sequence[str] = ()) -> dict[str, Any]:
     """How the quote for ``at`` changed between ``known_at`` and ``vs``, and the recorded events that caused it."""
     check_mode(mode)
-    with naming_options():
+    with naming_params():
         return service.diff(app.ledger, instance, at, known_at, vs, mode, list(with_))
 
 
