@@ -5,8 +5,9 @@ The CLI holds no rules and no infrastructure: each command parses its options, c
 `adapters.services` with the App (`adapters.bootstrap`, built once per process) and renders the answer.
 
 The package: `adapters.cli.app` (the typer app, its consoles and global options), `options` (the option aliases
-and their parsing), `render` (tables), and the commands by audience: `ingest`, `queries`, `finance`, `audit`,
-`listings`, `admin` (imported in this order: the order ``--help`` lists them in).
+and their parsing), `render` (tables), `views` (the human answers: pure renderers), and the commands by
+audience: `ingest`, `queries`, `finance`, `audit`, `listings`, `admin` (imported in this order: the order
+``--help`` lists them in).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from adapters import services
+from adapters.cli import views
 from adapters.cli.app import application, cli, err, out
 from adapters.cli.options import Json, Mode
 from adapters.formats import chain, output
@@ -33,24 +34,8 @@ def diff_cmd(
         print(json.dumps(d, indent=2))
         return
     zone = services.instance_zone(application(), instance)  # one zone: the instance's policy's
-    out.print(f"Quote for {instance} at {output.when(t, zone, exact=True)}: known at "
-              f"{output.when(k1, zone, exact=True)} vs {output.when(k2, zone, exact=True)}")
-    if not (d["changed"] or d["lines"] or d["reasons"]["added"] or d["reasons"]["removed"]):
-        out.print("  no change")
-    for c in d["changed"]:
-        out.print(f"  {c['field']}: {c['from']} -> {c['to']}")
-    for ln in d["lines"]:
-        a, b = (x["refund"] if x else "—" for x in (ln["from"], ln["to"]))
-        out.print(f"  line {ln['instance']}/{ln['order']}: {a} -> {b}")
-    for rule in d["reasons"]["added"]:
-        out.print(f"  reason added: {rule}")
-    for rule in d["reasons"]["removed"]:
-        out.print(f"  reason removed: {rule}")
-    out.print("Caused by (recorded in between):")
-    for c in d["caused_by"]:
-        extra = f" of line {c['target']} ({c['reason']})" if "target" in c else ""
-        out.print(f"  {output.when(c['recorded_at'], zone)}  {c['stream']}: {c['fact']}{extra} id={c['id']} "
-                  f"at {output.when(c['at'], zone)}")
+    for shown in views.diff(d, instance, t, k1, k2, zone):
+        out.print(shown)
 
 
 @cli.command("verify")
