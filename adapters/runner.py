@@ -31,9 +31,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
+from adapters.formats.errors import BadInput
 from adapters.store.ledger import settings_from_url, shown
 from adapters.store.scan import AnyPartition, Mapper
-from domain.errors import LedgerError
 
 CONNECT_TIMEOUT = 5  # seconds to reach a scheduler, and to wait for its first worker
 # A local cluster's workers run without Dask's statistical profiler (a stack sample every 10 ms costs the
@@ -45,23 +45,23 @@ Notice = Callable[[str], None]  # a line for the user (the CLI prints it to stan
 
 
 def check(url: str, workers: int | None = None, scheduler: str | None = None) -> None:
-    """Refuse (bad input, naming the option) what cannot run: both options, a number of workers below 1, a
-    remote cluster on an SQLite ledger, several processes on an in-memory store."""
+    """Refuse (bad input, naming the parameter: ``workers``, ``scheduler``) what cannot run: both, a number of
+    workers below 1, a remote cluster on an SQLite ledger, several processes on an in-memory store."""
     if workers is not None and scheduler is not None:
-        raise LedgerError("give --workers (a local cluster) or --scheduler (an existing one), not both",
-                          "--scheduler")
+        raise BadInput(None, "give --workers (a local cluster) or --scheduler (an existing one), not both",
+                       param="scheduler")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
-        raise LedgerError(f"{workers!r} is not a number of worker processes (1 or more)", "--workers")
+        raise BadInput(None, f"{workers!r} is not a number of worker processes (1 or more)", param="workers")
     if scheduler is None and (workers or 1) == 1:
         return
     env = settings_from_url(url)
     if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
         if scheduler is not None:
-            raise LedgerError(f"remote workers need PostgreSQL; {shown(url)} is a file on this host "
-                              "(use --workers N for a local cluster)", "--scheduler")
+            raise BadInput(None, f"remote workers need PostgreSQL; {shown(url)} is a file on this host "
+                                 "(use --workers N for a local cluster)", param="scheduler")
         name = env.get("SQLITE_DBNAME", "")
         if name == ":memory:" or "mode=memory" in name:
-            raise LedgerError(f"worker processes cannot open an in-memory store ({shown(url)})", "--workers")
+            raise BadInput(None, f"worker processes cannot open an in-memory store ({shown(url)})", param="workers")
 
 
 def counted(map_: Mapper, progress: Progress | None) -> Mapper:
@@ -89,11 +89,11 @@ def mapper(url: str, workers: int | None = None, scheduler: str | None = None, *
     if scheduler is None and (workers or 1) == 1:
         yield counted(builtins.map, progress)
         return
-    option = "--scheduler" if scheduler is not None else "--workers"
+    option = "scheduler" if scheduler is not None else "workers"
     try:
         import distributed
     except ImportError:
-        raise LedgerError("needs Dask: pip install 'billing-ledger[dask]'", option) from None
+        raise BadInput(None, "needs Dask: pip install 'billing-ledger[dask]'", param=option) from None
     say = notice or (lambda _: None)
     if scheduler is not None:  # connected (or refused) before the job starts
         with _client(distributed, 1, scheduler, say) as client:
@@ -141,17 +141,17 @@ def _client(distributed: Any, workers: int, scheduler: str | None, notice: Notic
     try:
         client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError, TypeError) as e:
-        raise LedgerError(f"cannot reach the Dask scheduler at {scheduler}: {e}", "--scheduler") from None
+        raise BadInput(None, f"cannot reach the Dask scheduler at {scheduler}: {e}", param="scheduler") from None
     try:
         try:
             client.get_versions(check=True)
         except ValueError as e:
-            raise LedgerError(f"the cluster at {scheduler} runs other package versions than this process: {e}",
-                              "--scheduler") from None
+            raise BadInput(None, f"the cluster at {scheduler} runs other package versions than this process: {e}",
+                           param="scheduler") from None
         try:
             client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
         except (TimeoutError, OSError):
-            raise LedgerError(f"the Dask scheduler at {scheduler} has no worker", "--scheduler") from None
+            raise BadInput(None, f"the Dask scheduler at {scheduler} has no worker", param="scheduler") from None
         yield client
     finally:
         client.close()

@@ -3,14 +3,26 @@ Its own module, so that checking a CLI option or a statement does not load the f
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class BadInput(Exception):
-    """Bad input at a feed line (or a CLI argument, ``line`` None): exit status 2, nothing written."""
+    """Bad input at a feed line (or a parameter of a call, ``line`` None): exit status 2, nothing written.
 
-    def __init__(self, line: int | None, message: str) -> None:
-        super().__init__(f"line {line}: {message}" if line is not None else message)
+    ``param``: the parameter refused, by its neutral name (the use case's, as the HTTP API calls it: ``known_at``,
+    ``set``); each entrypoint says it in its own words (`named`: ``--known-at`` on the CLI). ``str()`` is the
+    neutral form, ``known_at: message``."""
+
+    def __init__(self, line: int | None, message: str, *, param: str | None = None) -> None:
         self.line = line
         self.message = message
+        self.param = param
+        super().__init__(self.named(str))
+
+    def named(self, name: Callable[[str], str]) -> str:
+        """The message, its parameter named by ``name(param)`` (``line N:`` first for a feed's line)."""
+        where = f"line {self.line}: " if self.line is not None else ""
+        return where + (f"{name(self.param)}: " if self.param else "") + self.message
 
 
 PROBLEMS_MAX = 100  # the bad lines one answer lists (docs/feed.md)

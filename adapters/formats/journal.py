@@ -35,7 +35,8 @@ def beancount() -> Any:
         from beancount.core import amount, data
         from beancount.parser import printer
     except ImportError:  # pragma: no cover - the extra is installed with dev
-        raise BadInput(None, "--format: beancount is not installed (pip install 'billing-ledger[journal]')") from None
+        raise BadInput(None, "beancount is not installed (pip install 'billing-ledger[journal]')",
+                       param="format") from None
     return amount, data, printer
 
 

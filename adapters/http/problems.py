@@ -1,8 +1,8 @@
 """Every error as RFC 9457 problem details (``application/problem+json``), from one handler.
 
 - bad input (`BadInput`, a refused fact, a request that does not validate): 422, ``errors`` lists the same
-  ``line N: field: what`` items as the CLI (every bad line of a feed, `BadFeed`; an option's ``--name`` is the
-  parameter's ``name`` here);
+  ``line N: field: what`` items as the CLI (every bad line of a feed, `BadFeed`; a parameter the CLI names by
+  its option, ``--known-at``, is named ``known_at`` here: `BadInput.param`);
 - an unknown instance: 404; a key that may not call the function: 403; no or bad key: 401;
 - an idempotency key reused with another body: 422, its first request still running: 409;
 - a store that holds no ledger or cannot be reached: 503; anything else: 500, saying only that.
@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from http import HTTPStatus
 from typing import Any
 
@@ -38,11 +37,6 @@ def problem(status: int, detail: str | None = None, *, slug: str | None = None,
         body["detail"] = detail
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
-
-
-def http_name(message: str) -> str:
-    """A CLI message as the API says it: ``--known-at: ...`` names the parameter ``known_at``."""
-    return re.sub(r"\A--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), message)
 
 
 def bad_input(items: list[str]) -> JSONResponse:
@@ -75,7 +69,7 @@ async def _domain(_: Request, e: Exception) -> JSONResponse:
     if isinstance(e, BadFeed):  # every bad line of a feed, one item each
         return problem(422, e.summary if len(e.problems) > 1 or e.truncated else str(e), slug="bad-input",
                        errors=[str(p) for p in e.problems])
-    return bad_input([http_name(str(e))])
+    return bad_input([str(e)])  # a parameter by its own name, as the API calls it (`BadInput.param`)
 
 
 async def _idempotency(_: Request, e: Exception) -> JSONResponse:

@@ -127,10 +127,10 @@ class Audit:
         return out
 
 
-def parse_head(option: str, value: str) -> str:
+def parse_head(param: str, value: str) -> str:
     head = value.strip().lower()
     if not fmt.HEAD.match(head):
-        raise BadInput(None, f"{option}: {value!r} is not a head (64 hex digits, as `verify --json` prints)")
+        raise BadInput(None, f"{value!r} is not a head (64 hex digits, as `verify --json` prints)", param=param)
     return head
 
 
@@ -202,9 +202,9 @@ def audit(app: App, expect_heads: list[str] | tuple[str, ...] = (), checkpoints:
     """Re-walk the chain once, and check each expected head and each checkpoint of ``checkpoints`` against it.
     Bad input (a malformed head, an unreadable or malformed checkpoint file or key) is raised before the
     ledger is read."""
-    heads = [parse_head("--expect-head", h) for h in expect_heads]
+    heads = [parse_head("expect_head", h) for h in expect_heads]
     if public_key is not None and checkpoints is None:
-        raise BadInput(None, "--public-key: only with --checkpoints")
+        raise BadInput(None, "only with --checkpoints", param="public_key")
     lines: list[tuple[int, fmt.Checkpoint]] = []
     key = None
     if checkpoints is not None:

@@ -72,7 +72,8 @@ def journal(app: App, start: datetime, end: datetime, known_at: datetime | None 
     """The journal of the days starting in ``[start, end)``, after the balances brought forward from before
     them (its closing balances are the ledger's own at ``end``)."""
     if start >= end:
-        raise BadInput(None, f"--from: {start.isoformat()} is not before --to {end.isoformat()}")
+        raise BadInput(None, f"{start.isoformat()} is not before the end of the period, {end.isoformat()}",
+                       param="from")
     found, k, close = entries(app, known_at, closed_through, closed_at, size=size, map=map)
     first = first_day(start, app.settings.reporting_tz)
     return Journal(book.window(found, first, first_day(end, app.settings.reporting_tz)), first, k, close)
@@ -116,4 +117,4 @@ def write_journal(j: Journal, path: str, fmt: str) -> int:
         return formats.write_beancount(j.entries, path, j.first)
     if fmt == "csv":
         return formats.write_csv(j.entries, path)
-    raise BadInput(None, f"--format: {fmt!r} is not {' or '.join(JOURNAL_FORMATS)}")
+    raise BadInput(None, f"{fmt!r} is not {' or '.join(JOURNAL_FORMATS)}", param="format")

@@ -103,16 +103,16 @@ def create_key(app: App, role: str, accounts: Sequence[str] = (), name: str | No
     Creates the ledger's store when missing (as recording does), so a server can be keyed before its first
     feed."""
     if role not in ROLES:
-        raise BadInput(None, f"--role: {role!r} is not one of {', '.join(ROLES)}")
+        raise BadInput(None, f"{role!r} is not one of {', '.join(ROLES)}", param="role")
     accounts = tuple(dict.fromkeys(accounts))
     for a in accounts:
         if not _ACCOUNT.match(a):
-            raise BadInput(None, f"--account: {a!r} is not an account name (1 to 200 characters, no control "
-                                 "characters)")
+            raise BadInput(None, f"{a!r} is not an account name (1 to 200 characters, no control characters)",
+                           param="account")
     if role == "customer" and not accounts:
-        raise BadInput(None, "--account: a customer key needs at least one account")
+        raise BadInput(None, "a customer key needs at least one account", param="account")
     if name is not None and not _ACCOUNT.match(name):
-        raise BadInput(None, "--name: 1 to 200 characters, no control characters")
+        raise BadInput(None, "1 to 200 characters, no control characters", param="name")
     from adapters.store import apikeys  # SQLAlchemy (the keys table): only where keys are read or written
 
     key_id = f"k_{secrets.token_hex(8)}"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.bootstrap import App
 from adapters.formats import envelope
 from adapters.formats.errors import BadInput
-from adapters.services import record as service
+from adapters.services import reads
 from domain.errors import LedgerError
 from domain.instance import Instance, known, opening, retractions
 from domain.money import Payment
@@ -40,50 +40,51 @@ def quote_modes(policy: str | None = None) -> tuple[str, ...]:
 
 def instance_policy(app: App, instance: str) -> str | None:
     """The name of the policy that judges ``instance`` (None while it has no opening fact)."""
-    head = opening(service.events_of(app.ledger, instance))
+    head = opening(reads.events_of(app.ledger, instance))
     return registry.for_product(head.product).name if head is not None else None
 
 
 def check_overrides(overrides: dict[str, str]) -> dict[str, str]:
-    """``--set NAME=VALUE`` overrides, each within the envelope for its parameter's type and parsed by every
-    policy that knows the name: a bad name or value is bad input naming ``--set`` (and the parameter)."""
+    """``set`` overrides (NAME=VALUE), each within the envelope for its parameter's type and parsed by every
+    policy that knows the name: a bad name or value is bad input naming ``set`` (and the policy parameter)."""
     for name, value in overrides.items():
         try:
             for p in registry.POLICIES:
                 envelope.parameter(p.parameters, name, value)
             registry.check({name: value})
         except envelope.Refused as e:
-            raise BadInput(None, f"--set: {name}={value}: {e.message}") from None
+            raise BadInput(None, f"{name}={value}: {e.message}", param="set") from None
         except LedgerError as e:
-            raise BadInput(None, f"--set: {name}={value}: {e.message}") from None
+            raise BadInput(None, f"{name}={value}: {e.message}", param="set") from None
     return overrides
 
 
 def check_mode(mode: str, policy: str | None = None) -> str:
-    """A quote's ``--mode``: ``auto``, or a mode (or refund reason) of a registered policy; given the name of the
+    """A quote's ``mode``: ``auto``, or a mode (or refund reason) of a registered policy; given the name of the
     instance's policy, one of that policy's (`domain.policies.registry.check_mode`, which every quote applies)."""
     if policy is not None:
         try:
             return registry.check_mode(registry.named(policy), mode)
         except LedgerError as e:
-            raise BadInput(None, f"--mode: {e.message}") from None
+            raise BadInput(None, e.message, param="mode") from None
     modes = quote_modes()
     if mode not in modes:
-        raise BadInput(None, f"--mode: {mode!r} is not one of {', '.join(modes)}")
+        raise BadInput(None, f"{mode!r} is not one of {', '.join(modes)}", param="mode")
     return mode
 
 
-OPTIONS = {"with": "--with", "invoice": "--invoice", "reason": "--mode", "mode": "--mode"}  # a request's fields
+PARAMS = {"with": "with", "invoice": "invoice", "reason": "mode", "mode": "mode"}  # a request's field: its parameter
 
 
 @contextmanager
-def naming_options() -> Iterator[None]:
-    """A refusal that concerns a request's field given by a CLI option names the option (``--with``...)."""
+def naming_params() -> Iterator[None]:
+    """A refusal that concerns a request's field given by a parameter of the call names the parameter (``with``,
+    ``mode`` for a reason: what the caller gave)."""
     try:
         yield
     except LedgerError as e:
-        if e.field in OPTIONS:
-            raise BadInput(None, f"{OPTIONS[e.field]}: {e.message}") from None
+        if e.field in PARAMS:
+            raise BadInput(None, e.message, param=PARAMS[e.field]) from None
         raise
 
 
@@ -93,10 +94,10 @@ def quote(app: App, instance: str, at: datetime, known_at: datetime | None = Non
     """What a refund of ``instance`` (and ``with_``) requested at ``at`` would pay, as known at ``known_at``."""
     known_at = known_at or app.now()
     check_mode(mode)
-    with naming_options():
-        return service.quote(app.ledger, instance, at, known_at, mode, list(with_),
-                             exception_report=exception_report, reason=reason, invoice=invoice,
-                             overrides=dict(overrides or {}))
+    with naming_params():
+        return reads.assess(app.ledger, instance, at, known_at, mode, list(with_),
+                            exception_report=exception_report, reason=reason, invoice=invoice,
+                            overrides=dict(overrides or {}))
 
 
 # ----- history -----
@@ -175,7 +176,7 @@ def _history(events: Sequence[Any], known_at: datetime) -> list[tuple[dict[str, 
 def history(app: App, instance: str, known_at: datetime | None = None) -> History:
     """Every fact about ``instance`` as known at ``known_at``, retractions linked to what they void."""
     known_at = known_at or app.now()
-    (_, events), = service.iter_events(app.ledger, [instance])
+    (_, events), = reads.iter_events(app.ledger, [instance])
     facts = known(events, known_at)
     head = opening(f for f in facts if not isinstance(f, Instance.Retracted))
     policy = registry.for_product(head.product) if head is not None else None
@@ -208,7 +209,7 @@ def timeline(app: App, instance: str, at: datetime | None = None, known_at: date
 
     known_at = known_at or app.now()
     at = at or known_at
-    (_, events), = service.iter_events(app.ledger, [instance])
+    (_, events), = reads.iter_events(app.ledger, [instance])
     return fold_timeline(instance, list(events), at, known_at)
 
 
@@ -225,15 +226,15 @@ def diff(app: App, instance: str, at: datetime, known_at: datetime, vs: datetime
          with_: Sequence[str] = ()) -> dict[str, Any]:
     """How the quote for ``at`` changed between ``known_at`` and ``vs``, and the recorded events that caused it."""
     check_mode(mode)
-    with naming_options():
-        return service.diff(app.ledger, instance, at, known_at, vs, mode, list(with_))
+    with naming_params():
+        return reads.diff(app.ledger, instance, at, known_at, vs, mode, list(with_))
 
 
 def overdue(app: App, at: datetime, overrides: dict[str, str] | None = None, holidays: Sequence[date] = (),
             known_at: datetime | None = None) -> list[Overdue]:
     """Refunds past a deadline at business time ``at`` (K-L2; P-R2, P-R3, P-D1), as known at ``known_at``."""
     known_at = known_at or app.now()
-    return service.overdue(app.ledger, at, known_at, dict(overrides or {}), tuple(holidays))
+    return reads.overdue(app.ledger, at, known_at, dict(overrides or {}), tuple(holidays))
 
 
 def verify(app: App, expect_heads: Sequence[str] = (), checkpoints: str | None = None,

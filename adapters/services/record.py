@@ -21,8 +21,6 @@ from eventsourcing.persistence import IntegrityError, OperationalError
 
 from adapters.formats import envelope
 from adapters.formats.errors import PROBLEMS_MAX, BadFeed, BadInput
-from adapters.services.reads import assess as quote  # noqa: F401 - for queries.py (see reads.assess)
-from adapters.services.reads import diff, events_of, iter_events, overdue  # noqa: F401 - moved; for queries.py
 from adapters.store.ledger import Ledger
 from adapters.store.prefetch import select_many
 from domain.errors import Conflict, Inconsistent, LedgerError, UnknownInstance, UnknownReference
@@ -287,10 +285,10 @@ def _check_validity(uow: UnitOfWork, name: str, number: int) -> None:
     """The envelope: a term (and renewals placed in advance, which stack) may not make an instance valid beyond
     ``envelope.VALIDITY_MAX``, so every date derived from its orders stays representable."""
     inst = uow.instance(name)
-    head = inst.purchase if inst is not None else None
-    if head is None:
+    if inst is None or inst.purchase is None:
         return
-    ends = [p.end for p in registry.for_product(head.product).orders(head, inst.live_facts())]  # type: ignore[union-attr]
+    head = inst.purchase
+    ends = [p.end for p in registry.for_product(head.product).orders(head, inst.live_facts())]
     if ends and max(ends) > envelope.VALIDITY_MAX:
         zone = registry.calendar_tz(registry.for_product(head.product))
         raise BadInput(number, f"months: the instance would be valid until {readable(max(ends), zone)}, beyond the "

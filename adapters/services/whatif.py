@@ -34,10 +34,9 @@ from adapters.formats.errors import BadInput
 from adapters.formats.feed import parse_feed
 from adapters.services import reads
 from adapters.services import record as service
-from adapters.services.queries import check_mode, naming_options
+from adapters.services.queries import check_mode, naming_params
 from adapters.store.ledger import Ledger
 from adapters.store.scan import Mapper, Pinned, Store, Task, pin, shared
-from domain.errors import LedgerError
 from domain.instance import account_id, instance_id, key_id, opening
 from domain.policies import registry
 from domain.quote import Quote
@@ -57,17 +56,17 @@ def scenario(ledger: Ledger, name: str, at: datetime, now: datetime, add: list[s
     """The quote for ``name`` at ``at`` as the ledger stands, judged by its own parameters (the baseline), and
     with the scenario: the facts ``add`` (feed lines) recorded, the lines ``drop`` names left out and the
     parameter ``overrides``. A scenario the ledger refuses is bad input naming the option and the user's value
-    (``--add: line N: ...``, ``--drop: ID: ...``), never a line the user did not write."""
+    (``add: line N: ...``, ``drop: ID: ...``), never a line the user did not write."""
     before = reads.assess(ledger, name, at, now, mode, with_, **quote_kw)
     names = [name, *(with_ or [])]
     drop = list(dict.fromkeys(drop))  # a line dropped twice is dropped
     for line_id in drop:
         owner = _owner(ledger, line_id)
         if owner is None:
-            raise BadInput(None, f"--drop: {line_id}: no line with this id was recorded")
+            raise BadInput(None, f"{line_id}: no line with this id was recorded", param="drop")
         if owner not in names:
-            raise BadInput(None, f"--drop: {line_id}: the line is a fact about {owner}, not about "
-                                 f"{' or '.join(names)}")
+            raise BadInput(None, f"{line_id}: the line is a fact about {owner}, not about {' or '.join(names)}",
+                           param="drop")
     memory = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     for n in names:
         _copy(ledger, memory, instance_id(n))
@@ -82,13 +81,13 @@ def scenario(ledger: Ledger, name: str, at: datetime, now: datetime, add: list[s
                                "reason": "what-if: dropped"}) for line_id in drop]
     try:
         service.record(memory, parse_feed([*add, *retractions]), now)
-    except BadInput as e:  # the feed's line N: a line of --add, or the retraction of a --drop
+    except BadInput as e:  # the feed's line N: a line of add, or the retraction of a drop
         if e.line is None:
             raise
         if e.line <= len(add):
-            raise BadInput(None, f"--add: line {e.line}: {e.message}") from None
-        raise BadInput(None, f"--drop: {drop[e.line - len(add) - 1]}: {e.message.removeprefix('target: ')}") \
-            from None
+            raise BadInput(None, f"line {e.line}: {e.message}", param="add") from None
+        raise BadInput(None, f"{drop[e.line - len(add) - 1]}: {e.message.removeprefix('target: ')}",
+                       param="drop") from None
     after = reads.assess(memory, name, at, FAR, mode, with_, overrides=overrides, **quote_kw)
     return before, after
 
@@ -106,7 +105,7 @@ def policy_version_parameters(ledger: Ledger, version: str, known_at: datetime =
     them."""
     found = registry.posted_version(shared(ledger, known_at), version)
     if found is None:
-        raise LedgerError(f"no policy version {version!r} was posted", "--policy-version")
+        raise BadInput(None, f"no policy version {version!r} was posted", param="policy_version")
     return found
 
 
@@ -160,7 +159,7 @@ def instance_scenario(app: App, instance: str, at: datetime, add: Sequence[str] 
     applied: dict[str, Any] = dict(overrides or {})
     if policy_version:
         applied = {**policy_version_parameters(app.ledger, policy_version, now), **applied}
-    with naming_options():
+    with naming_params():
         before, after = scenario(app.ledger, instance, at, now, list(add), list(drop), mode, overrides=applied)
     return InstanceScenario(instance, at, before, after, applied)
 
@@ -218,7 +217,7 @@ def ledger_scenario(app: App, overrides: dict[str, str] | None = None, policy_ve
 # ----- every instance's refund exposure at a time -----
 
 def exposure_modes(modes: Sequence[str]) -> dict[str, str]:
-    """``--mode`` of the exposure, per policy (by name): each given mode is judged on the instances whose policy
+    """``mode`` of the exposure, per policy (by name): each given mode is judged on the instances whose policy
     knows it, the others are judged under ``auto``; two modes of one policy are bad input."""
     chosen: dict[str, str] = {}
     for mode in modes:
@@ -226,8 +225,8 @@ def exposure_modes(modes: Sequence[str]) -> dict[str, str]:
         for p in registry.POLICIES:
             if mode != "auto" and mode in p.modes:
                 if chosen.setdefault(p.name, mode) != mode:
-                    raise BadInput(None, f"--mode: {chosen[p.name]} and {mode} are both modes of {p.name}: give at "
-                                         "most one per policy")
+                    raise BadInput(None, f"{chosen[p.name]} and {mode} are both modes of {p.name}: give at most one "
+                                         "per policy", param="mode")
     return chosen
 
 

@@ -132,13 +132,17 @@ def _t(v: str | None) -> datetime | None:
     return datetime.fromisoformat(v) if v else None
 
 
+def _at(v: str) -> datetime:
+    return datetime.fromisoformat(v)
+
+
 def _order_row(r: Any) -> OrderRow:
-    return OrderRow(r.instance, r.order_id, r.account, r.product, r.kind, _t(r.placed_at), _t(r.valid_from),  # type: ignore[arg-type]
-                    _t(r.valid_until), r.currency, r.paid_cents, r.credit_cents, r.status, r.cash_cents)  # type: ignore[arg-type]
+    return OrderRow(r.instance, r.order_id, r.account, r.product, r.kind, _at(r.placed_at), _at(r.valid_from),
+                    _at(r.valid_until), r.currency, r.paid_cents, r.credit_cents, r.status, r.cash_cents)
 
 
 def _refund_row(r: Any) -> RefundRow:
-    return RefundRow(r.refund, r.instance, r.account, r.policy, r.mode, _t(r.requested_at), _t(r.recorded_at),  # type: ignore[arg-type]
+    return RefundRow(r.refund, r.instance, r.account, r.policy, r.mode, _at(r.requested_at), _at(r.recorded_at),
                      r.currency, r.amount_cents, r.state, _t(r.settled_at),
                      tuple((ln["instance"], ln["order"], ln["refund_cents"]) for ln in json.loads(r.lines)),
                      r.releases)

@@ -116,9 +116,10 @@ def test_checkpoints_append_and_verify_on_the_in_memory_store(app, tmp_path):
 
 def test_bad_anchors_are_bad_input_before_the_store_is_read(tmp_path):
     app = bootstrap(Settings(url="foo://never-opened"))
-    with pytest.raises(BadInput, match="--expect-head: 'xyz' is not a head"):
+    with pytest.raises(BadInput, match=r"\Aexpect_head: 'xyz' is not a head") as refused:  # the parameter's name
         services.verify(app, ["xyz"])
-    with pytest.raises(BadInput, match="--public-key: only with --checkpoints"):
+    assert refused.value.param == "expect_head"
+    with pytest.raises(BadInput, match=r"\Apublic_key: only with --checkpoints"):
         services.verify(app, public_key="k.pub")
     (tmp_path / "empty").write_text("\n")
     with pytest.raises(BadInput, match="holds no checkpoint"):

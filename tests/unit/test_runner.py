@@ -9,24 +9,26 @@ from pathlib import Path
 import pytest
 
 from adapters import runner
+from adapters.formats.errors import BadInput
 from adapters.store.scan import balanced
-from domain.errors import LedgerError
 
 ROOT = Path(__file__).resolve().parents[2]
 PG = "postgresql+psycopg://u:secret@db:5432/ledger"
 
 
-@pytest.mark.parametrize("url, workers, scheduler, says", [
-    (PG, 2, "tcp://h:8786", "--scheduler: give --workers"),
-    (PG, 0, None, "--workers: 0 is not a number of worker processes"),
-    (PG, -1, None, "--workers: -1 is not"),
-    ("sqlite:///ledger.db", None, "tcp://h:8786", "--scheduler: remote workers need PostgreSQL"),
-    ("sqlite:///:memory:", 2, None, "--workers: worker processes cannot open an in-memory store"),
+@pytest.mark.parametrize("url, workers, scheduler, param, says", [
+    (PG, 2, "tcp://h:8786", "scheduler", "give --workers"),
+    (PG, 0, None, "workers", "0 is not a number of worker processes"),
+    (PG, -1, None, "workers", "-1 is not"),
+    ("sqlite:///ledger.db", None, "tcp://h:8786", "scheduler", "remote workers need PostgreSQL"),
+    ("sqlite:///:memory:", 2, None, "workers", "worker processes cannot open an in-memory store"),
 ])
-def test_what_cannot_run_is_refused_naming_the_option(url, workers, scheduler, says):
-    with pytest.raises(LedgerError) as refused:
+def test_what_cannot_run_is_refused_naming_the_parameter(url, workers, scheduler, param, says):
+    """The runner names the parameter (``scheduler``), not the CLI's option: the CLI says ``--scheduler``."""
+    with pytest.raises(BadInput) as refused:
         runner.check(url, workers, scheduler)
-    assert str(refused.value).startswith(says)
+    assert refused.value.param == param and refused.value.message.startswith(says)
+    assert str(refused.value).startswith(f"{param}: {says}")
     assert "secret" not in str(refused.value)
 
 

@@ -44,7 +44,7 @@ def test_a_feed_is_stamped_by_the_apps_clock_and_the_default_known_at_is_now(app
 
 def test_a_quote_refuses_an_unknown_mode_before_reading_the_store():
     app = bootstrap(Settings(url="foo://never-opened"))
-    with pytest.raises(BadInput, match="--mode: 'sometimes' is not one of auto, five_day"):
+    with pytest.raises(BadInput, match="mode: 'sometimes' is not one of auto, five_day"):
         services.quote(app, "kec-1", T0, mode="sometimes")
 
 

@@ -59,7 +59,7 @@ def _mode(mode: str, errors: list[str], policy: str | None) -> str:
     try:
         return services.check_mode(mode, policy)
     except BadInput as e:
-        errors.append(str(e).removeprefix("--"))  # the form's field: mode
+        errors.append(str(e))  # the form's field: mode
         return "auto"
 
 

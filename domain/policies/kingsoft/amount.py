@@ -173,7 +173,7 @@ def five_day_lines(app: Application, explain: bool = True) -> list[Line]:
             paid = o.payment.actual(app.params.refundable_tenders)
             if not o.refundable:
                 lines.append(Line(v.name, o.order, o.kind, "K-P1", paid, None, Decimal("0.00"),
-                                  f"promotion {o.promotion['id']} is not refundable: 0.00"  # type: ignore[index]
+                                  f"promotion {o.promotion['id']} is not refundable: 0.00"  # type: ignore[index]  # not refundable: in a promotion
                                   if explain else ""))
                 continue
             refund = round_cents(paid, "half_down")

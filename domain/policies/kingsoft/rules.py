@@ -224,7 +224,7 @@ def promotion_forbids_refund(app: Application) -> list[Reason]:
     withheld = paid or [(v, o) for v, o in orders if not o.refundable]
     if not withheld or any(o.refundable for _, o in withheld):
         return []
-    named = ", ".join(f"{v.name} order {o.order} (promotion {o.promotion['id']})"  # type: ignore[index]
+    named = ", ".join(f"{v.name} order {o.order} (promotion {o.promotion['id']})"  # type: ignore[index]  # K-P1: in one
                       for v, o in withheld)
     message = (f"every paid order of the application was bought in a promotion that is not refundable: {named}"
                if paid else "no order of the application has an actual payment, and these were bought in a promotion "

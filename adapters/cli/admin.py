@@ -1,0 +1,96 @@
+"""Administration: the HTTP service's API keys (``keys create|list|revoke``) and ``serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from adapters import services
+from adapters.bootstrap import Settings
+from adapters.cli.app import State, application, cli, out
+from adapters.cli.options import Json
+from adapters.cli.render import new_table
+from adapters.formats import output
+from adapters.formats.errors import BadInput
+
+keys = typer.Typer(no_args_is_help=True, help="API keys for the HTTP service (docs/http.md): create, list, revoke.")
+cli.add_typer(keys, name="keys")
+
+
+def _key_row(r: services.KeyRow) -> list[str]:
+    return [r.id, r.role, ", ".join(r.accounts), r.name or "", output.when(r.created_at, None), r.created_by,
+            f"{output.when(r.revoked_at, None)} by {r.revoked_by}" if r.revoked_at else ""]
+
+
+KEY_COLUMNS = ("id", "role", "accounts", "name", "created at", "created by", "revoked")
+
+
+@keys.command("create")
+def keys_create_cmd(
+    role: Annotated[str, typer.Option("--role", help=f"what the key may do: {', '.join(services.ROLES)}")],
+    accounts: Annotated[Optional[list[str]], typer.Option(
+        "--account", help="only this account's instances (repeatable; a customer key needs one)")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="a name for people (who holds the key)")] = None,
+    as_json: Json = False,
+) -> None:
+    """Create an API key and print its secret, once: it is stored only as a hash."""
+    made = services.create_key(application(), role, accounts or [], name, actor=services.local_actor())
+    if as_json:
+        print(json.dumps(made.as_json(), indent=2))
+        return
+    out.print(f"key {made.id} ({made.role}{': ' + ', '.join(made.accounts) if made.accounts else ''}); its "
+              "secret, shown only now:")
+    out.print(made.key)
+
+
+@keys.command("list")
+def keys_list_cmd(as_json: Json = False) -> None:
+    """Every key (never a secret): role, accounts, who created it, when, and whether it was revoked."""
+    rows = services.list_keys(application())
+    if as_json:
+        print(json.dumps({"keys": [r.as_json() for r in rows]}, indent=2))
+        return
+    table = new_table("API keys", *KEY_COLUMNS)
+    for r in rows:
+        table.add_row(*_key_row(r))
+    out.print(table)
+    out.print(f"{len(rows)} key(s)")
+
+
+@keys.command("revoke")
+def keys_revoke_cmd(
+    key_id: Annotated[str, typer.Argument(metavar="ID", help="the key's id (keys list)")],
+    as_json: Json = False,
+) -> None:
+    """Revoke a key: every later request with it is refused (401) at once."""
+    r = services.revoke_key(application(), key_id, actor=services.local_actor())
+    if as_json:
+        print(json.dumps(r.as_json(), indent=2))
+        return
+    out.print(f"revoked {r.id} at {output.when(r.revoked_at, None)} by {r.revoked_by}")
+
+
+@cli.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="the address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="the TCP port")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="worker processes (more than one needs "
+                                                                   "PostgreSQL)")] = 1,
+    fd: Annotated[Optional[int], typer.Option("--fd", min=0, hidden=True,
+                                              help="serve on this already bound socket (tests)")] = None,
+) -> None:
+    """Serve the HTTP API (docs/http.md) with uvicorn: OpenAPI at /openapi.json, docs at /docs."""
+    settings = State.settings or Settings.resolve()
+    if workers > 1 and not settings.url.startswith("postgresql"):
+        raise BadInput(None, f"--workers: {workers} workers need PostgreSQL (--db postgresql+psycopg://...); "
+                             "an SQLite ledger is served by one")
+    where = ["--fd", str(fd)] if fd is not None else ["--host", host, "--port", str(port)]
+    argv = [sys.executable, "-m", "adapters.http.serve", "--workers", str(workers), *where]
+    os.environ["BILLING_LEDGER_DB"] = settings.url
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # uvicorn takes over this process: its signals, its exit status
