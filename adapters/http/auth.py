@@ -77,6 +77,7 @@ def authorize(request: Request, who: Principal, functions: Iterable[str]) -> Pri
     limiter = request.app.state.limiter
     if limiter is not None:
         limiter.check(who.id)
+    request.state.principal = who  # from here on, the request's body may be read (`adapters.http.bodies`)
     return who
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.http.auth import AppDep, KeyAdmin, Unnarrowed
+from adapters.http.bodies import Body, json_body, json_model
 from adapters.http.problems import responses
 from adapters.services import keys
 
@@ -21,8 +22,10 @@ class NewKey(BaseModel):
     name: str | None = Field(None, max_length=200)
 
 
-@router.post("/keys", status_code=201, summary="Create a key (its secret is shown once)")
-def create(app: AppDep, who: KeyAdmin, whole: Unnarrowed, new: NewKey) -> dict[str, Any]:
+@router.post("/keys", status_code=201, summary="Create a key (its secret is shown once)",
+             openapi_extra=json_body(NewKey))
+def create(app: AppDep, who: KeyAdmin, whole: Unnarrowed, body: Body) -> dict[str, Any]:
+    new, _ = json_model(body, NewKey)
     return keys.create_key(app, new.role, new.accounts, new.name, actor=who.actor).as_json()
 
 
