@@ -87,21 +87,24 @@ def _encode(value: Any) -> str:
     return json.dumps(value)
 
 
-def _plain(value: Any, path: str) -> Any:
-    """The decoded value as Python's ``json`` gives it; a key twice in an object is bad input."""
+def _plain(value: Any, path: str, twice: bool = False) -> Any:
+    """The decoded value as Python's ``json`` gives it; a key twice in an object is bad input (``twice``: the
+    last one, for feed lines, whose parser refuses it in its own words)."""
     if isinstance(value, _Pairs):
         out: dict[str, Any] = {}
         for k, v in value:
-            if k in out:
+            if k in out and not twice:
                 raise BadInput(None, f"body: {path}{echo(k)}: the key is given twice")
-            out[k] = _plain(v, f"{path}{k}.")
+            out[k] = _plain(v, f"{path}{k}.", twice)
         return out
     if isinstance(value, list):
-        return [_plain(v, path) for v in value]
+        return [_plain(v, path, twice) for v in value]
     if isinstance(value, _Number):
         try:
             return json.loads(value)
         except ValueError:  # past Python's 4,300 digits, or NaN and Infinity
+            if twice:
+                return str(value)  # a feed line's: its parser says what is wrong with it
             raise BadInput(None, f"body: {path.rstrip('.') or 'value'}: {echo(value)} is not a number "
                                  "JSON allows here") from None
     return value
@@ -121,7 +124,7 @@ def json_model(data: bytes, model: type[M], raw: str | None = None) -> tuple[M, 
             seen.add(name)
         fields = dict(tree)
         lines = fields.get(raw) if raw is not None else None
-        lenient = {raw: _plain(fields[raw], f"{raw}.")} if raw in fields else {}
+        lenient = {raw: _plain(fields[raw], f"{raw}.", twice=True)} if raw in fields else {}
         plain = _plain(_Pairs((k, v) for k, v in tree if k != raw), "")
         kept = [_encode(line) for line in lines] if isinstance(lines, list) else []
     except RecursionError:
