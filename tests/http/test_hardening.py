@@ -37,11 +37,11 @@ def test_a_broken_json_body_is_422_problem_details_naming_the_body(server):
 
 def test_a_what_if_line_is_read_by_the_feeds_parser_exactly(server):
     """A duplicate key in an added line is refused as on /v1/feeds (before: the last one won, 200)."""
-    line = ('{"type": "renew", "at": "%s", "instance": "kec-2", "order": "o-dup", "months": 1, '
-            '"monthly_price": "9999.00", "monthly_price": "50.00", "payment": {"cash": "50.00"}}' % AT)
+    line = ('{"type": "renew", "at": "' + AT + '", "instance": "kec-2", "order": "o-dup", "months": 1, '
+            '"monthly_price": "9999.00", "monthly_price": "50.00", "payment": {"cash": "50.00"}}')
     fed = server.post("/v1/feeds", "recorder", content=line.encode())
     assert fed.status_code == 422
-    body = '{"instance": "kec-2", "at": "%s", "add": [%s]}' % (AT, line)
+    body = '{"instance": "kec-2", "at": "' + AT + '", "add": [' + line + "]}"
     got = server.post("/v1/what-if", "finance", content=body.encode(), headers={"content-type": "application/json"})
     assert got.status_code == 422, got.text
     assert got.json()["errors"] == [f"add: {e}" for e in fed.json()["errors"]]
