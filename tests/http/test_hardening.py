@@ -102,3 +102,15 @@ def test_an_error_repeats_an_offending_value_cut_short(server):
         got = server.post("/v1/feeds", "recorder", content=json.dumps(line).encode())
         assert got.status_code == 422 and len(got.content) < 2000, got.text[:500]
         assert "XXXXXXXXXX" in got.json()["detail"] and "200,000 characters" in got.json()["detail"]
+
+
+def test_a_key_made_over_http_may_expire_and_shows_when_it_was_last_used(server):
+    """Issue 30, item 9, over HTTP: ``expires_at`` (a time already past: 422 naming it), ``last_used_at``."""
+    past = server.post("/v1/keys", "admin", json={"role": "auditor", "expires_at": "2020-01-01T00:00:00+00:00"})
+    assert past.status_code == 422 and past.json()["errors"][0].startswith("expires_at: "), past.text
+    made = server.post("/v1/keys", "admin", json={"role": "auditor", "expires_at": "2199-01-01T00:00:00+00:00"})
+    assert made.status_code == 201 and made.json()["expires_at"] == "2199-01-01T00:00:00+00:00"
+    assert server.get("/v1/verify", made.json()["key"]).status_code == 200
+    listed = {k["id"]: k for k in server.get("/v1/keys", "admin").json()["keys"]}
+    assert listed[made.json()["id"]]["last_used_at"] is not None
+    assert listed[made.json()["id"]]["expires_at"] == "2199-01-01T00:00:00+00:00"
