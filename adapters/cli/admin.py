@@ -16,6 +16,7 @@ from adapters.cli.options import Json
 from adapters.cli.render import new_table
 from adapters.formats import output
 from adapters.formats.errors import BadInput
+from adapters.formats.params import optional_instant
 
 keys = typer.Typer(no_args_is_help=True, help="API keys for the HTTP service (docs/http.md): create, list, revoke.")
 cli.add_typer(keys, name="keys")
@@ -23,10 +24,12 @@ cli.add_typer(keys, name="keys")
 
 def _key_row(r: services.KeyRow) -> list[str]:
     return [r.id, r.role, ", ".join(r.accounts), r.name or "", output.when(r.created_at, None), r.created_by,
-            f"{output.when(r.revoked_at, None)} by {r.revoked_by}" if r.revoked_at else ""]
+            f"{output.when(r.revoked_at, None)} by {r.revoked_by}" if r.revoked_at else "",
+            output.when(r.last_used_at, None) if r.last_used_at else "never",
+            output.when(r.expires_at, None) if r.expires_at else ""]
 
 
-KEY_COLUMNS = ("id", "role", "accounts", "name", "created at", "created by", "revoked")
+KEY_COLUMNS = ("id", "role", "accounts", "name", "created at", "created by", "revoked", "last used", "expires")
 
 
 @keys.command("create")
@@ -35,10 +38,13 @@ def keys_create_cmd(
     accounts: Annotated[Optional[list[str]], typer.Option(
         "--account", help="only this account's instances (repeatable; a customer key needs one)")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="a name for people (who holds the key)")] = None,
+    expires_at: Annotated[Optional[str], typer.Option(
+        "--expires-at", help="no request authenticates with it from then on (ISO 8601 with an offset)")] = None,
     as_json: Json = False,
 ) -> None:
     """Create an API key and print its secret, once: it is stored only as a hash."""
-    made = services.create_key(application(), role, accounts or [], name, actor=services.local_actor())
+    made = services.create_key(application(), role, accounts or [], name, actor=services.local_actor(),
+                               expires_at=optional_instant("expires_at", expires_at))
     if as_json:
         print(json.dumps(made.as_json(), indent=2))
         return
@@ -49,7 +55,8 @@ def keys_create_cmd(
 
 @keys.command("list")
 def keys_list_cmd(as_json: Json = False) -> None:
-    """Every key (never a secret): role, accounts, who created it, when, and whether it was revoked."""
+    """Every key (never a secret): role, accounts, who created it, when, whether it was revoked, and when it
+    was last used (to the minute)."""
     rows = services.list_keys(application())
     if as_json:
         print(json.dumps({"keys": [r.as_json() for r in rows]}, indent=2))

@@ -56,6 +56,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, get_type_hints
 
+from adapters.formats.errors import echo
+
 MONEY_MAX = Decimal(10) ** 12
 MONEY_DECIMALS = 2
 RATE_DECIMALS = 4
@@ -101,13 +103,13 @@ class Refused(ValueError):
 def money(value: Any) -> Decimal:
     """An amount: a JSON string of ASCII digits, at most 2 decimals, at most ``MONEY_MAX``."""
     if isinstance(value, bool) or isinstance(value, (int, float)):
-        raise Refused(f"money must be a JSON string such as \"696.00\", not the number {value!r}")
+        raise Refused(f"money must be a JSON string such as \"696.00\", not the number {echo(value)}")
     if not isinstance(value, str):
         raise Refused("money must be a JSON string such as \"696.00\"")
     if value.startswith("-"):
         raise Refused(f"a negative amount ({value}) makes no sense here")
     if not MONEY_TEXT.fullmatch(value):
-        raise Refused(f"{value!r} is not an amount with at most {MONEY_DECIMALS} decimals (ASCII digits 0-9)")
+        raise Refused(f"{echo(value)} is not an amount with at most {MONEY_DECIMALS} decimals (ASCII digits 0-9)")
     amount = Decimal(value)
     if amount > MONEY_MAX:
         raise Refused(f"{value} is more than the largest amount the ledger holds ({MONEY_MAX:,})")
@@ -118,7 +120,7 @@ def rate(value: Any, *, below_one: bool = True) -> Decimal:
     """A rate: a JSON string of ASCII digits, at most ``RATE_DECIMALS`` decimals; a discount rate is below 1."""
     if not isinstance(value, str) or not RATE_TEXT.fullmatch(value):
         raise Refused(f"a rate must be a JSON string such as \"0.30\" (ASCII digits, at most {RATE_DECIMALS} "
-                      f"decimals), not {value!r}")
+                      f"decimals), not {echo(value)}")
     r = Decimal(value)
     if below_one and not r < 1:
         raise Refused(f"a rate must be below 1, got {value}")
@@ -130,7 +132,7 @@ def rate(value: Any, *, below_one: bool = True) -> Decimal:
 def months_key(key: str) -> int:
     """A discount table's key: a whole number of months, ``MONTHS_MIN``..``MONTHS_MAX``, written plainly."""
     if not MONTHS_KEY.fullmatch(key) or not MONTHS_MIN <= int(key) <= MONTHS_MAX:
-        raise Refused(f"discount key {key!r} must be a whole number of months from {MONTHS_MIN} to {MONTHS_MAX}")
+        raise Refused(f"discount key {echo(key)} must be a whole number of months from {MONTHS_MIN} to {MONTHS_MAX}")
     return int(key)
 
 
@@ -139,16 +141,16 @@ def months_key(key: str) -> int:
 def instant(value: Any) -> datetime:
     """A business time: ISO 8601 with an offset of whole minutes, in [``TIME_MIN``, ``TIME_MAX``)."""
     if not isinstance(value, str):
-        raise Refused(f"a time must be an ISO 8601 string with an offset, not {value!r}")
+        raise Refused(f"a time must be an ISO 8601 string with an offset, not {echo(value)}")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise Refused(f"{value!r} is not an ISO 8601 time") from None
+        raise Refused(f"{echo(value)} is not an ISO 8601 time") from None
     offset = parsed.utcoffset()
     if offset is None:
-        raise Refused(f"{value!r} has no offset: every time must be timezone-aware (e.g. +08:00)")
+        raise Refused(f"{echo(value)} has no offset: every time must be timezone-aware (e.g. +08:00)")
     if offset % timedelta(minutes=1):
-        raise Refused(f"{value!r}: the offset must be whole minutes (±HH:MM)")
+        raise Refused(f"{echo(value)}: the offset must be whole minutes (±HH:MM)")
     within_window(parsed, value)
     return parsed
 
@@ -163,11 +165,11 @@ def within_window(t: datetime, shown: str | None = None) -> datetime:
 def day(value: Any) -> date:
     """A calendar day ``YYYY-MM-DD`` within the window's years (a holiday)."""
     if not isinstance(value, str):
-        raise Refused(f"a day must be a string YYYY-MM-DD, not {value!r}")
+        raise Refused(f"a day must be a string YYYY-MM-DD, not {echo(value)}")
     try:
         parsed = date.fromisoformat(value.strip())
     except ValueError:
-        raise Refused(f"{value!r} is not a day written YYYY-MM-DD") from None
+        raise Refused(f"{echo(value)} is not a day written YYYY-MM-DD") from None
     if not TIME_MIN.date() <= parsed < TIME_MAX.date():
         raise Refused(f"{value} is outside the ledger's time window [{TIME_MIN.date()}, {TIME_MAX.date()})")
     return parsed
@@ -178,7 +180,7 @@ def day(value: Any) -> date:
 def identifier(value: Any, limit: int = ID_MAX) -> str:
     """An id: a JSON string of 1..``limit`` printable characters."""
     if not isinstance(value, str):
-        raise Refused(f"must be a JSON string, not {value!r}")
+        raise Refused(f"must be a JSON string, not {echo(value)}")
     if not value:
         raise Refused("must not be empty")
     if len(value) > limit:
@@ -189,10 +191,20 @@ def identifier(value: Any, limit: int = ID_MAX) -> str:
     return value
 
 
+def instance_id(value: Any) -> str:
+    """An instance's id (and a bound instance's: an EIP, a disk, a KDRDS): an `identifier` without ``/``, so
+    that every ``/v1/instances/{i}`` route and console page can name it (issue 30)."""
+    name = identifier(value)
+    if "/" in name:
+        raise Refused(f"{echo(name)} contains '/': an instance id names the instance in URLs "
+                      "(/v1/instances/{instance}), so it may not")
+    return name
+
+
 def text(value: Any, limit: int = TEXT_MAX, *, required: bool = False) -> str:
     """Free text: at most ``limit`` characters; no control characters but tab, line feed and carriage return."""
     if not isinstance(value, str):
-        raise Refused(f"must be a JSON string, not {value!r}")
+        raise Refused(f"must be a JSON string, not {echo(value)}")
     if required and not value.strip():
         raise Refused("must not be empty")
     if len(value) > limit:
@@ -209,7 +221,7 @@ def check_characters(value: str, path: str = "") -> None:
 
 def currency(value: Any) -> str:
     if not isinstance(value, str) or not CURRENCY_TEXT.fullmatch(value):
-        raise Refused(f"{value!r} is not an ISO 4217 currency code (three capital letters A-Z)")
+        raise Refused(f"{echo(value)} is not an ISO 4217 currency code (three capital letters A-Z)")
     return value
 
 
@@ -251,9 +263,9 @@ def _check_tree(root: Any) -> None:
                 raise Refused("an integer beyond 64 bits", path)
         elif isinstance(node, float):
             if not math.isfinite(node):
-                raise Refused(f"{node!r} is not a finite number", path)
+                raise Refused(f"{echo(node)} is not a finite number", path)
         else:
-            raise Refused(f"{node!r} is not a number JSON allows (no NaN or Infinity)", path)
+            raise Refused(f"{echo(node)} is not a number JSON allows (no NaN or Infinity)", path)
 
 
 # ----- JSON -----
@@ -321,13 +333,13 @@ def parameter(cls: type, name: str, value: Any) -> None:
         if isinstance(value, str) and WHOLE_TEXT.fullmatch(value):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
-            raise Refused(f"{value!r} is not a whole number from 0 to {top:,}")
+            raise Refused(f"{echo(value)} is not a whole number from 0 to {top:,}")
     elif kind is str:
         identifier(value)
     elif getattr(kind, "__origin__", None) is tuple:
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, list):
-            raise Refused(f"{value!r} is not a list (or a comma-separated string)")
+            raise Refused(f"{echo(value)} is not a list (or a comma-separated string)")
         check = day if kind.__args__[0] is date else identifier
         for item in items:
             if item != "":

@@ -5,6 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+ECHO_MAX = 60  # characters of an offending value an error message repeats (docs/feed.md, "Errors")
+
+
+def echo(value: object, limit: int = ECHO_MAX) -> str:
+    """An offending value as an error message repeats it: its ``repr``, cut to about ``limit`` characters
+    (with how long it was), so that a 200 kB value is not sent back in full (issue 30)."""
+    try:
+        shown = repr(value)
+    except ValueError:  # an int past Python's 4,300 digits
+        return f"a {type(value).__name__} too long to show"
+    if len(shown) <= limit:
+        return shown
+    size = f"{len(value):,} characters" if isinstance(value, str) else f"{len(shown):,} characters as text"
+    return f"{shown[:limit - 1]}… ({size})"
+
 
 class BadInput(Exception):
     """Bad input at a feed line (or a parameter of a call, ``line`` None): exit status 2, nothing written.

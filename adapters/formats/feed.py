@@ -31,7 +31,7 @@ from pydantic import (
 
 from adapters.formats import envelope
 from adapters.formats.envelope import Refused
-from adapters.formats.errors import PROBLEMS_MAX, BadFeed, BadInput  # their home; also imported from here
+from adapters.formats.errors import PROBLEMS_MAX, BadFeed, BadInput, echo  # their home; also imported from here
 from domain.money import Payment
 from domain.policies import registry
 
@@ -64,6 +64,7 @@ Money = Annotated[Decimal, BeforeValidator(_money)]
 Rate = Annotated[Decimal, BeforeValidator(_rate)]
 Instant = Annotated[datetime, BeforeValidator(_instant)]
 Id = Annotated[str, BeforeValidator(envelope.identifier)]
+InstanceId = Annotated[str, BeforeValidator(envelope.instance_id)]  # no "/": every URL can name it
 Product = Annotated[str, BeforeValidator(lambda v: envelope.identifier(v, envelope.PRODUCT_MAX))]
 Version = Annotated[str, BeforeValidator(lambda v: envelope.identifier(v, envelope.VERSION_MAX))]
 Currency = Annotated[str, BeforeValidator(envelope.currency)]
@@ -107,10 +108,10 @@ class RequestRefund(Command):
     policy (the instance's policy refuses another's)."""
 
     type: Literal["request_refund"]
-    instance: Id
+    instance: InstanceId
     refund: Id
     mode: Id = "auto"
-    with_: list[Id] = Field(default=[], alias="with")
+    with_: list[InstanceId] = Field(default=[], alias="with")
     exception_report: OptionalSaying = None
     reason: OptionalText = None
     email: OptionalEmail = None
@@ -122,7 +123,7 @@ class RequestRefund(Command):
     def _mode(cls, value: str) -> str:
         known = modes()
         if value not in known:
-            raise Refused(f"unknown mode {value!r} (known: {', '.join(known)})")
+            raise Refused(f"unknown mode {echo(value)} (known: {', '.join(known)})")
         return value
 
 
@@ -157,7 +158,7 @@ def _commands(policies: tuple[Any, ...]) -> dict[str, type[Command]]:
     for policy in policies:
         for kind, model in policy.feed_models().items():
             if out.setdefault(kind, model) is not model:
-                raise AssertionError(f"two models for the feed command {kind!r}")
+                raise AssertionError(f"two models for the feed command {echo(kind)}")
     return out
 
 
@@ -203,7 +204,7 @@ def parse_line(number: int, text: str | bytes) -> FeedLine:
     known = commands()
     model = known.get(kind) if isinstance(kind, str) else None
     if model is None:
-        raise BadInput(number, f"type: unknown command {kind!r} (known: {', '.join(sorted(known))})")
+        raise BadInput(number, f"type: unknown command {echo(kind)} (known: {', '.join(sorted(known))})")
     try:
         command = model.model_validate(raw)
     except ValidationError as e:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from adapters.formats import envelope
-from adapters.formats.errors import BadInput
+from adapters.formats.errors import BadInput, echo
 
 
 def instant(name: str, value: str | None) -> datetime:
@@ -44,6 +44,6 @@ def pairs(name: str, items: Iterable[str] | None) -> dict[str, str]:
     for item in items or []:
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
-            raise BadInput(None, f"{item!r} is not NAME=VALUE", param=name)
+            raise BadInput(None, f"{echo(item)} is not NAME=VALUE", param=name)
         found[key.strip()] = value.strip()
     return found

@@ -16,6 +16,9 @@ a headless browser can prove the drawing is really there and readable.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import TYPE_CHECKING, NamedTuple
@@ -110,6 +113,13 @@ class Drawing(NamedTuple):
     subtitle: str  # plain text (escape it)
     svg: str  # the inline ``<svg>`` element, its text escaped
     legend: str  # the legend's HTML (fixed text)
+
+
+def _script_hash(page: str) -> str:
+    """The CSP source (``'sha256-...'``) of the page's one inline script, which no value of the page is put in."""
+    script = re.search(r"<script>(.*?)</script>", page, re.S)
+    assert script is not None
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.group(1).encode()).digest()).decode() + "'"
 
 
 def render(tl: InstanceTimeline) -> str:
@@ -318,3 +328,5 @@ p{{margin:0 0 6px;font-size:13px}} text{{font-size:12px;fill:#2d3748}} .marker-l
 }})();
 </script></body></html>
 """
+
+SCRIPT_HASH = _script_hash(PAGE.format(title="", subtitle="", legend="", svg=""))  # for its CSP (docs/http.md)

@@ -15,7 +15,7 @@ Small dependencies, each exported as an ``Annotated`` alias for the routes:
 
 from __future__ import annotations
 
-import time
+import math
 from collections.abc import Iterable
 from typing import Annotated
 
@@ -24,7 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityS
 
 from adapters.bootstrap import App
 from adapters.formats.wording import a as article
-from adapters.services import listings
+from adapters.services import listings, ratelimit
 from adapters.services.keys import Principal, authenticate
 
 # What each role may call (issue 15, "Roles and scopes"). The scopes:
@@ -76,7 +76,8 @@ def authorize(request: Request, who: Principal, functions: Iterable[str]) -> Pri
         raise HTTPException(403, f"{article(who.role)} key may not {missing[0]}")
     limiter = request.app.state.limiter
     if limiter is not None:
-        limiter.check(who.id)
+        limiter.check(request.app.state.ledger_app, who.id)
+    request.state.principal = who  # from here on, the request's body may be read (`adapters.http.bodies`)
     return who
 
 
@@ -146,19 +147,14 @@ def narrowed_to(who: Principal) -> tuple[str, ...] | None:
 
 
 class RateLimit:
-    """At most ``rate`` requests per key in a moving window (`limits`); over it, 429 with ``Retry-After``."""
+    """At most ``rate`` requests per key in a moving window, counted in the ledger's database (shared by every
+    worker: `adapters.services.ratelimit`); over it, 429 with ``Retry-After``."""
 
     def __init__(self, rate: str) -> None:
-        from limits import parse
-        from limits.storage import MemoryStorage
-        from limits.strategies import MovingWindowRateLimiter
+        self.rate = ratelimit.Rate.parse(rate)
 
-        self.item = parse(rate)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
-
-    def check(self, key_id: str) -> None:
-        if not self.limiter.hit(self.item, key_id):
-            reset = self.limiter.get_window_stats(self.item, key_id).reset_time
-            wait = max(1, int(reset - time.time() + 0.999))
-            raise HTTPException(429, f"too many requests with this key (at most {self.item})",
-                                headers={"Retry-After": str(wait)})
+    def check(self, app: App, key_id: str) -> None:
+        wait = ratelimit.hit(app, key_id, self.rate)
+        if wait is not None:
+            raise HTTPException(429, f"too many requests with this key (at most {self.rate.text})",
+                                headers={"Retry-After": str(max(1, math.ceil(wait)))})

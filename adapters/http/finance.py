@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
@@ -14,7 +13,7 @@ from adapters.formats import tables
 from adapters.formats.errors import BadInput
 from adapters.http import params
 from adapters.http.auth import AppDep, Exporter, Reconciler, Unnarrowed, WhatIf, check_visible
-from adapters.http.bodies import Body
+from adapters.http.bodies import Body, json_body, json_model
 from adapters.http.problems import responses
 
 router = APIRouter(prefix="/v1", responses=responses(401, 403, 404, 413, 422, 429))
@@ -44,8 +43,12 @@ class Scenario(BaseModel):
     all: bool = Field(False, description="the exposure: list every instance, unchanged ones too")
 
 
-@router.post("/what-if", tags=["finance"], summary="Recompute refunds under a scenario; writes nothing")
-def what_if(app: AppDep, who: WhatIf, scenario: Scenario) -> dict[str, Any]:
+@router.post("/what-if", tags=["finance"], summary="Recompute refunds under a scenario; writes nothing",
+             openapi_extra=json_body(Scenario))
+def what_if(app: AppDep, who: WhatIf, body: Body) -> dict[str, Any]:
+    """``add``'s lines are read by the feed's own parser, as the client sent them (a key twice is refused as on
+    ``/v1/feeds``)."""
+    scenario, added = json_model(body, Scenario, raw="add")
     sets = params.overrides([f"{k}={v}" for k, v in scenario.set.items()])
     modes = [scenario.mode] if isinstance(scenario.mode, str) else scenario.mode
     if scenario.instance is not None:
@@ -54,7 +57,6 @@ def what_if(app: AppDep, who: WhatIf, scenario: Scenario) -> dict[str, Any]:
             raise BadInput(None, "at: missing (an instance scenario needs the request's business time)")
         if len(modes) != 1:
             raise BadInput(None, "mode: one instance's request has one mode")
-        added = [json.dumps(line) for line in scenario.add]
         return services.instance_scenario(app, scenario.instance, params.instant("at", scenario.at), added,
                                           scenario.drop, modes[0], sets, scenario.policy_version).as_json()
     if scenario.add or scenario.drop:

@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from adapters.http import params
 from adapters.http.auth import AppDep, KeyAdmin, Unnarrowed
+from adapters.http.bodies import Body, json_body, json_model
 from adapters.http.problems import responses
 from adapters.services import keys
 
@@ -19,11 +21,16 @@ class NewKey(BaseModel):
     role: str = Field(max_length=20, description=", ".join(keys.ROLES))
     accounts: list[str] = Field([], max_length=1000)
     name: str | None = Field(None, max_length=200)
+    expires_at: str | None = Field(None, max_length=64, description="no request authenticates with the key from "
+                                                                    "then on (ISO 8601 with an offset)")
 
 
-@router.post("/keys", status_code=201, summary="Create a key (its secret is shown once)")
-def create(app: AppDep, who: KeyAdmin, whole: Unnarrowed, new: NewKey) -> dict[str, Any]:
-    return keys.create_key(app, new.role, new.accounts, new.name, actor=who.actor).as_json()
+@router.post("/keys", status_code=201, summary="Create a key (its secret is shown once)",
+             openapi_extra=json_body(NewKey))
+def create(app: AppDep, who: KeyAdmin, whole: Unnarrowed, body: Body) -> dict[str, Any]:
+    new, _ = json_model(body, NewKey)
+    return keys.create_key(app, new.role, new.accounts, new.name, actor=who.actor,
+                           expires_at=params.optional_instant("expires_at", new.expires_at)).as_json()
 
 
 @router.get("/keys", summary="Every key, revoked ones too (never a secret)")

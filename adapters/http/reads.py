@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from adapters import services
 from adapters.formats import answers, pages
-from adapters.http import params
+from adapters.http import headers, params
 from adapters.http.auth import AppDep, Customer, Reader, Unnarrowed, Verifier, Visible, VisibleWith, narrowed_to
 from adapters.http.problems import responses
 
@@ -82,7 +82,7 @@ def timeline(app: AppDep, who: Customer, instance: Visible, at: params.OptionalA
              accept: Annotated[str | None, Header(include_in_schema=False)] = None) -> Any:
     t, k = params.optional_instant("at", at), params.optional_instant("known_at", known_at)
     if accept and "text/html" in accept and "application/json" not in accept:
-        return HTMLResponse(services.timeline_html(app, instance, t, k))
+        return HTMLResponse(services.timeline_html(app, instance, t, k), headers=headers.TIMELINE)
     return services.timeline(app, instance, t, k).as_json()
 
 

@@ -67,12 +67,16 @@ class KeyRow:
     created_by: str
     revoked_at: datetime | None
     revoked_by: str | None
+    last_used_at: datetime | None = None  # the last authenticated request, to the minute
+    expires_at: datetime | None = None  # None: never
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "role": self.role, "accounts": list(self.accounts), "name": self.name,
                 "created_at": self.created_at.isoformat(), "created_by": self.created_by,
                 "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
-                "revoked_by": self.revoked_by}
+                "revoked_by": self.revoked_by,
+                "last_used_at": self.last_used_at.isoformat() if self.last_used_at else None,
+                "expires_at": self.expires_at.isoformat() if self.expires_at else None}
 
 
 @dataclass(frozen=True)
@@ -82,10 +86,11 @@ class CreatedKey:
     role: str
     accounts: tuple[str, ...]
     name: str | None
+    expires_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "key": self.key, "role": self.role, "accounts": list(self.accounts),
-                "name": self.name}
+                "name": self.name, "expires_at": self.expires_at.isoformat() if self.expires_at else None}
 
 
 def _sha256(secret: str) -> str:
@@ -93,12 +98,14 @@ def _sha256(secret: str) -> str:
 
 
 def _row(k: apikeys.StoredKey) -> KeyRow:
-    return KeyRow(k.id, k.role, k.accounts, k.name, k.created_at, k.created_by, k.revoked_at, k.revoked_by)
+    return KeyRow(k.id, k.role, k.accounts, k.name, k.created_at, k.created_by, k.revoked_at, k.revoked_by,
+                  k.last_used_at, k.expires_at)
 
 
 def create_key(app: App, role: str, accounts: Sequence[str] = (), name: str | None = None, *,
-               actor: str | None = None) -> CreatedKey:
-    """A new key for ``role``, narrowed to ``accounts`` if any; the answer holds the secret, once.
+               actor: str | None = None, expires_at: datetime | None = None) -> CreatedKey:
+    """A new key for ``role``, narrowed to ``accounts`` if any, authenticating until ``expires_at`` (None:
+    until revoked); the answer holds the secret, once.
 
     Creates the ledger's store when missing (as recording does), so a server can be keyed before its first
     feed."""
@@ -113,14 +120,18 @@ def create_key(app: App, role: str, accounts: Sequence[str] = (), name: str | No
         raise BadInput(None, "a customer key needs at least one account", param="account")
     if name is not None and not _ACCOUNT.match(name):
         raise BadInput(None, "1 to 200 characters, no control characters", param="name")
+    if expires_at is not None and expires_at <= app.now():
+        raise BadInput(None, f"{expires_at.isoformat()} is not in the future: the key would never work",
+                       param="expires_at")
     from adapters.store import apikeys  # SQLAlchemy (the keys table): only where keys are read or written
 
     key_id = f"k_{secrets.token_hex(8)}"
     secret = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
     app.writer  # noqa: B018 - the store (SQLite file, PostgreSQL schema) exists before its keys
     apikeys.insert_key(app.readmodels, apikeys.StoredKey(
-        key_id, _sha256(secret), role, accounts, name, app.now(), actor or local_actor(), None, None))
-    return CreatedKey(key_id, secret, role, accounts, name)
+        key_id, _sha256(secret), role, accounts, name, app.now(), actor or local_actor(), None, None,
+        expires_at=expires_at))
+    return CreatedKey(key_id, secret, role, accounts, name, expires_at)
 
 
 def list_keys(app: App) -> list[KeyRow]:
@@ -144,7 +155,7 @@ def revoke_key(app: App, key_id: str, *, actor: str | None = None) -> KeyRow:
 
 
 def authenticate(app: App, secret: str) -> Principal | None:
-    """The principal whose key this is; None for a malformed, unknown or revoked key (or no ledger yet).
+    """The principal whose key this is; None for a malformed, unknown, revoked or expired key (or no ledger yet).
     The stored hash is compared in constant time."""
     m = _SECRET.match(secret or "")
     if m is None:
@@ -158,6 +169,10 @@ def authenticate(app: App, secret: str) -> Principal | None:
     found = apikeys.get_key(app.readmodels, m.group(1))
     if found is None or found.revoked_at is not None:
         return None
+    now = app.now()
+    if found.expires_at is not None and now >= found.expires_at:
+        return None
     if not hmac.compare_digest(found.secret_sha256, _sha256(secret)):
         return None
+    apikeys.touch(app.readmodels, found.id, now)  # keys list's last_used_at (at most once a minute)
     return Principal(found.id, found.role, found.accounts, found.name)

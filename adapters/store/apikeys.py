@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Engine, MetaData, String, Table, Text, insert, inspect, select, update
+from sqlalchemy import Column, Engine, MetaData, String, Table, Text, insert, inspect, or_, select, text, update
 
 metadata = MetaData()
 TIME = String(40)
@@ -29,7 +29,11 @@ api_keys = Table(
     Column("name", String(200)),
     Column("created_at", TIME, nullable=False), Column("created_by", String(200), nullable=False),
     Column("revoked_at", TIME), Column("revoked_by", String(200)),
+    Column("last_used_at", TIME),  # the last authenticated request, to the minute (issue 30, item 9)
+    Column("expires_at", TIME),  # no request authenticates from then on; NULL: never expires (item 9)
 )
+ADDED = ("last_used_at", "expires_at")  # added since the table was first made: `_migrate` adds them
+_migrated: set[int] = set()
 
 
 @dataclass(frozen=True)
@@ -43,28 +47,65 @@ class StoredKey:
     created_by: str
     revoked_at: datetime | None
     revoked_by: str | None
+    last_used_at: datetime | None = None
+    expires_at: datetime | None = None
 
 
 def _key(row: Any) -> StoredKey:
     return StoredKey(row.id, row.secret_sha256, row.role, tuple(json.loads(row.accounts)), row.name,
                      datetime.fromisoformat(row.created_at), row.created_by,
-                     datetime.fromisoformat(row.revoked_at) if row.revoked_at else None, row.revoked_by)
+                     datetime.fromisoformat(row.revoked_at) if row.revoked_at else None, row.revoked_by,
+                     datetime.fromisoformat(row.last_used_at) if row.last_used_at else None,
+                     datetime.fromisoformat(row.expires_at) if row.expires_at else None)
 
 
 def _exists(engine: Engine) -> bool:
-    return inspect(engine).has_table("api_keys")
+    if not inspect(engine).has_table("api_keys"):
+        return False
+    _migrate(engine)
+    return True
+
+
+def _migrate(engine: Engine) -> None:
+    """Add the columns a table made by an earlier version lacks (once per engine; a racing process's ALTER
+    wins and this one's is checked again)."""
+    if id(engine) in _migrated:
+        return
+    for name in ADDED:
+        if name not in {c["name"] for c in inspect(engine).get_columns("api_keys")}:
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE api_keys ADD COLUMN {name} VARCHAR(40)"))
+            except Exception:  # noqa: BLE001 - added meanwhile by another process: checked again below
+                if name not in {c["name"] for c in inspect(engine).get_columns("api_keys")}:
+                    raise
+    _migrated.add(id(engine))
+
+
+def touch(engine: Engine, key_id: str, when: datetime) -> None:
+    """Stamp the key used at ``when`` (UTC), unless it was within the minute before (one write a minute per
+    key, not one per request)."""
+    now = when.astimezone(UTC)
+    with engine.begin() as conn:
+        conn.execute(update(api_keys).where(api_keys.c.id == key_id, or_(
+            api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < (now - timedelta(minutes=1)).isoformat()))
+            .values(last_used_at=now.isoformat()))
 
 
 def insert_key(engine: Engine, key: StoredKey) -> None:
     metadata.create_all(engine)
+    _migrate(engine)
     with engine.begin() as conn:
         conn.execute(insert(api_keys).values(
             id=key.id, secret_sha256=key.secret_sha256, role=key.role, accounts=json.dumps(list(key.accounts)),
-            name=key.name, created_at=key.created_at.isoformat(), created_by=key.created_by))
+            name=key.name, created_at=key.created_at.isoformat(), created_by=key.created_by,
+            expires_at=key.expires_at.isoformat() if key.expires_at else None))
 
 
 def get_key(engine: Engine, key_id: str) -> StoredKey | None:
     """The key with this id (revoked or not), or None; a ledger that never had a key has no table: None."""
+    if id(engine) not in _migrated and not _exists(engine):  # the first read of an engine: migrated
+        return None
     try:
         with engine.connect() as conn:
             row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()

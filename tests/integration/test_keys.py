@@ -3,6 +3,7 @@ stored only as a hash, revoked at once; every write records its actor, shown by 
 
 import getpass
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,60 @@ def test_every_write_records_its_actor(cli):
     assert {a for line, a in by_line.items() if line != "r-by-key"} == {local_user()}
     assert "key:k_00000000000000aa" in cli.ok("history", "kec-1")  # the table's "recorded by" column
     assert cli.json("verify")["ok"]  # the actor is part of the hashed rows
+
+
+def test_keys_list_shows_when_each_key_was_last_used(cli):
+    """Issue 30, item 9: ``last_used_at`` (to the minute), null until the key authenticates; a table made
+    before the column existed gets it added."""
+    made = cli.json("keys", "create", "--role", "auditor", "--name", "used")
+    unused = cli.json("keys", "create", "--role", "auditor", "--name", "unused")
+    listed = {k["id"]: k for k in cli.json("keys", "list")["keys"]}
+    assert listed[made["id"]]["last_used_at"] is None and listed[unused["id"]]["last_used_at"] is None
+    app = app_of(cli)
+    try:
+        assert services.authenticate(app, made["key"]) is not None
+        assert services.authenticate(app, made["key"][:-1] + "?") is None  # a wrong secret is no use
+    finally:
+        app.close()
+    listed = {k["id"]: k for k in cli.json("keys", "list")["keys"]}
+    used = datetime.fromisoformat(listed[made["id"]]["last_used_at"])
+    assert abs(datetime.now(UTC) - used) < timedelta(minutes=1)
+    assert listed[unused["id"]]["last_used_at"] is None
+    table = cli.ok("keys", "list")
+    assert "last used" in table and "never" in table
+
+
+def test_a_keys_table_of_an_earlier_version_gets_last_used_at(tmp_path):
+    import sqlite3
+
+    cli = InProcessCLI(f"sqlite:///{tmp_path / 'old.db'}", tmp_path)
+    made = cli.json("keys", "create", "--role", "auditor")
+    with sqlite3.connect(tmp_path / "old.db") as con:
+        con.execute("ALTER TABLE api_keys DROP COLUMN last_used_at")
+    app = app_of(cli)
+    try:
+        assert services.authenticate(app, made["key"]) is not None
+    finally:
+        app.close()
+    assert cli.json("keys", "list")["keys"][0]["last_used_at"] is not None
+
+
+def test_a_key_with_an_expiry_stops_authenticating_then(cli):
+    """Issue 30, item 9: ``--expires-at``; from then on the key is refused as a revoked one; a time already
+    past is status 2."""
+    soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+    made = cli.json("keys", "create", "--role", "auditor", "--expires-at", soon)
+    assert made["expires_at"] == datetime.fromisoformat(soon).isoformat()
+    listed = {k["id"]: k for k in cli.json("keys", "list")["keys"]}
+    assert listed[made["id"]]["expires_at"] == made["expires_at"]
+    app = app_of(cli)
+    try:
+        assert services.authenticate(app, made["key"]) is not None
+        import time
+
+        time.sleep(max(0.0, (datetime.fromisoformat(soon) - datetime.now(UTC)).total_seconds()) + 0.1)
+        assert services.authenticate(app, made["key"]) is None
+    finally:
+        app.close()
+    past = cli.run("keys", "create", "--role", "auditor", "--expires-at", "2020-01-01T00:00:00+00:00")
+    assert past.returncode == 2 and "--expires-at" in past.stderr and "not in the future" in past.stderr

@@ -19,14 +19,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from adapters import services
 from adapters.formats import chain, output, tables, timeline_html
 from adapters.formats.errors import BadFeed, BadInput
-from adapters.http import params
+from adapters.http import bodies, params
 from adapters.http.auth import AppDep, check_visible, may, narrowed_to
 from adapters.http.console import chart, session
 from adapters.http.console.rendering import local, page
@@ -35,6 +35,7 @@ from domain.errors import LedgerError
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SEARCH_LIMIT = 50
+SMALL_FORM = 4096  # bytes: a form read before any key is checked (a key is 60 characters, a CSRF token 64)
 
 
 def _context(request: Request, who: Principal, token: str, **values: Any) -> dict[str, Any]:
@@ -63,11 +64,12 @@ def _mode(mode: str, errors: list[str], policy: str | None) -> str:
         return "auto"
 
 
-async def _form(request: Request) -> Any:
+async def _form(request: Request, *, small: bool = False) -> Any:
+    """The form, read through the API's one size-checked reader (`bodies.read_within`, a chunked body too):
+    within ``max_body``, or (``small``: the sign-in and sign-out forms, read before any key is checked) within
+    `SMALL_FORM`; 413 past it."""
     limit = request.app.state.http_settings.max_body
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"the body is over {limit} bytes")
+    await bodies.read_within(request, min(limit, SMALL_FORM) if small else limit)
     return await request.form(max_part_size=limit)
 
 
@@ -85,7 +87,7 @@ def sign_in_page(request: Request, app: AppDep, signed_out: str | None = None) -
 
 @router.post("/sign-in")
 async def sign_in(request: Request, app: AppDep) -> Response:
-    form = await _form(request)
+    form = await _form(request, small=True)
     session.check_sign_in_token(request, form)
     key = form.get("key")
     who = await run_in_threadpool(services.authenticate, app, key.strip()) if isinstance(key, str) else None
@@ -100,7 +102,7 @@ async def sign_in(request: Request, app: AppDep) -> Response:
 
 @router.post("/sign-out")
 async def sign_out(request: Request, app: AppDep) -> Response:
-    session.check_csrf(request, await _form(request))  # the token is the session key's own: no store read
+    session.check_csrf(request, await _form(request, small=True))  # the token is the session key's own: no store read
     answer = RedirectResponse("/console/sign-in?signed_out=bye", status_code=303)
     session.end(answer, request)
     return answer

@@ -23,17 +23,11 @@ from adapters.formats import details, output
 from adapters.formats.errors import BadInput
 from adapters.http import problems
 from adapters.http.console import session
+from adapters.http.headers import CONSOLE
 from domain.errors import LedgerError, UnknownInstance
 
 HERE = Path(__file__).resolve().parent
-HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                               "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-}
+HEADERS = CONSOLE  # adapters.http.headers: no script at all
 
 
 def local(value: datetime | str | None, zone: str | None, exact: bool = False) -> str:

@@ -16,6 +16,7 @@ from adapters.formats.feed import (
     Currency,
     FreeForm,
     Id,
+    InstanceId,
     Money,
     Months,
     OptionalCurrency,
@@ -42,7 +43,7 @@ def _check_discounts(value: dict[str, Decimal]) -> dict[str, Decimal]:
 
 class Purchase(Command):
     type: Literal["purchase"]
-    instance: Id
+    instance: InstanceId
     account: Id
     product: Product
     order: Id
@@ -65,7 +66,7 @@ class Purchase(Command):
 
 class Renew(Command):
     type: Literal["renew"]
-    instance: Id
+    instance: InstanceId
     order: Id
     months: Months
     monthly_price: Money
@@ -80,7 +81,7 @@ class Renew(Command):
 class _Change(Command):
     """An upgrade or a downgrade: the new spec's monthly price, from ``at`` to the instance's expiry (K-T3)."""
 
-    instance: Id
+    instance: InstanceId
     order: Id
     monthly_price: Money
     currency: OptionalCurrency = None
@@ -100,26 +101,26 @@ class Downgrade(_Change):
 
 class ChangeBillingMode(Command):
     type: Literal["change_billing_mode"]
-    instance: Id
+    instance: InstanceId
     mode: Id
 
 
 class BindEip(Command):
     type: Literal["bind_eip", "unbind_eip"]
-    instance: Id
-    eip: Id
+    instance: InstanceId
+    eip: InstanceId
 
 
 class MountDisk(Command):
     type: Literal["mount_disk", "unmount_disk"]
-    instance: Id
-    disk: Id
+    instance: InstanceId
+    disk: InstanceId
 
 
 class Kdrds(Command):
     type: Literal["associate_kdrds", "delete_kdrds"]
-    instance: Id
-    kdrds: Id
+    instance: InstanceId
+    kdrds: InstanceId
 
 
 MODELS: dict[str, type[Command]] = {

@@ -17,6 +17,7 @@ from adapters.formats.feed import (
     Command,
     Currency,
     Id,
+    InstanceId,
     Instant,
     Money,
     Months,
@@ -28,7 +29,7 @@ from adapters.formats.feed import (
 
 class Subscribe(Command):
     type: Literal["subscribe"]
-    instance: Id
+    instance: InstanceId
     account: Id
     plan: Literal["performance", "fixed"]
     currency: Currency = "USD"
@@ -39,7 +40,7 @@ class Subscribe(Command):
 
 class Charge(Command):
     type: Literal["charge"]
-    instance: Id
+    instance: InstanceId
     invoice: Id
     amount: Money
     period_start: Instant
@@ -55,21 +56,21 @@ class Charge(Command):
 
 class ReportSavings(Command):
     type: Literal["report_savings"]
-    instance: Id
+    instance: InstanceId
     invoice: Id
     actual_savings: Money
 
 
 class ReportOutage(Command):
     type: Literal["report_outage"]
-    instance: Id
+    instance: InstanceId
     start: Instant
     end: Instant
 
 
 class ReportBillingError(Command):
     type: Literal["report_billing_error"]
-    instance: Id
+    instance: InstanceId
     invoice: Id
     incorrect_amount: Money
     duplicate: Annotated[bool, Field(strict=True)] = False
@@ -77,7 +78,7 @@ class ReportBillingError(Command):
 
 class EndSubscription(Command):
     type: Literal["cancel", "terminate_for_violation"]
-    instance: Id
+    instance: InstanceId
 
 
 class _Decision(Command):
