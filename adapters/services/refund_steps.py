@@ -7,9 +7,11 @@ Decision: **each is one feed line, recorded as a feed.** The use case builds the
 unit of work and policy handlers as ``POST /v1/feeds``: the same rules, the same frozen quote (K-L1), the same
 optimistic concurrency on the account (no K-Q1 quota or K-F4/K-F5 limit is exceeded by concurrent requests),
 and a request the policy denies is recorded as denied, as a feed line would be. The line's business time is
-the App's clock now; a key that is not narrowed to accounts (staff recording what a customer asked by mail)
-may give an earlier ``at``, a customer key may not. Bad input (a field the feed refuses, a step the refund's
-policy or state does not allow) names the field and writes nothing.
+the time it is recorded (not the clock read before: a concurrent application saved first is then always
+earlier in business time too, and counted); a key that is not narrowed to accounts (staff recording what a
+customer asked by mail) may give an earlier ``at``, a customer key may not. Bad input (a field the feed
+refuses, a step the refund's policy does not take) names the field and writes nothing; a step its state does
+not allow now is `InConflict`.
 
 ``Idempotency-Key`` is honoured as for feeds (`adapters.services.idempotency.once`): the fingerprint is the
 route and what the body asked for, so a replay answers the first answer (the same generated refund id).
@@ -51,6 +53,7 @@ def _fingerprint(op: str, target: str, fields: Mapping[str, Any], at: datetime |
 
 
 def _business_time(app: App, at: datetime | None, accounts: Collection[str] | None) -> datetime:
+    """``at`` (staff only), else now: a placeholder, which `_record` replaces by the recorded time."""
     if at is not None and accounts:
         raise BadInput(None, "a key narrowed to accounts applies and escalates now; only staff give a time",
                        param="at")
@@ -62,11 +65,12 @@ class InConflict(BadInput):
     409 over HTTP. Nothing was written."""
 
 
-def _record(app: App, line: dict[str, Any], actor: str | None) -> None:
-    """Record ``line`` as a one-line feed; its refusal is bad input naming the field (no ``line 1``), or
-    `InConflict` when the ledger refused it as a `Conflict` with what it holds."""
+def _record(app: App, line: dict[str, Any], actor: str | None, now: bool) -> None:
+    """Record ``line`` as a one-line feed (``now``: at the time it is recorded, `record_feed`'s
+    ``at_recorded``); its refusal is bad input naming the field (no ``line 1``), or `InConflict` when the
+    ledger refused it as a `Conflict` with what it holds."""
     try:
-        record_feed(app, [json.dumps(line)], actor=actor)
+        record_feed(app, [json.dumps(line)], actor=actor, at_recorded=now)
     except BadFeed as e:
         first = e.problems[0]
         cause = first.__context__  # the domain's refusal, which the feed's `BadInput` was raised from
@@ -91,7 +95,7 @@ def apply_for_refund(app: App, instance: str, fields: Mapping[str, Any], who: Wh
         refund = given.get("refund") or f"rf-{secrets.token_hex(8)}"
         line = {"type": "request_refund", "at": _business_time(app, who.at, who.accounts).isoformat(),
                 "instance": instance, **given, "refund": refund}
-        _record(app, line, who.actor)
+        _record(app, line, who.actor, who.at is None)
         return application(app, refund).as_json()
 
     return idempotency.once(app, who.principal, who.key, _fingerprint("request_refund", instance, given, who.at),
@@ -108,7 +112,7 @@ def _step(app: App, command: str, refund: str, fields: dict[str, Any], who: Who)
     def run() -> dict[str, Any]:
         line = {"type": command, "at": _business_time(app, who.at, who.accounts).isoformat(), "refund": refund,
                 **given}
-        _record(app, line, who.actor)
+        _record(app, line, who.actor, who.at is None)
         return application(app, refund).as_json()
 
     return idempotency.once(app, who.principal, who.key, _fingerprint(command, refund, given, who.at), run)
