@@ -272,3 +272,35 @@ def test_a_korpro_request_goes_requested_decided_escalated_decided_completed_wit
                                          "RefundCompleted"]
     actors = [a for _, a in steps[2:]]
     assert actors[0] == actors[2] != actors[1] == actors[3] == actors[4]  # the customer's key, support's key
+
+
+def test_support_rejects_or_completes_a_kingsoft_application_K_L2_K_Q2_and_a_retried_step_records_once(server):
+    account = _name("acct")
+    first, second = _name("mongo"), _name("mongo")
+    bought = _now() - timedelta(days=10)
+    _record(server, _buy(first, account, bought), _buy(second, account, bought))
+    key = _customer(server, account)
+    a = server.post(f"/v1/instances/{first}/refund-requests", key, json={}).json()
+    b = server.post(f"/v1/instances/{second}/refund-requests", key, json={}).json()
+    assert a["state"] == b["state"] == "accepted"
+    assert server.post(f"/v1/refunds/{a['refund']}/rejection", key, json={"reason": "no"}).status_code == 403
+    nameless = server.post(f"/v1/refunds/{a['refund']}/rejection", "support", json={})
+    assert nameless.status_code == 422 and nameless.json()["errors"][0].startswith("reason"), nameless.text
+    idem = {"Idempotency-Key": f"reject-{uuid.uuid4()}"}
+    rejected = server.post(f"/v1/refunds/{a['refund']}/rejection", "support", json={"reason": "in use"}, headers=idem)
+    assert rejected.status_code == 200 and rejected.json()["state"] == "rejected", rejected.text
+    assert rejected.json()["deadlines"] == [] and rejected.json()["settled_at"] is not None
+    replay = server.post(f"/v1/refunds/{a['refund']}/rejection", "support", json={"reason": "in use"}, headers=idem)
+    assert replay.json() == rejected.json() and replay.headers["idempotent-replayed"] == "true"
+    twice = server.post(f"/v1/refunds/{a['refund']}/rejection", "support", json={"reason": "in use"})
+    assert twice.status_code == 409, twice.text  # settled once; nothing more is written
+    assert [f["fact"] for f in server.get(f"/v1/instances/{first}/history", "admin").json()["facts"]].count(
+        "RefundRejected") == 1
+    # K-Q2: a rejected application keeps its quota slot
+    quota = {r["instance"]: r["quota"] for r in server.get("/v1/me/instances", key).json()["instances"]}
+    assert quota[first]["used"] == 2 and quota[first]["left"] == 1
+    # the decide steps of KorPro are not Kingsoft's: bad input naming what the refund's policy takes
+    wrong = server.post(f"/v1/refunds/{b['refund']}/decision", "support", json={"approve": True})
+    assert wrong.status_code == 422, wrong.text
+    done = server.post(f"/v1/refunds/{b['refund']}/completion", "support")
+    assert done.status_code == 200 and done.json()["state"] == "completed" and done.json()["amount"] == b["amount"]
