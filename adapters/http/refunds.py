@@ -61,6 +61,75 @@ class Rejection(_Body):
     reason: str = Field(max_length=2000)
 
 
+class DeadlineOut(BaseModel):
+    rule: str = Field(description="K-L2, P-R2, P-R3 or P-D1")
+    waiting_for: str
+    since: str
+    working_days: int
+    due: str = Field(description="the end of the last working day, in the policy's zone")
+    severity: str = Field(description="overdue, or flag (P-R3: noted, not failed)")
+
+
+class ApplicationOut(BaseModel):
+    """A refund application as it stands (docs/http.md, "The refund center")."""
+
+    refund: str
+    instance: str
+    account: str
+    policy: str
+    mode: str
+    state: str = Field(description="accepted, requested, approved, escalated, rejected, completed or denied")
+    eligible: bool
+    amount: str
+    currency: str
+    requested_at: str
+    recorded_at: str
+    known_at: str
+    settled_at: str | None
+    escalated: bool
+    actor: str | None
+    rules: list[str] = Field(description="a denied request's rule ids")
+    quote: dict[str, Any] = Field(description="the frozen quote (K-L1), docs/quote.md")
+    deadlines: list[DeadlineOut] = Field(description="the deadline of the stage it waits in; empty once none")
+
+
+class ModeOut(BaseModel):
+    mode: str
+    judged_as: str | None = None
+    eligible: bool
+    amount: str | None = None
+    currency: str | None = None
+    rules: list[str] = Field(description="the rule ids that deny it (empty when eligible)")
+    quote: dict[str, Any] | None = Field(None, description="the quote in this mode, docs/quote.md")
+    refused: str | None = Field(None, description="bad input: what a request in this mode needs more")
+
+
+class RefundableOut(BaseModel):
+    instance: str
+    account: str
+    product: str
+    currency: str
+    opened_at: str
+    recorded_at: str
+    released_by: str | None
+    policy: str
+    eligible: bool
+    auto: ModeOut | None
+    modes: list[ModeOut]
+    windows: list[dict[str, str]] = Field(description="rule, label, start, end (K-F2: the five-day window)")
+    quota: dict[str, Any] | None = Field(description="rule, period, zone, limit, used, left (K-Q1)")
+
+
+class UnsubscribeListOut(BaseModel):
+    at: str
+    known_at: str
+    accounts: list[str]
+    instances: list[RefundableOut]
+
+
+APPLICATION = {"model": ApplicationOut, "description": "the application"}
+
+
 def applicable(app: AppDep, who: Annotated[Principal, Depends(principal)], instance: Id) -> str:
     """An instance the key may apply for: known, and one of its accounts' (else the same 404 for both)."""
     account = services.instance_account(app, instance)
@@ -89,8 +158,9 @@ def _answer(answer: Answer, response: Response) -> dict[str, Any]:
     return answer.as_json()
 
 
-@router.get("/me/instances", summary="The Unsubscribe management list: the key's instances, what a refund "
-                                     "would pay in each mode, why not, and the quota left")
+@router.get("/me/instances", responses={200: {"model": UnsubscribeListOut, "description": "the list"}},
+            summary="The Unsubscribe management list: the key's instances, what a refund would pay in each "
+                    "mode, why not, and the quota left")
 def my_instances(app: AppDep, who: Customer, at: params.OptionalAt = None) -> dict[str, Any]:
     """For a key narrowed to accounts (a customer's): each instance of its accounts, with the quote in
     ``auto`` and in each mode its policy allows at ``at`` (default now) as known now, the rule ids that deny
@@ -100,7 +170,7 @@ def my_instances(app: AppDep, who: Customer, at: params.OptionalAt = None) -> di
     return services.unsubscribe_list(app, who.accounts, params.optional_instant("at", at)).as_json()
 
 
-@router.post("/instances/{instance}/refund-requests", status_code=201,
+@router.post("/instances/{instance}/refund-requests", status_code=201, responses={201: APPLICATION},
              summary="Apply for a refund: recorded as the request_refund feed line, its quote frozen")
 def apply(app: AppDep, who: Applicant, instance: Applicable, body: Application, response: Response,
           idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
@@ -110,7 +180,8 @@ def apply(app: AppDep, who: Applicant, instance: Applicable, body: Application, 
     return _answer(answer, response)
 
 
-@router.post("/refunds/{refund}/decision", summary="Decide a reviewed request (decide_refund, P-R2)")
+@router.post("/refunds/{refund}/decision", responses={200: APPLICATION},
+             summary="Decide a reviewed request (decide_refund, P-R2)")
 def decision(app: AppDep, who: Decider, refund: VisibleRefund, body: RefundDecision, response: Response,
              idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
     """Approve (``amount``: a discretionary case's, at most its ceiling) or reject; answers the application
@@ -120,7 +191,8 @@ def decision(app: AppDep, who: Decider, refund: VisibleRefund, body: RefundDecis
     return _answer(answer, response)
 
 
-@router.post("/refunds/{refund}/escalation", summary="Escalate a rejected request to management (escalate, P-D1)")
+@router.post("/refunds/{refund}/escalation", responses={200: APPLICATION},
+             summary="Escalate a rejected request to management (escalate, P-D1)")
 def escalation(app: AppDep, who: Escalator, refund: VisibleRefund, response: Response, body: _Body | None = None,
                idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
     """Once per request; answers the application, waiting for the escalation's decision (P-D1)."""
@@ -128,14 +200,15 @@ def escalation(app: AppDep, who: Escalator, refund: VisibleRefund, response: Res
     return _answer(services.escalate_refund(app, refund, _who(who, body, idempotency_key)), response)
 
 
-@router.post("/refunds/{refund}/escalation-decision", summary="Decide an escalation (decide_escalation, P-D1)")
+@router.post("/refunds/{refund}/escalation-decision", responses={200: APPLICATION},
+             summary="Decide an escalation (decide_escalation, P-D1)")
 def escalation_decision(app: AppDep, who: Decider, refund: VisibleRefund, body: Decision, response: Response,
                         idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
     answer = services.decide_escalation(app, refund, body.approve, body.amount, _who(who, body, idempotency_key))
     return _answer(answer, response)
 
 
-@router.post("/refunds/{refund}/completion",
+@router.post("/refunds/{refund}/completion", responses={200: APPLICATION},
              summary="Complete an accepted or approved refund (complete_refund: K-L2, P-R3)")
 def completion(app: AppDep, who: Decider, refund: VisibleRefund, response: Response, body: _Body | None = None,
                idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
@@ -143,7 +216,8 @@ def completion(app: AppDep, who: Decider, refund: VisibleRefund, response: Respo
     return _answer(services.complete_refund(app, refund, _who(who, body, idempotency_key)), response)
 
 
-@router.post("/refunds/{refund}/rejection", summary="Reject an accepted application (reject_refund, K-Q2)")
+@router.post("/refunds/{refund}/rejection", responses={200: APPLICATION},
+             summary="Reject an accepted application (reject_refund, K-Q2)")
 def rejection(app: AppDep, who: Decider, refund: VisibleRefund, body: Rejection, response: Response,
               idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
     answer = services.reject_refund(app, refund, body.reason, _who(who, body, idempotency_key))
