@@ -27,18 +27,24 @@ from adapters.formats.wording import a as article
 from adapters.services import listings, ratelimit
 from adapters.services.keys import Principal, authenticate
 
-# What each role may call (issue 15, "Roles and scopes"). The scopes:
-#   customer  quote, history, timeline of an instance, the instances and refunds listings and the console's
-#             account page (each narrowed to the key's accounts by its use case; issue 25, item 14)
+# What each role may call (issue 15, "Roles and scopes"; issue 28, the refund center). The scopes:
+#   customer  quote, history, timeline of an instance, the instances and refunds listings, the console's
+#             account page and the refund center's list (each narrowed to the key's accounts by its use case;
+#             issue 25, item 14)
 #   read      the other reads: accounts, diff, overdue
 #   record    POST /v1/feeds
+#   apply     POST /v1/instances/{i}/refund-requests (a customer: its accounts' instances only)
+#   escalate  POST /v1/refunds/{r}/escalation (a customer: its accounts' refunds only)
+#   decide    POST /v1/refunds/{r}/decision, /escalation-decision, /completion, /rejection (staff)
 #   verify, what-if, reconcile, export, keys   one function each
 GRANTS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"customer", "read", "record", "verify", "what-if", "reconcile", "export", "keys"}),
-    "recorder": frozenset({"record"}),
+    "admin": frozenset({"customer", "read", "record", "apply", "escalate", "decide", "verify", "what-if",
+                        "reconcile", "export", "keys"}),
+    "recorder": frozenset({"record", "apply"}),
     "finance": frozenset({"customer", "read", "verify", "what-if", "reconcile", "export"}),
     "auditor": frozenset({"customer", "read", "verify"}),
-    "customer": frozenset({"customer"}),
+    "support": frozenset({"customer", "read", "decide"}),
+    "customer": frozenset({"customer", "apply", "escalate"}),
 }
 REALM = 'Bearer realm="billing-ledger"'
 
@@ -93,6 +99,9 @@ WhatIf = Annotated[Principal, Security(authorized, scopes=["what-if"])]
 Reconciler = Annotated[Principal, Security(authorized, scopes=["reconcile"])]
 Exporter = Annotated[Principal, Security(authorized, scopes=["export"])]
 KeyAdmin = Annotated[Principal, Security(authorized, scopes=["keys"])]
+Applicant = Annotated[Principal, Security(authorized, scopes=["apply"])]
+Escalator = Annotated[Principal, Security(authorized, scopes=["escalate"])]
+Decider = Annotated[Principal, Security(authorized, scopes=["decide"])]
 
 
 def unknown(name: str) -> HTTPException:

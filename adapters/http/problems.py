@@ -4,6 +4,7 @@
   ``line N: field: what`` items as the CLI (every bad line of a feed, `BadFeed`; a parameter the CLI names by
   its option, ``--known-at``, is named ``known_at`` here: `BadInput.param`);
 - an unknown instance: 404; a key that may not call the function: 403; no or bad key: 401;
+- a refund's step that its state does not allow now (`InConflict`): 409;
 - an idempotency key reused with another body: 422, its first request still running: 409;
 - a store that holds no ledger or cannot be reached: 503; anything else: 500, saying only that.
 """
@@ -22,6 +23,7 @@ from starlette.exceptions import HTTPException
 from adapters.bootstrap import StoreURLError
 from adapters.formats.errors import BadFeed, BadInput
 from adapters.services.idempotency import KeyReused, StillRunning
+from adapters.services.refund_steps import InConflict
 from domain.errors import LedgerError, UnknownInstance
 
 MEDIA_TYPE = "application/problem+json"
@@ -66,6 +68,8 @@ async def _http(_: Request, e: HTTPException) -> JSONResponse:
 async def _domain(_: Request, e: Exception) -> JSONResponse:
     if isinstance(e, UnknownInstance):
         return not_found(str(e))
+    if isinstance(e, InConflict):  # a refund's step its state does not allow now
+        return problem(409, str(e), slug="conflict", errors=[str(e)])
     if isinstance(e, BadFeed):  # every bad line of a feed, one item each
         return problem(422, e.summary if len(e.problems) > 1 or e.truncated else str(e), slug="bad-input",
                        errors=[str(p) for p in e.problems])

@@ -61,6 +61,22 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each submod
         verify,
     )
     from adapters.services.record import RecordResult
+    from adapters.services.refund_center import (
+        UnknownRefund,
+        UnsubscribeList,
+        application,
+        refund_instance,
+        unsubscribe_list,
+    )
+    from adapters.services.refund_steps import (
+        Who,
+        apply_for_refund,
+        complete_refund,
+        decide_escalation,
+        decide_refund,
+        escalate_refund,
+        reject_refund,
+    )
     from adapters.services.whatif import (
         Exposure,
         InstanceScenario,
@@ -85,6 +101,9 @@ __all__ = [
     "export", "history", "instance_scenario", "instances", "ledger_scenario", "overdue", "project", "quote",
     "Exposure", "LedgerExposure", "ledger_exposure",
     "quote_modes", "reconcile", "record_feed", "refunds", "timeline", "timeline_html", "verify",
+    "UnknownRefund", "UnsubscribeList", "application", "refund_instance", "unsubscribe_list",
+    "Who", "apply_for_refund", "complete_refund", "decide_escalation", "decide_refund", "escalate_refund",
+    "reject_refund",
 ]
 
 _HOME = {  # each exported name -> the submodule that defines it (imported on first use, PEP 562)
@@ -101,6 +120,10 @@ _HOME = {  # each exported name -> the submodule that defines it (imported on fi
     **dict.fromkeys(("History", "Timeline", "check_mode", "check_overrides", "diff", "history", "instance_policy",
                      "overdue", "quote", "quote_modes", "timeline", "timeline_html", "verify"), "queries"),
     "RecordResult": "record",
+    **dict.fromkeys(("UnknownRefund", "UnsubscribeList", "application", "refund_instance", "unsubscribe_list"),
+                    "refund_center"),
+    **dict.fromkeys(("Who", "apply_for_refund", "complete_refund", "decide_escalation", "decide_refund",
+                     "escalate_refund", "reject_refund"), "refund_steps"),
     **dict.fromkeys(("Exposure", "InstanceScenario", "LedgerExposure", "LedgerScenario", "Totals",
                      "instance_scenario", "ledger_exposure", "ledger_scenario"), "whatif"),
 }

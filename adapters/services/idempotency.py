@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -69,13 +69,24 @@ def record_feed_once(app: App, feed: bytes | Sequence[bytes], *, principal: str,
                      actor: str | None = None, preserve_recorded_at: bool = False) -> Answer:
     """Record ``feed`` (as `adapters.services.feeds.record_feed`) unless ``principal`` already did with the
     idempotency ``key``: then the first answer. Without a key, simply record it."""
+    def run() -> dict[str, Any]:
+        return record_feed(app, feed, preserve_recorded_at=preserve_recorded_at, actor=actor).as_json()
+
+    return once(app, principal, key, fingerprint(feed, preserve_recorded_at), run)
+
+
+def once(app: App, principal: str, key: str | None, mine: str, run: Callable[[], dict[str, Any]],
+         status: int = 200) -> Answer:
+    """``run()``'s answer, stored under (``principal``, ``key``) with the fingerprint ``mine`` of what the
+    request asked for, unless an earlier request with that key answered: then its answer (``replayed``). Every
+    write of the API that honours ``Idempotency-Key`` goes through here (a feed, a refund application or step:
+    `adapters.services.refund_steps`); without a key, simply ``run()``."""
     if key is None:
-        return Answer(record_feed(app, feed, preserve_recorded_at=preserve_recorded_at, actor=actor).as_json())
+        return Answer(run())
     if not KEY.match(key):
         raise BadInput(None, "Idempotency-Key: 1 to 255 printable ASCII characters")
     engine = app.readmodels
     app.writer  # noqa: B018 - the store exists before its idempotency records (as for keys)
-    mine = fingerprint(feed, preserve_recorded_at)
     now = app.now()
     found = store.claim(engine, principal, key, mine, now)
     if found is not None:
@@ -87,10 +98,9 @@ def record_feed_once(app: App, feed: bytes | Sequence[bytes], *, principal: str,
                                                                            found.started_at, now):
             raise StillRunning(f"the first request with Idempotency-Key {key!r} is still running")
     try:
-        result = record_feed(app, feed, preserve_recorded_at=preserve_recorded_at, actor=actor)
+        body = run()
     except BaseException:
         store.release(engine, principal, key)
         raise
-    body = result.as_json()
-    store.finish(engine, principal, key, 200, json.dumps(body))
+    store.finish(engine, principal, key, status, json.dumps(body))
     return Answer(body)

@@ -29,7 +29,7 @@ from adapters.formats.errors import BadInput
 if TYPE_CHECKING:
     from adapters.store import apikeys
 
-ROLES = ("admin", "recorder", "finance", "auditor", "customer")
+ROLES = ("admin", "recorder", "finance", "auditor", "support", "customer")
 PREFIX = "blk_"
 _SECRET = re.compile(r"\Ablk_(k_[0-9a-f]{16})_([A-Za-z0-9_-]{43})\Z")
 _ACCOUNT = re.compile(r"\A[^\x00-\x1f\x7f]{1,200}\Z")

@@ -195,8 +195,13 @@ Clock = Callable[[], datetime]
 
 
 def record(ledger: Ledger, lines: list[feed.FeedLine], now: datetime | Clock, *, preserve_recorded_at: bool = False,
-           attempts: int = 30, actor: str | None = None) -> RecordResult:
+           attempts: int = 30, actor: str | None = None, at_recorded: bool = False) -> RecordResult:
     """Apply a validated feed atomically.
+
+    ``at_recorded``: each line's business time (``at``) is replaced by the time it is recorded, on every attempt:
+    a request made now (the refund center's, `adapters.services.refund_steps`). A concurrent writer that saved
+    first thus always lies before it in business time too, so a rule that counts what came before (K-Q1, K-F4,
+    K-F5) sees it.
 
     Every decision is judged on what the ledger knows at the feed's recorded time, and that time is
     never earlier than any fact the decision rests on. When a concurrent writer saved one of the same
@@ -211,7 +216,7 @@ def record(ledger: Ledger, lines: list[feed.FeedLine], now: datetime | Clock, *,
         uow = UnitOfWork(ledger)
         uow.prefetch(lines)
         try:
-            result = apply_feed(uow, ledger, lines, clock(), preserve_recorded_at, floor)
+            result = apply_feed(uow, ledger, lines, clock(), preserve_recorded_at, floor, at_recorded)
         except _StaleClock as stale:
             floor = stale.latest
             continue
@@ -228,7 +233,7 @@ def record(ledger: Ledger, lines: list[feed.FeedLine], now: datetime | Clock, *,
 
 
 def apply_feed(uow: UnitOfWork, ledger: Ledger, lines: list[feed.FeedLine], now: datetime, preserve: bool,
-               floor: datetime | None = None) -> RecordResult:
+               floor: datetime | None = None, at_recorded: bool = False) -> RecordResult:
     """Apply every line in order; a line refused is undone (`UnitOfWork.begin`, `undo`) and the next ones are
     judged without it. Raises `BadFeed` listing every refused line (the first ``PROBLEMS_MAX``)."""
     result = RecordResult()
@@ -242,6 +247,8 @@ def apply_feed(uow: UnitOfWork, ledger: Ledger, lines: list[feed.FeedLine], now:
         uow.begin()
         try:
             c = line.command
+            if at_recorded:
+                c = c.model_copy(update={"at": stamp})
             if c.recorded_at is not None and not preserve:
                 raise BadInput(line.number, "recorded_at: only allowed with record --preserve-recorded-at")
             if preserve:

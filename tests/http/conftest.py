@@ -23,7 +23,7 @@ from tests.stores import STORES, store_url
 
 ROOT = Path(__file__).resolve().parents[2]
 EXE = Path(sys.executable).with_name("billing-ledger")
-ROLES = ("admin", "recorder", "finance", "auditor", "customer")
+ROLES = ("admin", "recorder", "finance", "auditor", "support", "customer")
 OWN, OTHER = "acme", "initech"  # kec-1 is acme's (seed examples), kp-1 initech's (KorPro examples)
 RACE = 16  # instances of the account "race", for the concurrent refund requests
 

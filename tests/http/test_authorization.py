@@ -10,19 +10,24 @@ import pytest
 
 from tests.http.conftest import OTHER, OWN, ROLES
 
-# Issue 15, "Roles and scopes": what each role may do.
+# Issue 15, "Roles and scopes": what each role may do; issue 28: the refund center's apply, escalate (a
+# customer, its own), decide (support: decide, reject, complete, decide escalations; every read).
 RULES = {
-    "admin": {"record", "customer-read", "read", "verify", "what-if", "reconcile", "export", "keys"},
-    "recorder": {"record"},
+    "admin": {"record", "customer-read", "read", "verify", "what-if", "reconcile", "export", "keys", "apply",
+              "escalate", "decide"},
+    "recorder": {"record", "apply"},
     "finance": {"customer-read", "read", "verify", "what-if", "reconcile", "export"},
     "auditor": {"customer-read", "read", "verify"},
-    "customer": {"customer-read"},
+    "support": {"customer-read", "read", "decide"},
+    "customer": {"customer-read", "apply", "escalate"},
 }
 INSTANCE = {OWN: "kec-1", OTHER: "kp-1", "unknown": "no-such-instance"}
 QUERY = {OWN: "at=2027-02-22T10:00:00%2B08:00", OTHER: "at=2026-03-10T00:00:00Z&mode=outage",
          "unknown": "at=2026-03-10T00:00:00Z"}  # a request each instance's policy can judge
 AT = QUERY[OWN]
 WITH = {OWN: "kec-2", OTHER: "kp-1", "unknown": "no-such-instance"}  # refunded with kec-1: none may be (422)
+REFUND = {OTHER: "rf-kp-2", "unknown": "no-such-refund"}  # rf-kp-2 is umbrella's: no acme key sees it
+BAD = {"nonsense": 1}  # a body every write refuses (422): a call that is let through writes nothing
 STATEMENT = "kind,reference,account,amount,currency,booked_at\ncharge,o-1,acme,696.00,CNY,2026-01-01T10:00:00+08:00\n"
 
 
@@ -33,18 +38,19 @@ class Endpoint:
     path: str  # {i}: the target instance, {a}: the target account
     needs: str  # the function (RULES) it needs
     kind: str  # instance: 404 outside the key's accounts; account: 403 outside them; listing: filtered;
-    #            ledger: needs an unnarrowed key (403 otherwise)
+    #            ledger: needs an unnarrowed key (403 otherwise); mine: needs a narrowed key (403 otherwise);
+    #            refund: 404 outside the key's accounts (there is no acme refund: other and unknown only)
     body: Any = None
     ok: int = 200
 
     def targets(self) -> tuple[str, ...]:
         every = (OWN, OTHER, "unknown")
-        return {"instance": every, "with": every, "account": (OWN, OTHER), "listing": (OWN, OTHER)}.get(self.kind,
-                                                                                                        ("-",))
+        return {"instance": every, "with": every, "account": (OWN, OTHER), "listing": (OWN, OTHER),
+                "refund": (OTHER, "unknown")}.get(self.kind, ("-",))
 
     def call(self, server, key: str | None, target: str):
         path = self.path.format(i=INSTANCE.get(target, ""), a=target, q=QUERY.get(target, ""),
-                                w=WITH.get(target, ""))
+                                w=WITH.get(target, ""), r=REFUND.get(target, ""))
         body = self.body(target) if callable(self.body) else self.body
         kw = {"json": body} if isinstance(body, (dict, list)) else {"content": body} if body is not None else {}
         return server.request(self.method, path, key, **kw)
@@ -72,6 +78,14 @@ ENDPOINTS = [
     Endpoint("export", "GET", "/v1/exports/refunds?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z",
              "export", "ledger"),
     Endpoint("keys", "GET", "/v1/keys", "keys", "ledger"),
+    Endpoint("me instances", "GET", "/v1/me/instances", "customer-read", "mine"),
+    Endpoint("refund request", "POST", "/v1/instances/{i}/refund-requests", "apply", "instance", body=BAD, ok=422),
+    Endpoint("decision", "POST", "/v1/refunds/{r}/decision", "decide", "refund", body=BAD, ok=422),
+    Endpoint("escalation", "POST", "/v1/refunds/{r}/escalation", "escalate", "refund", body=BAD, ok=422),
+    Endpoint("escalation decision", "POST", "/v1/refunds/{r}/escalation-decision", "decide", "refund", body=BAD,
+             ok=422),
+    Endpoint("completion", "POST", "/v1/refunds/{r}/completion", "decide", "refund", body=BAD, ok=422),
+    Endpoint("rejection", "POST", "/v1/refunds/{r}/rejection", "decide", "refund", body=BAD, ok=422),
 ]
 KEYS = [*(r for r in ROLES if r != "customer"), *(f"{r}@{OWN}" for r in ROLES)]
 
@@ -82,6 +96,10 @@ def expected(e: Endpoint, key: str, target: str) -> int:
         return 403
     if e.kind == "ledger" and narrowed_to:
         return 403
+    if e.kind == "mine" and not narrowed_to:
+        return 403
+    if e.kind == "refund" and (target == "unknown" or narrowed_to):
+        return 404  # the only refund there is is not acme's
     if e.kind == "account" and narrowed_to and target != narrowed_to:
         return 403
     if e.kind == "instance" and (target == "unknown" or (narrowed_to and target != narrowed_to)):

@@ -68,7 +68,7 @@ def test_keys_survive_a_read_model_rebuild(cli):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--role", "root"], "--role: 'root' is not one of admin, recorder, finance, auditor, customer"),
+    (["--role", "root"], "--role: 'root' is not one of admin, recorder, finance, auditor, support, customer"),
     (["--role", "customer"], "--account: a customer key needs at least one account"),
     (["--role", "auditor", "--account", "a\tb"], "--account: 'a\\tb' is not an account name"),
 ])

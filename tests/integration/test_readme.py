@@ -21,7 +21,7 @@ import pytest
 from tests.integration.conftest import ROOT
 
 FENCE = re.compile(r"(<!-- notest[^>]*-->\n)?```(?:sh|bash)\n(.*?)```", re.S)
-SECRETS = ("admin.json", "recorder.json", "finance.json", "auditor.json", "customer.json", "ledger.key")
+SECRETS = ("admin.json", "recorder.json", "finance.json", "auditor.json", "support.json", "customer.json", "ledger.key")
 
 
 def blocks(text: str) -> list[tuple[int, str]]:
