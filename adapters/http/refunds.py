@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapters import services
 from adapters.http import params
 from adapters.http.auth import AppDep, Applicant, Customer, Decider, Escalator, principal
+from adapters.http.bodies import Body, json_body, json_model
 from adapters.http.problems import responses
 from adapters.services.idempotency import Answer
 from adapters.services.keys import Principal
@@ -171,54 +172,59 @@ def my_instances(app: AppDep, who: Customer, at: params.OptionalAt = None) -> di
 
 
 @router.post("/instances/{instance}/refund-requests", status_code=201, responses={201: APPLICATION},
+             openapi_extra=json_body(Application),
              summary="Apply for a refund: recorded as the request_refund feed line, its quote frozen")
-def apply(app: AppDep, who: Applicant, instance: Applicable, body: Application, response: Response,
+def apply(app: AppDep, who: Applicant, instance: Applicable, raw: Body, response: Response,
           idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
     """Answers the application: its state (``accepted``, ``requested``, ``approved`` or ``denied`` with its
     ``rules``), frozen quote (K-L1) and the deadline of the stage it waits in (K-L2; P-R2, P-R3)."""
+    body, _ = json_model(raw, Application)
     answer = services.apply_for_refund(app, instance, body.fields(), _who(who, body, idempotency_key))
     return _answer(answer, response)
 
 
-@router.post("/refunds/{refund}/decision", responses={200: APPLICATION},
+@router.post("/refunds/{refund}/decision", openapi_extra=json_body(RefundDecision), responses={200: APPLICATION},
              summary="Decide a reviewed request (decide_refund, P-R2)")
-def decision(app: AppDep, who: Decider, refund: VisibleRefund, body: RefundDecision, response: Response,
+def decision(app: AppDep, who: Decider, refund: VisibleRefund, raw: Body, response: Response,
              idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
     """Approve (``amount``: a discretionary case's, at most its ceiling) or reject; answers the application
     as it stands after it (its state and the deadline of its next stage: P-R3, P-D1)."""
+    body, _ = json_model(raw, RefundDecision)
     answer = services.decide_refund(app, refund, body.approve, body.amount, body.reason,
                                     _who(who, body, idempotency_key))
     return _answer(answer, response)
 
 
-@router.post("/refunds/{refund}/escalation", responses={200: APPLICATION},
+@router.post("/refunds/{refund}/escalation", openapi_extra=json_body(_Body), responses={200: APPLICATION},
              summary="Escalate a rejected request to management (escalate, P-D1)")
-def escalation(app: AppDep, who: Escalator, refund: VisibleRefund, response: Response, body: _Body | None = None,
+def escalation(app: AppDep, who: Escalator, refund: VisibleRefund, response: Response, raw: Body,
                idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
     """Once per request; answers the application, waiting for the escalation's decision (P-D1)."""
-    body = body or _Body(at=None)
+    body = json_model(raw, _Body)[0] if raw.strip() else _Body(at=None)
     return _answer(services.escalate_refund(app, refund, _who(who, body, idempotency_key)), response)
 
 
-@router.post("/refunds/{refund}/escalation-decision", responses={200: APPLICATION},
+@router.post("/refunds/{refund}/escalation-decision", openapi_extra=json_body(Decision), responses={200: APPLICATION},
              summary="Decide an escalation (decide_escalation, P-D1)")
-def escalation_decision(app: AppDep, who: Decider, refund: VisibleRefund, body: Decision, response: Response,
+def escalation_decision(app: AppDep, who: Decider, refund: VisibleRefund, raw: Body, response: Response,
                         idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+    body, _ = json_model(raw, Decision)
     answer = services.decide_escalation(app, refund, body.approve, body.amount, _who(who, body, idempotency_key))
     return _answer(answer, response)
 
 
-@router.post("/refunds/{refund}/completion", responses={200: APPLICATION},
+@router.post("/refunds/{refund}/completion", openapi_extra=json_body(_Body), responses={200: APPLICATION},
              summary="Complete an accepted or approved refund (complete_refund: K-L2, P-R3)")
-def completion(app: AppDep, who: Decider, refund: VisibleRefund, response: Response, body: _Body | None = None,
+def completion(app: AppDep, who: Decider, refund: VisibleRefund, response: Response, raw: Body,
                idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
-    body = body or _Body(at=None)
+    body = json_model(raw, _Body)[0] if raw.strip() else _Body(at=None)
     return _answer(services.complete_refund(app, refund, _who(who, body, idempotency_key)), response)
 
 
-@router.post("/refunds/{refund}/rejection", responses={200: APPLICATION},
+@router.post("/refunds/{refund}/rejection", openapi_extra=json_body(Rejection), responses={200: APPLICATION},
              summary="Reject an accepted application (reject_refund, K-Q2)")
-def rejection(app: AppDep, who: Decider, refund: VisibleRefund, body: Rejection, response: Response,
+def rejection(app: AppDep, who: Decider, refund: VisibleRefund, raw: Body, response: Response,
               idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+    body, _ = json_model(raw, Rejection)
     answer = services.reject_refund(app, refund, body.reason, _who(who, body, idempotency_key))
     return _answer(answer, response)
