@@ -17,9 +17,9 @@ from tests.feedkit import day, jsonl, purchase
 from tests.integration.conftest import CLI
 
 PERIOD = ["--from", "2025-01-01T00:00:00Z", "--to", "2027-01-01T00:00:00Z"]
-MARKUP = "kec-[bold red]x[/]"
+MARKUP = "kec-[bold red]x[reverse]"  # no "/": an instance id may not hold one (docs/feed.md)
 FORMULA = '=HYPERLINK("http://evil.example","x")'
-HTML = "<script>alert(1)</script>"
+HTML = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_the_html_timeline_escapes_what_it_draws(odd: CLI, tmp_path: Path):
     page = tmp_path / "t.html"
     odd.ok("timeline", HTML, "--html", str(page), "--at", day(1).isoformat())
     text = page.read_text()
-    assert "<script>alert(1)</script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert HTML not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
 
 
 def test_control_characters_reach_no_terminal(capsys):
