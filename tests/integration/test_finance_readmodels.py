@@ -53,7 +53,7 @@ def tracked(engine) -> int:
 def test_kill_9_at_any_moment_then_restart_equals_a_clean_rebuild(tmp_path):
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     ledger = open_ledger(url)
-    service.record(ledger, parse_feed(jsonl(*busy_feed(400)).splitlines()), datetime.now(UTC))
+    service.record(ledger, parse_feed(jsonl(*busy_feed(1500)).splitlines()), datetime.now(UTC))
     engine = readmodels.engine_for(url)
 
     rnd, kills = random.Random(11), 0
