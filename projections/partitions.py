@@ -341,6 +341,14 @@ def account_ledger_days(instances: Instances, known_at: datetime, start: datetim
     return list(AccountLedger(*finance_rows(instances, known_at), start, end, tz).tuples())
 
 
+def account_ledger_dense(instances: Instances, known_at: datetime, start: datetime, end: datetime,
+                         tz: str | None = None) -> list[segments.Dense]:
+    """`account_ledger_days` before each account's last step (`segments.dense_days`): for a columnar writer."""
+    orders, refunds = finance_rows(instances, known_at)
+    first, last = period_days(start, end, tz)
+    return [g for rows in segments.by_account(orders, refunds) for g in segments.dense_days(*rows, tz, first, last)]
+
+
 def account_ledger_rows(orders: Iterable[OrderRow], refunds: Iterable[RefundRow], start: datetime,
                         end: datetime, tz: str | None = None, *, bulk: bool = True) -> Iterator[dict[str, Any]]:
     """The account-ledger export from every partition's rows (in partition order): each account's rows

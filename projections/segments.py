@@ -171,14 +171,51 @@ def day_tuples(orders: list[OrderRow], refunds: list[RefundRow], tz: str | None 
     return rows
 
 
+Dense = tuple[str, str, int, int, list[int], list[int], list[int]]  # account, currency, lo, opening, per day...
+
+
+def dense_days(orders: list[OrderRow], refunds: list[RefundRow], tz: str | None = None,
+               first: date | None = None, last: date | None = None) -> list[Dense]:
+    """`day_tuples` before its last step: per (account, currency), the first day ordinal ``lo``, the balance
+    before it, and the paid, consumed and refunded cents of every day from ``lo`` (days without a movement
+    included): what a columnar writer takes (`adapters.formats.tables.dense_lines`)."""
+    by_currency: dict[tuple[str, str], list[OrderSegments]] = defaultdict(list)
+    for s in account_segments(orders, refunds, tz):
+        by_currency[(s.order.account, s.order.currency)].append(s)
+    out = []
+    for (account, currency), segs in sorted(by_currency.items()):
+        dense = _dense(segs, first, last)
+        if dense is not None:
+            out.append((account, currency, *dense))
+    return out
+
+
 def _days(account: str, currency: str, segs: list[OrderSegments], first: date | None,
           last: date | None) -> list[DayTuple]:
+    dense = _dense(segs, first, last)
+    return [] if dense is None else closed_days(account, currency, *dense)
+
+
+def closed_days(account: str, currency: str, lo: int, balance: int, paid: list[int], consumed: list[int],
+                refunded: list[int]) -> list[DayTuple]:
+    """The day tuples of one `Dense` group: the days with a movement, each with its opening and closing."""
+    out = []
+    for i, (p, c, r) in enumerate(zip(paid, consumed, refunded, strict=True)):
+        if p or c or r:
+            closing = balance + p - c - r
+            out.append((account, currency, lo + i, balance, p, c, r, closing))
+            balance = closing
+    return out
+
+
+def _dense(segs: list[OrderSegments], first: date | None,
+           last: date | None) -> tuple[int, int, list[int], list[int], list[int]] | None:
     starts = [s.first for s in segs if s.count] + [d for s in segs for d in s.points]
     ends = [s.first + s.count for s in segs if s.count] + [d + 1 for s in segs for d in s.points]
     lo = max(min(starts), first.toordinal() if first else min(starts))
     hi = min(max(ends), last.toordinal() if last else max(ends))
     if lo >= hi:
-        return []
+        return None
     n = hi - lo
     paid, refunded = [0] * n, [0] * n
     consumed: list[int] | None = None
@@ -204,13 +241,7 @@ def _days(account: str, currency: str, segs: list[OrderSegments], first: date | 
                 refunded[d - lo] += r
     if consumed is None:
         consumed = [0] * n
-    out = []
-    for i, (p, c, r) in enumerate(zip(paid, consumed, refunded, strict=True)):
-        if p or c or r:
-            closing = balance + p - c - r
-            out.append((account, currency, lo + i, balance, p, c, r, closing))
-            balance = closing
-    return out
+    return lo, balance, paid, consumed, refunded
 
 
 def by_account(orders: Iterable[OrderRow],

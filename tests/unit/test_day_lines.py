@@ -34,3 +34,16 @@ def test_bulk_day_lines_are_the_reference_lines(days: list[tuple]) -> None:
 def test_a_known_line() -> None:
     line = ("a,b", "CNY", date(2026, 3, 1).toordinal(), -5, 0, 12345, 100, -12250)
     assert day_lines([line]) == '"a,b",CNY,2026-03-01,-0.05,0.00,123.45,1.00,-122.50\r\n'
+
+
+def test_dense_groups_past_64_bit_cents_and_days_without_movement_give_the_reference_lines() -> None:
+    from adapters.formats.tables import dense_lines
+    from projections.segments import closed_days
+
+    groups = [("a", "CNY", 738000, 10**19, [1, 0, 2], [0, 0, 1], [0, 0, 0]),
+              ("b", "USD", 738001, -7, [0, 0], [0, 0], [0, 0])]
+    days = [t for g in groups for t in closed_days(*g)]
+    assert len(days) == 2 and dense_lines(groups) == (reference(days), 2)
+    small = [("a", "CNY", 738000, 5, [1, 0, 2], [0, 0, 1], [0, 3, 0])]
+    assert dense_lines(small) == (reference(closed_days(*small[0])), 3)
+    assert dense_lines([groups[1]]) == ("", 0)

@@ -117,6 +117,11 @@ def test_the_bulk_account_ledger_and_journal_equal_the_reference_K_T3_K_L3_K_D1(
     tables.write_csv(partitions.AccountLedger(orders, refunds, start, end, tz), str(out / "tuples.csv"), columns)
     assert (out / "True.csv").read_bytes() == (out / "False.csv").read_bytes() == (out / "tuples.csv").read_bytes()
     assert (out / "True.parquet").read_bytes() == (out / "False.parquet").read_bytes()
+    # the columnar lines (`tables.dense_lines`, the export's worker path) are the reference file's lines
+    period = partitions.period_days(start, end, tz)
+    dense = [g for r in segments.by_account(orders, refunds) for g in segments.dense_days(*r, tz, *period)]
+    text, n = tables.dense_lines(dense)
+    assert (out / "False.csv").read_bytes().split(b"\r\n", 1)[1] == text.encode() and n == len(rows)
 
     # the journal: the same entries, the same CSV and beancount
     part = partitions.journal_rows(stream_instances(ledger), known_at)
