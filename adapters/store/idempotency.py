@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, Text, and_, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError
+
+from adapters.store.schema import Ensured
 
 metadata = MetaData()
 
@@ -24,18 +26,7 @@ records = Table(
     Column("body", Text),  # the answer's JSON
 )
 
-_created: set[int] = set()
-
-
-def ensure(engine: Engine) -> None:
-    """Create the table when missing (once per engine; two processes racing to create it both succeed)."""
-    if id(engine) in _created:
-        return
-    try:
-        metadata.create_all(engine)
-    except (IntegrityError, ProgrammingError, OperationalError):  # created meanwhile by another process
-        metadata.create_all(engine)
-    _created.add(id(engine))
+ensure = Ensured(metadata)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Engine, Index, MetaData, String, Table, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+from adapters.store.schema import Ensured
 
 metadata = MetaData()
 
@@ -27,18 +28,7 @@ hits = Table(
     Index("http_rate_hits_key_at", "key_id", "at_us"),
 )
 
-_created: set[int] = set()
-
-
-def ensure(engine: Engine) -> None:
-    """Create the tables when missing (once per engine; two processes racing to create them both succeed)."""
-    if id(engine) in _created:
-        return
-    try:
-        metadata.create_all(engine)
-    except (IntegrityError, ProgrammingError, OperationalError):  # created meanwhile by another process
-        metadata.create_all(engine)
-    _created.add(id(engine))
+ensure = Ensured(metadata)
 
 
 def hit(engine: Engine, key_id: str, amount: int, period_us: int, now_us: int) -> int | None:
