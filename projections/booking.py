@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from projections import journal
+from projections.daytotals import DayTotals
 from projections.journal import Entry, bulk_account_journal, corrections, recognised
 from projections.partitions import Instances, causes, journal_rows
-from projections.segments import DayTotals
 
 
 @dataclass(frozen=True)

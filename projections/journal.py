@@ -20,6 +20,8 @@ from datetime import date, timedelta
 
 from domain.policies import registry
 from domain.policy import Postings
+from projections.daytotals import DayTotals
+from projections.daytotals import recognition as segment_recognition
 from projections.finance import (
     AccountFlows,
     Credit,
@@ -31,8 +33,7 @@ from projections.finance import (
     refund_zone,
     reporting_zone,
 )
-from projections.segments import DayTotals, order_segments
-from projections.segments import recognition as segment_recognition
+from projections.segments import order_segments
 
 # ----- the chart of accounts -----
 
