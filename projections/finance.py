@@ -42,6 +42,8 @@ def cents(x: Fraction | Decimal) -> int:
         sign, digits, exponent = x.as_tuple()
         if isinstance(exponent, int) and exponent >= -2 and len(digits) <= 24:
             return int(x.scaleb(2))
+    if type(x) is Fraction:  # round_cents(x, "half_up") * 100 from the integers, without a Fraction made
+        return _half_up(x.numerator * 100, x.denominator)
     return int(round_cents(Fraction(x), "half_up") * 100)
 
 
