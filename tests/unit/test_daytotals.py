@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from projections import daytotals
-from projections.daytotals import DayTotals, consumption
+from projections.columns import Scatter, consumption
+from projections.daytotals import DayTotals
 from projections.segments import OrderSegments
 from tests.unit.test_segments import ledger_of
 
@@ -57,9 +58,9 @@ def test_the_columnar_recognition_equals_each_days_figure_added_one_by_one(segs,
     half = len(segs) // 2
     one, two = DayTotals(), DayTotals()
     for s in segs[:half]:
-        consumption(s, one)
+        consumption(s, one, s.order.currency)
     for s in segs[half:]:
-        consumption(s, two)
+        consumption(s, two, s.order.currency)
     two = pickle.loads(pickle.dumps(two))  # a partition's totals as a Dask worker sends them
     one.merge(two)
     assert list(one.items()) == expected
@@ -69,13 +70,40 @@ def test_a_run_is_computed_in_columns_when_its_bounds_fit_and_in_python_when_not
     """The two paths are both taken: a day-rate piece is queued, a piece with a 2**80 divisor is not."""
     monkeypatch.setattr(daytotals, "SMALL", 0)
     seen = []
-    monkeypatch.setattr(DayTotals, "_columns", lambda self, runs: seen.append(len(runs)))
+    real = daytotals.run_values
+    monkeypatch.setattr(daytotals, "run_values", lambda runs: seen.append(len(runs)) or real(runs))
     t = DayTotals()
     t.add_steps("EUR", 739000, 30, 7, 3_000, 86_400)
     t.add_steps("EUR", 739000, 30, 7, 3_000, HUGE)
     assert t._queued == 30 and t.by["EUR"][1] == [0] * 30  # the huge run was added at once, all zeros
-    list(t.items())
+    assert list(t.items()) == [((739000 + j, "EUR"), (7 + 3_000 * (j + 1)) // 86_400 - (7 + 3_000 * j) // 86_400)
+                               for j in range(30) if (7 + 3_000 * (j + 1)) // 86_400 - (7 + 3_000 * j) // 86_400]
     assert seen == [1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(segs=st.lists(orders(), min_size=1, max_size=12), frames=st.lists(st.tuples(st.integers(-50, 450),
+       st.integers(1, 500)), min_size=1, max_size=3))
+def test_the_scattered_days_of_groups_equal_each_orders_days_in_the_period(segs, frames):
+    """`Scatter` (the account ledger's days in columns): several groups, each a period of days; every order's
+    `consumed` days of its group's period land at their positions, in Arrow and in Python alike."""
+    scatter, expected = Scatter(), []
+    for g, (shift, n) in enumerate(frames):
+        lo = segs[0].first + shift
+        key = scatter.group(lo, n)
+        days = [0] * n
+        for s in segs[g::len(frames)]:
+            start, values = s.consumed(lo, lo + n)
+            for i, v in enumerate(values):
+                days[start - lo + i] += v
+            consumption(s, scatter, key, lo, lo + n)
+        expected += days
+    assert scatter.python_values() == expected
+    if scatter.bound < daytotals.LIMIT:
+        assert scatter.column().to_pylist() == expected
+    else:
+        with pytest.raises(OverflowError):
+            scatter.column()
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -94,5 +122,5 @@ def test_the_ledgers_recognition_in_columns_equals_the_per_order_days_K_L3(seed,
     totals = DayTotals()
     for s in segs:
         if s.count:
-            consumption(s, totals)
+            consumption(s, totals, s.order.currency)
     assert list(totals.items()) == reference([s for s in segs if s.count])
