@@ -208,14 +208,22 @@ def closed_days(account: str, currency: str, lo: int, balance: int, paid: list[i
     return out
 
 
-def _dense(segs: list[OrderSegments], first: date | None,
-           last: date | None) -> tuple[int, int, list[int], list[int], list[int]] | None:
+def frame(segs: list[OrderSegments], first: date | None, last: date | None) -> tuple[int, int] | None:
+    """The day ordinals ``[lo, hi)`` of a group's orders with a movement or a day of consumption, within
+    ``[first, last)`` when given; None when empty."""
     starts = [s.first for s in segs if s.count] + [d for s in segs for d in s.points]
     ends = [s.first + s.count for s in segs if s.count] + [d + 1 for s in segs for d in s.points]
     lo = max(min(starts), first.toordinal() if first else min(starts))
     hi = min(max(ends), last.toordinal() if last else max(ends))
-    if lo >= hi:
+    return None if lo >= hi else (lo, hi)
+
+
+def _dense(segs: list[OrderSegments], first: date | None,
+           last: date | None) -> tuple[int, int, list[int], list[int], list[int]] | None:
+    found = frame(segs, first, last)
+    if found is None:
         return None
+    lo, hi = found
     n = hi - lo
     paid, refunded = [0] * n, [0] * n
     consumed: list[int] | None = None
