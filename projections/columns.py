@@ -13,13 +13,16 @@ Python. `tests/unit/test_daytotals.py` holds both equal to `OrderSegments.consum
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from projections.segments import OrderSegments
+from projections.finance import OrderRow, RefundRow
+from projections.segments import Dense, OrderSegments, account_segments, frame
 
 LIMIT = 1 << 62  # every intermediate of a queued run, and every sum, stays below this (int64: 2**63 - 1)
 Run = tuple[int, int, int, int, int, int]  # the key of its first element, n, rA, qB, rB, C
@@ -152,3 +155,70 @@ class Scatter:
             for j, v in enumerate(steps(ra, qb * c + rb, c, n)):
                 out[at + j] += v
         return out
+
+
+class DenseColumns:
+    """The account ledger's days of many (account, currency) groups side by side: per group its first day and
+    the balance before it, per day (days without a movement included) the paid and refunded cents in Python
+    lists and the consumed cents in a `Scatter`; what `adapters.formats.tables.dense_lines` writes."""
+
+    def __init__(self) -> None:
+        self.names: list[tuple[str, str]] = []
+        self.openings: list[int] = []
+        self.paid: list[int] = []
+        self.refunded: list[int] = []
+        self.consumed = Scatter()
+
+    def group(self, account: str, currency: str, lo: int, n: int, opening: int = 0) -> int:
+        self.names.append((account, currency))
+        self.openings.append(opening)
+        self.paid += [0] * n
+        self.refunded += [0] * n
+        return self.consumed.group(lo, n)
+
+    @classmethod
+    def of(cls, groups: Iterable[Dense]) -> DenseColumns:
+        """The columns of `segments.dense_days`' groups."""
+        out = cls()
+        for account, currency, lo, opening, paid, consumed, refunded in groups:
+            g = out.group(account, currency, lo, len(paid), opening)
+            at = out.consumed.offset[g]
+            out.paid[at:at + len(paid)] = paid
+            out.refunded[at:at + len(paid)] = refunded
+            out.consumed.add(g, lo, consumed)
+        return out
+
+    def groups(self) -> list[Dense]:
+        """Back to `segments.Dense` groups, every day computed in Python (the path past 62 bits)."""
+        consumed, s = self.consumed.python_values(), self.consumed
+        ends = [*s.offset[1:], s.size][:len(s.offset)]
+        return [(a, c, s.lo[g], self.openings[g], self.paid[at:end], consumed[at:end], self.refunded[at:end])
+                for g, ((a, c), at, end) in enumerate(zip(self.names, s.offset, ends, strict=True))]
+
+
+def dense_columns(orders: list[OrderRow], refunds: list[RefundRow], tz: str | None, first: date | None,
+                  last: date | None, into: DenseColumns) -> None:
+    """`segments.dense_days` of one account's rows added ``into`` the columns: the same groups, the same days,
+    each order's consumption as runs (`consumption` clipped to the group's days)."""
+    by_currency: dict[tuple[str, str], list[OrderSegments]] = defaultdict(list)
+    for s in account_segments(orders, refunds, tz):
+        by_currency[(s.order.account, s.order.currency)].append(s)
+    for (account, currency), segs in sorted(by_currency.items()):
+        found = frame(segs, first, last)
+        if found is None:
+            continue
+        lo, hi = found
+        g = into.group(account, currency, lo, hi - lo)
+        at, balance = into.consumed.offset[g] - lo, 0
+        for s in segs:
+            consumption(s, into.consumed, g, lo, hi)
+            balance -= s.cum(lo - s.first - 1)
+            for d, (p, once, r, _) in s.points.items():
+                if d < lo:
+                    balance += p - once - r
+                elif d < hi:
+                    into.paid[at + d] += p
+                    into.refunded[at + d] += r
+                    if once:
+                        into.consumed.add(g, d, [once])
+        into.openings[g] = balance

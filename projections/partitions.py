@@ -34,7 +34,7 @@ from domain.lifecycle import refunds as lifecycle
 from domain.policies import registry
 from domain.policy import Context, Load
 from domain.timeutil import tz_of
-from projections import segments
+from projections import columns, segments
 from projections.finance import DayRow, OrderRow, RefundRow, account_days, cents, instance_rows
 from projections.reconcile import Expected, Scope, expected_items
 
@@ -342,11 +342,14 @@ def account_ledger_days(instances: Instances, known_at: datetime, start: datetim
 
 
 def account_ledger_dense(instances: Instances, known_at: datetime, start: datetime, end: datetime,
-                         tz: str | None = None) -> list[segments.Dense]:
-    """`account_ledger_days` before each account's last step (`segments.dense_days`): for a columnar writer."""
+                         tz: str | None = None) -> columns.DenseColumns:
+    """`account_ledger_days` before each account's last step (`columns.dense_columns`): for a columnar writer."""
     orders, refunds = finance_rows(instances, known_at)
     first, last = period_days(start, end, tz)
-    return [g for rows in segments.by_account(orders, refunds) for g in segments.dense_days(*rows, tz, first, last)]
+    out = columns.DenseColumns()
+    for rows in segments.by_account(orders, refunds):
+        columns.dense_columns(*rows, tz, first, last, out)
+    return out
 
 
 def account_ledger_rows(orders: Iterable[OrderRow], refunds: Iterable[RefundRow], start: datetime,

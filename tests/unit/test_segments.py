@@ -18,6 +18,7 @@ from adapters.formats import journal as journal_formats
 from adapters.formats import tables
 from adapters.store.scan import stream_instances
 from bench.generate import generate
+from projections import columns as bulk_columns
 from projections import finance, partitions, segments
 from projections import journal as book
 from tests.feedkit import FAR, memory_ledger, record
@@ -119,7 +120,11 @@ def test_the_bulk_account_ledger_and_journal_equal_the_reference_K_T3_K_L3_K_D1(
     assert (out / "True.parquet").read_bytes() == (out / "False.parquet").read_bytes()
     # the columnar lines (`tables.dense_lines`, the export's worker path) are the reference file's lines
     period = partitions.period_days(start, end, tz)
-    dense = [g for r in segments.by_account(orders, refunds) for g in segments.dense_days(*r, tz, *period)]
+    dense = bulk_columns.DenseColumns()
+    for r in segments.by_account(orders, refunds):
+        bulk_columns.dense_columns(*r, tz, *period, dense)
+    reference_groups = [g for r in segments.by_account(orders, refunds) for g in segments.dense_days(*r, tz, *period)]
+    assert dense.groups() == reference_groups
     text, n = tables.dense_lines(dense)
     assert (out / "False.csv").read_bytes().split(b"\r\n", 1)[1] == text.encode() and n == len(rows)
 
