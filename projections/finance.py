@@ -30,21 +30,15 @@ from typing import Any
 from domain.instance import known, live, opening
 from domain.lifecycle import refunds as lifecycle
 from domain.lifecycle import released_by
-from domain.money import round_cents
 from domain.policies import registry
 from domain.timeutil import FAR, micros, ratio, tz_of
 
 
 def cents(x: Fraction | Decimal) -> int:
-    """``x`` in whole cents, rounded half-up once. A `Decimal` of at most two decimals (every stored price and
-    payment) is already whole cents: scaled exactly, without the `Fraction` rounding (the same result)."""
-    if type(x) is Decimal:
-        sign, digits, exponent = x.as_tuple()
-        if isinstance(exponent, int) and exponent >= -2 and len(digits) <= 24:
-            return int(x.scaleb(2))
-    if type(x) is Fraction:  # round_cents(x, "half_up") * 100 from the integers, without a Fraction made
-        return _half_up(x.numerator * 100, x.denominator)
-    return int(round_cents(Fraction(x), "half_up") * 100)
+    """``x`` in whole cents, rounded half-up once (`round_cents` ``half_up``), from its exact integer ratio: a
+    `Decimal` of at most two decimals (every stored price and payment) is whole cents without a rounding."""
+    n, d = (x.numerator, x.denominator) if type(x) is Fraction else x.as_integer_ratio()
+    return _half_up(n * 100, d)
 
 
 @dataclass(frozen=True)

@@ -111,4 +111,5 @@ def test_finance_cents_of_a_fraction_is_round_cents_half_up_K_M2(n, d):
 
     x = Fraction(n, d)
     assert cents(x) == int(round_cents(x, "half_up") * 100)
-    assert cents(Decimal(n) / 100) == int(round_cents(Fraction(n, 100), "half_up") * 100)
+    for places in range(5):  # stored prices have two decimals; quotients of them more
+        assert cents(Decimal(n).scaleb(-places)) == int(round_cents(Fraction(n, 10**places), "half_up") * 100)
