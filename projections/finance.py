@@ -78,17 +78,25 @@ class RefundRow:
 def instance_rows(name: str, events: Iterable[Any], known_at: datetime = FAR) -> tuple[list[OrderRow],
                                                                                       list[RefundRow]]:
     """The orders and refund applications of one instance, as known at ``known_at``."""
+    rows, refunds, _ = instance_orders(name, events, known_at)
+    return rows, refunds
+
+
+def instance_orders(name: str, events: Iterable[Any],
+                    known_at: datetime = FAR) -> tuple[list[OrderRow], list[RefundRow], list[Any]]:
+    """`instance_rows`, and the policy's orders they are made of (`Policy.orders`: their tenders too)."""
     events = list(events)
     facts = live(known(events, known_at))
     head = opening(facts)
     if head is None:
-        return [], []
+        return [], [], []
     refunds = _refunds(name, head, facts)
     status = "refunded" if released_by(facts) else "active"  # K-L3, this instance's or an application it is in
+    orders = list(registry.for_product(head.product).orders(head, facts))
     rows = [OrderRow(name, o.order, head.account, head.product, o.kind, o.placed_at, o.start, o.end, head.currency,
                      cents(o.paid), cents(o.credit), status, cents(o.cash))
-            for o in registry.for_product(head.product).orders(head, facts)]
-    return rows, refunds
+            for o in orders]
+    return rows, refunds, orders
 
 
 def _refunds(name: str, head: Any, facts: list[Any]) -> list[RefundRow]:

@@ -35,7 +35,7 @@ from domain.policies import registry
 from domain.policy import Context, Load
 from domain.timeutil import tz_of
 from projections import columns, segments
-from projections.finance import DayRow, OrderRow, RefundRow, account_days, cents, instance_rows
+from projections.finance import DayRow, OrderRow, RefundRow, account_days, cents, instance_orders, instance_rows
 from projections.reconcile import Expected, Scope, expected_items
 
 Instances = Iterable[tuple[str, Sequence[Any]]]  # one partition: (name, events) in the order they were opened
@@ -235,15 +235,10 @@ def causes(parts: Iterable[JournalPart]) -> dict[str, tuple[str, ...]]:
     return {**{a: v for a, v in late.items() if a not in caused}, **caused}
 
 
-def unrefunded(name: str, events: Sequence[Any], known_at: datetime) -> dict[tuple[str, str],
-                                                                              tuple[tuple[str, int], ...]]:
-    """The tenders of each of the instance's orders that are never refunded (K-M1: vouchers, gift balance)."""
-    facts = live(known(events, known_at))
-    head = opening(facts)
-    if head is None:
-        return {}
-    return {(name, p.order): tuple((t, cents(v)) for t, v in p.unrefunded)
-            for p in registry.for_product(head.product).orders(head, facts) if p.unrefunded}
+def unrefunded(name: str, orders: Sequence[Any]) -> dict[tuple[str, str], tuple[tuple[str, int], ...]]:
+    """The tenders of each of the instance's orders (`finance.instance_orders`) that are never refunded (K-M1:
+    vouchers, gift balance)."""
+    return {(name, p.order): tuple((t, cents(v)) for t, v in p.unrefunded) for p in orders if p.unrefunded}
 
 
 def journal_rows(instances: Instances, known_at: datetime, close_at: datetime | None = None,
@@ -260,10 +255,10 @@ def journal_rows(instances: Instances, known_at: datetime, close_at: datetime | 
         for rows, at in ((now, known_at), (then, close_at)):
             if at is None:
                 continue
-            o, r = instance_rows(name, events, at)
+            o, r, policy_orders = instance_orders(name, events, at)
             rows[0].extend(o)
             rows[1].extend(r)
-            rows[2].update(unrefunded(name, events, at))
+            rows[2].update(unrefunded(name, policy_orders))
         if close_at is not None:
             late = [e for e in events if close_at < e.timestamp <= known_at and hasattr(e, "line")]
             head = opening(live(known(events, known_at))) or opening(live(known(events, close_at)))
