@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import Annotated, Optional
@@ -46,7 +45,7 @@ def keys_create_cmd(
     made = services.create_key(application(), role, accounts or [], name, actor=services.local_actor(),
                                expires_at=optional_instant("expires_at", expires_at))
     if as_json:
-        print(json.dumps(made.as_json(), indent=2))
+        print(output.json_text(made.as_json()))
         return
     out.print(f"key {made.id} ({made.role}{': ' + ', '.join(made.accounts) if made.accounts else ''}); its "
               "secret, shown only now:")
@@ -59,7 +58,7 @@ def keys_list_cmd(as_json: Json = False) -> None:
     was last used (to the minute)."""
     rows = services.list_keys(application())
     if as_json:
-        print(json.dumps({"keys": [r.as_json() for r in rows]}, indent=2))
+        print(output.json_text({"keys": [r.as_json() for r in rows]}))
         return
     table = new_table("API keys", *KEY_COLUMNS)
     for r in rows:
@@ -76,7 +75,7 @@ def keys_revoke_cmd(
     """Revoke a key: every later request with it is refused (401) at once."""
     r = services.revoke_key(application(), key_id, actor=services.local_actor())
     if as_json:
-        print(json.dumps(r.as_json(), indent=2))
+        print(output.json_text(r.as_json()))
         return
     out.print(f"revoked {r.id} at {output.when(r.revoked_at, None)} by {r.revoked_by}")
 

@@ -3,7 +3,6 @@ checkpoints (``keygen``, ``checkpoint``) that anchor it."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Optional
 
 import typer
@@ -31,7 +30,7 @@ def diff_cmd(
     t, k1, k2 = instant("at", at), instant("known_at", known_at), instant("vs", vs)
     d = services.diff(application(), instance, t, k1, k2, mode, with_ or [])
     if as_json:
-        print(json.dumps(d, indent=2))
+        print(output.json_text(d))
         return
     zone = services.instance_zone(application(), instance)  # one zone: the instance's policy's
     for shown in views.diff(d, instance, t, k1, k2, zone):
@@ -63,7 +62,7 @@ def verify_cmd(
     result = services.verify(application(), expect_head or [], checkpoints, public_key)
     v = result.verification
     if as_json:
-        print(json.dumps(result.as_json(), indent=2))
+        print(output.json_text(result.as_json()))
         if not result.ok:
             raise typer.Exit(1)
         return
@@ -105,7 +104,7 @@ def keygen_cmd(
     ledger's host, ideally); publish the public key to the auditors."""
     pair = services.keygen(application(), key_out)
     if as_json:
-        print(json.dumps(pair.as_json(), indent=2))
+        print(output.json_text(pair.as_json()))
         return
     out.print(f"wrote the private key to {pair.private_path} (mode 0600) and the public key to {pair.public_path}",
               markup=False)
@@ -128,7 +127,7 @@ def checkpoint_cmd(
         err.print(f"refused: {refused}", markup=False)
         raise typer.Exit(1) from None
     if as_json:
-        print(json.dumps(made.as_json(), indent=2))
+        print(output.json_text(made.as_json()))
         return
     cp = made.checkpoint
     recorded = output.when(cp.recorded_at, None) or "never (an empty ledger)"

@@ -3,7 +3,6 @@ reconciliation, what-if scenarios and exposure, exports, the journal and the tri
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -93,7 +92,7 @@ def reconcile_cmd(
     if out_csv:
         tables.write_csv(rows, out_csv, list(rows[0]) if rows else ["status"])
     if as_json:
-        print(json.dumps(r.as_json(), indent=2))
+        print(output.json_text(r.as_json()))
     else:
         table = new_table(f"Reconciliation against {statement}",
                           "status", "kind", "reference", "statement", "ledger", "currency", "row", "detail")
@@ -150,7 +149,7 @@ def what_if_cmd(
         s = services.instance_scenario(application(), instance, t, added, drop or [], modes[0] if modes else "auto",
                                        overrides, policy_version)
         if as_json:
-            print(json.dumps(s.as_json(), indent=2))
+            print(output.json_text(s.as_json()))
         else:
             zone = output.calendar_tz(s.today.policy)
             out.print(f"{instance} at {output.when(t, zone, exact=True)}: baseline {s.today.currency} "
@@ -173,7 +172,7 @@ def what_if_cmd(
         rows = [r.as_json() for r in w.requests]
         tables.write_csv(rows, csv_out, list(rows[0]) if rows else ["instance"])
     if as_json:
-        print(json.dumps(w.as_json(), indent=2))
+        print(output.json_text(w.as_json()))
         return
     rows = [r.as_json() for r in w.requests]
     summary = {c: t.as_json() for c, t in w.totals.items()}
@@ -210,7 +209,7 @@ def what_if_exposure(at: datetime, modes: list[str], overrides: dict[str, str], 
     if csv_out:
         tables.write_csv([r.as_json() for r in x.instances], csv_out, EXPOSURE_COLUMNS)
     if as_json:
-        print(json.dumps(x.as_json(), indent=2))
+        print(output.json_text(x.as_json()))
         return
     asked = ", ".join(f"{m} ({p})" for p, m in x.modes.items()) or "auto"
     scenario = ", ".join(f"{k}={v}" for k, v in x.overrides.items()) or "no change"
@@ -307,7 +306,7 @@ def trial_balance_cmd(
     with running(workers, scheduler) as mapped:
         tb = services.trial_balance(application(), t, k, size=size, map=mapped)
     if as_json:
-        print(json.dumps(tb.as_json(), indent=2))
+        print(output.json_text(tb.as_json()))
         return
     table = new_table(_title(f"Trial balance at {output.when(tb.at, None, exact=True)}", tb.known_at,
                              exact=known_at is not None), "account", "currency", "debit", "credit")

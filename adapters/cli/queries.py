@@ -53,7 +53,7 @@ def history_cmd(
     """Every fact about the instance, with both times, the line id, and retractions."""
     h = services.history(application(), instance, optional_instant("known_at", known_at))
     if as_json:
-        print(json.dumps(h.as_json(), indent=2))
+        print(output.json_text(h.as_json()))
         return
     for shown in views.history(h, instance, known_at is not None):
         out.print(shown)
@@ -80,7 +80,7 @@ def timeline_cmd(
         return
     tl = services.timeline(application(), instance, t, k)
     if as_json:
-        print(json.dumps(tl.as_json(), indent=2))
+        print(output.json_text(tl.as_json()))
         return
     for shown in views.timeline(tl, instance, t, k):
         out.print(shown)
@@ -100,7 +100,7 @@ def overdue_cmd(
     holidays = tuple(day("holiday", h) for h in holiday or [])
     late = services.overdue(application(), t, parse_sets(sets), holidays)
     if as_json:
-        print(json.dumps(answers.overdue(t, late), indent=2))
+        print(output.json_text(answers.overdue(t, late)))
         return
     for shown in views.overdue(t, late):
         out.print(shown)
