@@ -23,7 +23,8 @@ from adapters.formats import journal as formats
 from adapters.formats.errors import BadInput
 from adapters.formats.journal import money
 from adapters.services.jobs import store
-from adapters.store.scan import Mapper, Task, pin
+from adapters.store.scan import pin
+from adapters.store.tasks import Mapper, Task
 from domain.timeutil import tz_of
 from projections import booking
 from projections import journal as book

@@ -27,7 +27,8 @@ import pytest
 from adapters import services
 from adapters.bootstrap import Settings, bootstrap
 from adapters.store import readmodels
-from adapters.store.scan import AccountPartition, Partition, Store, Task, instances_in, pin, stream_instances
+from adapters.store.scan import AccountPartition, Partition, instances_in, pin, stream_instances
+from adapters.store.tasks import Store, Task
 from bench.generate import generate
 from projections import partitions
 from tests.feedkit import day, jsonl, purchase
