@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from adapters import services
 from adapters.bootstrap import Settings
 from adapters.cli.app import State
 from adapters.formats import output, params
@@ -38,7 +37,9 @@ def flag(param: str) -> str:
 
 def parse_sets(sets: list[str] | None) -> dict[str, str]:
     """``--set NAME=VALUE`` overrides, each checked now (a bad name or value is bad input naming --set)."""
-    return services.check_overrides(params.pairs("set", sets))
+    from adapters.services import queries
+
+    return queries.check_overrides(params.pairs("set", sets))
 
 
 def writable(option: str, path: str, force: bool) -> None:

@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from adapters.bootstrap import Settings, bootstrap
-from adapters.services import keys, record_feed
+from adapters.services import keys
+from adapters.services.feeds import record_feed
 from tests.stores import STORES, store_url
 
 ROOT = Path(__file__).resolve().parents[2]
