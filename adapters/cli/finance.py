@@ -17,10 +17,14 @@ from adapters.cli.options import (
     Force,
     Json,
     KnownAt,
+    OutFile,
     PartitionSize,
     Scheduler,
+    Until,
     Workers,
+    out_file,
     parse_sets,
+    period,
     read_text,
     writable,
 )
@@ -246,8 +250,8 @@ def what_if_exposure(at: datetime, modes: list[str], overrides: dict[str, str], 
 def export_cmd(
     what: Annotated[str, typer.Argument(help="refunds | orders | account-ledger")],
     start: Annotated[str, typer.Option("--from", help="business time, inclusive")],
-    end: Annotated[str, typer.Option("--to", help="business time, exclusive")],
-    out_path: Annotated[str, typer.Option("--out", help="the file to write")],
+    end: Until,
+    out_path: OutFile,
     fmt: Annotated[str, typer.Option("--format", help="csv | parquet")] = "csv",
     known_at: Annotated[Optional[str], typer.Option("--known-at", help="as the ledger knew it then")] = None,
     force: Force = False,
@@ -258,10 +262,8 @@ def export_cmd(
     """Export refunds, orders or the account ledger for a period, as known at --known-at."""
     from adapters.services import jobs
 
-    writable("--out", out_path, force)
-    if fmt not in ("csv", "parquet"):
-        raise BadInput(None, f"--format: {fmt!r} is not csv or parquet")
-    t1, t2, k = instant("from", start), instant("to", end), optional_instant("known_at", known_at)
+    out_file(out_path, fmt, ("csv", "parquet"), force)
+    t1, t2, k = period(start, end, known_at)
     if t1 >= t2:
         raise BadInput(None, f"--from: {start} is not before --to {end}: the period [from, to) would be empty")
     with running(workers, scheduler) as mapped:
@@ -273,8 +275,8 @@ def export_cmd(
 @cli.command("journal")
 def journal_cmd(
     start: Annotated[str, typer.Option("--from", help="the first day's business time (days start 00:00 UTC)")],
-    end: Annotated[str, typer.Option("--to", help="business time, exclusive")],
-    out_path: Annotated[str, typer.Option("--out", help="the file to write")],
+    end: Until,
+    out_path: OutFile,
     fmt: Annotated[str, typer.Option("--format", help="beancount | csv")] = "beancount",
     known_at: KnownAt = None,
     closed_through: Annotated[Optional[str], typer.Option(
@@ -290,10 +292,8 @@ def journal_cmd(
     """The double-entry journal (docs/journal.md) of a period: every money movement as balanced postings."""
     from adapters.services import journal
 
-    writable("--out", out_path, force)
-    if fmt not in journal.JOURNAL_FORMATS:
-        raise BadInput(None, f"--format: {fmt!r} is not {' or '.join(journal.JOURNAL_FORMATS)}")
-    t1, t2, k = instant("from", start), instant("to", end), optional_instant("known_at", known_at)
+    out_file(out_path, fmt, journal.JOURNAL_FORMATS, force)
+    t1, t2, k = period(start, end, known_at)
     closed = day("closed_through", closed_through) if closed_through is not None else None
     if closed_at is not None and closed is None:
         raise BadInput(None, "--closed-at: only with --closed-through")
