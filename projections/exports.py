@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from domain.money import from_cents
 from domain.timeutil import tz_of
 from projections import segments
 from projections.finance import DayRow, OrderRow, RefundRow, account_days, instance_rows
@@ -19,27 +20,23 @@ from projections.partitions import Instances, finance_rows
 EXPORTS = ("refunds", "orders", "account-ledger")
 
 
-def money(c: int) -> Decimal:
-    return (Decimal(c) / 100).quantize(Decimal("0.01"))
-
-
 def order_export(o: OrderRow) -> dict[str, Any]:
     return {"instance": o.instance, "order": o.order, "account": o.account, "product": o.product, "kind": o.kind,
             "placed_at": o.placed_at, "valid_from": o.start, "valid_until": o.end, "currency": o.currency,
-            "paid": money(o.paid_cents), "cash": money(o.cash_cents), "credit": money(o.credit_cents),
+            "paid": from_cents(o.paid_cents), "cash": from_cents(o.cash_cents), "credit": from_cents(o.credit_cents),
             "status": o.status}
 
 
 def refund_export(r: RefundRow) -> dict[str, Any]:
     return {"refund": r.refund, "instance": r.instance, "account": r.account, "policy": r.policy, "mode": r.mode,
             "requested_at": r.requested_at, "recorded_at": r.recorded_at, "currency": r.currency,
-            "amount": money(r.amount_cents), "state": r.state, "settled_at": r.settled_at}
+            "amount": from_cents(r.amount_cents), "state": r.state, "settled_at": r.settled_at}
 
 
 def day_export(d: DayRow) -> dict[str, Any]:
-    return {"account": d.account, "currency": d.currency, "day": d.day, "opening": money(d.opening_cents),
-            "paid": money(d.paid_cents), "consumed": money(d.consumed_cents), "refunded": money(d.refunded_cents),
-            "closing": money(d.closing_cents)}
+    return {"account": d.account, "currency": d.currency, "day": d.day, "opening": from_cents(d.opening_cents),
+            "paid": from_cents(d.paid_cents), "consumed": from_cents(d.consumed_cents),
+            "refunded": from_cents(d.refunded_cents), "closing": from_cents(d.closing_cents)}
 
 
 def export_rows(instances: Instances, known_at: datetime, what: str, start: datetime,

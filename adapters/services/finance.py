@@ -16,7 +16,7 @@ from adapters.store.scan import Pinned, pin, stream_instances
 from adapters.store.tasks import Mapper, Store, Task
 from domain.timeutil import FAR
 from projections import exports, partitions
-from projections.exports import EXPORTS, money  # noqa: F401 - the application layer's names for them
+from projections.exports import EXPORTS, from_cents  # noqa: F401 - the application layer's names for them
 from projections.finance import OrderRow, RefundRow, instance_rows
 
 
