@@ -12,22 +12,17 @@ import csv
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from adapters.formats import output
 from adapters.formats.errors import BadInput
+from domain.money import from_cents
 from projections.journal import CHART, Entry
 
 FORMATS = ("beancount", "csv")
 _LINK = re.compile(r"[A-Za-z0-9\-_/.]+")  # beancount's link characters; other ids stay in the metadata
-CENT = Decimal("0.01")
 CSV_COLUMNS = ["entry", "date", "kind", "currency", "account", "amount", "customer", "instance", "ref", "rules",
                "narration", "caused_by"]
-
-
-def money(c: int) -> Decimal:
-    return (Decimal(c) / 100).quantize(CENT)
 
 
 def beancount() -> Any:
@@ -52,7 +47,7 @@ def directives(entries: Iterable[Entry], opened: date) -> Iterator[Any]:
             if value:
                 meta[key] = value
         links = frozenset(x for x in (e.ref, *e.caused_by) if x and _LINK.fullmatch(x))
-        postings = [data.Posting(account, amount.Amount(money(c), e.currency), None, None, None, None)
+        postings = [data.Posting(account, amount.Amount(from_cents(c), e.currency), None, None, None, None)
                     for account, c in e.legs]
         yield data.Transaction(data.new_metadata("journal", n, meta), e.day, "*", e.customer, e.narration,
                                frozenset({e.kind.replace("_", "-")}), links, postings)
@@ -72,7 +67,7 @@ def write_beancount(entries: Iterable[Entry], path: str, opened: date) -> int:
 
 
 def cents_text(c: int) -> str:
-    """``str(money(c))`` from the integer: the sign, the units, two digits of cents."""
+    """``str(from_cents(c))`` from the integer: the sign, the units, two digits of cents."""
     sign, c = ("-", -c) if c < 0 else ("", c)
     return f"{sign}{c // 100}.{c % 100:02d}"
 

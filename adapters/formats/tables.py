@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.formats import output
-from projections import columns, partitions, segments
+from projections import columns, exports, segments
 
 
 def _cells(row: dict[str, Any]) -> dict[str, str]:
@@ -192,10 +192,10 @@ def dense_lines(dense: columns.DenseColumns) -> tuple[str, int]:
 
 def account_ledger_lines(instances: Iterable[tuple[str, list[Any]]], known_at: datetime, start: datetime,
                          end: datetime, tz: str | None = None) -> tuple[str, int]:
-    """A partition's account-ledger CSV lines (no header) and how many: `projections.partitions`'
+    """A partition's account-ledger CSV lines (no header) and how many: `projections.exports`'
     `account_ledger_days` formatted by `day_lines`, on the worker that computes them (a `Task`'s job), so only
     text travels back."""
-    return dense_lines(partitions.account_ledger_dense(instances, known_at, start, end, tz))
+    return dense_lines(exports.account_ledger_dense(instances, known_at, start, end, tz))
 
 
 def csv_chunks(rows: Iterable[dict[str, Any]], columns: list[str], batch: int = 1000) -> Iterator[bytes]:

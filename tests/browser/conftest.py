@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters import services
 from adapters.bootstrap import Settings, bootstrap
+from adapters.services import feeds, keys
 from tests.http.conftest import ROOT, Server, seed, serving
 from tests.stores import store_url
 
@@ -77,15 +77,15 @@ def seed_console(db: str) -> dict[str, str]:
     feed, and keys for the story's account."""
     app = bootstrap(Settings.resolve(db))
     try:
-        services.record_feed(app, AUDIT.read_bytes(), preserve_recorded_at=True, actor=services.local_actor())
+        feeds.record_feed(app, AUDIT.read_bytes(), preserve_recorded_at=True, actor=keys.local_actor())
     finally:
         app.close()
     made = seed(db)
     app = bootstrap(Settings.resolve(db))
     try:
-        services.record_feed(app, "\n".join(json.dumps(line) for line in HOSTILE), actor=services.local_actor())
-        made["customer@globex"] = services.create_key(app, "customer", ["globex"], name="customer@globex").key
-        made["auditor@globex"] = services.create_key(app, "auditor", ["globex"], name="auditor@globex").key
+        feeds.record_feed(app, "\n".join(json.dumps(line) for line in HOSTILE), actor=keys.local_actor())
+        made["customer@globex"] = keys.create_key(app, "customer", ["globex"], name="customer@globex").key
+        made["auditor@globex"] = keys.create_key(app, "auditor", ["globex"], name="auditor@globex").key
     finally:
         app.close()
     return made
