@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any, Protocol
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Any, Protocol
 
 from projections.finance import OrderRow, RefundRow
 from projections.segments import Dense, OrderSegments, account_segments, frame
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 LIMIT = 1 << 62  # every intermediate of a queued run, and every sum, stays below this (int64: 2**63 - 1)
 Run = tuple[int, int, int, int, int, int]  # the key of its first element, n, rA, qB, rB, C
@@ -52,6 +52,9 @@ def queued(a: int, b: int, c: int, n: int) -> tuple[int, int, int, int] | None:
 
 def run_values(runs: Sequence[Run]) -> tuple[pa.Array, pa.Array]:
     """Every element of ``runs``: (its key: the run's first key + j, its value), as two int64 arrays."""
+    import pyarrow as pa  # here, not at import: the CLI starts without Arrow (tests/unit/test_startup.py)
+    import pyarrow.compute as pc
+
     first, n, ra, qb, rb, c = zip(*runs, strict=True)
     ends = pc.cumulative_sum_checked(pa.array(n, pa.int64()))
     total = ends[-1].as_py()
@@ -71,6 +74,8 @@ def run_values(runs: Sequence[Run]) -> tuple[pa.Array, pa.Array]:
 
 def summed(keys: list[pa.Array], values: list[pa.Array]) -> pa.Table:
     """``k``, ``v_sum``: the values summed per key (one thread: the same order every run)."""
+    import pyarrow as pa
+
     table = pa.table({"k": pa.concat_arrays(keys), "v": pa.concat_arrays(values)})
     return table.group_by("k", use_threads=False).aggregate([("v", "sum")])
 
@@ -136,6 +141,9 @@ class Scatter:
         self.bound += most
 
     def column(self) -> pa.Array:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         if self.bound >= LIMIT:
             raise OverflowError("a day's sum may pass 62 bits")
         every = pc.subtract(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), self.size)), 1)
