@@ -92,7 +92,31 @@ def table(runs: list[Run]) -> str:
     out.append(_row(runs, "PostgreSQL replay (lean)", lambda r: f"{r['postgresql'][pg_replay]:,.0f} ev/s",
                     lambda r: f"SQLite {r['postgresql']['sqlite'][pg_replay]:,.0f}",
                     lambda r: r["postgresql"][pg_replay] / r["postgresql"]["sqlite"][pg_replay]))
+    out += _jobs(runs)
     return "\n".join(out)
+
+
+JOBS = ("project --rebuild", "export account-ledger", "journal", "reconcile", "what-if")
+
+
+def _jobs(runs: list[Run]) -> list[str]:
+    """One row per ledger-wide job (`bench.scaleout`, SQLite): its stored events per second at `--workers 1`
+    and its `--workers 2` speed-up, beside the raw ceiling of the same run (issue 27's target: 0.25 of it)."""
+    out = []
+    for job in JOBS:
+        def one(r: Run, job: str = job) -> dict[str, Any]:
+            return r["scale_out"]["sqlite"][job]
+
+        def rate(r: Run, job: str = job) -> float:
+            return r["scale_out"]["raw"]["rows"] / one(r, job)["1"]["wall_s"]
+
+        out.append(_row(runs, f"`{job}`, `--workers 1` (SQLite); last: its `--workers 2` speed-up",
+                        lambda r, job=job: (f"{rate(r, job):,.0f} ev/s, {one(r, job)['1']['wall_s']:.1f} s, "
+                                            f"{one(r, job)['speedup']:.2f}× at 2"),
+                        lambda r: f"{r['scale_out']['raw']['rows_per_s']:,.0f} rows/s",
+                        lambda r, job=job: rate(r, job) / r["scale_out"]["raw"]["rows_per_s"],
+                        lambda x: _verdict(bool(x) and min(x) >= 0.25, "≥ 0.25 of the raw ceiling")))
+    return out
 
 
 def main() -> None:

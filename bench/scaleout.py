@@ -170,8 +170,12 @@ def suite(sqlite_path: str, lines: list[str], pg_url: str | None, only: tuple[st
           repeat: int = 1) -> dict[str, Any]:
     """The jobs (every one, or those named in ``only``) on the SQLite ledger already built (``sqlite_path``),
     and on PostgreSQL with the same feed, ``repeat`` pairs each (`run_jobs`)."""
+    from bench.run import raw_ceiling
+
     load = os.getloadavg()
-    results: dict[str, Any] = {"load_before": list(load), "cluster_start": cluster_start()}
+    rows_read, seconds = raw_ceiling(sqlite_path)  # the jobs' reference, in the same run
+    results: dict[str, Any] = {"load_before": list(load), "cluster_start": cluster_start(),
+                               "raw": {"rows": rows_read, "rows_per_s": rows_read / seconds}}
     with tempfile.TemporaryDirectory() as workdir:
         results["sqlite"] = run_jobs(f"sqlite:///{sqlite_path}", workdir, only, repeat)
     if pg_url:

@@ -36,3 +36,18 @@ def test_a_target_is_missed_when_one_run_misses_it():
     out = rows(table([run(10_000, 12_000, 200), run(100_000, 12_000, 260)]))
     assert out["ingest (`record`, feeds of 2,000 lines)"][4] == "≥ 10,000 lines/s: met"
     assert out["CLI start-up: one `quote`, a fresh process (median of 20)"][4] == "≤ 0.25 s: **missed**"
+
+
+def test_one_row_per_ledger_wide_job_judged_against_the_raw_ceiling_of_its_run_issue_27():
+    fast, slow = run(10_000, 12_000, 200), run(100_000, 12_000, 200)
+    for r, wall in ((fast, 1.0), (slow, 4.0)):
+        r["scale_out"] = {"raw": {"rows": 100_000, "rows_per_s": 200_000.0},
+                          "sqlite": {j: {"1": {"wall_s": wall}, "speedup": 1.5}
+                                     for j in ("project --rebuild", "export account-ledger", "journal", "reconcile",
+                                               "what-if")}}
+    journal = rows(table([fast, slow]))["`journal`, `--workers 1` (SQLite)"]
+    assert journal[:2] == ["100,000 ev/s, 1.0 s, 1.50× at 2", "25,000 ev/s, 4.0 s, 1.50× at 2"]
+    assert journal[3] == "0.50 / 0.12" and journal[4] == "≥ 0.25 of the raw ceiling: **missed**"
+    fast["scale_out"]["sqlite"]["journal"]["1"]["wall_s"] = 2.0
+    only_fast = rows(table([fast]))["`journal`, `--workers 1` (SQLite)"]
+    assert only_fast[1:] == ["200,000 rows/s", "0.25", "≥ 0.25 of the raw ceiling: met"]
