@@ -17,9 +17,10 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+from adapters.store.prefetch import postgres
+
 
 def insert_events(recorder: Any, stored: Sequence[StoredEvent]) -> None:
-    from eventsourcing.postgres import PostgresApplicationRecorder
     from eventsourcing.sqlite import SQLiteApplicationRecorder
 
     if type(recorder) is SQLiteApplicationRecorder:
@@ -27,7 +28,7 @@ def insert_events(recorder: Any, stored: Sequence[StoredEvent]) -> None:
                    s.originator_version, s.topic, s.state) for s in stored]
         with recorder.datastore.transaction(commit=True) as c:
             c.executemany(recorder.insert_events_statement, params)
-    elif type(recorder) is PostgresApplicationRecorder and recorder.datastore.enable_db_functions:
+    elif postgres(recorder, "PostgresApplicationRecorder", exact=True) and recorder.datastore.enable_db_functions:
         _insert_pg(recorder, stored)
     else:
         recorder.insert_events(stored)

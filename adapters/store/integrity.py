@@ -12,6 +12,7 @@ from eventsourcing.utils import get_topic
 
 from adapters.store.insert import insert_events
 from adapters.store.ledger import Ledger
+from adapters.store.prefetch import postgres
 from adapters.store.scan import notifications
 from domain.chain import CHAIN_ID, GENESIS, Chain, Finding, compare, fold, row_digest
 
@@ -196,7 +197,6 @@ def _opening(ledger: Ledger, originator_id: Any) -> tuple[str, dict[str, Any] | 
 def _stream_rows(recorder: Any, originator_id: Any) -> list[tuple[int, int, str, bytes]] | None:
     """Every stored row of one stream as ``(notification id, version, topic, state)``, by version; None on a
     store this module has no SQL for."""
-    from eventsourcing.postgres import PostgresApplicationRecorder
     from eventsourcing.sqlite import SQLiteApplicationRecorder
 
     if isinstance(recorder, SQLiteApplicationRecorder):
@@ -205,7 +205,7 @@ def _stream_rows(recorder: Any, originator_id: Any) -> list[tuple[int, int, str,
         with recorder.datastore.transaction(commit=False) as c:
             c.execute(statement, [originator_id.hex])
             return [(r[0], r[1], r[2], bytes(r[3])) for r in c.fetchall()]
-    if isinstance(recorder, PostgresApplicationRecorder):
+    if postgres(recorder, "PostgresApplicationRecorder"):
         from psycopg.sql import SQL, Identifier
 
         query = SQL("SELECT notification_id, originator_version, topic, state FROM {schema}.{table} "

@@ -9,6 +9,7 @@ and the caller reads aggregates one by one as before.
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -19,9 +20,19 @@ from eventsourcing.persistence import StoredEvent
 CHUNK = 500
 
 
+def postgres(recorder: Any, name: str, exact: bool = False) -> bool:
+    """Whether ``recorder`` is ``eventsourcing.postgres``'s class ``name`` (``exact``: that class, not a subclass),
+    without importing that module: a ledger on SQLite never loads it (nor psycopg, half a second of a job's
+    start), and a recorder of a module never loaded is none of its classes."""
+    module = sys.modules.get("eventsourcing.postgres")
+    if module is None:
+        return False
+    cls = getattr(module, name)
+    return type(recorder) is cls if exact else isinstance(recorder, cls)
+
+
 def select_many(recorder: Any, ids: Iterable[UUID]) -> dict[UUID, list[StoredEvent]] | None:
     """Every stored event of each of ``ids`` (an empty list for an aggregate that does not exist)."""
-    from eventsourcing.postgres import PostgresAggregateRecorder
     from eventsourcing.sqlite import SQLiteAggregateRecorder
 
     wanted = list(dict.fromkeys(ids))
@@ -38,7 +49,7 @@ def select_many(recorder: Any, ids: Iterable[UUID]) -> dict[UUID, list[StoredEve
                 for row in c.fetchall():
                     uid = asked[row["originator_id"]]
                     found[uid].append(StoredEvent(uid, row["originator_version"], row["topic"], row["state"]))
-    elif isinstance(recorder, PostgresAggregateRecorder):
+    elif postgres(recorder, "PostgresAggregateRecorder"):
         from psycopg.sql import SQL, Identifier
 
         query = SQL("SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
@@ -59,7 +70,6 @@ def notification_ids(recorder: Any, topics: Sequence[str], upto: int, page: int 
     """The ids of the global log's notifications of ``topics`` up to ``upto`` (inclusive), in order, ``page`` at
     a time: ids only (no stored state read into objects), for planning a job's partitions. Any other recorder:
     its notifications, read page by page."""
-    from eventsourcing.postgres import PostgresApplicationRecorder
     from eventsourcing.sqlite import SQLiteApplicationRecorder
 
     start = 1
@@ -70,7 +80,7 @@ def notification_ids(recorder: Any, topics: Sequence[str], upto: int, page: int 
             with recorder.datastore.transaction(commit=False) as c:
                 c.execute(statement, [start, upto, *topics, page])
                 ids = [row[0] for row in c.fetchall()]
-        elif isinstance(recorder, PostgresApplicationRecorder):
+        elif postgres(recorder, "PostgresApplicationRecorder"):
             from psycopg.sql import SQL, Identifier
 
             query = SQL("SELECT notification_id FROM {schema}.{table} WHERE notification_id>=%s AND "
@@ -95,12 +105,11 @@ def opening_accounts(recorder: Any, topics: Sequence[str], upto: int,
     code point, as Python sorts) and then by the pair's first position: sorted and de-duplicated by the
     database, read ``page`` rows at a time (a server-side cursor on PostgreSQL), for planning partitions by
     account. None for any other recorder."""
-    from eventsourcing.postgres import PostgresApplicationRecorder
     from eventsourcing.sqlite import SQLiteApplicationRecorder
 
     if isinstance(recorder, SQLiteApplicationRecorder):
         return _sqlite_accounts(recorder, topics, upto, page)
-    if isinstance(recorder, PostgresApplicationRecorder):
+    if postgres(recorder, "PostgresApplicationRecorder"):
         return _postgres_accounts(recorder, topics, upto, page)
     return None
 
