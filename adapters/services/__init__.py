@@ -65,6 +65,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each submod
         UnknownRefund,
         UnsubscribeList,
         application,
+        next_steps,
         refund_instance,
         unsubscribe_list,
     )
@@ -75,6 +76,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each submod
         decide_escalation,
         decide_refund,
         escalate_refund,
+        preview_application,
         reject_refund,
     )
     from adapters.services.whatif import (
@@ -101,9 +103,9 @@ __all__ = [
     "export", "history", "instance_scenario", "instances", "ledger_scenario", "overdue", "project", "quote",
     "Exposure", "LedgerExposure", "ledger_exposure",
     "quote_modes", "reconcile", "record_feed", "refunds", "timeline", "timeline_html", "verify",
-    "UnknownRefund", "UnsubscribeList", "application", "refund_instance", "unsubscribe_list",
+    "UnknownRefund", "UnsubscribeList", "application", "next_steps", "refund_instance", "unsubscribe_list",
     "Who", "apply_for_refund", "complete_refund", "decide_escalation", "decide_refund", "escalate_refund",
-    "reject_refund",
+    "preview_application", "reject_refund",
 ]
 
 _HOME = {  # each exported name -> the submodule that defines it (imported on first use, PEP 562)
@@ -120,10 +122,10 @@ _HOME = {  # each exported name -> the submodule that defines it (imported on fi
     **dict.fromkeys(("History", "Timeline", "check_mode", "check_overrides", "diff", "history", "instance_policy",
                      "overdue", "quote", "quote_modes", "timeline", "timeline_html", "verify"), "queries"),
     "RecordResult": "record",
-    **dict.fromkeys(("UnknownRefund", "UnsubscribeList", "application", "refund_instance", "unsubscribe_list"),
-                    "refund_center"),
+    **dict.fromkeys(("UnknownRefund", "UnsubscribeList", "application", "next_steps", "refund_instance",
+                     "unsubscribe_list"), "refund_center"),
     **dict.fromkeys(("Who", "apply_for_refund", "complete_refund", "decide_escalation", "decide_refund",
-                     "escalate_refund", "reject_refund"), "refund_steps"),
+                     "escalate_refund", "preview_application", "reject_refund"), "refund_steps"),
     **dict.fromkeys(("Exposure", "InstanceScenario", "LedgerExposure", "LedgerScenario", "Totals",
                      "instance_scenario", "ledger_exposure", "ledger_scenario"), "whatif"),
 }

@@ -182,12 +182,34 @@ def application(app: App, refund: str, accounts: Collection[str] | None = None) 
     """Refund ``refund`` as the ledger knows it now (`UnknownRefund` as `refund_instance`)."""
     instance = refund_instance(app, refund, accounts)
     known_at = app.now()
-    facts = live(known(reads.events_of(app.ledger, instance), known_at))
-    r = refunds(facts).get(refund)
-    head = opening(facts)
-    if r is None or head is None:  # retracted since
+    return application_in(app, refund, instance, known(reads.events_of(app.ledger, instance), known_at), known_at)
+
+
+def application_in(app: App, refund: str, instance: str, facts: list[Any], known_at: datetime) -> Application:
+    """Refund ``refund`` as ``facts`` (``instance``'s, as known at ``known_at``: the store's, or a dry run's
+    pending ones) leave it; `UnknownRefund` when they hold no such refund (retracted since)."""
+    kept = live(facts)
+    r = refunds(kept).get(refund)
+    head = opening(kept)
+    if r is None or head is None:
         raise UnknownRefund(f"no refund {refund!r}", "refund")
     return Application(r, instance, head.account, known_at, _deadlines(app, r, known_at), actor_of(r.request))
+
+
+# the lifecycle commands a refund's state lets someone give now (`domain.lifecycle`), each taken only if the
+# refund's policy takes it (its ``refund_commands``): what a page offers, never a policy named
+NEXT = {"accepted": ("complete_refund", "reject_refund"), "requested": ("decide_refund",),
+        "approved": ("complete_refund",), "rejected": ("escalate",), "escalated": ("decide_escalation",)}
+
+
+def next_steps(policy: str, state: str, escalated: bool = False) -> tuple[str, ...]:
+    """The commands that move a refund of ``policy`` (a quote's ``policy``, with its version) in ``state`` on:
+    those of `NEXT` its policy takes; a refund escalated once is not escalated again (P-D1)."""
+    try:
+        takes = registry.named(policy).refund_commands
+    except LookupError:  # a quote without a policy (none judged it): nothing to offer
+        return ()
+    return tuple(c for c in NEXT.get(state, ()) if c in takes and not (c == "escalate" and escalated))
 
 
 def _deadlines(app: App, r: Refund, known_at: datetime) -> tuple[dict[str, Any], ...]:
