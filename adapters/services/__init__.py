@@ -67,6 +67,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each submod
         application,
         next_steps,
         refund_instance,
+        request_fields,
         unsubscribe_list,
     )
     from adapters.services.refund_steps import (
@@ -103,7 +104,8 @@ __all__ = [
     "export", "history", "instance_scenario", "instances", "ledger_scenario", "overdue", "project", "quote",
     "Exposure", "LedgerExposure", "ledger_exposure",
     "quote_modes", "reconcile", "record_feed", "refunds", "timeline", "timeline_html", "verify",
-    "UnknownRefund", "UnsubscribeList", "application", "next_steps", "refund_instance", "unsubscribe_list",
+    "UnknownRefund", "UnsubscribeList", "application", "next_steps", "refund_instance", "request_fields",
+    "unsubscribe_list",
     "Who", "apply_for_refund", "complete_refund", "decide_escalation", "decide_refund", "escalate_refund",
     "preview_application", "reject_refund",
 ]
@@ -123,7 +125,7 @@ _HOME = {  # each exported name -> the submodule that defines it (imported on fi
                      "overdue", "quote", "quote_modes", "timeline", "timeline_html", "verify"), "queries"),
     "RecordResult": "record",
     **dict.fromkeys(("UnknownRefund", "UnsubscribeList", "application", "next_steps", "refund_instance",
-                     "unsubscribe_list"), "refund_center"),
+                     "request_fields", "unsubscribe_list"), "refund_center"),
     **dict.fromkeys(("Who", "apply_for_refund", "complete_refund", "decide_escalation", "decide_refund",
                      "escalate_refund", "preview_application", "reject_refund"), "refund_steps"),
     **dict.fromkeys(("Exposure", "InstanceScenario", "LedgerExposure", "LedgerScenario", "Totals",

@@ -196,6 +196,15 @@ def application_in(app: App, refund: str, instance: str, facts: list[Any], known
     return Application(r, instance, head.account, known_at, _deadlines(app, r, known_at), actor_of(r.request))
 
 
+def request_fields(policy: str | None) -> tuple[str, ...]:
+    """The ``request_refund`` fields an application judged by ``policy`` (its name) takes, the first naming
+    its choice among the policy's modes (`domain.policy.About.asks`): what an application form asks."""
+    try:
+        return registry.named(policy).asks if policy else ("mode",)
+    except LookupError:
+        return ("mode",)
+
+
 # the lifecycle commands a refund's state lets someone give now (`domain.lifecycle`), each taken only if the
 # refund's policy takes it (its ``refund_commands``): what a page offers, never a policy named
 NEXT = {"accepted": ("complete_refund", "reject_refund"), "requested": ("decide_refund",),

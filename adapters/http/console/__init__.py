@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 
+from adapters.http.console import refunds
 from adapters.http.console.pages import router
 from adapters.http.console.rendering import HERE, install_errors
 
@@ -15,6 +16,7 @@ from adapters.http.console.rendering import HERE, install_errors
 def install(api: FastAPI) -> None:
     install_errors(api)
     api.include_router(router)
+    api.include_router(refunds.router)
     api.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
     @api.get("/", include_in_schema=False)
