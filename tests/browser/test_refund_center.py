@@ -10,17 +10,11 @@ five-day window (K-F2) open, its quota (K-Q1) untouched by the other tests."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from adapters import services
-from adapters.bootstrap import App, Settings, bootstrap
-from tests.browser.conftest import playwright_api, sign_in
+from tests.browser.conftest import actor_of, bought, history, new_page, playwright_api, section, sign_in
 
 sync_api = playwright_api()  # skipped without Playwright (an error in CI)
 Page, expect = sync_api.Page, sync_api.expect
@@ -28,64 +22,6 @@ Page, expect = sync_api.Page, sync_api.expect
 
 def shot(page: Page, tmp_path: Path, name: str) -> None:
     page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
-
-
-@contextlib.contextmanager
-def ledger(console) -> Iterator[App]:
-    app = bootstrap(Settings.resolve(console.db))
-    try:
-        yield app
-    finally:
-        app.close()
-
-
-def bought(console, *products: str) -> tuple[str, list[str], str, str]:
-    """A new account with one instance per product (KEC, MongoDB: a 12-month purchase of 360.00 CNY; KorPro: a
-    fixed-rate subscription with a 600.00 USD charge), bought a day ago; a customer key for it (its secret and
-    its actor)."""
-    account = f"acct-{uuid.uuid4().hex[:8]}"
-    start = datetime.now(UTC) - timedelta(days=1)
-    names, lines = [], []
-    for n, product in enumerate(products):
-        name = f"{product.lower()}-{account}-{n}"
-        names.append(name)
-        if product == "KorPro":
-            lines += [{"type": "subscribe", "at": start.isoformat(), "instance": name, "account": account,
-                       "plan": "fixed", "cpus": 25},
-                      {"type": "charge", "at": start.isoformat(), "instance": name, "invoice": f"inv-{name}",
-                       "amount": "600.00", "period_start": start.isoformat(),
-                       "period_end": (start + timedelta(days=30)).isoformat()}]
-        else:
-            lines.append({"type": "purchase", "at": start.isoformat(), "instance": name, "account": account,
-                          "product": product, "order": f"o-{name}", "months": 12, "monthly_price": "30.00",
-                          "payment": {"cash": "360.00"}})
-    with ledger(console) as app:
-        services.record_feed(app, "\n".join(json.dumps(x) for x in lines), actor=services.local_actor())
-        key = services.create_key(app, "customer", [account], name=f"customer@{account}")
-    return account, names, key.key, f"key:{key.id}"
-
-
-def history(console, instance: str) -> list[tuple[str, str | None]]:
-    """Each fact of ``instance`` with its actor, as the ledger has it."""
-    with ledger(console) as app:
-        return [(f["fact"], f["actor"]) for f in services.history(app, instance).facts]
-
-
-def actor_of(console, role: str) -> str:
-    """The actor of the console fixture's unnarrowed key of ``role``."""
-    with ledger(console) as app:
-        return f"key:{services.authenticate(app, console.keys[role]).id}"
-
-
-def section(page: Page, instance: str):
-    """The Refunds page's section of ``instance``."""
-    return page.locator("section.refundable", has=page.get_by_role("heading", name=re.compile(f"^{instance} ")))
-
-
-def new_page(browser, console) -> Page:
-    context = browser.new_context(base_url=console.base, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    return context.new_page()
 
 
 def test_a_customer_applies_with_a_confirmation_support_completes_and_the_customer_sees_it(page: Page, browser,
