@@ -16,6 +16,7 @@ from typing import Any
 
 from adapters.bootstrap import App
 from adapters.services import listings, reads
+from adapters.services.queries import history_rows
 from domain.errors import LedgerError, UnknownInstance
 from domain.instance import Account, Key, account_id, key_id, known, live, opening
 from domain.lifecycle import Refund, refunds
@@ -164,6 +165,7 @@ class Application:
     known_at: datetime
     deadlines: tuple[dict[str, Any], ...]
     actor: str | None
+    steps: tuple[dict[str, Any], ...] = ()  # its lifecycle facts as history rows (a page's; not in the JSON)
 
     def as_json(self) -> dict[str, Any]:
         r, request = self.refund, self.refund.request
@@ -193,7 +195,9 @@ def application_in(app: App, refund: str, instance: str, facts: list[Any], known
     head = opening(kept)
     if r is None or head is None:
         raise UnknownRefund(f"no refund {refund!r}", "refund")
-    return Application(r, instance, head.account, known_at, _deadlines(app, r, known_at), actor_of(r.request))
+    steps = tuple(row for row in history_rows(facts, known_at) if row["details"].get("refund") == refund)
+    return Application(r, instance, head.account, known_at, _deadlines(app, r, known_at), actor_of(r.request),
+                       steps)
 
 
 def request_fields(policy: str | None) -> tuple[str, ...]:

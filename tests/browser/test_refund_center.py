@@ -126,6 +126,9 @@ def test_a_korpro_request_is_rejected_escalated_and_decided_on_escalation(page: 
     page.get_by_role("button", name=f"Escalate {refund}").click()
     expect(page.locator("#state")).to_have_text("escalated")
     expect(page.locator("#deadlines")).to_contain_text("P-D1: the escalation's decision by")
+    steps = page.get_by_role("table", name=f"Every step of {refund}")
+    expect(steps.get_by_role("row").filter(has_text="RefundDecided")).to_contain_text(  # why, for the customer
+        "rejected: the savings are on the dashboard's second tab")
     shot(page, tmp_path, "refund-escalated")
 
     staff.goto("/console/support")

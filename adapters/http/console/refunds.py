@@ -181,7 +181,8 @@ async def apply(request: Request, app: AppDep, instance: str) -> Response:
 def _refund_page(request: Request, app: Any, who: Principal, token: str, refund: str, status: int = 200,
                  error: str | None = None, done: str | None = None, shown: str | None = None,
                  failed: str | None = None, values: dict[str, Any] | None = None) -> Response:
-    a = services.application(app, refund, who.accounts).as_json()  # another account's: the 404 of an unknown one
+    found = services.application(app, refund, who.accounts)  # another account's: the 404 of an unknown one
+    a = {**found.as_json(), "steps_taken": found.steps}
     _late(a, datetime.fromisoformat(a["known_at"]))
     steps = [COMMANDS[c] for c in services.next_steps(a["policy"], a["state"], a["escalated"])
              if may(who, STEPS[COMMANDS[c]])]
