@@ -24,6 +24,11 @@ def shot(page: Page, tmp_path: Path, name: str) -> None:
     page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
 
 
+def shown_refund(page: Page) -> str:
+    """The id of the refund whose page is shown."""
+    return page.get_by_role("heading", level=1).inner_text().removeprefix("Refund ")
+
+
 def test_a_customer_applies_with_a_confirmation_support_completes_and_the_customer_sees_it(page: Page, browser,
                                                                                          console, tmp_path):
     """K-F2/K-F9: within five days a KEC purchase refunds its whole payment (360.00), frozen at application
@@ -56,7 +61,7 @@ def test_a_customer_applies_with_a_confirmation_support_completes_and_the_custom
     expect(page.locator("#done")).to_contain_text("Your application is recorded")
     expect(page.locator("#state")).to_have_text("accepted")
     expect(page.locator("#amount")).to_have_text("360.00")
-    refund = page.get_by_role("heading", level=1).inner_text().removeprefix("Refund ")
+    refund = shown_refund(page)
     assert history(console, kec)[-1] == ("RefundApplied", customer)
     shot(page, tmp_path, "refund-applied")
     page.get_by_role("link", name="Your refunds").click()
@@ -109,7 +114,7 @@ def test_a_korpro_request_is_rejected_escalated_and_decided_on_escalation(page: 
     page.get_by_role("button", name="Confirm: apply for 600.00 USD").click()
     expect(page.locator("#state")).to_have_text("requested")
     expect(page.locator("#deadlines")).to_contain_text("P-R2: a staff decision by")
-    refund = page.get_by_role("heading", level=1).inner_text().removeprefix("Refund ")
+    refund = shown_refund(page)
     expect(page.get_by_role("button", name="Escalate to management")).to_have_count(0)  # P-D1: not yet
 
     staff = new_page(browser, console)
@@ -172,7 +177,7 @@ def test_a_request_the_policy_denies_is_recorded_as_denied_with_its_rules(page: 
     page.get_by_role("button", name="Confirm: record the request (denied)").click()
     expect(page.locator("#state")).to_have_text("denied")
     expect(page.locator("#denied-by")).to_contain_text("K-E1")
-    refund = page.get_by_role("heading", level=1).inner_text().removeprefix("Refund ")
+    refund = shown_refund(page)
     assert history(console, kec)[-1] == ("RefundDenied", customer)
     shot(page, tmp_path, "refund-denied")
     page.goto("/console/refunds")
