@@ -10,11 +10,14 @@ five-day window (K-F2) open, its quota (K-Q1) untouched by the other tests."""
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from adapters import services
-from tests.browser.conftest import actor_of, bought, history, new_page, playwright_api, section, sign_in
+from tests.browser.conftest import actor_of, bought, history, ledger, new_page, playwright_api, section, sign_in
 
 sync_api = playwright_api()  # skipped without Playwright (an error in CI)
 Page, expect = sync_api.Page, sync_api.expect
@@ -184,3 +187,32 @@ def test_a_request_the_policy_denies_is_recorded_as_denied_with_its_rules(page: 
     expect(section(page, kec).locator(".quota-left")).to_have_text("3")
     listed = page.get_by_role("table", name="Refund applications of your accounts")
     expect(listed.get_by_role("row").filter(has_text=refund)).to_contain_text("K-E1")
+
+
+def test_confirming_judges_the_request_again_and_a_second_confirmation_records_once(page: Page, console, tmp_path):
+    """K-L1: the quote is frozen when the application is recorded. A renewal recorded between the review and
+    the confirmation ends the five-day refund (K-F3: no longer a new purchase): the amount recorded is the one
+    judged then, and the refund's page says it differs from the one shown. Posting the confirmation again (a
+    second click) answers the same application: recorded once."""
+    account, (kec,), key, customer = bought(console, "KEC")
+    sign_in(page, console, key)
+    page.goto("/console/refunds")
+    section(page, kec).get_by_role("button", name=f"Review the refund of {kec}").click()
+    expect(page.locator("#confirm-amount")).to_have_text("360.00")  # five-day: the whole payment (K-F9)
+    confirm = page.locator(f'form[action="/console/instances/{kec}/refund-requests"]')
+    form = {i.get_attribute("name"): i.get_attribute("value") for i in confirm.locator("input[type=hidden]").all()}
+    with ledger(console) as app:
+        renewed = datetime.now(UTC) - timedelta(hours=12)
+        services.record_feed(app, json.dumps({
+            "type": "renew", "at": renewed.isoformat(), "instance": kec, "order": f"o-{kec}-r", "months": 1,
+            "monthly_price": "30.00", "payment": {"cash": "30.00"}}))
+        expected = services.quote(app, kec, datetime.now(UTC)).amount  # self-service now (K-S4)
+    page.get_by_role("button", name="Confirm: apply for 360.00 CNY").click()
+    recorded = page.locator("#amount").inner_text()
+    assert recorded != "360.00" and abs(Decimal(recorded) - expected) <= Decimal("0.01"), (recorded, expected)
+    expect(page.locator("#done")).to_contain_text("The amount shown before you confirmed was 360.00 CNY")
+    shot(page, tmp_path, "refund-amount-moved")
+    refund = shown_refund(page)
+    again = page.request.post(f"/console/instances/{kec}/refund-requests", form=form)
+    assert again.ok and again.url.split("?")[0].endswith(f"/console/refunds/{refund}")
+    assert [f for f, _ in history(console, kec)].count("RefundApplied") == 1
