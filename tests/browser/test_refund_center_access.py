@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from adapters import services
 from tests.browser.conftest import bought, history, ledger, new_page, playwright_api, section, sign_in
 from tests.browser.test_accessibility import violations
+from tests.browser.test_readability import BROKEN_TIMES, WIDTHS
 
 sync_api = playwright_api()  # skipped without Playwright (an error in CI)
 Page, expect = sync_api.Page, sync_api.expect
@@ -137,3 +140,29 @@ def test_the_refund_center_pages_have_no_accessibility_violations(page: Page, br
     found["refund with its decision forms"] = violations(page)
     page.screenshot(path=str(tmp_path / "decision.png"), full_page=True)
     assert found == {name: [] for name in found}
+
+
+@pytest.mark.parametrize("width", WIDTHS, ids=str)
+def test_no_time_wraps_and_no_refund_center_page_is_wider_than_the_screen(page: Page, browser, console,
+                                                                          tmp_path, width):
+    """As test_readability.py does for the other pages, at a desktop's width and a phone's."""
+    account, (kec, sub), key, _ = bought(console, "KEC", "KorPro")
+    refund = applied(console, sub, (account,), reason="not_as_described", email="it@example.com",
+                     invoice=f"inv-{sub}", explanation="no savings shown")
+    pages = {key: {"refunds": "/console/refunds", "refund-customer": f"/console/refunds/{refund}"},
+             "support": {"support": "/console/support", "refund-support": f"/console/refunds/{refund}"}}
+    broken, wide = {}, []
+    for who, paths in pages.items():
+        one = new_page(browser, console)
+        one.set_viewport_size({"width": WIDTHS[width], "height": 800})
+        sign_in(one, console, who)
+        for name, path in paths.items():
+            assert one.goto(path).status == 200, path
+            one.screenshot(path=str(tmp_path / f"{name}-{width}.png"), full_page=True)
+            if found := one.evaluate(BROKEN_TIMES):
+                broken[name] = found
+            if one.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth"):
+                wide.append(name)
+        one.context.close()
+    assert broken == {}
+    assert wide == []
