@@ -19,6 +19,7 @@ touches the store. Every write is the feed line it stands for, recorded with the
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote as escaped
@@ -28,6 +29,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from adapters import services
+from adapters.bootstrap import App
 from adapters.formats import output
 from adapters.formats.errors import BadInput
 from adapters.http.auth import AppDep, check_visible, may, narrowed_to
@@ -44,6 +46,7 @@ STEPS = {"escalation": "escalate", "decision": "decide", "escalation-decision": 
          "rejection": "decide"}  # a refund's step (its route) -> the function (GRANTS) it needs
 COMMANDS = {"escalate": "escalation", "decide_refund": "decision", "decide_escalation": "escalation-decision",
             "complete_refund": "completion", "reject_refund": "rejection"}  # a lifecycle command -> its step
+MONEY = re.compile(r"\d{1,16}\.\d{2}")  # the amount a confirmation showed, as the page says it back
 TEXT_MAX = 10_000  # characters of one form field (the feed's longest text, an explanation)
 
 
@@ -83,7 +86,7 @@ def _late(application: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 # ----- the customer's Unsubscribe management page -----
 
-def _refunds_page(request: Request, app: Any, who: Principal, token: str, status: int = 200,
+def _refunds_page(request: Request, app: App, who: Principal, token: str, status: int = 200,
                   errors: dict[str, dict[str, str | None]] | None = None,
                   values: dict[str, dict[str, Any]] | None = None) -> Response:
     _mine(who)
@@ -112,7 +115,7 @@ def refunds_page(request: Request, app: AppDep) -> Response:
     return _refunds_page(request, app, who, token)
 
 
-async def _application_form(request: Request, app: Any, instance: str) -> tuple[Principal, str, dict[str, Any]]:
+async def _application_form(request: Request, app: App, instance: str) -> tuple[Principal, str, dict[str, Any]]:
     """A POST of an application form: the key (apply, narrowed), its CSRF token checked, the instance its own
     (else the 404 of an unknown one), and the form."""
     who, token = await run_in_threadpool(session.need, request, app, "customer", "apply")
@@ -123,7 +126,7 @@ async def _application_form(request: Request, app: Any, instance: str) -> tuple[
     return who, token, form
 
 
-def _refused(request: Request, app: Any, who: Principal, token: str, instance: str, e: Exception,
+def _refused(request: Request, app: App, who: Principal, token: str, instance: str, e: Exception,
              fields: dict[str, Any]) -> Response:
     """The Unsubscribe management page again, the refusal at the instance's form (its field named), the
     form's values kept: nothing was written."""
@@ -178,7 +181,7 @@ async def apply(request: Request, app: AppDep, instance: str) -> Response:
 
 # ----- one refund, and its steps -----
 
-def _refund_page(request: Request, app: Any, who: Principal, token: str, refund: str, status: int = 200,
+def _refund_page(request: Request, app: App, who: Principal, token: str, refund: str, status: int = 200,
                  error: str | None = None, done: str | None = None, shown: str | None = None,
                  failed: str | None = None, values: dict[str, Any] | None = None) -> Response:
     found = services.application(app, refund, who.accounts)  # another account's: the 404 of an unknown one
@@ -189,7 +192,7 @@ def _refund_page(request: Request, app: Any, who: Principal, token: str, refund:
     return page(request, "refund.html", status=status,
                 **context(request, who, token, a=a, zone=output.calendar_tz(policy=a["policy"]), steps=steps,
                           error=error, failed=failed, done=done if done in ("applied", *STEPS) else None,
-                          shown=shown, values=values or {}))
+                          shown=shown if shown and MONEY.fullmatch(shown) else None, values=values or {}))
 
 
 @router.get("/refunds/{refund}")
@@ -206,7 +209,7 @@ def _approve(form: Any) -> bool:
     return value == "yes"
 
 
-def _take(app: Any, who: Principal, refund: str, step: str, form: Any) -> None:
+def _take(app: App, who: Principal, refund: str, step: str, form: Any) -> None:
     """Refund ``refund``'s ``step`` with the form's values, through its use case (as the API's route)."""
     by = _who(who)
     if step == "escalation":
