@@ -13,7 +13,7 @@ import pytest
 from adapters import services
 from tests.browser.conftest import bought, history, ledger, new_page, playwright_api, section, sign_in
 from tests.browser.test_accessibility import violations
-from tests.browser.test_readability import BROKEN_TIMES, WIDTHS
+from tests.browser.test_readability import WIDTHS, read
 
 sync_api = playwright_api()  # skipped without Playwright (an error in CI)
 Page, expect = sync_api.Page, sync_api.expect
@@ -151,18 +151,14 @@ def test_no_time_wraps_and_no_refund_center_page_is_wider_than_the_screen(page: 
                      invoice=f"inv-{sub}", explanation="no savings shown")
     pages = {key: {"refunds": "/console/refunds", "refund-customer": f"/console/refunds/{refund}"},
              "support": {"support": "/console/support", "refund-support": f"/console/refunds/{refund}"}}
-    broken, wide = {}, []
+    broken: dict[str, list[str]] = {}
+    wide: list[str] = []
     for who, paths in pages.items():
         one = new_page(browser, console)
         one.set_viewport_size({"width": WIDTHS[width], "height": 800})
         sign_in(one, console, who)
         for name, path in paths.items():
-            assert one.goto(path).status == 200, path
-            one.screenshot(path=str(tmp_path / f"{name}-{width}.png"), full_page=True)
-            if found := one.evaluate(BROKEN_TIMES):
-                broken[name] = found
-            if one.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth"):
-                wide.append(name)
+            read(one, path, tmp_path / f"{name}-{width}.png", name, broken, wide)
         one.context.close()
     assert broken == {}
     assert wide == []

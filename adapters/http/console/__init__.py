@@ -1,6 +1,7 @@
-"""The web console (docs/http.md, "Console"): HTML pages under ``/console`` for auditors, finance and customers,
-another entrypoint over the same use cases, keys, roles (`adapters.http.auth.GRANTS`) and account scopes as the
-JSON API. `install` adds its routes (kept out of the OpenAPI schema), its static files and its error pages."""
+"""The web console (docs/http.md, "Console"): HTML pages under ``/console`` for auditors, finance, support and
+customers, another entrypoint over the same use cases, keys, roles (`adapters.http.auth.GRANTS`) and account
+scopes as the JSON API. `install` adds its routes (kept out of the OpenAPI schema), its static files and its
+error pages."""
 
 from __future__ import annotations
 

@@ -12,6 +12,9 @@ API's function (`session.need`), parses, calls one use case and renders a templa
 | ``/console/reconcile`` (upload a statement, download the report) | reconcile, ledger-wide |
 | ``/console/record`` (upload a feed: the console's only write) | record, ledger-wide |
 | ``/console/chain``: the hash chain's state (verified head, position, last seal and checkpoint) | verify, ledger-wide |
+
+The refund center's pages (a customer's Refunds page, a refund's page, support's queue) are
+`adapters.http.console.refunds`; what both modules share is `adapters.http.console.common`.
 """
 
 from __future__ import annotations
