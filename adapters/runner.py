@@ -9,7 +9,7 @@
   its package versions checked against this process's (``get_versions(check=True)``), and at least one worker
   waited for. Its workers must reach the store by its URL, so the store must be PostgreSQL.
 
-Either cluster gets the job's tasks (``adapters.store.scan.Task``: the job's pure function, the pinned
+Either cluster gets the job's tasks (``adapters.store.tasks.Task``: the job's pure function, the pinned
 ``known_at``, the job's plain parameters and the store's URL; each worker opens the store once, on one
 connection) and gives their rows back in partition order; the driver assembles them as in one process. Each
 task gets its own key (``<job>-<uuid>-<i>``), so nothing is ever served from a cached result of another job
@@ -33,7 +33,8 @@ from typing import Any
 
 from adapters.formats.errors import BadInput
 from adapters.store.ledger import settings_from_url, shown
-from adapters.store.scan import AnyPartition, Mapper
+from adapters.store.scan import AnyPartition
+from adapters.store.tasks import Mapper
 
 CONNECT_TIMEOUT = 5  # seconds to reach a scheduler, and to wait for its first worker
 # A local cluster's workers run without Dask's statistical profiler (a stack sample every 10 ms costs the

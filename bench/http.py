@@ -61,13 +61,12 @@ def _serve(db: str, workdir: str) -> tuple[subprocess.Popen, str]:
 def http_vs_inprocess(workdir: str, requests: int = 400) -> dict[str, Any]:
     import httpx
 
-    from adapters import services
     from adapters.bootstrap import Settings, bootstrap
-    from adapters.services import keys
+    from adapters.services import feeds, keys, queries
 
     db = f"sqlite:///{os.path.join(workdir, 'http.db')}"
     app = bootstrap(Settings.resolve(db))
-    services.record_feed(app, (ROOT / "examples" / "seed-examples.jsonl").read_bytes())
+    feeds.record_feed(app, (ROOT / "examples" / "seed-examples.jsonl").read_bytes())
     key = keys.create_key(app, "admin", name="bench").key
     proc, base = _serve(db, workdir)
     results: dict[str, Any] = {"requests": requests}
@@ -86,11 +85,11 @@ def http_vs_inprocess(workdir: str, requests: int = 400) -> dict[str, Any]:
             return lambda: client().post("/v1/feeds", content=_purchase(name)).raise_for_status()
 
         def local_record(name: str) -> Callable[[], None]:
-            return lambda: services.record_feed(app, _purchase(name))
+            return lambda: feeds.record_feed(app, _purchase(name))
 
         for clients in (1, 16):
             quote_http = _rate(clients, [http_quote] * requests)
-            quote_local = _rate(clients, [lambda: services.quote(app, "kec-1", AT)] * requests)
+            quote_local = _rate(clients, [lambda: queries.quote(app, "kec-1", AT)] * requests)
             record_http = _rate(clients, [http_record(f"h{clients}-{n}") for n in range(requests)])
             record_local = _rate(clients, [local_record(f"l{clients}-{n}") for n in range(requests)])
             results[str(clients)] = {"quote_http_per_s": quote_http, "quote_local_per_s": quote_local,

@@ -97,14 +97,14 @@ def measure(url: str, args: list[str]) -> dict[str, Any]:
 def statement_text(app: Any) -> str:
     """A payment statement of most of the ledger's cash charges (one in 17 misbooked by 1.00) and its completed
     refunds, and one unknown charge, so that reconcile has matches and findings (also the scale-out tests')."""
-    from adapters import services
+    from adapters.services.jobs import export
 
     rows = ["kind,reference,account,amount,currency,booked_at"]
-    for i, o in enumerate(services.export(app, "orders", START, END)):
+    for i, o in enumerate(export(app, "orders", START, END)):
         if o["cash"] > 0 and i % 4:
             amount = o["cash"] + (1 if i % 17 == 1 else 0)
             rows.append(f"charge,{o['order']},{o['account']},{amount},{o['currency']},{o['placed_at'].isoformat()}")
-    for r in services.export(app, "refunds", START, END):
+    for r in export(app, "refunds", START, END):
         if r["state"] == "completed":
             rows.append(f"refund,{r['refund']},{r['account']},{r['amount']},{r['currency']},"
                         f"{(r['settled_at'] or r['requested_at']).isoformat()}")

@@ -42,6 +42,11 @@ def round_cents(value: Fraction, mode: Rounding) -> Decimal:
     return (Decimal(sign * whole) / 100).quantize(Decimal("0.01"))
 
 
+def from_cents(c: int) -> Decimal:
+    """Integer cents as a two-decimal amount (what the exports, the journal and the read models show)."""
+    return (Decimal(c) / 100).quantize(Decimal("0.01"))
+
+
 def fmt(value: Decimal) -> str:
     """Two-decimal string, the interface's money format."""
     return str(value.quantize(Decimal("0.01")))

@@ -1,5 +1,7 @@
-"""The refund quote: the amount (K-M*, K-A*, K-U1, K-D1, K-R1, K-P1) for an instance and the
-instances refunded with it, as a pure function of their replayed views."""
+"""The refund quote's shape, the same for every policy: a `Quote` (the amount, the outcome and the lines that
+add up to it), the `Reason` s it gives and the recorded facts each one cites (`Cited`). The rules that make a
+quote are each policy's (``domain.policies``: Kingsoft's K-M*, K-A*, K-U1, K-D1, K-R1, K-P1 in
+``kingsoft.amount``)."""
 
 from __future__ import annotations
 
@@ -53,8 +55,8 @@ class Quote:
     amount: Decimal
     outcome: str  # refund | resources_cleared | denied
     lines: list[Line]
+    policy: str  # the registered policy that judged it (name and version): each policy says its own
     reasons: list[Reason] = field(default_factory=list)
-    policy: str = "kingsoft-2021-05-27"
     ceiling: Decimal | None = None  # a discretionary refund (e.g. P-G3, P-X1): the most a decision may grant
 
     def as_json(self) -> dict[str, Any]:

@@ -30,19 +30,15 @@ from typing import Any
 from domain.instance import known, live, opening
 from domain.lifecycle import refunds as lifecycle
 from domain.lifecycle import released_by
-from domain.money import round_cents
 from domain.policies import registry
 from domain.timeutil import FAR, micros, ratio, tz_of
 
 
 def cents(x: Fraction | Decimal) -> int:
-    """``x`` in whole cents, rounded half-up once. A `Decimal` of at most two decimals (every stored price and
-    payment) is already whole cents: scaled exactly, without the `Fraction` rounding (the same result)."""
-    if type(x) is Decimal:
-        sign, digits, exponent = x.as_tuple()
-        if isinstance(exponent, int) and exponent >= -2 and len(digits) <= 24:
-            return int(x.scaleb(2))
-    return int(round_cents(Fraction(x), "half_up") * 100)
+    """``x`` in whole cents, rounded half-up once (`round_cents` ``half_up``), from its exact integer ratio: a
+    `Decimal` of at most two decimals (every stored price and payment) is whole cents without a rounding."""
+    n, d = (x.numerator, x.denominator) if type(x) is Fraction else x.as_integer_ratio()
+    return _half_up(n * 100, d)
 
 
 @dataclass(frozen=True)
@@ -82,17 +78,25 @@ class RefundRow:
 def instance_rows(name: str, events: Iterable[Any], known_at: datetime = FAR) -> tuple[list[OrderRow],
                                                                                       list[RefundRow]]:
     """The orders and refund applications of one instance, as known at ``known_at``."""
+    rows, refunds, _ = instance_orders(name, events, known_at)
+    return rows, refunds
+
+
+def instance_orders(name: str, events: Iterable[Any],
+                    known_at: datetime = FAR) -> tuple[list[OrderRow], list[RefundRow], list[Any]]:
+    """`instance_rows`, and the policy's orders they are made of (`Policy.orders`: their tenders too)."""
     events = list(events)
     facts = live(known(events, known_at))
     head = opening(facts)
     if head is None:
-        return [], []
+        return [], [], []
     refunds = _refunds(name, head, facts)
     status = "refunded" if released_by(facts) else "active"  # K-L3, this instance's or an application it is in
+    orders = list(registry.for_product(head.product).orders(head, facts))
     rows = [OrderRow(name, o.order, head.account, head.product, o.kind, o.placed_at, o.start, o.end, head.currency,
                      cents(o.paid), cents(o.credit), status, cents(o.cash))
-            for o in registry.for_product(head.product).orders(head, facts)]
-    return rows, refunds
+            for o in orders]
+    return rows, refunds, orders
 
 
 def _refunds(name: str, head: Any, facts: list[Any]) -> list[RefundRow]:

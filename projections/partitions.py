@@ -1,5 +1,6 @@
 """Ledger-wide jobs as pure per-partition functions: what-if judging (recorded requests again, every instance's
-refund exposure at a time), finance rows, export rows and reconciliation items.
+refund exposure at a time), finance rows, journal rows and reconciliation items (the exports' rows:
+`projections.exports`).
 
 Each takes one partition's instances ``[(name, events), ...]`` (any iterable, in the order they were opened),
 the pinned ``known_at``, the job's plain parameters and, where the job reads shared streams (an account, the
@@ -16,15 +17,16 @@ Decisions:
   answer. With ``known_at`` the newest recorded time when the job was planned, that leaves out nothing that
   was there, so a job's rows are those of the single loop it replaces.
 - **What the driver assembles.** A job whose answer needs more than one partition at a time gets its rows and
-  groups them itself: the account ledger (`account_ledger_rows`, after every partition's `finance_rows`), the
-  what-if totals, the reconciliation findings (`projections.reconcile.reconcile` on the merged items).
+  groups them itself: the account ledger (`projections.exports.account_ledger_rows`, after every partition's
+  `finance_rows`), the what-if totals, the reconciliation findings (`projections.reconcile.reconcile` on the
+  merged items).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -33,9 +35,8 @@ from domain.instance import Instance, account_id, instance_id, known, live, open
 from domain.lifecycle import refunds as lifecycle
 from domain.policies import registry
 from domain.policy import Context, Load
-from domain.timeutil import tz_of
 from projections import segments
-from projections.finance import DayRow, OrderRow, RefundRow, account_days, cents, instance_rows
+from projections.finance import OrderRow, RefundRow, cents, instance_orders, instance_rows
 from projections.reconcile import Expected, Scope, expected_items
 
 Instances = Iterable[tuple[str, Sequence[Any]]]  # one partition: (name, events) in the order they were opened
@@ -235,15 +236,10 @@ def causes(parts: Iterable[JournalPart]) -> dict[str, tuple[str, ...]]:
     return {**{a: v for a, v in late.items() if a not in caused}, **caused}
 
 
-def unrefunded(name: str, events: Sequence[Any], known_at: datetime) -> dict[tuple[str, str],
-                                                                              tuple[tuple[str, int], ...]]:
-    """The tenders of each of the instance's orders that are never refunded (K-M1: vouchers, gift balance)."""
-    facts = live(known(events, known_at))
-    head = opening(facts)
-    if head is None:
-        return {}
-    return {(name, p.order): tuple((t, cents(v)) for t, v in p.unrefunded)
-            for p in registry.for_product(head.product).orders(head, facts) if p.unrefunded}
+def unrefunded(name: str, orders: Sequence[Any]) -> dict[tuple[str, str], tuple[tuple[str, int], ...]]:
+    """The tenders of each of the instance's orders (`finance.instance_orders`) that are never refunded (K-M1:
+    vouchers, gift balance)."""
+    return {(name, p.order): tuple((t, cents(v)) for t, v in p.unrefunded) for p in orders if p.unrefunded}
 
 
 def journal_rows(instances: Instances, known_at: datetime, close_at: datetime | None = None,
@@ -260,10 +256,10 @@ def journal_rows(instances: Instances, known_at: datetime, close_at: datetime | 
         for rows, at in ((now, known_at), (then, close_at)):
             if at is None:
                 continue
-            o, r = instance_rows(name, events, at)
+            o, r, policy_orders = instance_orders(name, events, at)
             rows[0].extend(o)
             rows[1].extend(r)
-            rows[2].update(unrefunded(name, events, at))
+            rows[2].update(unrefunded(name, policy_orders))
         if close_at is not None:
             late = [e for e in events if close_at < e.timestamp <= known_at and hasattr(e, "line")]
             head = opening(live(known(events, known_at))) or opening(live(known(events, close_at)))
@@ -289,117 +285,6 @@ def concerns_closed(fact: Any, events: Sequence[Any], open_from: datetime | None
         request = next((e for e in events if getattr(e, "refund", None) == refund and hasattr(e, "quote")), None)
         return request is not None and request.at < open_from
     return False
-
-
-# ----- exports -----
-
-EXPORTS = ("refunds", "orders", "account-ledger")
-
-
-def money(c: int) -> Decimal:
-    return (Decimal(c) / 100).quantize(Decimal("0.01"))
-
-
-def order_export(o: OrderRow) -> dict[str, Any]:
-    return {"instance": o.instance, "order": o.order, "account": o.account, "product": o.product, "kind": o.kind,
-            "placed_at": o.placed_at, "valid_from": o.start, "valid_until": o.end, "currency": o.currency,
-            "paid": money(o.paid_cents), "cash": money(o.cash_cents), "credit": money(o.credit_cents),
-            "status": o.status}
-
-
-def refund_export(r: RefundRow) -> dict[str, Any]:
-    return {"refund": r.refund, "instance": r.instance, "account": r.account, "policy": r.policy, "mode": r.mode,
-            "requested_at": r.requested_at, "recorded_at": r.recorded_at, "currency": r.currency,
-            "amount": money(r.amount_cents), "state": r.state, "settled_at": r.settled_at}
-
-
-def day_export(d: DayRow) -> dict[str, Any]:
-    return {"account": d.account, "currency": d.currency, "day": d.day, "opening": money(d.opening_cents),
-            "paid": money(d.paid_cents), "consumed": money(d.consumed_cents), "refunded": money(d.refunded_cents),
-            "closing": money(d.closing_cents)}
-
-
-def export_rows(instances: Instances, known_at: datetime, what: str, start: datetime,
-                end: datetime) -> list[dict[str, Any]]:
-    """The partition's rows of the ``orders`` or ``refunds`` export: placed (requested) in ``[start, end)``,
-    as known at ``known_at``. The account ledger needs every partition: `account_ledger_rows`."""
-    rows: list[dict[str, Any]] = []
-    for name, events in instances:
-        orders, refunds = instance_rows(name, events, known_at)
-        if what == "orders":
-            rows += (order_export(o) for o in orders if start <= o.placed_at < end)
-        elif what == "refunds":
-            rows += (refund_export(r) for r in refunds if start <= r.requested_at < end)
-        else:
-            raise ValueError(f"{what!r}: a partition exports orders or refunds; the account ledger is assembled")
-    return rows
-
-
-def account_ledger_days(instances: Instances, known_at: datetime, start: datetime, end: datetime,
-                        tz: str | None = None) -> list[segments.DayTuple]:
-    """The account-ledger export's days of a partition of whole accounts (`AccountLedger.tuples` of its rows)."""
-    return list(AccountLedger(*finance_rows(instances, known_at), start, end, tz).tuples())
-
-
-def account_ledger_dense(instances: Instances, known_at: datetime, start: datetime, end: datetime,
-                         tz: str | None = None) -> list[segments.Dense]:
-    """`account_ledger_days` before each account's last step (`segments.dense_days`): for a columnar writer."""
-    orders, refunds = finance_rows(instances, known_at)
-    first, last = period_days(start, end, tz)
-    return [g for rows in segments.by_account(orders, refunds) for g in segments.dense_days(*rows, tz, first, last)]
-
-
-def account_ledger_rows(orders: Iterable[OrderRow], refunds: Iterable[RefundRow], start: datetime,
-                        end: datetime, tz: str | None = None, *, bulk: bool = True) -> Iterator[dict[str, Any]]:
-    """The account-ledger export from every partition's rows (in partition order): each account's rows
-    together, accounts by name, business days (of the reporting calendar ``tz``, `finance.reporting_zone`)
-    from ``start``'s date to ``end``'s (each in ``tz`` when given, else in its own offset); one account's days
-    at a time (an account's days are made when its turn comes, so memory holds the order and refund rows, not
-    every day of every account). ``bulk`` (the default): the days of the period only, from each order's segments
-    (`projections.segments.day_tuples`, `AccountLedger`); False: the reference path (`finance.account_days`);
-    the same rows."""
-    if bulk:
-        yield from AccountLedger(list(orders), list(refunds), start, end, tz)
-        return
-    first, last = period_days(start, end, tz)
-    for rows in segments.by_account(orders, refunds):  # the reference: every day of the account, then the period's
-        yield from (day_export(d) for d in account_days(*rows, tz) if first <= d.day < last)
-
-
-def day_dict(t: segments.DayTuple) -> dict[str, Any]:
-    """`day_export` of a day tuple."""
-    a, currency, d, *figures = t
-    opening, paid, consumed, refunded, closing = (Decimal(c).scaleb(-2) for c in figures)
-    return {"account": a, "currency": currency, "day": date.fromordinal(d), "opening": opening, "paid": paid,
-            "consumed": consumed, "refunded": refunded, "closing": closing}
-
-
-@dataclass(frozen=True)
-class AccountLedger:
-    """The account-ledger export's rows, made when iterated (`account_ledger_rows`'s dicts); ``tuples()`` gives
-    the same rows as `segments.DayTuple` for a writer that formats them itself (`adapters.formats.tables`)."""
-
-    orders: list[OrderRow]
-    refunds: list[RefundRow]
-    start: datetime
-    end: datetime
-    tz: str | None = None
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return map(day_dict, self.tuples())
-
-    def tuples(self) -> Iterator[segments.DayTuple]:
-        first, last = period_days(self.start, self.end, self.tz)
-        for rows in segments.by_account(self.orders, self.refunds):
-            yield from segments.day_tuples(*rows, self.tz, first, last)
-
-
-def period_days(start: datetime, end: datetime, tz: str | None = None) -> tuple[date, date]:
-    """The dates of a period's bounds in the reporting calendar ``tz``, or as written (their own offset)."""
-    if tz:
-        zone = tz_of(tz)
-        return start.astimezone(zone).date(), end.astimezone(zone).date()
-    return start.date(), end.date()
 
 
 # ----- reconciliation -----

@@ -32,6 +32,7 @@ from domain.timeutil import micros
 from projections.finance import (
     DAY_US,
     DayRow,
+    Jumps,
     OrderRow,
     RefundRow,
     _day_end,
@@ -94,11 +95,12 @@ class OrderSegments:
         return self.cum(day - self.first - 1) + at_once
 
 
-def _pieces(points: list[tuple[datetime, Fraction]], first: date, count: int,
+def _pieces(points: list[tuple[datetime, Fraction | int]], first: date, count: int,
             zone: timezone) -> tuple[tuple[Piece, ...], int]:
-    """`finance._cumulative_cents`'s interpolation as closed pieces of the day index (same arithmetic)."""
+    """`finance._cumulative_cents`'s interpolation as closed pieces of the day index (same arithmetic; a
+    value is a `Fraction` or an `int`, read through ``numerator`` and ``denominator`` alike)."""
     origin = points[0][0]
-    pts = [(micros(t - origin), Fraction(v)) for t, v in points]
+    pts = [(micros(t - origin), v) for t, v in points]
     t = micros(_day_end(first, zone) - origin)  # day k ends at t + k * DAY_US
     k = min(count, max(0, -t // DAY_US + 1)) if t <= 0 else 0  # days ending before the term: 0
     pieces: list[Piece] = [(0, k, 0, 0, 1, True)] if k else []
@@ -132,7 +134,13 @@ def order_segments(order: OrderRow, refunds: list[tuple[datetime, int, bool]], t
     flows[day(order.placed_at)][0] += order.paid_cents
     for t, r, _ in refunds:
         flows[day(t)][2] += r
-    points, jumps, done = consumption(order, refunds)
+    # `consumption` without a refund, in integers: nothing before the start, everything by the end
+    points: list[tuple[datetime, Fraction | int]] = [(order.start, 0), (order.end, order.paid_cents)]
+    jumps: Jumps = []
+    done: Fraction | int = order.paid_cents
+    if refunds:
+        exact, jumps, done = consumption(order, refunds)
+        points = list(exact)
     if order.end <= order.start:
         flows[day(order.start)][1] += int(done)
         return OrderSegments(order, day(order.start), 0, (), 0, dict(flows), released_by)
@@ -208,14 +216,22 @@ def closed_days(account: str, currency: str, lo: int, balance: int, paid: list[i
     return out
 
 
-def _dense(segs: list[OrderSegments], first: date | None,
-           last: date | None) -> tuple[int, int, list[int], list[int], list[int]] | None:
+def frame(segs: list[OrderSegments], first: date | None, last: date | None) -> tuple[int, int] | None:
+    """The day ordinals ``[lo, hi)`` of a group's orders with a movement or a day of consumption, within
+    ``[first, last)`` when given; None when empty."""
     starts = [s.first for s in segs if s.count] + [d for s in segs for d in s.points]
     ends = [s.first + s.count for s in segs if s.count] + [d + 1 for s in segs for d in s.points]
     lo = max(min(starts), first.toordinal() if first else min(starts))
     hi = min(max(ends), last.toordinal() if last else max(ends))
-    if lo >= hi:
+    return None if lo >= hi else (lo, hi)
+
+
+def _dense(segs: list[OrderSegments], first: date | None,
+           last: date | None) -> tuple[int, int, list[int], list[int], list[int]] | None:
+    found = frame(segs, first, last)
+    if found is None:
         return None
+    lo, hi = found
     n = hi - lo
     paid, refunded = [0] * n, [0] * n
     consumed: list[int] | None = None

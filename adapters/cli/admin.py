@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from adapters import services
 from adapters.bootstrap import Settings
 from adapters.cli.app import State, application, cli, out
 from adapters.cli.options import Json
@@ -18,11 +16,14 @@ from adapters.formats import output
 from adapters.formats.errors import BadInput
 from adapters.formats.params import optional_instant
 
+if TYPE_CHECKING:
+    from adapters.services.keys import KeyRow
+
 keys = typer.Typer(no_args_is_help=True, help="API keys for the HTTP service (docs/http.md): create, list, revoke.")
 cli.add_typer(keys, name="keys")
 
 
-def _key_row(r: services.KeyRow) -> list[str]:
+def _key_row(r: KeyRow) -> list[str]:
     return [r.id, r.role, ", ".join(r.accounts), r.name or "", output.when(r.created_at, None), r.created_by,
             f"{output.when(r.revoked_at, None)} by {r.revoked_by}" if r.revoked_at else "",
             output.when(r.last_used_at, None) if r.last_used_at else "never",
@@ -32,9 +33,17 @@ def _key_row(r: services.KeyRow) -> list[str]:
 KEY_COLUMNS = ("id", "role", "accounts", "name", "created at", "created by", "revoked", "last used", "expires")
 
 
+def roles() -> str:
+    """The roles a key may have (`adapters.services.keys.ROLES`), read when ``keys create`` is built (its
+    ``--role`` help), so that no other command imports the keys' use cases."""
+    from adapters.services.keys import ROLES
+
+    return ", ".join(ROLES)
+
+
 @keys.command("create")
 def keys_create_cmd(
-    role: Annotated[str, typer.Option("--role", help=f"what the key may do: {', '.join(services.ROLES)}")],
+    role: Annotated[str, typer.Option("--role", help=f"what the key may do: {roles()}")],
     accounts: Annotated[Optional[list[str]], typer.Option(
         "--account", help="only this account's instances (repeatable; a customer key needs one)")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="a name for people (who holds the key)")] = None,
@@ -43,10 +52,12 @@ def keys_create_cmd(
     as_json: Json = False,
 ) -> None:
     """Create an API key and print its secret, once: it is stored only as a hash."""
-    made = services.create_key(application(), role, accounts or [], name, actor=services.local_actor(),
-                               expires_at=optional_instant("expires_at", expires_at))
+    from adapters.services.keys import create_key, local_actor
+
+    made = create_key(application(), role, accounts or [], name, actor=local_actor(),
+                      expires_at=optional_instant("expires_at", expires_at))
     if as_json:
-        print(json.dumps(made.as_json(), indent=2))
+        print(output.json_text(made.as_json()))
         return
     out.print(f"key {made.id} ({made.role}{': ' + ', '.join(made.accounts) if made.accounts else ''}); its "
               "secret, shown only now:")
@@ -57,9 +68,11 @@ def keys_create_cmd(
 def keys_list_cmd(as_json: Json = False) -> None:
     """Every key (never a secret): role, accounts, who created it, when, whether it was revoked, and when it
     was last used (to the minute)."""
-    rows = services.list_keys(application())
+    from adapters.services.keys import list_keys
+
+    rows = list_keys(application())
     if as_json:
-        print(json.dumps({"keys": [r.as_json() for r in rows]}, indent=2))
+        print(output.json_text({"keys": [r.as_json() for r in rows]}))
         return
     table = new_table("API keys", *KEY_COLUMNS)
     for r in rows:
@@ -74,9 +87,11 @@ def keys_revoke_cmd(
     as_json: Json = False,
 ) -> None:
     """Revoke a key: every later request with it is refused (401) at once."""
-    r = services.revoke_key(application(), key_id, actor=services.local_actor())
+    from adapters.services.keys import local_actor, revoke_key
+
+    r = revoke_key(application(), key_id, actor=local_actor())
     if as_json:
-        print(json.dumps(r.as_json(), indent=2))
+        print(output.json_text(r.as_json()))
         return
     out.print(f"revoked {r.id} at {output.when(r.revoked_at, None)} by {r.revoked_by}")
 

@@ -3,12 +3,10 @@ checkpoints (``keygen``, ``checkpoint``) that anchor it."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Optional
 
 import typer
 
-from adapters import services
 from adapters.cli import views
 from adapters.cli.app import application, cli, err, out
 from adapters.cli.options import Json, Mode
@@ -28,12 +26,14 @@ def diff_cmd(
     as_json: Json = False,
 ) -> None:
     """How the quote for --at changed between --known-at and --vs, and which recorded events caused it."""
+    from adapters.services import listings, queries
+
     t, k1, k2 = instant("at", at), instant("known_at", known_at), instant("vs", vs)
-    d = services.diff(application(), instance, t, k1, k2, mode, with_ or [])
+    d = queries.diff(application(), instance, t, k1, k2, mode, with_ or [])
     if as_json:
-        print(json.dumps(d, indent=2))
+        print(output.json_text(d))
         return
-    zone = services.instance_zone(application(), instance)  # one zone: the instance's policy's
+    zone = listings.instance_zone(application(), instance)  # one zone: the instance's policy's
     for shown in views.diff(d, instance, t, k1, k2, zone):
         out.print(shown)
 
@@ -60,10 +60,12 @@ def verify_cmd(
     reordered. With --expect-head or --checkpoints, also prove that the ledger still contains what was
     anchored earlier: plain verify cannot tell a ledger whose last feed was deleted, seal and all, or that
     was rewritten and consistently re-sealed, from an honest one; an anchor can."""
-    result = services.verify(application(), expect_head or [], checkpoints, public_key)
+    from adapters.services import queries
+
+    result = queries.verify(application(), expect_head or [], checkpoints, public_key)
     v = result.verification
     if as_json:
-        print(json.dumps(result.as_json(), indent=2))
+        print(output.json_text(result.as_json()))
         if not result.ok:
             raise typer.Exit(1)
         return
@@ -103,9 +105,11 @@ def keygen_cmd(
 ) -> None:
     """Make a new Ed25519 key for signing checkpoints. Keep the private key outside the database (and off the
     ledger's host, ideally); publish the public key to the auditors."""
-    pair = services.keygen(application(), key_out)
+    from adapters.services import anchors
+
+    pair = anchors.keygen(application(), key_out)
     if as_json:
-        print(json.dumps(pair.as_json(), indent=2))
+        print(output.json_text(pair.as_json()))
         return
     out.print(f"wrote the private key to {pair.private_path} (mode 0600) and the public key to {pair.public_path}",
               markup=False)
@@ -122,13 +126,15 @@ def checkpoint_cmd(
     """Verify the ledger, then append a signed checkpoint of its head (head, position, seals, recorded_at,
     made_at, public key, signature: one JSON line) to the checkpoint file. Refuses (exit 1) when the chain is
     broken or the ledger no longer extends a checkpoint already in the file."""
+    from adapters.services import anchors
+
     try:
-        made = services.checkpoint(application(), key, file)
-    except services.Refused as refused:
+        made = anchors.checkpoint(application(), key, file)
+    except anchors.Refused as refused:
         err.print(f"refused: {refused}", markup=False)
         raise typer.Exit(1) from None
     if as_json:
-        print(json.dumps(made.as_json(), indent=2))
+        print(output.json_text(made.as_json()))
         return
     cp = made.checkpoint
     recorded = output.when(cp.recorded_at, None) or "never (an empty ledger)"

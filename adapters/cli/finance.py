@@ -3,7 +3,6 @@ reconciliation, what-if scenarios and exposure, exports, the journal and the tri
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -11,17 +10,20 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from adapters import services
 from adapters.cli.app import application, cli, err, out
 from adapters.cli.options import (
     Account,
     Force,
     Json,
     KnownAt,
+    OutFile,
     PartitionSize,
     Scheduler,
+    Until,
     Workers,
+    out_file,
     parse_sets,
+    period,
     read_text,
     writable,
 )
@@ -61,6 +63,8 @@ def project_cmd(
     """Catch the SQL read models (orders, refund applications, account ledger) up with the event log."""
     from rich.progress import Progress
 
+    from adapters.services import jobs
+
     if not rebuild and (workers, scheduler, size) != (None, None, None):
         raise BadInput(None, "--workers, --scheduler and --partition-size apply to project --rebuild only")
     with running(workers, scheduler, bar=False) as mapped, Progress(console=err, transient=True) as bar:
@@ -69,7 +73,7 @@ def project_cmd(
         def advance(pos: int, top: int) -> None:
             bar.update(task, completed=pos, total=top)
 
-        p = services.project(application(), rebuild=rebuild, batch=batch, progress=advance, size=size, map=mapped)
+        p = jobs.project(application(), rebuild=rebuild, batch=batch, progress=advance, size=size, map=mapped)
     out.print(f"projected events {p.start + 1}..{p.reached}" if p.advanced else f"up to date at {p.reached}")
 
 
@@ -84,16 +88,18 @@ def reconcile_cmd(
     size: PartitionSize = None,
 ) -> None:
     """Compare the ledger with a payment statement; exit 1 when anything does not reconcile."""
+    from adapters.services import jobs
+
     if out_csv:
         writable("--out", out_csv, force)
     text = read_text("--statement", statement, newline="")
     with running(workers, scheduler) as mapped:
-        r = services.reconcile(application(), text, size=size, map=mapped)
+        r = jobs.reconcile(application(), text, size=size, map=mapped)
     rows = r.findings
     if out_csv:
         tables.write_csv(rows, out_csv, list(rows[0]) if rows else ["status"])
     if as_json:
-        print(json.dumps(r.as_json(), indent=2))
+        print(output.json_text(r.as_json()))
     else:
         table = new_table(f"Reconciliation against {statement}",
                           "status", "kind", "reference", "statement", "ledger", "currency", "row", "detail")
@@ -136,6 +142,8 @@ def what_if_cmd(
     dropped; every instance's refund exposure at --at; or every recorded request (or an account's) judged again.
     The baseline is the ledger as recorded, by its own parameters; only the scenario gets --set, --add, --drop
     and --policy-version."""
+    from adapters.services import whatif
+
     if csv_out:
         writable("--csv", csv_out, force)
     overrides = parse_sets(sets)
@@ -147,10 +155,10 @@ def what_if_cmd(
             raise BadInput(None, f"--mode: one instance's request has one mode, not {', '.join(modes)}")
         t = instant("at", at)
         added = read_text("--add", add).split("\n") if add else []
-        s = services.instance_scenario(application(), instance, t, added, drop or [], modes[0] if modes else "auto",
-                                       overrides, policy_version)
+        s = whatif.instance_scenario(application(), instance, t, added, drop or [], modes[0] if modes else "auto",
+                                     overrides, policy_version)
         if as_json:
-            print(json.dumps(s.as_json(), indent=2))
+            print(output.json_text(s.as_json()))
         else:
             zone = output.calendar_tz(s.today.policy)
             out.print(f"{instance} at {output.when(t, zone, exact=True)}: baseline {s.today.currency} "
@@ -168,12 +176,12 @@ def what_if_cmd(
         raise BadInput(None, "--mode: recorded requests are judged again under the mode they were recorded with; "
                              "--mode is for one instance, or with --at for every instance's exposure")
     with running(workers, scheduler) as mapped:
-        w = services.ledger_scenario(application(), overrides, policy_version, account, size=size, map=mapped)
+        w = whatif.ledger_scenario(application(), overrides, policy_version, account, size=size, map=mapped)
     if csv_out:
         rows = [r.as_json() for r in w.requests]
         tables.write_csv(rows, csv_out, list(rows[0]) if rows else ["instance"])
     if as_json:
-        print(json.dumps(w.as_json(), indent=2))
+        print(output.json_text(w.as_json()))
         return
     rows = [r.as_json() for r in w.requests]
     summary = {c: t.as_json() for c, t in w.totals.items()}
@@ -204,13 +212,15 @@ def what_if_exposure(at: datetime, modes: list[str], overrides: dict[str, str], 
                      account: str | None, csv_out: str | None, every: bool, as_json: bool, workers: int | None,
                      scheduler: str | None, size: int | None) -> None:
     """``what-if --at T`` without INSTANCE: every instance's refund exposure at T, today and under the scenario."""
+    from adapters.services import whatif
+
     with running(workers, scheduler) as mapped:
-        x = services.ledger_exposure(application(), at, modes, overrides, policy_version, account,
-                                     every=every or bool(csv_out), size=size, map=mapped)
+        x = whatif.ledger_exposure(application(), at, modes, overrides, policy_version, account,
+                                   every=every or bool(csv_out), size=size, map=mapped)
     if csv_out:
         tables.write_csv([r.as_json() for r in x.instances], csv_out, EXPOSURE_COLUMNS)
     if as_json:
-        print(json.dumps(x.as_json(), indent=2))
+        print(output.json_text(x.as_json()))
         return
     asked = ", ".join(f"{m} ({p})" for p, m in x.modes.items()) or "auto"
     scenario = ", ".join(f"{k}={v}" for k, v in x.overrides.items()) or "no change"
@@ -239,8 +249,8 @@ def what_if_exposure(at: datetime, modes: list[str], overrides: dict[str, str], 
 def export_cmd(
     what: Annotated[str, typer.Argument(help="refunds | orders | account-ledger")],
     start: Annotated[str, typer.Option("--from", help="business time, inclusive")],
-    end: Annotated[str, typer.Option("--to", help="business time, exclusive")],
-    out_path: Annotated[str, typer.Option("--out", help="the file to write")],
+    end: Until,
+    out_path: OutFile,
     fmt: Annotated[str, typer.Option("--format", help="csv | parquet")] = "csv",
     known_at: Annotated[Optional[str], typer.Option("--known-at", help="as the ledger knew it then")] = None,
     force: Force = False,
@@ -249,14 +259,14 @@ def export_cmd(
     size: PartitionSize = None,
 ) -> None:
     """Export refunds, orders or the account ledger for a period, as known at --known-at."""
-    writable("--out", out_path, force)
-    if fmt not in ("csv", "parquet"):
-        raise BadInput(None, f"--format: {fmt!r} is not csv or parquet")
-    t1, t2, k = instant("from", start), instant("to", end), optional_instant("known_at", known_at)
+    from adapters.services import jobs
+
+    out_file(out_path, fmt, ("csv", "parquet"), force)
+    t1, t2, k = period(start, end, known_at)
     if t1 >= t2:
         raise BadInput(None, f"--from: {start} is not before --to {end}: the period [from, to) would be empty")
     with running(workers, scheduler) as mapped:
-        rows = services.export(application(), what, t1, t2, k, size=size, map=mapped)
+        rows = jobs.export(application(), what, t1, t2, k, size=size, map=mapped)
         n = (tables.write_csv if fmt == "csv" else tables.write_parquet)(rows, out_path, tables.COLUMNS[what])
     out.print(f"wrote {n} {what} rows to {out_path}")
 
@@ -264,8 +274,8 @@ def export_cmd(
 @cli.command("journal")
 def journal_cmd(
     start: Annotated[str, typer.Option("--from", help="the first day's business time (days start 00:00 UTC)")],
-    end: Annotated[str, typer.Option("--to", help="business time, exclusive")],
-    out_path: Annotated[str, typer.Option("--out", help="the file to write")],
+    end: Until,
+    out_path: OutFile,
     fmt: Annotated[str, typer.Option("--format", help="beancount | csv")] = "beancount",
     known_at: KnownAt = None,
     closed_through: Annotated[Optional[str], typer.Option(
@@ -279,17 +289,17 @@ def journal_cmd(
     size: PartitionSize = None,
 ) -> None:
     """The double-entry journal (docs/journal.md) of a period: every money movement as balanced postings."""
-    writable("--out", out_path, force)
-    if fmt not in services.JOURNAL_FORMATS:
-        raise BadInput(None, f"--format: {fmt!r} is not {' or '.join(services.JOURNAL_FORMATS)}")
-    t1, t2, k = instant("from", start), instant("to", end), optional_instant("known_at", known_at)
+    from adapters.services import journal
+
+    out_file(out_path, fmt, journal.JOURNAL_FORMATS, force)
+    t1, t2, k = period(start, end, known_at)
     closed = day("closed_through", closed_through) if closed_through is not None else None
     if closed_at is not None and closed is None:
         raise BadInput(None, "--closed-at: only with --closed-through")
     with running(workers, scheduler) as mapped:
-        j = services.journal(application(), t1, t2, k, closed, optional_instant("closed_at", closed_at),
-                             size=size, map=mapped)
-    n = services.write_journal(j, out_path, fmt)
+        j = journal.journal(application(), t1, t2, k, closed, optional_instant("closed_at", closed_at),
+                            size=size, map=mapped)
+    n = journal.write_journal(j, out_path, fmt)
     out.print(f"wrote {n} entries to {out_path}")
 
 
@@ -303,11 +313,13 @@ def trial_balance_cmd(
     size: PartitionSize = None,
 ) -> None:
     """Every journal account's balance per currency; per currency, total debits equal total credits."""
+    from adapters.services import journal
+
     t, k = instant("at", at), optional_instant("known_at", known_at)
     with running(workers, scheduler) as mapped:
-        tb = services.trial_balance(application(), t, k, size=size, map=mapped)
+        tb = journal.trial_balance(application(), t, k, size=size, map=mapped)
     if as_json:
-        print(json.dumps(tb.as_json(), indent=2))
+        print(output.json_text(tb.as_json()))
         return
     table = new_table(_title(f"Trial balance at {output.when(tb.at, None, exact=True)}", tb.known_at,
                              exact=known_at is not None), "account", "currency", "debit", "credit")

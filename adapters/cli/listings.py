@@ -6,7 +6,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from adapters import services
 from adapters.cli.app import application, cli
 from adapters.cli.options import Account, Json, KnownAt, Limit
 from adapters.cli.render import listing
@@ -23,8 +22,10 @@ def instances_cmd(
     as_json: Json = False,
 ) -> None:
     """Every instance the ledger knows, by name: account, product, currency, when opened, what released it."""
+    from adapters.services import listings
+
     k = optional_instant("known_at", known_at)
-    rows = [r.as_json() for r in services.instances(application(), k, account, product, limit)]
+    rows = [r.as_json() for r in listings.instances(application(), k, account, product, limit)]
     listing("instances", rows, "Instances", k, {
         "instance": "instance", "account": "account", "product": "product", "currency": "currency",
         "opened at": "opened_at", "recorded at": "recorded_at", "released by": "released_by"}, as_json,
@@ -37,8 +38,10 @@ def accounts_cmd(
     as_json: Json = False,
 ) -> None:
     """Every account with instances, and how many."""
+    from adapters.services import listings
+
     k = optional_instant("known_at", known_at)
-    rows = [r.as_json() for r in services.accounts(application(), k)]
+    rows = [r.as_json() for r in listings.accounts(application(), k)]
     listing("accounts", rows, "Accounts", k, {"account": "account", "instances": "instances"}, as_json)
 
 
@@ -51,8 +54,10 @@ def refunds_cmd(
     as_json: Json = False,
 ) -> None:
     """Every refund request, by request time: its policy, mode or reason, amount and state."""
+    from adapters.services import listings
+
     k = optional_instant("known_at", known_at)
-    rows = [r.as_json() for r in services.refunds(application(), k, open_only, account, limit)]
+    rows = [r.as_json() for r in listings.refunds(application(), k, open_only, account, limit)]
     listing("refunds", rows, "Open refunds" if open_only else "Refunds", k, {
         "refund": "refund", "instance": "instance", "account": "account", "policy": "policy", "mode": "mode",
         "requested at": "requested_at",

@@ -3,11 +3,12 @@ naming the option, exit status 2)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Optional
 
 import typer
 
-from adapters import services
 from adapters.bootstrap import Settings
 from adapters.cli.app import State
 from adapters.formats import output, params
@@ -19,6 +20,8 @@ Limit = Annotated[Optional[int], typer.Option("--limit", min=0, help="at most th
 Account = Annotated[Optional[str], typer.Option("--account", help="only this account's")]
 Mode = Annotated[str, typer.Option("--mode", help="auto, or a mode or refund reason of the instance's policy")]
 Force = Annotated[bool, typer.Option("--force", help="replace the file if it exists (never the ledger's own)")]
+OutFile = Annotated[str, typer.Option("--out", help="the file to write")]
+Until = Annotated[str, typer.Option("--to", help="business time, exclusive")]
 Workers = Annotated[Optional[int], typer.Option(
     "--workers", metavar="N", help="run the partitions on a local Dask cluster of N worker processes (default 1: "
                                    "in this process; needs billing-ledger[dask] above 1)")]
@@ -38,12 +41,27 @@ def flag(param: str) -> str:
 
 def parse_sets(sets: list[str] | None) -> dict[str, str]:
     """``--set NAME=VALUE`` overrides, each checked now (a bad name or value is bad input naming --set)."""
-    return services.check_overrides(params.pairs("set", sets))
+    from adapters.services import queries
+
+    return queries.check_overrides(params.pairs("set", sets))
 
 
 def writable(option: str, path: str, force: bool) -> None:
     """Refuse (status 2) to write onto the ledger's database, or onto an existing file without --force."""
     output.check_target(path, option, (State.settings or Settings.resolve()).url, force)
+
+
+def out_file(path: str, fmt: str, formats: Sequence[str], force: bool) -> None:
+    """``--out PATH`` in ``--format FMT``: refused (status 2) when the file may not be written (`writable`), or
+    when the format is not one of ``formats``."""
+    writable("--out", path, force)
+    if fmt not in formats:
+        raise BadInput(None, f"--format: {fmt!r} is not {' or '.join(formats)}")
+
+
+def period(start: str, end: str, known_at: str | None) -> tuple[datetime, datetime, datetime | None]:
+    """``--from``, ``--to`` and ``--known-at`` (none: the default), as instants."""
+    return params.instant("from", start), params.instant("to", end), params.optional_instant("known_at", known_at)
 
 
 def read_text(option: str, path: str, newline: str | None = None) -> str:

@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from adapters import services
 from adapters.cli import views
 from adapters.cli.app import application, cli, out
 from adapters.cli.options import Force, Json, KnownAt, parse_sets, writable
@@ -34,9 +33,11 @@ def quote_cmd(
     as_json: Json = False,
 ) -> None:
     """What a refund requested at --at would pay, as known at --known-at. Writes nothing."""
+    from adapters.services import queries
+
     t, k = instant("at", at), optional_instant("known_at", known_at)
-    q = services.quote(application(), instance, t, k, mode, with_ or [], parse_sets(sets),
-                       exception_report=exception_report, reason=reason, invoice=invoice)
+    q = queries.quote(application(), instance, t, k, mode, with_ or [], parse_sets(sets),
+                      exception_report=exception_report, reason=reason, invoice=invoice)
     if as_json:
         print(json.dumps(q.as_json(), indent=2, ensure_ascii=False))
         return
@@ -51,9 +52,11 @@ def history_cmd(
     as_json: Json = False,
 ) -> None:
     """Every fact about the instance, with both times, the line id, and retractions."""
-    h = services.history(application(), instance, optional_instant("known_at", known_at))
+    from adapters.services import queries
+
+    h = queries.history(application(), instance, optional_instant("known_at", known_at))
     if as_json:
-        print(json.dumps(h.as_json(), indent=2))
+        print(output.json_text(h.as_json()))
         return
     for shown in views.history(h, instance, known_at is not None):
         out.print(shown)
@@ -71,16 +74,18 @@ def timeline_cmd(
     """Each order's validity period and amount, whether it had taken effect at --at, the overlaps the policy
     forbids (K-S3), retracted facts and what retracted them, refund requests with their frozen amounts, the
     release (K-L3) and the policy's windows (K-F2)."""
+    from adapters.services import queries
+
     k = optional_instant("known_at", known_at)
     t = optional_instant("at", at)
     if html:
         writable("--html", html, force)
-        output.write_text(html, services.timeline_html(application(), instance, t, k))
+        output.write_text(html, queries.timeline_html(application(), instance, t, k))
         out.print(f"wrote {html}")
         return
-    tl = services.timeline(application(), instance, t, k)
+    tl = queries.timeline(application(), instance, t, k)
     if as_json:
-        print(json.dumps(tl.as_json(), indent=2))
+        print(output.json_text(tl.as_json()))
         return
     for shown in views.timeline(tl, instance, t, k):
         out.print(shown)
@@ -96,11 +101,13 @@ def overdue_cmd(
     """Refunds past the deadline of their open stage, each on its policy's calendar: K-L2 (5 working days);
     P-R2 / P-D1 (review_days / escalation_days) and P-R3 (processing_days: flagged), from the policy version
     in force at the request (P-V1)."""
+    from adapters.services import queries
+
     t = instant("at", at)
     holidays = tuple(day("holiday", h) for h in holiday or [])
-    late = services.overdue(application(), t, parse_sets(sets), holidays)
+    late = queries.overdue(application(), t, parse_sets(sets), holidays)
     if as_json:
-        print(json.dumps(answers.overdue(t, late), indent=2))
+        print(output.json_text(answers.overdue(t, late)))
         return
     for shown in views.overdue(t, late):
         out.print(shown)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -41,7 +40,7 @@ def listing(name: str, rows: list[dict[str, Any]], title: str, known_at: datetim
     business time zone of every row's policy (``zone``: a row's) when they share one, else UTC, and the title
     says which (`output.one_zone`)."""
     if as_json:
-        print(json.dumps({name: rows}, indent=2))
+        print(output.json_text({name: rows}))
         return
     shown, note = output.one_zone(zone(r) for r in rows) if zone and rows else (None, "")
     table = new_table(_title(title, known_at, shown) + (f" · {note}" if note else ""), *columns)

@@ -149,7 +149,7 @@ def overdue(t: datetime, late: list[Any]) -> list[Any]:
 
 
 def diff(d: dict[str, Any], instance: str, t: datetime, k1: datetime, k2: datetime, zone: str | None) -> list[Any]:
-    """How a quote changed between two knowledge times (`services.diff`), and the recorded events that caused it."""
+    """How a quote changed between two knowledge times (`queries.diff`), and the recorded events that caused it."""
     shown: list[Any] = []
     shown.append(f"Quote for {instance} at {output.when(t, zone, exact=True)}: known at "
                  f"{output.when(k1, zone, exact=True)} vs {output.when(k2, zone, exact=True)}")

@@ -12,22 +12,17 @@ import csv
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from adapters.formats import output
 from adapters.formats.errors import BadInput
+from domain.money import from_cents
 from projections.journal import CHART, Entry
 
 FORMATS = ("beancount", "csv")
 _LINK = re.compile(r"[A-Za-z0-9\-_/.]+")  # beancount's link characters; other ids stay in the metadata
-CENT = Decimal("0.01")
 CSV_COLUMNS = ["entry", "date", "kind", "currency", "account", "amount", "customer", "instance", "ref", "rules",
                "narration", "caused_by"]
-
-
-def money(c: int) -> Decimal:
-    return (Decimal(c) / 100).quantize(CENT)
 
 
 def beancount() -> Any:
@@ -52,7 +47,7 @@ def directives(entries: Iterable[Entry], opened: date) -> Iterator[Any]:
             if value:
                 meta[key] = value
         links = frozenset(x for x in (e.ref, *e.caused_by) if x and _LINK.fullmatch(x))
-        postings = [data.Posting(account, amount.Amount(money(c), e.currency), None, None, None, None)
+        postings = [data.Posting(account, amount.Amount(from_cents(c), e.currency), None, None, None, None)
                     for account, c in e.legs]
         yield data.Transaction(data.new_metadata("journal", n, meta), e.day, "*", e.customer, e.narration,
                                frozenset({e.kind.replace("_", "-")}), links, postings)
@@ -71,22 +66,24 @@ def write_beancount(entries: Iterable[Entry], path: str, opened: date) -> int:
     return n
 
 
-def csv_rows(entries: Iterable[Entry]) -> Iterator[dict[str, Any]]:
-    for n, e in enumerate(entries, start=1):
-        for account, c in e.legs:
-            yield {"entry": n, "date": e.day.isoformat(), "kind": e.kind, "currency": e.currency, "account": account,
-                   "amount": str(money(c)), "customer": e.customer or "", "instance": e.instance or "",
-                   "ref": e.ref or "", "rules": ", ".join(e.rules), "narration": e.narration,
-                   "caused_by": ", ".join(e.caused_by)}
+def cents_text(c: int) -> str:
+    """``str(from_cents(c))`` from the integer: the sign, the units, two digits of cents."""
+    sign, c = ("-", -c) if c < 0 else ("", c)
+    return f"{sign}{c // 100}.{c % 100:02d}"
 
 
 def write_csv(entries: Iterable[Entry], path: str) -> int:
-    """One row per posting (debit positive), ``entry`` numbering the transactions; returns how many entries."""
-    last = 0
+    """One row per posting (debit positive), ``entry`` numbering the transactions; returns how many entries.
+    Every text cell goes through `output.csv_cell` (a spreadsheet executes no formula); an entry's own cells
+    are made once for all its postings."""
+    cell, last = output.csv_cell, 0
     with output.replacing(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for row in csv_rows(entries):
-            writer.writerow({k: output.csv_cell(str(v)) for k, v in row.items()})
-            last = row["entry"]
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for n, e in enumerate(entries, start=1):
+            head = (n, cell(e.day.isoformat()), cell(e.kind), cell(e.currency))
+            tail = (cell(e.customer or ""), cell(e.instance or ""), cell(e.ref or ""), cell(", ".join(e.rules)),
+                    cell(e.narration), cell(", ".join(e.caused_by)))
+            writer.writerows((*head, cell(account), cents_text(c), *tail) for account, c in e.legs)
+            last = n
     return last

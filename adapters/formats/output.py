@@ -24,6 +24,7 @@ is shown as it is.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -33,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -332,3 +334,18 @@ def read_bytes(option: str, path: str) -> bytes:
 def write_text(path: str, text: str) -> None:
     with replacing(path) as temp, open(temp, "w", encoding="utf-8") as f:
         f.write(text)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7e]")  # what json.dumps escapes past the control characters
+
+
+def json_text(value: Any) -> str:
+    """``json.dumps(value, indent=2)``'s text (non-ASCII escaped as ``\\uXXXX``), encoded by orjson: a CLI
+    answer of many rows (a reconciliation's findings) costs a fraction of the standard encoder's time."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    except orjson.JSONEncodeError:  # e.g. an integer past 64 bits: the standard encoder's own text
+        return json.dumps(value, indent=2)
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _NON_ASCII.sub(lambda m: json.dumps(m.group())[1:-1], text)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.formats import output
-from projections import partitions, segments
+from projections import columns, exports, segments
 
 
 def _cells(row: dict[str, Any]) -> dict[str, str]:
@@ -144,47 +144,43 @@ def _quoted(v: str) -> str:
     return buffer.getvalue()[:-2]
 
 
-def dense_lines(groups: list[segments.Dense]) -> tuple[str, int]:
-    """`day_lines` of the days `segments.dense_days` gives, and how many, computed in columns: each day's
+def dense_lines(dense: columns.DenseColumns) -> tuple[str, int]:
+    """`day_lines` of the days `columns.dense_columns` gives, and how many, computed in columns: each day's
     movement and the running balance (`cumulative_sum_checked` per group from its opening), the days without a
-    movement dropped; no Python step per day. Past 64-bit cents: `day_lines` of the reference tuples."""
-    if not groups:
+    movement dropped; no Python step per day. Past 62-bit cents: `day_lines` of the reference tuples."""
+    if not dense.names:
         return "", 0
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    s = dense.consumed
     try:
-        gids: list[int] = []
-        ordinals: list[int] = []
-        paid: list[int] = []
-        consumed: list[int] = []
-        refunded: list[int] = []
-        starts: list[int] = []
-        for g, (_, _, lo, _, p, c, r) in enumerate(groups):
-            starts.append(len(paid))
-            gids += [g] * len(p)
-            ordinals += range(lo, lo + len(p))
-            paid += p
-            consumed += c
-            refunded += r
-        cols = [pa.array(v, pa.int64()) for v in (paid, consumed, refunded)]
+        ends = pa.array([*s.offset[1:], s.size], pa.int64())
+        at = pc.subtract(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), s.size)), 1)  # 0 .. size - 1
+
+        def each(values: list[int]) -> pa.Array:  # one value per group -> one per day
+            return pc.run_end_decode(pa.RunEndEncodedArray.from_arrays(ends, pa.array(values, pa.int64())))
+
+        gid = each(list(range(len(s.lo))))
+        ordinals = pc.add_checked(each([lo - off for lo, off in zip(s.lo, s.offset, strict=True)]), at)
+        cols = [pa.array(dense.paid, pa.int64()), s.column(), pa.array(dense.refunded, pa.int64())]
         moves = pc.subtract_checked(pc.subtract_checked(cols[0], cols[1]), cols[2])
         running = pc.cumulative_sum_checked(moves)
-        before = running.take(pa.array([max(i - 1, 0) for i in starts], pa.int64())).to_pylist()
-        base = pa.array([g[3] - (b if i else 0) for g, i, b in zip(groups, starts, before, strict=True)], pa.int64())
-        gid = pa.array(gids, pa.int32())
+        before = running.take(pa.array([max(i - 1, 0) for i in s.offset], pa.int64())).to_pylist()
+        base = pa.array([o - (b if i else 0) for o, i, b in zip(dense.openings, s.offset, before, strict=True)],
+                        pa.int64())
         closing = pc.add_checked(running, base.take(gid))
         opening = pc.subtract_checked(closing, moves)
         keep = pc.or_(pc.or_(pc.not_equal(cols[0], 0), pc.not_equal(cols[1], 0)), pc.not_equal(cols[2], 0))
-        kept = [pc.filter(a, keep) for a in (gid, pa.array(ordinals, pa.int64()), opening, *cols, closing)]
+        kept = [pc.filter(a, keep) for a in (gid, ordinals, opening, *cols, closing)]
     except (OverflowError, pa.ArrowInvalid):
-        days = [t for a, cur, lo, b, p, c, r in groups for t in segments.closed_days(a, cur, lo, b, p, c, r)]
+        days = [t for a, cur, lo, b, p, c, r in dense.groups() for t in segments.closed_days(a, cur, lo, b, p, c, r)]
         return day_lines(days), len(days)
     g_kept, day_kept, *money = kept
     if not len(g_kept):
         return "", 0
-    cells = [pa.array([_quoted(g[0]) for g in groups], pa.string()).take(g_kept),
-             pa.array([_quoted(g[1]) for g in groups], pa.string()).take(g_kept)]
+    cells = [pa.array([_quoted(a) for a, _ in dense.names], pa.string()).take(g_kept),
+             pa.array([_quoted(c) for _, c in dense.names], pa.string()).take(g_kept)]
     distinct = pc.unique(day_kept)
     texts = pa.array([date.fromordinal(d).isoformat() for d in distinct.to_pylist()], pa.string())
     cells.append(texts.take(pc.index_in(day_kept, value_set=distinct)))
@@ -196,10 +192,10 @@ def dense_lines(groups: list[segments.Dense]) -> tuple[str, int]:
 
 def account_ledger_lines(instances: Iterable[tuple[str, list[Any]]], known_at: datetime, start: datetime,
                          end: datetime, tz: str | None = None) -> tuple[str, int]:
-    """A partition's account-ledger CSV lines (no header) and how many: `projections.partitions`'
+    """A partition's account-ledger CSV lines (no header) and how many: `projections.exports`'
     `account_ledger_days` formatted by `day_lines`, on the worker that computes them (a `Task`'s job), so only
     text travels back."""
-    return dense_lines(partitions.account_ledger_dense(instances, known_at, start, end, tz))
+    return dense_lines(exports.account_ledger_dense(instances, known_at, start, end, tz))
 
 
 def csv_chunks(rows: Iterable[dict[str, Any]], columns: list[str], batch: int = 1000) -> Iterator[bytes]:

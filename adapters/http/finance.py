@@ -8,13 +8,13 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters import services
 from adapters.formats import tables
 from adapters.formats.errors import BadInput
 from adapters.http import params
 from adapters.http.auth import AppDep, Exporter, Reconciler, Unnarrowed, WhatIf, check_visible
 from adapters.http.bodies import Body, json_body, json_model
 from adapters.http.problems import responses
+from adapters.services import jobs, whatif
 
 router = APIRouter(prefix="/v1", responses=responses(401, 403, 404, 413, 422, 429))
 
@@ -57,20 +57,20 @@ def what_if(app: AppDep, who: WhatIf, body: Body) -> dict[str, Any]:
             raise BadInput(None, "at: missing (an instance scenario needs the request's business time)")
         if len(modes) != 1:
             raise BadInput(None, "mode: one instance's request has one mode")
-        return services.instance_scenario(app, scenario.instance, params.instant("at", scenario.at), added,
-                                          scenario.drop, modes[0], sets, scenario.policy_version).as_json()
+        return whatif.instance_scenario(app, scenario.instance, params.instant("at", scenario.at), added,
+                                        scenario.drop, modes[0], sets, scenario.policy_version).as_json()
     if scenario.add or scenario.drop:
         raise BadInput(None, f"{'add' if scenario.add else 'drop'}: facts are added or left out in one instance's "
                              "scenario: give instance")
     if who.accounts and scenario.account not in who.accounts:
         raise HTTPException(403, "a key narrowed to accounts must name one of them (account)")
     if scenario.at is not None:
-        return services.ledger_exposure(app, params.instant("at", scenario.at), modes, sets, scenario.policy_version,
-                                        scenario.account, every=scenario.all).as_json()
+        return whatif.ledger_exposure(app, params.instant("at", scenario.at), modes, sets, scenario.policy_version,
+                                      scenario.account, every=scenario.all).as_json()
     if any(m != "auto" for m in modes):
         raise BadInput(None, "mode: recorded requests are judged again under the mode they were recorded with; "
                              "mode is for one instance, or with at for every instance's exposure")
-    return services.ledger_scenario(app, sets, scenario.policy_version, scenario.account).as_json()
+    return whatif.ledger_scenario(app, sets, scenario.policy_version, scenario.account).as_json()
 
 
 STATEMENT = {"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}}
@@ -85,7 +85,7 @@ def reconcile(app: AppDep, who: Reconciler, whole: Unnarrowed, body: Body) -> di
     except UnicodeDecodeError as e:
         line = body.count(b"\n", 0, e.start) + 1
         raise BadInput(None, f"body: line {line}: not valid UTF-8") from None
-    return services.reconcile(app, text).as_json()
+    return jobs.reconcile(app, text).as_json()
 
 
 MEDIA = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
@@ -104,7 +104,7 @@ def export(app: AppDep, who: Exporter, whole: Unnarrowed,
     t1, t2 = params.instant("from", start), params.instant("to", end)
     if t1 >= t2:
         raise BadInput(None, f"from: {start} is not before to {end}: the period [from, to) would be empty")
-    rows = tables.primed(services.export(app, what, t1, t2, params.optional_instant("known_at", known_at)))
+    rows = tables.primed(jobs.export(app, what, t1, t2, params.optional_instant("known_at", known_at)))
     chunks = (tables.csv_chunks if format == "csv" else tables.parquet_chunks)(rows, tables.COLUMNS[what])
     return StreamingResponse(chunks, media_type=MEDIA[format],
                              headers={"Content-Disposition": f'attachment; filename="{what}.{format}"'})

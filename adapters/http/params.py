@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Query
 
-from adapters import services
 from adapters.formats import params
 from adapters.formats.params import days, instant, optional_instant  # noqa: F401 - the routes' parsing
+from adapters.services import queries
 
 INSTANT = "ISO 8601 with an offset (URL-encode '+' as %2B)"
 
@@ -26,4 +26,4 @@ Cursor = Annotated[str | None, Query(description="next_cursor of the previous pa
 
 def overrides(sets: list[str] | None) -> dict[str, str]:
     """``set=NAME=VALUE`` overrides, each checked as the CLI's ``--set``."""
-    return services.check_overrides(params.pairs("set", sets))
+    return queries.check_overrides(params.pairs("set", sets))

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import HTMLResponse
 
-from adapters import services
 from adapters.formats import answers, pages
 from adapters.http import headers, params
 from adapters.http.auth import AppDep, Customer, Reader, Unnarrowed, Verifier, Visible, VisibleWith, narrowed_to
 from adapters.http.problems import responses
+from adapters.services import listings, queries
 
 router = APIRouter(prefix="/v1", responses=responses(401, 403, 404, 422, 429))
 PAGE = 100
@@ -28,7 +28,7 @@ def instances(app: AppDep, who: Customer, account: Annotated[str | None, Query(m
               limit: params.Limit = PAGE, cursor: params.Cursor = None) -> dict[str, Any]:
     walk = _walk(cursor, (str,))
     k = walk.known_at if walk else params.optional_instant("known_at", known_at) or app.now()
-    rows = services.instances(app, k, account, product, limit + 1, accounts=narrowed_to(who),
+    rows = listings.instances(app, k, account, product, limit + 1, accounts=narrowed_to(who),
                               after=walk.after if walk else None)
     return pages.page("instances", rows, limit, k)
 
@@ -38,7 +38,7 @@ def accounts(app: AppDep, who: Reader, known_at: params.KnownAt = None, limit: p
              cursor: params.Cursor = None) -> dict[str, Any]:
     walk = _walk(cursor, (str,))
     k = walk.known_at if walk else params.optional_instant("known_at", known_at) or app.now()
-    rows = services.accounts(app, k, limit + 1, accounts=narrowed_to(who), after=walk.after if walk else None)
+    rows = listings.accounts(app, k, limit + 1, accounts=narrowed_to(who), after=walk.after if walk else None)
     return pages.page("accounts", rows, limit, k)
 
 
@@ -48,7 +48,7 @@ def refunds(app: AppDep, who: Customer, open: bool = False,
             limit: params.Limit = PAGE, cursor: params.Cursor = None) -> dict[str, Any]:
     walk = _walk(cursor, (int, str))
     k = walk.known_at if walk else params.optional_instant("known_at", known_at) or app.now()
-    rows = services.refunds(app, k, open, account, limit + 1, accounts=narrowed_to(who),
+    rows = listings.refunds(app, k, open, account, limit + 1, accounts=narrowed_to(who),
                             after=walk.after if walk else None)
     return pages.page("refunds", rows, limit, k)
 
@@ -62,16 +62,16 @@ def quote(app: AppDep, who: Customer, instance: Visible, with_: VisibleWith, at:
           reason: Annotated[str | None, Query(max_length=200)] = None, explain: bool = False) -> dict[str, Any]:
     """The quote's JSON is the CLI's ``quote --json`` (docs/quote.md); ``explain`` changes nothing in it (the
     JSON always carries each line's formula and each reason's facts)."""
-    q = services.quote(app, instance, params.instant("at", at), params.optional_instant("known_at", known_at),
-                       mode, with_, params.overrides(sets), exception_report=exception_report, reason=reason,
-                       invoice=invoice)
+    q = queries.quote(app, instance, params.instant("at", at), params.optional_instant("known_at", known_at),
+                      mode, with_, params.overrides(sets), exception_report=exception_report, reason=reason,
+                      invoice=invoice)
     return q.as_json()
 
 
 @router.get("/instances/{instance}/history", tags=["instance"],
             summary="Every fact about the instance, with both times, its line id and its retraction")
 def history(app: AppDep, who: Customer, instance: Visible, known_at: params.KnownAt = None) -> dict[str, Any]:
-    return services.history(app, instance, params.optional_instant("known_at", known_at)).as_json()
+    return queries.history(app, instance, params.optional_instant("known_at", known_at)).as_json()
 
 
 @router.get("/instances/{instance}/timeline", tags=["instance"],
@@ -82,8 +82,8 @@ def timeline(app: AppDep, who: Customer, instance: Visible, at: params.OptionalA
              accept: Annotated[str | None, Header(include_in_schema=False)] = None) -> Any:
     t, k = params.optional_instant("at", at), params.optional_instant("known_at", known_at)
     if accept and "text/html" in accept and "application/json" not in accept:
-        return HTMLResponse(services.timeline_html(app, instance, t, k), headers=headers.TIMELINE)
-    return services.timeline(app, instance, t, k).as_json()
+        return HTMLResponse(queries.timeline_html(app, instance, t, k), headers=headers.TIMELINE)
+    return queries.timeline(app, instance, t, k).as_json()
 
 
 @router.get("/instances/{instance}/diff", tags=["instance"],
@@ -92,8 +92,8 @@ def diff(app: AppDep, who: Reader, instance: Visible, with_: VisibleWith, at: pa
          known_at: Annotated[str, Query(description="the first knowledge time", max_length=64)],
          vs: Annotated[str, Query(description="the second knowledge time", max_length=64)],
          mode: params.Mode = "auto") -> dict[str, Any]:
-    return services.diff(app, instance, params.instant("at", at), params.instant("known_at", known_at),
-                         params.instant("vs", vs), mode, with_)
+    return queries.diff(app, instance, params.instant("at", at), params.instant("known_at", known_at),
+                        params.instant("vs", vs), mode, with_)
 
 
 @router.get("/overdue", tags=["ledger"], summary="Refunds past the deadline of their open stage at `at`")
@@ -101,7 +101,7 @@ def overdue(app: AppDep, who: Reader, whole: Unnarrowed, at: params.At, sets: pa
             holiday: Annotated[list[str] | None, Query(description="a non-working day, YYYY-MM-DD",
                                                        max_length=366)] = None) -> dict[str, Any]:
     t = params.instant("at", at)
-    late = services.overdue(app, t, params.overrides(sets), params.days("holiday", holiday or []))
+    late = queries.overdue(app, t, params.overrides(sets), params.days("holiday", holiday or []))
     return answers.overdue(t, late)
 
 
@@ -110,4 +110,4 @@ def verify(app: AppDep, who: Verifier, whole: Unnarrowed,
            expect_head: Annotated[list[str] | None, Query(description="a head published earlier",
                                                           max_length=100)] = None) -> dict[str, Any]:
     """``ok`` false is still 200: the answer is the finding (the CLI exits 1)."""
-    return services.verify(app, expect_head or []).as_json()
+    return queries.verify(app, expect_head or []).as_json()

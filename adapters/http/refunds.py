@@ -10,11 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters import services
 from adapters.http import params
 from adapters.http.auth import AppDep, Applicant, Customer, Decider, Escalator, principal
 from adapters.http.bodies import Body, json_body, json_model
 from adapters.http.problems import responses
+from adapters.services import listings, refund_center, refund_steps
 from adapters.services.idempotency import Answer
 from adapters.services.keys import Principal
 from adapters.services.refund_steps import Who
@@ -133,7 +133,7 @@ APPLICATION = {"model": ApplicationOut, "description": "the application"}
 
 def applicable(app: AppDep, who: Annotated[Principal, Depends(principal)], instance: Id) -> str:
     """An instance the key may apply for: known, and one of its accounts' (else the same 404 for both)."""
-    account = services.instance_account(app, instance)
+    account = listings.instance_account(app, instance)
     if account is None or (who.accounts and account not in who.accounts):
         raise HTTPException(404, f"no instance {instance!r}")
     return instance
@@ -141,7 +141,7 @@ def applicable(app: AppDep, who: Annotated[Principal, Depends(principal)], insta
 
 def visible_refund(app: AppDep, who: Annotated[Principal, Depends(principal)], refund: Id) -> str:
     """A refund the key may see (`UnknownRefund`, 404, for another account's as for an unknown one)."""
-    services.refund_instance(app, refund, who.accounts)
+    refund_center.refund_instance(app, refund, who.accounts)
     return refund
 
 
@@ -168,7 +168,7 @@ def my_instances(app: AppDep, who: Customer, at: params.OptionalAt = None) -> di
     each, the windows its policy opens (K-F2) and its account's applications left in ``at``'s month (K-Q1)."""
     if not who.accounts:
         raise HTTPException(403, "a key not narrowed to accounts has no instances of its own")
-    return services.unsubscribe_list(app, who.accounts, params.optional_instant("at", at)).as_json()
+    return refund_center.unsubscribe_list(app, who.accounts, params.optional_instant("at", at)).as_json()
 
 
 @router.post("/instances/{instance}/refund-requests", status_code=201, responses={201: APPLICATION},
@@ -179,7 +179,7 @@ def apply(app: AppDep, who: Applicant, instance: Applicable, raw: Body, response
     """Answers the application: its state (``accepted``, ``requested``, ``approved`` or ``denied`` with its
     ``rules``), frozen quote (K-L1) and the deadline of the stage it waits in (K-L2; P-R2, P-R3)."""
     body, _ = json_model(raw, Application)
-    answer = services.apply_for_refund(app, instance, body.fields(), _who(who, body, idempotency_key))
+    answer = refund_steps.apply_for_refund(app, instance, body.fields(), _who(who, body, idempotency_key))
     return _answer(answer, response)
 
 
@@ -190,8 +190,8 @@ def decision(app: AppDep, who: Decider, refund: VisibleRefund, raw: Body, respon
     """Approve (``amount``: a discretionary case's, at most its ceiling) or reject; answers the application
     as it stands after it (its state and the deadline of its next stage: P-R3, P-D1)."""
     body, _ = json_model(raw, RefundDecision)
-    answer = services.decide_refund(app, refund, body.approve, body.amount, body.reason,
-                                    _who(who, body, idempotency_key))
+    answer = refund_steps.decide_refund(app, refund, body.approve, body.amount, body.reason,
+                                        _who(who, body, idempotency_key))
     return _answer(answer, response)
 
 
@@ -201,7 +201,7 @@ def escalation(app: AppDep, who: Escalator, refund: VisibleRefund, response: Res
                idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
     """Once per request; answers the application, waiting for the escalation's decision (P-D1)."""
     body = json_model(raw, _Body)[0] if raw.strip() else _Body(at=None)
-    return _answer(services.escalate_refund(app, refund, _who(who, body, idempotency_key)), response)
+    return _answer(refund_steps.escalate_refund(app, refund, _who(who, body, idempotency_key)), response)
 
 
 @router.post("/refunds/{refund}/escalation-decision", openapi_extra=json_body(Decision), responses={200: APPLICATION},
@@ -209,7 +209,7 @@ def escalation(app: AppDep, who: Escalator, refund: VisibleRefund, response: Res
 def escalation_decision(app: AppDep, who: Decider, refund: VisibleRefund, raw: Body, response: Response,
                         idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
     body, _ = json_model(raw, Decision)
-    answer = services.decide_escalation(app, refund, body.approve, body.amount, _who(who, body, idempotency_key))
+    answer = refund_steps.decide_escalation(app, refund, body.approve, body.amount, _who(who, body, idempotency_key))
     return _answer(answer, response)
 
 
@@ -218,7 +218,7 @@ def escalation_decision(app: AppDep, who: Decider, refund: VisibleRefund, raw: B
 def completion(app: AppDep, who: Decider, refund: VisibleRefund, response: Response, raw: Body,
                idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
     body = json_model(raw, _Body)[0] if raw.strip() else _Body(at=None)
-    return _answer(services.complete_refund(app, refund, _who(who, body, idempotency_key)), response)
+    return _answer(refund_steps.complete_refund(app, refund, _who(who, body, idempotency_key)), response)
 
 
 @router.post("/refunds/{refund}/rejection", openapi_extra=json_body(Rejection), responses={200: APPLICATION},
@@ -226,5 +226,5 @@ def completion(app: AppDep, who: Decider, refund: VisibleRefund, response: Respo
 def rejection(app: AppDep, who: Decider, refund: VisibleRefund, raw: Body, response: Response,
               idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
     body, _ = json_model(raw, Rejection)
-    answer = services.reject_refund(app, refund, body.reason, _who(who, body, idempotency_key))
+    answer = refund_steps.reject_refund(app, refund, body.reason, _who(who, body, idempotency_key))
     return _answer(answer, response)

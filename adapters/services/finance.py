@@ -1,7 +1,7 @@
 """Finance jobs over the whole ledger: each instance's order and refund rows (streamed), and the exports.
 
 The exports are partitioned jobs (``adapters.store.scan``): the ledger is pinned when the job is planned,
-``map`` runs a pure per-partition function (``projections.partitions``) on each partition, and the rows are
+``map`` runs a pure per-partition function (``projections.exports``) on each partition, and the rows are
 assembled in partition order, which is the order the instances were opened.
 """
 
@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from adapters.store.ledger import Ledger
-from adapters.store.scan import Mapper, Pinned, Store, Task, pin, stream_instances
+from adapters.store.scan import Pinned, pin, stream_instances
+from adapters.store.tasks import Mapper, Store, Task
 from domain.timeutil import FAR
-from projections import partitions
+from projections import exports, partitions
+from projections.exports import EXPORTS, from_cents  # noqa: F401 - the application layer's names for them
 from projections.finance import OrderRow, RefundRow, instance_rows
-from projections.partitions import EXPORTS, money  # noqa: F401 - the application layer's names for them
 
 
 def iter_rows(ledger: Ledger, known_at: datetime = FAR) -> Iterator[tuple[list[OrderRow], list[RefundRow]]]:
@@ -55,7 +56,7 @@ def export_rows(ledger: Ledger, what: str, start: datetime, end: datetime, known
     store = store or Store(None, ledger)
     if what in ("orders", "refunds"):
         pinned = pin(ledger, size, known_at)
-        task = Task(store, partitions.export_rows, pinned.known_at, (what, start, end))
+        task = Task(store, exports.export_rows, pinned.known_at, (what, start, end))
         return (row for rows in map(task, pinned.partitions) for row in rows)
     return _AccountLedger(pin(ledger, size, known_at, by_account=True), store, map, (start, end, tz))
 
@@ -72,10 +73,10 @@ class _AccountLedger:
         return iter(self._map(Task(self._store, job, self._pinned.known_at, self._params), self._pinned.partitions))
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return (partitions.day_dict(t) for days in self._each(partitions.account_ledger_days) for t in days)
+        return (exports.day_dict(t) for days in self._each(exports.account_ledger_days) for t in days)
 
     def tuples(self) -> Iterator[Any]:
-        return (t for days in self._each(partitions.account_ledger_days) for t in days)
+        return (t for days in self._each(exports.account_ledger_days) for t in days)
 
     def csv_parts(self) -> Iterator[str]:
         from adapters.formats.tables import account_ledger_lines

@@ -23,7 +23,8 @@ from adapters.formats.errors import BadInput
 from adapters.formats.statement import read_statement
 from adapters.services import finance
 from adapters.store import readmodels
-from adapters.store.scan import AccountPartition, Mapper, Store, Task, pin
+from adapters.store.scan import AccountPartition, pin
+from adapters.store.tasks import Mapper, Store, Task
 from projections import partitions
 from projections.partitions import reconcile_items
 from projections.reconcile import Scope

@@ -21,9 +21,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from adapters.bootstrap import App
 from adapters.formats import journal as formats
 from adapters.formats.errors import BadInput
-from adapters.formats.journal import money
 from adapters.services.jobs import store
-from adapters.store.scan import Mapper, Task, pin
+from adapters.store.scan import pin
+from adapters.store.tasks import Mapper, Task
+from domain.money import from_cents
 from domain.timeutil import tz_of
 from projections import booking
 from projections import journal as book
@@ -103,11 +104,11 @@ def trial_balance(app: App, at: datetime, known_at: datetime | None = None, *, s
     rows: list[dict[str, str]] = []
     totals: dict[str, list[int]] = {}  # per currency: debit and credit cents
     for (account, currency), c in book.balances(found, first_day(at, app.settings.reporting_tz)).items():
-        rows.append({"account": account, "currency": currency, "debit": str(money(max(c, 0))),
-                     "credit": str(money(max(-c, 0)))})
+        rows.append({"account": account, "currency": currency, "debit": str(from_cents(max(c, 0))),
+                     "credit": str(from_cents(max(-c, 0)))})
         t = totals.setdefault(currency, [0, 0])
         t[0 if c > 0 else 1] += abs(c)
-    return TrialBalance(at, k, rows, {cur: {"debit": str(money(d)), "credit": str(money(c))}
+    return TrialBalance(at, k, rows, {cur: {"debit": str(from_cents(d)), "credit": str(from_cents(c))}
                                       for cur, (d, c) in sorted(totals.items())})
 
 

@@ -160,7 +160,7 @@ def refunds(app: App, known_at: datetime | None = None, open_only: bool = False,
     for _, refund_rows in finance.iter_rows(app.ledger, known_at or app.now()):
         for r in refund_rows:
             row = RefundListing(r.refund, r.instance, r.account, r.policy, r.mode, r.requested_at, r.recorded_at,
-                                r.currency, finance.money(r.amount_cents), r.state, r.settled_at)
+                                r.currency, finance.from_cents(r.amount_cents), r.state, r.settled_at)
             if ((not open_only or row.open) and (account is None or row.account == account)
                     and _within(row.account, accounts) and (after is None or row.sort_key() > after)):
                 rows.append(row)

@@ -89,8 +89,8 @@ def account_overview(app: App, account: str, known_at: datetime | None = None, *
         orders += o
         refunds += r
     applications = sorted((listings.RefundListing(r.refund, r.instance, r.account, r.policy, r.mode, r.requested_at,
-                                                  r.recorded_at, r.currency, finance.money(r.amount_cents), r.state,
-                                                  r.settled_at) for r in refunds),
+                                                  r.recorded_at, r.currency, finance.from_cents(r.amount_cents),
+                                                  r.state, r.settled_at) for r in refunds),
                           key=listings.RefundListing.sort_key)
     return AccountOverview(account, known_at, rows, applications, _quota(app, account, known_at),
                            _months(orders, refunds, app.settings.reporting_tz))
@@ -112,5 +112,5 @@ def _quota(app: App, account: str, known_at: datetime) -> list[QuotaMonth]:
 def _months(orders: list, refunds: list, tz: str | None = None) -> list[LedgerMonth]:
     """The account's months as the read model stores them (`projections.segments.month_tuples`)."""
     return [LedgerMonth(currency, date.fromordinal(month).strftime("%Y-%m"),
-                        *(finance.money(v) for v in (paid, consumed, refunded, closing)))
+                        *(finance.from_cents(v) for v in (paid, consumed, refunded, closing)))
             for _, currency, month, _, paid, consumed, refunded, closing in month_tuples(orders, refunds, tz)]

@@ -250,12 +250,3 @@ def verify(app: App, expect_heads: Sequence[str] = (), checkpoints: str | None =
     from adapters.services import anchors  # the chain and checkpoints: only for verify
 
     return anchors.audit(app, list(expect_heads), checkpoints, public_key)
-
-
-def __getattr__(name: str) -> Any:
-    """``Timeline`` (`projections.timeline.InstanceTimeline`), imported when first asked for (PEP 562)."""
-    if name == "Timeline":
-        from projections.timeline import InstanceTimeline
-
-        return InstanceTimeline
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

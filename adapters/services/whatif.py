@@ -36,7 +36,8 @@ from adapters.services import reads
 from adapters.services import record as service
 from adapters.services.queries import check_mode, naming_params
 from adapters.store.ledger import Ledger
-from adapters.store.scan import Mapper, Pinned, Store, Task, pin, shared
+from adapters.store.scan import Pinned, pin, shared
+from adapters.store.tasks import Mapper, Store, Task
 from domain.instance import account_id, instance_id, key_id, opening
 from domain.policies import registry
 from domain.quote import Quote

@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters import services
 from adapters.bootstrap import App, Settings, bootstrap
+from adapters.services import feeds, keys, queries
 from tests.http.conftest import ROOT, Server, seed, serving
 from tests.stores import store_url
 
@@ -81,15 +81,15 @@ def seed_console(db: str) -> dict[str, str]:
     feed, and keys for the story's account."""
     app = bootstrap(Settings.resolve(db))
     try:
-        services.record_feed(app, AUDIT.read_bytes(), preserve_recorded_at=True, actor=services.local_actor())
+        feeds.record_feed(app, AUDIT.read_bytes(), preserve_recorded_at=True, actor=keys.local_actor())
     finally:
         app.close()
     made = seed(db)
     app = bootstrap(Settings.resolve(db))
     try:
-        services.record_feed(app, "\n".join(json.dumps(line) for line in HOSTILE), actor=services.local_actor())
-        made["customer@globex"] = services.create_key(app, "customer", ["globex"], name="customer@globex").key
-        made["auditor@globex"] = services.create_key(app, "auditor", ["globex"], name="auditor@globex").key
+        feeds.record_feed(app, "\n".join(json.dumps(line) for line in HOSTILE), actor=keys.local_actor())
+        made["customer@globex"] = keys.create_key(app, "customer", ["globex"], name="customer@globex").key
+        made["auditor@globex"] = keys.create_key(app, "auditor", ["globex"], name="auditor@globex").key
     finally:
         app.close()
     return made
@@ -171,21 +171,21 @@ def bought(console, *products: str) -> tuple[str, list[str], str, str]:
                           "product": product, "order": f"o-{name}", "months": 12, "monthly_price": "30.00",
                           "payment": {"cash": "360.00"}})
     with ledger(console) as app:
-        services.record_feed(app, "\n".join(json.dumps(x) for x in lines), actor=services.local_actor())
-        key = services.create_key(app, "customer", [account], name=f"customer@{account}")
+        feeds.record_feed(app, "\n".join(json.dumps(x) for x in lines), actor=keys.local_actor())
+        key = keys.create_key(app, "customer", [account], name=f"customer@{account}")
     return account, names, key.key, f"key:{key.id}"
 
 
 def history(console, instance: str) -> list[tuple[str, str | None]]:
     """Each fact of ``instance`` with its actor, as the ledger has it."""
     with ledger(console) as app:
-        return [(f["fact"], f["actor"]) for f in services.history(app, instance).facts]
+        return [(f["fact"], f["actor"]) for f in queries.history(app, instance).facts]
 
 
 def actor_of(console, role: str) -> str:
     """The actor of the console fixture's unnarrowed key of ``role``."""
     with ledger(console) as app:
-        return f"key:{services.authenticate(app, console.keys[role]).id}"
+        return f"key:{keys.authenticate(app, console.keys[role]).id}"
 
 
 def section(page, instance: str):

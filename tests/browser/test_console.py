@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
-from adapters import services
 from adapters.bootstrap import Settings, bootstrap
+from adapters.services import jobs, keys
 from tests.browser.conftest import XSS, playwright_api, sign_in
 from tests.http.conftest import ROOT
 
@@ -162,7 +162,7 @@ def test_finance_uploads_a_statement_sees_the_findings_and_downloads_the_report(
 def services_reconcile(db: str) -> list[dict]:
     app = bootstrap(Settings.resolve(db))
     try:
-        return services.reconcile(app, (ROOT / "examples" / "statement.csv").read_text()).findings
+        return jobs.reconcile(app, (ROOT / "examples" / "statement.csv").read_text()).findings
     finally:
         app.close()
 
@@ -254,9 +254,9 @@ def test_the_record_page_lists_every_bad_line(page: Page, console, tmp_path):
 def test_a_revoked_key_is_signed_out_at_its_next_click(page: Page, console):
     app = bootstrap(Settings.resolve(console.db))
     try:
-        made = services.create_key(app, "auditor", name="soon revoked")
+        made = keys.create_key(app, "auditor", name="soon revoked")
         sign_in(page, console, made.key)
-        services.revoke_key(app, made.id)
+        keys.revoke_key(app, made.id)
     finally:
         app.close()
     page.goto("/console/instances/kec-7")

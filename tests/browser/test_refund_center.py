@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from adapters import services
+from adapters.services import feeds, keys, queries
 from tests.browser.conftest import actor_of, bought, history, ledger, new_page, playwright_api, section, sign_in
 
 sync_api = playwright_api()  # skipped without Playwright (an error in CI)
@@ -58,7 +58,7 @@ def test_a_customer_applies_with_a_confirmation_support_completes_and_the_custom
     expect(page.locator("#confirm-state")).to_contain_text("accepted")
     expect(page.locator("#confirmation")).to_contain_text("K-L2")
     shot(page, tmp_path, "confirm")
-    assert history(console, kec) == [("Purchased", services.local_actor())]  # the confirmation wrote nothing
+    assert history(console, kec) == [("Purchased", keys.local_actor())]  # the confirmation wrote nothing
 
     page.get_by_role("button", name="Confirm: apply for 360.00 CNY").click()
     expect(page.locator("#done")).to_contain_text("Your application is recorded")
@@ -203,10 +203,10 @@ def test_confirming_judges_the_request_again_and_a_second_confirmation_records_o
     form = {i.get_attribute("name"): i.get_attribute("value") for i in confirm.locator("input[type=hidden]").all()}
     with ledger(console) as app:
         renewed = datetime.now(UTC) - timedelta(hours=12)
-        services.record_feed(app, json.dumps({
+        feeds.record_feed(app, json.dumps({
             "type": "renew", "at": renewed.isoformat(), "instance": kec, "order": f"o-{kec}-r", "months": 1,
             "monthly_price": "30.00", "payment": {"cash": "30.00"}}))
-        expected = services.quote(app, kec, datetime.now(UTC)).amount  # self-service now (K-S4)
+        expected = queries.quote(app, kec, datetime.now(UTC)).amount  # self-service now (K-S4)
     page.get_by_role("button", name="Confirm: apply for 360.00 CNY").click()
     recorded = page.locator("#amount").inner_text()
     assert recorded != "360.00" and abs(Decimal(recorded) - expected) <= Decimal("0.01"), (recorded, expected)

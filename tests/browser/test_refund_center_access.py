@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from adapters import services
+from adapters.services import feeds, refund_steps
 from tests.browser.conftest import bought, history, ledger, new_page, playwright_api, section, sign_in
 from tests.browser.test_accessibility import violations
 from tests.browser.test_readability import WIDTHS, read
@@ -24,7 +24,7 @@ STEPS = ("escalation", "decision", "escalation-decision", "completion", "rejecti
 def applied(console, instance: str, accounts: tuple[str, ...], **fields: str) -> str:
     """An application of ``instance`` recorded through the use case the console calls; its refund id."""
     with ledger(console) as app:
-        made = services.apply_for_refund(app, instance, fields, services.Who("test", "user:test", accounts))
+        made = refund_steps.apply_for_refund(app, instance, fields, refund_steps.Who("test", "user:test", accounts))
         return made.as_json()["refund"]
 
 
@@ -49,7 +49,7 @@ def test_no_refund_center_page_works_without_signing_in(page: Page, console):
 def test_every_refund_center_post_without_the_csrf_token_is_403_and_writes_nothing(page: Page, console):
     """``admin@acme``'s role may take every step (apply, escalate, decide): only the token is missing."""
     with ledger(console) as app:
-        services.record_feed(app, json.dumps({
+        feeds.record_feed(app, json.dumps({
             "type": "purchase", "at": "2026-06-01T00:00:00+08:00", "instance": "kec-csrf", "account": "acme",
             "product": "KEC", "order": "o-kec-csrf", "months": 12, "monthly_price": "30.00",
             "payment": {"cash": "360.00"}}))

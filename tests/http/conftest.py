@@ -9,8 +9,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,8 @@ import httpx
 import pytest
 
 from adapters.bootstrap import Settings, bootstrap
-from adapters.services import keys, record_feed
+from adapters.services import keys
+from adapters.services.feeds import record_feed
 from tests.stores import STORES, store_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,3 +147,21 @@ def server(request, tmp_path_factory) -> Iterator[Server]:
         yield s
         if request.session.testsfailed:
             print(f"--- server output ({request.param}) ---\n{s.stderr()}")
+
+
+def at_once(send: Callable[[httpx.Client, int], httpx.Response], n: int) -> list[httpx.Response]:
+    """``send(client, i)`` for i in 0..n-1, each on its own client and thread, all released together by a
+    barrier (a race, as concurrent clients make one); the answers in the order of i."""
+    barrier, answers = threading.Barrier(n), [None] * n
+
+    def ask(i: int) -> None:
+        with httpx.Client(timeout=120) as client:
+            barrier.wait(timeout=60)
+            answers[i] = send(client, i)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=180)
+    return [a for a in answers if a is not None]

@@ -6,7 +6,6 @@ Its own server on its own ledger: the session's shared server must stay untamper
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 
@@ -15,7 +14,7 @@ import pytest
 from tests.http.conftest import Server, seed, serving
 from tests.http.test_console import signed_in
 from tests.integration.conftest import InProcessCLI
-from tests.integration.test_tamper_evidence import Surgery
+from tests.integration.tamper import Surgery, row_of
 
 
 @pytest.fixture
@@ -33,8 +32,7 @@ def chained(tmp_path) -> Iterator[Server]:
 def tamper(server: Server) -> int:
     """Edit kec-2's upgrade (seed example 3, line seed-3); its row id."""
     surgery = Surgery(server.db)
-    row, state = next((r[0], r[4]) for r in surgery.rows() if r[3].endswith(":Upgraded")
-                      and json.loads(r[4]).get("line") == "seed-3")
+    row, state = row_of(surgery, "Upgraded", "seed-3")
     surgery.set_state(row, state.replace(b'"o-3"', b'"o-9"'))
     return row
 

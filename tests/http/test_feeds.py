@@ -3,15 +3,12 @@ refund requests for one account (K-Q1: at most 3 a month are accepted)."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import UTC, datetime
 
-import httpx
-
 from adapters.bootstrap import Settings, bootstrap
 from adapters.store import idempotency
-from tests.http.conftest import RACE, purchase, refund_request
+from tests.http.conftest import RACE, at_once, purchase, refund_request
 
 
 def key_id(server, name: str) -> str:
@@ -56,19 +53,9 @@ def test_the_same_key_while_the_first_request_still_runs_is_409(server):
 
 
 def test_sixteen_concurrent_refund_requests_for_one_account_accept_at_most_three_K_Q1(server):
-    barrier, answers = threading.Barrier(RACE), [None] * RACE
-
-    def ask(n: int) -> None:
-        with httpx.Client(timeout=120) as client:
-            barrier.wait(timeout=60)
-            answers[n] = client.post(server.base + "/v1/feeds", content=refund_request(f"race-{n}", f"r-race-{n}"),
-                                     headers={"Authorization": f"Bearer {server.keys['recorder']}"})
-
-    threads = [threading.Thread(target=ask, args=(n,)) for n in range(RACE)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=180)
+    answers = at_once(lambda client, n: client.post(
+        server.base + "/v1/feeds", content=refund_request(f"race-{n}", f"r-race-{n}"),
+        headers={"Authorization": f"Bearer {server.keys['recorder']}"}), RACE)
     assert [a.status_code for a in answers] == [200] * RACE, [a.text for a in answers if a.status_code != 200]
     accepted = [a for a in answers if a.json()["denied"] == 0]
     assert len(accepted) == 3

@@ -7,11 +7,10 @@ K-Q1 under 16 concurrent applications, ``Idempotency-Key``), and a KorPro reques
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
+from tests.http.conftest import at_once
 
 RACE = 16
 
@@ -164,19 +163,9 @@ def test_sixteen_concurrent_applications_of_one_account_accept_exactly_three_K_Q
     names = [f"{account}-{n}" for n in range(RACE)]
     _record(server, *(_buy(n, account, _now() - timedelta(days=10)) for n in names))
     key = _customer(server, account)
-    barrier, answers = threading.Barrier(RACE), [None] * RACE
-
-    def ask(n: int) -> None:
-        with httpx.Client(timeout=120) as client:
-            barrier.wait(timeout=60)
-            answers[n] = client.post(f"{server.base}/v1/instances/{names[n]}/refund-requests", json={},
-                                     headers={"Authorization": f"Bearer {key}"})
-
-    threads = [threading.Thread(target=ask, args=(n,)) for n in range(RACE)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=180)
+    answers = at_once(lambda client, n: client.post(
+        f"{server.base}/v1/instances/{names[n]}/refund-requests", json={},
+        headers={"Authorization": f"Bearer {key}"}), RACE)
     assert [a.status_code for a in answers] == [201] * RACE, [a.text for a in answers if a.status_code != 201]
     states = sorted(a.json()["state"] for a in answers)
     assert states == ["accepted"] * 3 + ["denied"] * (RACE - 3)

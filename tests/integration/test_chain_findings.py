@@ -12,27 +12,15 @@ import json
 
 import pytest
 
-from tests.integration.conftest import CLI, ROOT, InProcessCLI
-from tests.integration.test_tamper_evidence import Surgery
+from tests.integration.conftest import CLI
+from tests.integration.tamper import Surgery, row_of, two_feeds
 from tests.stores import STORES, store_url
-
-RENEW = {"type": "renew", "at": "2027-05-01T00:00:00+08:00", "instance": "kec-2", "order": "o-4", "months": 1,
-         "monthly_price": "20.00", "payment": {"cash": "20.00"}}
 
 
 @pytest.fixture(params=STORES)
 def ledger(request, tmp_path) -> CLI:
     """The seed examples (kec-1, kec-2 of account acme), then kec-2's renewal: two feeds, two seals."""
-    cli = InProcessCLI(store_url(request.param, tmp_path), tmp_path)
-    cli.ok("record", str(ROOT / "examples" / "seed-examples.jsonl"))
-    cli.ok("record", "-", input=json.dumps(RENEW) + "\n")
-    return cli
-
-
-def row_of(surgery: Surgery, fact: str, line: str) -> tuple[int, bytes]:
-    """The id and state of the stored row of the fact ``fact`` recorded by feed line ``line``."""
-    return next((r[0], r[4]) for r in surgery.rows() if r[3].endswith(":" + fact) and
-                json.loads(r[4]).get("line") == line)
+    return two_feeds(store_url(request.param, tmp_path), tmp_path)
 
 
 def broken(cli: CLI) -> tuple[dict, str]:

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from adapters import services
 from adapters.bootstrap import Settings, bootstrap
+from adapters.services import feeds, jobs, listings, overview
 from tests.integration.conftest import ROOT
 from tests.stores import STORES, store_url
 
@@ -24,34 +24,34 @@ AFTER_THE_REFUND = datetime.fromisoformat("2026-04-26T00:00:00+00:00")
 @pytest.fixture(scope="module", params=STORES)
 def app(request, tmp_path_factory):
     app = bootstrap(Settings.resolve(store_url(request.param, tmp_path_factory.mktemp("console"))))
-    services.record_feed(app, AUDIT.read_bytes(), preserve_recorded_at=True)
+    feeds.record_feed(app, AUDIT.read_bytes(), preserve_recorded_at=True)
     for example in ("seed-examples.jsonl", "korpro-examples.jsonl"):
-        services.record_feed(app, (ROOT / "examples" / example).read_bytes())
+        feeds.record_feed(app, (ROOT / "examples" / example).read_bytes())
     yield app
     app.close()
 
 
 def test_search_finds_instances_by_name_account_or_product_and_accounts_by_name(app):
-    assert [r.instance for r in services.search(app, "kec").instances] == ["kec-1", "kec-2", "kec-7"]
-    found = services.search(app, "GLOBEX")
+    assert [r.instance for r in listings.search(app, "kec").instances] == ["kec-1", "kec-2", "kec-7"]
+    found = listings.search(app, "GLOBEX")
     assert [r.instance for r in found.instances] == ["kec-7"]
     assert [(a.account, a.instances) for a in found.accounts] == [("globex", 1)]
-    assert [r.instance for r in services.search(app, "korpro").instances] == ["kp-1", "kp-2"]
-    everything = services.search(app, "")
-    assert [r.instance for r in everything.instances] == [r.instance for r in services.instances(app)]
-    assert services.search(app, "no-such-thing").instances == []
+    assert [r.instance for r in listings.search(app, "korpro").instances] == ["kp-1", "kp-2"]
+    everything = listings.search(app, "")
+    assert [r.instance for r in everything.instances] == [r.instance for r in listings.instances(app)]
+    assert listings.search(app, "no-such-thing").instances == []
 
 
 def test_search_keeps_to_the_keys_accounts_and_to_what_was_known(app):
-    narrowed = services.search(app, "", accounts=["acme"])
+    narrowed = listings.search(app, "", accounts=["acme"])
     assert {r.account for r in narrowed.instances} == {"acme"}
     assert [a.account for a in narrowed.accounts] == ["acme"]
-    assert services.search(app, "kec-7", known_at=BEFORE_THE_STORY).instances == []
-    assert len(services.search(app, "", limit=2).instances) == 2
+    assert listings.search(app, "kec-7", known_at=BEFORE_THE_STORY).instances == []
+    assert len(listings.search(app, "", limit=2).instances) == 2
 
 
 def test_the_account_overview_of_the_audit_story(app):
-    o = services.account_overview(app, "globex", AFTER_THE_REFUND)
+    o = overview.account_overview(app, "globex", AFTER_THE_REFUND)
     assert [r.instance for r in o.instances] == ["kec-7"]
     assert o.instances[0].released_by == "rf-7"  # K-L3
     assert [(r.refund, r.state) for r in o.applications] == [("rf-7", "accepted")]
@@ -62,9 +62,9 @@ def test_the_account_overview_of_the_audit_story(app):
 def test_the_account_ledger_per_month_sums_the_exported_days(app):
     """Each month is the sum of the account-ledger export's days (and its closing balance); a released instance's
     balance ends at exactly 0."""
-    o = services.account_overview(app, "globex", AFTER_THE_REFUND)
-    days = [r for r in services.export(app, "account-ledger", datetime.fromisoformat("2026-01-01T00:00:00+00:00"),
-                                       datetime.fromisoformat("2028-01-01T00:00:00+00:00"), AFTER_THE_REFUND)
+    o = overview.account_overview(app, "globex", AFTER_THE_REFUND)
+    days = [r for r in jobs.export(app, "account-ledger", datetime.fromisoformat("2026-01-01T00:00:00+00:00"),
+                                   datetime.fromisoformat("2028-01-01T00:00:00+00:00"), AFTER_THE_REFUND)
             if r["account"] == "globex"]
     expected: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for d in days:
@@ -80,9 +80,9 @@ def test_the_account_ledger_per_month_sums_the_exported_days(app):
 
 
 def test_an_account_outside_the_keys_accounts_is_unknown_exactly_as_an_unknown_one(app):
-    with pytest.raises(services.UnknownAccount) as other:
-        services.account_overview(app, "globex", accounts=["acme"])
-    with pytest.raises(services.UnknownAccount) as unknown:
-        services.account_overview(app, "no-such-account")
+    with pytest.raises(overview.UnknownAccount) as other:
+        overview.account_overview(app, "globex", accounts=["acme"])
+    with pytest.raises(overview.UnknownAccount) as unknown:
+        overview.account_overview(app, "no-such-account")
     assert str(other.value).replace("globex", "X") == str(unknown.value).replace("no-such-account", "X")
-    assert services.account_overview(app, "acme", accounts=["acme"]).account == "acme"
+    assert overview.account_overview(app, "acme", accounts=["acme"]).account == "acme"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters import services
 from adapters.bootstrap import Settings, bootstrap
+from adapters.services import feeds, keys
 from tests.integration.conftest import ROOT, InProcessCLI
 from tests.stores import STORES, store_url
 
@@ -31,17 +31,17 @@ def test_a_key_authenticates_until_it_is_revoked(cli):
     assert made["role"] == "customer" and made["accounts"] == ["acme", "beta"] and made["name"] == "Acme portal"
     app = app_of(cli)
     try:
-        who = services.authenticate(app, made["key"])
-        assert who == services.Principal(made["id"], "customer", ("acme", "beta"), "Acme portal")
+        who = keys.authenticate(app, made["key"])
+        assert who == keys.Principal(made["id"], "customer", ("acme", "beta"), "Acme portal")
         assert who.actor == f"key:{made['id']}"
         # one character off, another key's id, nothing: refused
         wrong = made["key"][:-1] + ("A" if made["key"][-1] != "A" else "B")
-        assert services.authenticate(app, wrong) is None
-        assert services.authenticate(app, "") is None
-        assert services.authenticate(app, "blk_k_0000000000000000_" + "x" * 43) is None
+        assert keys.authenticate(app, wrong) is None
+        assert keys.authenticate(app, "") is None
+        assert keys.authenticate(app, "blk_k_0000000000000000_" + "x" * 43) is None
         revoked = cli.json("keys", "revoke", made["id"])
         assert revoked["revoked_at"] and revoked["revoked_by"].startswith(("user:", "uid:"))
-        assert services.authenticate(app, made["key"]) is None  # at once: the same App, no cache
+        assert keys.authenticate(app, made["key"]) is None  # at once: the same App, no cache
     finally:
         app.close()
 
@@ -62,7 +62,7 @@ def test_keys_survive_a_read_model_rebuild(cli):
     cli.ok("project", "--rebuild")
     app = app_of(cli)
     try:
-        assert services.authenticate(app, made["key"]).role == "finance"
+        assert keys.authenticate(app, made["key"]).role == "finance"
     finally:
         app.close()
 
@@ -106,7 +106,7 @@ def test_every_write_records_its_actor(cli):
     cli.ok("record", SEED)
     app = app_of(cli)
     try:
-        services.record_feed(app, json.dumps({
+        feeds.record_feed(app, json.dumps({
             "type": "request_refund", "id": "r-by-key", "refund": "rf-by-key", "instance": "kec-1",
             "at": "2027-02-22T10:00:00+08:00"}), actor="key:k_00000000000000aa")
     finally:
@@ -128,8 +128,8 @@ def test_keys_list_shows_when_each_key_was_last_used(cli):
     assert listed[made["id"]]["last_used_at"] is None and listed[unused["id"]]["last_used_at"] is None
     app = app_of(cli)
     try:
-        assert services.authenticate(app, made["key"]) is not None
-        assert services.authenticate(app, made["key"][:-1] + "?") is None  # a wrong secret is no use
+        assert keys.authenticate(app, made["key"]) is not None
+        assert keys.authenticate(app, made["key"][:-1] + "?") is None  # a wrong secret is no use
     finally:
         app.close()
     listed = {k["id"]: k for k in cli.json("keys", "list")["keys"]}
@@ -149,7 +149,7 @@ def test_a_keys_table_of_an_earlier_version_gets_last_used_at(tmp_path):
         con.execute("ALTER TABLE api_keys DROP COLUMN last_used_at")
     app = app_of(cli)
     try:
-        assert services.authenticate(app, made["key"]) is not None
+        assert keys.authenticate(app, made["key"]) is not None
     finally:
         app.close()
     assert cli.json("keys", "list")["keys"][0]["last_used_at"] is not None
@@ -165,11 +165,11 @@ def test_a_key_with_an_expiry_stops_authenticating_then(cli):
     assert listed[made["id"]]["expires_at"] == made["expires_at"]
     app = app_of(cli)
     try:
-        assert services.authenticate(app, made["key"]) is not None
+        assert keys.authenticate(app, made["key"]) is not None
         import time
 
         time.sleep(max(0.0, (datetime.fromisoformat(soon) - datetime.now(UTC)).total_seconds()) + 0.1)
-        assert services.authenticate(app, made["key"]) is None
+        assert keys.authenticate(app, made["key"]) is None
     finally:
         app.close()
     past = cli.run("keys", "create", "--role", "auditor", "--expires-at", "2020-01-01T00:00:00+00:00")

@@ -24,10 +24,11 @@ from itertools import count
 
 import pytest
 
-from adapters import services
 from adapters.bootstrap import Settings, bootstrap
+from adapters.services import feeds, jobs, listings, whatif
 from adapters.store import readmodels
-from adapters.store.scan import AccountPartition, Partition, Store, Task, instances_in, pin, stream_instances
+from adapters.store.scan import AccountPartition, Partition, instances_in, pin, stream_instances
+from adapters.store.tasks import Store, Task
 from bench.generate import generate
 from projections import partitions
 from tests.feedkit import day, jsonl, purchase
@@ -81,26 +82,26 @@ def random_ledger(url: str, seed: int):
     half = rnd.randint(0, len(generated))
     for feed in (generated[:half], bundles(rnd), generated[half:], later(rnd)):
         if feed:
-            services.record_feed(app, jsonl(*feed))
+            feeds.record_feed(app, jsonl(*feed))
     settle = [{"type": rnd.choice(["complete_refund", "complete_refund", "reject_refund"]),
                "at": r.requested_at.isoformat(), "refund": r.refund, "reason": "settled"}
-              for r in services.refunds(app) if r.state in ("accepted", "approved") and rnd.random() < 0.6]
+              for r in listings.refunds(app) if r.state in ("accepted", "approved") and rnd.random() < 0.6]
     for line in settle:
         if line["type"] == "complete_refund":
             del line["reason"]
     if settle:
-        services.record_feed(app, jsonl(*settle))
+        feeds.record_feed(app, jsonl(*settle))
     return app, statement(app, rnd)
 
 
 def statement(app, rnd: random.Random) -> str:
     """Most charges (a few misbooked), the completed refunds, and a reference the ledger does not have."""
     rows = ["kind,reference,account,amount,currency,booked_at"]
-    for o in services.export(app, "orders", START, END):
+    for o in jobs.export(app, "orders", START, END):
         if o["cash"] > 0 and rnd.random() < 0.7:
             amount = o["cash"] + (Decimal("1.00") if rnd.random() < 0.1 else 0)
             rows.append(f"charge,{o['order']},{o['account']},{amount},{o['currency']},{o['placed_at'].isoformat()}")
-    for r in services.export(app, "refunds", START, END):
+    for r in jobs.export(app, "refunds", START, END):
         if r["state"] == "completed":
             rows.append(f"refund,{r['refund']},{r['account']},{r['amount']},{r['currency']},"
                         f"{(r['settled_at'] or r['requested_at']).isoformat()}")
@@ -112,22 +113,22 @@ MID = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(seconds=2)  # after the firs
 
 
 def rebuilt(app, size: int, map) -> dict:
-    services.project(app, rebuild=True, size=size, map=map)
+    jobs.project(app, rebuild=True, size=size, map=map)
     return readmodels.dump(app.readmodels)
 
 
 JOBS = {  # every ledger-wide job: (app, statement, partition size, map) -> its answer
-    "what-if": lambda app, text, size, map: services.ledger_scenario(app, SCENARIO, size=size, map=map).as_json(),
-    "what-if account": lambda app, text, size, map: services.ledger_scenario(
+    "what-if": lambda app, text, size, map: whatif.ledger_scenario(app, SCENARIO, size=size, map=map).as_json(),
+    "what-if account": lambda app, text, size, map: whatif.ledger_scenario(
         app, {}, account="bundle-0", size=size, map=map).as_json(),
-    "what-if version": lambda app, text, size, map: services.ledger_scenario(
+    "what-if version": lambda app, text, size, map: whatif.ledger_scenario(
         app, {}, "2026-06", size=size, map=map).as_json(),
-    "reconcile": lambda app, text, size, map: services.reconcile(app, text, size=size, map=map).findings,
-    **{what: (lambda app, text, size, map, what=what: list(services.export(app, what, START, END, size=size,
-                                                                           map=map)))
-       for what in services.EXPORTS},
-    **{f"{what} known at": (lambda app, text, size, map, what=what: list(services.export(
-        app, what, START, END, MID, size=size, map=map))) for what in services.EXPORTS},
+    "reconcile": lambda app, text, size, map: jobs.reconcile(app, text, size=size, map=map).findings,
+    **{what: (lambda app, text, size, map, what=what: list(jobs.export(app, what, START, END, size=size,
+                                                                       map=map)))
+       for what in jobs.EXPORTS},
+    **{f"{what} known at": (lambda app, text, size, map, what=what: list(jobs.export(
+        app, what, START, END, MID, size=size, map=map))) for what in jobs.EXPORTS},
     "project --rebuild": lambda app, text, size, map: rebuilt(app, size, map),
 }
 
@@ -166,7 +167,7 @@ def test_a_write_after_planning_changes_no_answer(tmp_path):
         """Record a feed after the job was planned, before any of its tasks runs: a refund asked and completed
         on an instance the plan holds (its stream and its account's change), and a new instance."""
         i = next(spare)
-        services.record_feed(app, jsonl(
+        feeds.record_feed(app, jsonl(
             {"type": "request_refund", "at": day(10 + i).isoformat(), "instance": f"spare-{i}", "refund": f"rs-{i}"},
             {"type": "complete_refund", "at": day(11 + i).isoformat(), "refund": f"rs-{i}"},
             purchase(f"late-{i}", account=f"spare-{i}", at=day(i))))
@@ -186,10 +187,10 @@ def test_a_write_after_planning_changes_no_answer(tmp_path):
 
 def test_the_rebuild_writes_the_rows_of_the_pinned_position(tmp_path):
     app, _ = random_ledger(f"sqlite:///{tmp_path / 'ledger.db'}", 5)
-    services.project(app, rebuild=True)
+    jobs.project(app, rebuild=True)
     tables = readmodels.dump(app.readmodels)
     pinned = pin(app.ledger, 3, by_account=True)
-    services.record_feed(app, jsonl(
+    feeds.record_feed(app, jsonl(
         {"type": "request_refund", "at": day(10).isoformat(), "instance": "spare-0", "refund": "rs-0"},
         purchase("late-0", account="spare-0")))
     rows = map(Task(Store(None, app.ledger), partitions.finance_months, pinned.known_at), pinned.partitions)
@@ -233,14 +234,14 @@ def test_an_instance_bought_again_by_another_account_makes_one_partition_of_the_
     """A purchase retracted, then the instance name bought by another account: its two accounts cannot be cut
     apart, so the plan is the whole log as one partition, and the rebuild still equals the catch-up (K-M1)."""
     app = app_on(store_url(store, tmp_path))
-    services.record_feed(app, jsonl(purchase("kec-1", account="acme"), purchase("kec-2", account="zeta"),
-                                    {**purchase("kec-3", account="beta"), "id": "p-3"}))
-    services.record_feed(app, jsonl({"type": "retract", "at": day(1).isoformat(), "target": "p-3",
-                                     "reason": "wrong account"},
+    feeds.record_feed(app, jsonl(purchase("kec-1", account="acme"), purchase("kec-2", account="zeta"),
+                                 {**purchase("kec-3", account="beta"), "id": "p-3"}))
+    feeds.record_feed(app, jsonl({"type": "retract", "at": day(1).isoformat(), "target": "p-3",
+                                  "reason": "wrong account"},
                                     purchase("kec-3", account="omega", order="kec-3-again", at=day(2))))
     pinned = pin(app.ledger, 1, by_account=True)
     assert [type(p) for p in pinned.partitions] == [Partition] and pinned.partitions[0].instances == 3
-    services.project(app, rebuild=True)
+    jobs.project(app, rebuild=True)
     rebuilt = readmodels.dump(app.readmodels)
     other = readmodels.engine_for(f"sqlite:///{tmp_path / 'incremental.db'}")
     readmodels.catch_up(app.ledger, other)

@@ -12,8 +12,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from adapters import services
 from adapters.bootstrap import Settings, bootstrap
+from adapters.services import overview
 from adapters.store import readmodels
 from tests.integration.conftest import CLI
 
@@ -56,7 +56,7 @@ def test_a_purchase_at_midnight_plus_eight_is_booked_on_its_business_day_K_M1(se
     paid = stored_paid(seeded.url)
     assert paid[date(2027, 1, 1)] == 12000 and date(2026, 12, 1) not in paid
     app = bootstrap(Settings.resolve(seeded.url))  # the account page's months (console, HTTP)
-    months = services.account_overview(app, "acme").as_json()["ledger"]
+    months = overview.account_overview(app, "acme").as_json()["ledger"]
     app.close()
     assert [m["paid"] for m in months if m["month"] == "2027-01"] == ["120.00"]
     assert all(m["paid"] == "0.00" for m in months if m["month"] == "2026-12")

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters import services
 from adapters.bootstrap import Settings, bootstrap
+from adapters.services import feeds, jobs, listings, whatif
 from adapters.store import readmodels
 from bench.generate import generate
 from bench.scaleout import statement_text
@@ -57,14 +57,14 @@ def build(url: str, folder: Path) -> Path:
     statement of most of its charges and completed refunds (one misbooked, one unknown)."""
     app = bootstrap(Settings(url=url, clock=clock()))
     feed = list(generate(60, seed=16))
-    services.record_feed(app, jsonl(*feed[: len(feed) // 2]))
-    services.record_feed(app, jsonl(*feed[len(feed) // 2:], {
+    feeds.record_feed(app, jsonl(*feed[: len(feed) // 2]))
+    feeds.record_feed(app, jsonl(*feed[len(feed) // 2:], {
         "type": "post_policy", "at": "2026-06-01T00:00:00Z", "policy": "korpro", "version": "2026-06",
         "parameters": {"performance_rate": "0.25"}}))
     settle = [{"type": "complete_refund", "at": r.requested_at.isoformat(), "refund": r.refund}
-              for i, r in enumerate(services.refunds(app)) if r.state in ("accepted", "approved") and i % 3]
+              for i, r in enumerate(listings.refunds(app)) if r.state in ("accepted", "approved") and i % 3]
     if settle:
-        services.record_feed(app, jsonl(*settle))
+        feeds.record_feed(app, jsonl(*settle))
     text = statement_text(app)
     app.close()
     statement = folder / "statement.csv"
@@ -216,10 +216,10 @@ def test_a_worker_killed_mid_job_has_its_partition_run_again(ledger, scheduler, 
         pytest.skip("the same on both stores: the real cluster (PostgreSQL) is already running")
     app = bootstrap(Settings(url=cli.url))
     try:
-        here = services.ledger_scenario(app, {"refundable_tenders": "cash"}, size=7).as_json()
+        here = whatif.ledger_scenario(app, {"refundable_tenders": "cash"}, size=7).as_json()
         with app.mapper(scheduler=scheduler) as mapped:
-            again = services.ledger_scenario(app, {"refundable_tenders": "cash"}, size=7,
-                                             map=killing(mapped, str(tmp_path / "killed"))).as_json()
+            again = whatif.ledger_scenario(app, {"refundable_tenders": "cash"}, size=7,
+                                           map=killing(mapped, str(tmp_path / "killed"))).as_json()
         assert (tmp_path / "killed").exists() and again == here
     finally:
         app.close()
@@ -236,14 +236,14 @@ def test_with_no_failure_allowed_a_killed_worker_fails_the_job_and_the_rebuild_w
         pytest.skip("the same on both stores: one local cluster is enough")  # (its scheduler is in this process)
     app = bootstrap(Settings(url=cli.url))
     try:
-        services.project(app, rebuild=True, size=7)
+        jobs.project(app, rebuild=True, size=7)
         before = readmodels.dump(app.readmodels), readmodels.position(app.readmodels)
         readmodels.replace_all(app.readmodels, 1, [])  # something to keep: a failed rebuild must not touch it
         kept = readmodels.dump(app.readmodels), readmodels.position(app.readmodels)
         assert kept != before
         with dask.config.set({"distributed.scheduler.allowed-failures": 0}), app.mapper(2) as mapped:
             with pytest.raises(KilledWorker):
-                services.project(app, rebuild=True, size=7, map=killing(mapped, str(tmp_path / "killed")))
+                jobs.project(app, rebuild=True, size=7, map=killing(mapped, str(tmp_path / "killed")))
         assert (readmodels.dump(app.readmodels), readmodels.position(app.readmodels)) == kept
     finally:
         app.close()

@@ -6,23 +6,17 @@ whole, seal and all, and a chain rewritten and consistently re-sealed (on both s
 import json
 import os
 import sqlite3
-import uuid
 
 import pytest
 
-from domain.chain import GENESIS, fold, row_digest
-from tests.integration.conftest import CLI, ROOT, InProcessCLI
+from tests.integration.conftest import CLI
+from tests.integration.tamper import RENEW, Surgery, two_feeds
 from tests.stores import STORES, store_url
 
 
 @pytest.fixture
 def sqlite_ledger(tmp_path) -> CLI:
-    cli = InProcessCLI(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path)
-    cli.ok("record", str(ROOT / "examples" / "seed-examples.jsonl"))
-    cli.ok("record", "-", input=json.dumps({
-        "type": "renew", "at": "2027-05-01T00:00:00+08:00", "instance": "kec-2", "order": "o-4", "months": 1,
-        "monthly_price": "20.00", "payment": {"cash": "20.00"}}) + "\n")
-    return cli
+    return two_feeds(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path)
 
 
 def sql(cli: CLI, statement: str, *args) -> list[tuple]:
@@ -93,68 +87,10 @@ def test_an_edited_seal_is_found(sqlite_ledger: CLI):
 
 # ----- anchors: a published head and signed checkpoints, on both stores -----
 
-RENEW = {"type": "renew", "at": "2027-05-01T00:00:00+08:00", "instance": "kec-2", "order": "o-4", "months": 1,
-         "monthly_price": "20.00", "payment": {"cash": "20.00"}}
-SEALED = "domain.chain:Chain.Sealed"
-
-
-class Surgery:
-    """Direct access to the stored rows, as an attacker with the database's credentials has it: SQL on the
-    SQLite file or on the PostgreSQL database, behind the ledger's back."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.pg = not url.startswith("sqlite")
-        self.table, self.id = ("billingledger_events", "notification_id") if self.pg else ("stored_events", "rowid")
-
-    def sql(self, statement: str, *args) -> list[tuple]:
-        statement = statement.format(table=self.table, id=self.id)
-        if not self.pg:
-            with sqlite3.connect(self.url.removeprefix("sqlite:///")) as con:
-                return con.execute(statement, args).fetchall()
-        import psycopg
-
-        from tests.stores import libpq
-
-        with psycopg.connect(libpq(self.url)) as con:
-            cur = con.execute(statement.replace("?", "%s"), args)
-            return cur.fetchall() if cur.description else []
-
-    def rows(self) -> list[tuple[int, uuid.UUID, int, str, bytes]]:
-        """Every stored row: (id, originator id, version, topic, state), in log order."""
-        return [(i, o if isinstance(o, uuid.UUID) else uuid.UUID(o), v, t, bytes(s)) for i, o, v, t, s in
-                self.sql("SELECT {id}, originator_id, originator_version, topic, state FROM {table} ORDER BY {id}")]
-
-    def seal_ids(self) -> list[int]:
-        return [r[0] for r in self.rows() if r[3] == SEALED]
-
-    def delete_after(self, last_kept: int) -> None:
-        self.sql("DELETE FROM {table} WHERE {id} > ?", last_kept)
-
-    def set_state(self, row: int, state: bytes) -> None:
-        self.sql("UPDATE {table} SET state = ? WHERE {id} = ?", state, row)
-
-    def reseal(self) -> None:
-        """Recompute every row's digest and rewrite every seal to match, prev and head included: a chain that
-        is consistent again, as a careful attacker would leave it."""
-        head, pending = GENESIS, []
-        for i, originator, version, topic, state in self.rows():
-            if not topic.startswith("domain.chain:"):
-                pending.append(row_digest(originator, version, topic, state))
-            elif topic == SEALED:
-                seal = json.loads(state)
-                seal.update(prev=head, head=fold(head, pending), digests=pending)
-                head, pending = seal["head"], []
-                self.set_state(i, json.dumps(seal, separators=(",", ":")).encode())
-
-
 @pytest.fixture(params=STORES)
 def ledger(request, tmp_path) -> CLI:
     """The seed examples, then one renewal: two feeds, two seals."""
-    cli = InProcessCLI(store_url(request.param, tmp_path), tmp_path)
-    cli.ok("record", str(ROOT / "examples" / "seed-examples.jsonl"))
-    cli.ok("record", "-", input=json.dumps(RENEW) + "\n")
-    return cli
+    return two_feeds(store_url(request.param, tmp_path), tmp_path)
 
 
 def published(cli: CLI) -> dict:

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from adapters import services
 from adapters.bootstrap import Settings, bootstrap
 from adapters.formats import checkpoints as fmt
 from adapters.formats import output
 from adapters.formats.feed import BadInput
+from adapters.services import anchors, feeds, queries
 from domain.chain import GENESIS
 from tests.feedkit import jsonl, memory_ledger, purchase
 
@@ -88,28 +88,28 @@ def test_files_are_created_without_replacing_anything_and_replaced_atomically(tm
 @pytest.fixture
 def app():
     app = bootstrap(Settings(url="unused://", clock=lambda: NOW), ledger=memory_ledger())
-    services.record_feed(app, jsonl(purchase("kec-1", account="acme")))
+    feeds.record_feed(app, jsonl(purchase("kec-1", account="acme")))
     return app
 
 
 def test_an_empty_ledger_checkpoints_the_genesis_head(tmp_path):
     app = bootstrap(Settings(url="unused://", clock=lambda: NOW), ledger=memory_ledger())
-    services.keygen(app, str(tmp_path / "k"))
-    made = services.checkpoint(app, str(tmp_path / "k"), str(tmp_path / "c"))
+    anchors.keygen(app, str(tmp_path / "k"))
+    made = anchors.checkpoint(app, str(tmp_path / "k"), str(tmp_path / "c"))
     assert (made.checkpoint.head, made.checkpoint.position, made.checkpoint.seals) == (GENESIS, 0, 0)
-    assert services.verify(app, checkpoints=str(tmp_path / "c")).ok
+    assert queries.verify(app, checkpoints=str(tmp_path / "c")).ok
 
 
 def test_checkpoints_append_and_verify_on_the_in_memory_store(app, tmp_path):
     k, c = str(tmp_path / "k"), str(tmp_path / "c.jsonl")
-    pair = services.keygen(app, k)
-    first = services.checkpoint(app, k, c)
+    pair = anchors.keygen(app, k)
+    first = anchors.checkpoint(app, k, c)
     assert (first.line, first.checkpoint.seals, first.checkpoint.public_key) == (1, 1, pair.public_key)
     assert first.checkpoint.made_at == NOW.isoformat()
-    services.record_feed(app, jsonl(purchase("kec-2", account="acme")))
-    second = services.checkpoint(app, k, c)
+    feeds.record_feed(app, jsonl(purchase("kec-2", account="acme")))
+    second = anchors.checkpoint(app, k, c)
     assert second.line == 2 and second.checkpoint.position > first.checkpoint.position
-    audit = services.verify(app, [first.checkpoint.head], c, k + ".pub")
+    audit = queries.verify(app, [first.checkpoint.head], c, k + ".pub")
     assert audit.ok and [x.anchor.seal for x in audit.checkpoints.checks] == [1, 2]
     assert audit.heads[0].anchor.position == first.checkpoint.position
 
@@ -117,19 +117,19 @@ def test_checkpoints_append_and_verify_on_the_in_memory_store(app, tmp_path):
 def test_bad_anchors_are_bad_input_before_the_store_is_read(tmp_path):
     app = bootstrap(Settings(url="foo://never-opened"))
     with pytest.raises(BadInput, match=r"\Aexpect_head: 'xyz' is not a head") as refused:  # the parameter's name
-        services.verify(app, ["xyz"])
+        queries.verify(app, ["xyz"])
     assert refused.value.param == "expect_head"
     with pytest.raises(BadInput, match=r"\Apublic_key: only with --checkpoints"):
-        services.verify(app, public_key="k.pub")
+        queries.verify(app, public_key="k.pub")
     (tmp_path / "empty").write_text("\n")
     with pytest.raises(BadInput, match="holds no checkpoint"):
-        services.verify(app, checkpoints=str(tmp_path / "empty"))
+        queries.verify(app, checkpoints=str(tmp_path / "empty"))
     with pytest.raises(BadInput, match="cannot read"):
-        services.verify(app, checkpoints=str(tmp_path / "missing"))
+        queries.verify(app, checkpoints=str(tmp_path / "missing"))
 
 
 def test_an_unknown_head_is_reported_not_in_the_chain(app):
-    audit = services.verify(app, ["f" * 64])
+    audit = queries.verify(app, ["f" * 64])
     assert audit.verification.ok and not audit.ok
     assert audit.heads[0].anchor is None and "truncated" in audit.heads[0].message
     assert audit.as_json()["chain_ok"] is True and audit.as_json()["ok"] is False

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from adapters import services
 from adapters.bootstrap import Settings, bootstrap
 from adapters.cli import views
+from adapters.services import feeds, queries
 from tests.feedkit import day, jsonl, memory_ledger, purchase
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -23,8 +23,8 @@ def text(renderables) -> str:
 
 def test_a_quote_renders_its_lines_reasons_and_outcome():
     app = bootstrap(Settings(url="unused://", clock=lambda: NOW), ledger=memory_ledger())
-    services.record_feed(app, jsonl(purchase("kec-1", account="acme")))
-    q = services.quote(app, "kec-1", day(20))
+    feeds.record_feed(app, jsonl(purchase("kec-1", account="acme")))
+    q = queries.quote(app, "kec-1", day(20))
     shown = text(views.quote(q, exact_known=False, explain=True))
     assert "Refund quote for kec-1 at " in shown and "explanation" in shown
     assert "How each line was computed:" in shown

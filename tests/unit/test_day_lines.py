@@ -37,7 +37,11 @@ def test_a_known_line() -> None:
 
 
 def test_dense_groups_past_64_bit_cents_and_days_without_movement_give_the_reference_lines() -> None:
-    from adapters.formats.tables import dense_lines
+    from adapters.formats import tables
+    from projections.columns import DenseColumns
+
+    def dense_lines(groups):
+        return tables.dense_lines(DenseColumns.of(groups))
     from projections.segments import closed_days
 
     groups = [("a", "CNY", 738000, 10**19, [1, 0, 2], [0, 0, 1], [0, 0, 0]),

@@ -4,9 +4,9 @@ objects as labelled items; never raw JSON or Python's ``True``."""
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from adapters import services
 from adapters.bootstrap import Settings, bootstrap
 from adapters.formats.details import details
+from adapters.services import feeds, queries
 from domain.money import Payment
 from tests.feedkit import jsonl, memory_ledger
 
@@ -36,11 +36,11 @@ def test_flags_are_yes_or_no_objects_are_labelled_items_and_empty_fields_are_lef
 
 def test_the_history_use_case_keeps_each_facts_values_as_recorded_and_the_instances_currency():
     app = bootstrap(Settings(url="unused://", clock=lambda: datetime(2030, 1, 1, tzinfo=UTC)), ledger=memory_ledger())
-    services.record_feed(app, jsonl({"type": "purchase", "id": "a-1", "at": WHEN, "instance": "kec-7",
-                                     "account": "globex", "product": "KEC", "order": "o-71", "months": 12,
-                                     "monthly_price": "100.00", "discounts": {"12": "0.20"},
-                                     "payment": {"cash": "900.00", "cloud_ticket": "60.00"}}))
-    h = services.history(app, "kec-7")
+    feeds.record_feed(app, jsonl({"type": "purchase", "id": "a-1", "at": WHEN, "instance": "kec-7",
+                                  "account": "globex", "product": "KEC", "order": "o-71", "months": 12,
+                                  "monthly_price": "100.00", "discounts": {"12": "0.20"},
+                                  "payment": {"cash": "900.00", "cloud_ticket": "60.00"}}))
+    h = queries.history(app, "kec-7")
     assert h.currency == "CNY" and len(h.values) == len(h.facts) == 1
     assert h.values[0]["monthly_price"] == Decimal("100.00") and isinstance(h.values[0]["payment"], Payment)
     assert "values" not in h.as_json() and h.as_json()["facts"][0]["details"]["monthly_price"] == "100.00"

@@ -9,9 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.formats import journal as formats
 from adapters.store.scan import stream_instances
+from domain.money import from_cents
 from projections import journal as book
 from projections import partitions
 from projections.finance import account_days
@@ -231,3 +234,34 @@ def test_a_release_of_an_order_not_yet_started_is_booked_when_it_starts():
         (book.CASH, "CNY"): 6000, (book.PAYABLE, "CNY"): -1500,
         (book.CONSUMED, "CNY"): sum(leg(e, book.CONSUMED) for e in recognition),
         (book.RELEASED, "CNY"): -6000 + 1500 - sum(leg(e, book.CONSUMED) for e in recognition)}
+
+
+@given(c=st.integers(-(10**26), 10**26))
+def test_the_csvs_amount_is_the_decimal_amount_written_from_the_cents(c):
+    assert formats.cents_text(c) == str(from_cents(c))
+
+
+def test_the_csv_is_what_the_csv_module_writes_for_each_postings_cells_neutralised(tmp_path):
+    """Every posting a row, every text cell through `csv_cell` (a formula-like customer gets its apostrophe,
+    a comma or quote is quoted): the file `csv.DictWriter` writes for the same rows."""
+    import csv
+
+    from adapters.formats import output
+
+    ledger = memory_ledger()
+    record(ledger, purchase("=SUM(A1)", account='acme, "ltd"', months=12, price="100.00"))
+    entries = entries_of(ledger)
+    formats.write_csv(entries, str(tmp_path / "fast.csv"))
+    with open(tmp_path / "reference.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=formats.CSV_COLUMNS)
+        writer.writeheader()
+        for n, e in enumerate(entries, start=1):
+            for account, c in e.legs:
+                row = {"entry": n, "date": e.day.isoformat(), "kind": e.kind, "currency": e.currency,
+                       "account": account, "amount": str(from_cents(c)), "customer": e.customer or "",
+                       "instance": e.instance or "", "ref": e.ref or "", "rules": ", ".join(e.rules),
+                       "narration": e.narration, "caused_by": ", ".join(e.caused_by)}
+                writer.writerow({k: output.csv_cell(str(v)) for k, v in row.items()})
+    text = (tmp_path / "fast.csv").read_text()
+    assert text == (tmp_path / "reference.csv").read_text()
+    assert "'=SUM(A1)" in text and '"acme, ""ltd"""' in text

@@ -47,11 +47,11 @@ def test_the_cli_and_the_http_api_parse_with_the_same_functions():
 def test_a_use_case_names_the_parameter_and_each_entrypoint_says_it_in_its_words():
     """Issue 26, item 3: a service's refusal names the parameter (``set``), not a CLI option; the CLI says
     ``--set``, the HTTP API ``set`` (str(), the neutral form), with no rewriting of the message."""
-    from adapters import services
     from adapters.cli import shown
+    from adapters.services import queries
 
     with pytest.raises(BadInput) as refused:
-        services.check_overrides({"colour": "red"})
+        queries.check_overrides({"colour": "red"})
     assert refused.value.param == "set"
     assert str(refused.value).startswith("set: colour=red: unknown policy parameter")
     assert shown(refused.value).startswith("--set: colour=red: unknown policy parameter")

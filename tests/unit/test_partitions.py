@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.services import reads
-from adapters.store.scan import NOTHING_RECORDED, Partition, Store, Task, instances_in, pin, plan, stream_instances
+from adapters.store.scan import NOTHING_RECORDED, Partition, instances_in, pin, plan, stream_instances
+from adapters.store.tasks import Store, Task
 from domain.instance import instance_id
-from projections import partitions
+from projections import exports, partitions
 from projections.finance import account_days, instance_rows
 from projections.reconcile import Scope, StatementLine, expected_items
 from tests.feedkit import FAR, RECORDED, day, memory_ledger, purchase, record
@@ -82,7 +83,7 @@ def test_finance_rows_are_each_instances_rows_in_opening_order_as_known(ledger):
 
 def test_export_rows_are_the_orders_or_refunds_placed_in_the_period(ledger):
     instances = streams(ledger)
-    orders = partitions.export_rows(instances, FAR, "orders", day(0), day(1))
+    orders = exports.export_rows(instances, FAR, "orders", day(0), day(1))
     assert [(o["instance"], o["order"], o["paid"], o["cash"]) for o in orders] == [
         ("kec-1", "kec-1-buy", Decimal("120.00"), Decimal("100.00")), ("eip-1", "eip-1-buy", Decimal("120.00"),
                                                                      Decimal("120.00")),
@@ -91,27 +92,27 @@ def test_export_rows_are_the_orders_or_refunds_placed_in_the_period(ledger):
         ("kec-4", "kec-4-buy", Decimal("120.00"), Decimal("120.00"))]
     assert list(orders[0]) == ["instance", "order", "account", "product", "kind", "placed_at", "valid_from",
                                "valid_until", "currency", "paid", "cash", "credit", "status"]
-    refunds = partitions.export_rows(instances, FAR, "refunds", day(5), day(30))
+    refunds = exports.export_rows(instances, FAR, "refunds", day(5), day(30))
     assert [(r["refund"], r["state"]) for r in refunds] == [("r-1", "accepted"), ("r-3", "completed"),
                                                             ("r-kp", "approved")]
-    assert [r["refund"] for r in partitions.export_rows(instances, RECORDED, "refunds", day(5), day(30))] == [
+    assert [r["refund"] for r in exports.export_rows(instances, RECORDED, "refunds", day(5), day(30))] == [
         "r-1", "r-kp"]
     with pytest.raises(ValueError, match="assembled"):
-        partitions.export_rows(instances, FAR, "account-ledger", day(0), day(1))
+        exports.export_rows(instances, FAR, "account-ledger", day(0), day(1))
 
 
 def test_the_account_ledger_groups_every_partitions_rows_by_account(ledger):
     instances = streams(ledger)
     orders, refunds = partitions.finance_rows(instances, FAR)
     start, end = datetime(2025, 1, 1, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC)
-    rows = list(partitions.account_ledger_rows(orders, refunds, start, end))
+    rows = list(exports.account_ledger_rows(orders, refunds, start, end))
     expected = []
     for account in ("acme", "globex", "umbrella"):
         mine = [o for o in orders if o.account == account], [r for r in refunds if r.account == account]
-        expected += [partitions.day_export(d) for d in account_days(*mine)]
+        expected += [exports.day_export(d) for d in account_days(*mine)]
     assert rows == expected
     assert [r["account"] for r in rows] == sorted(r["account"] for r in rows)
-    cut = partitions.account_ledger_rows(orders, refunds, day(5), day(6))
+    cut = exports.account_ledger_rows(orders, refunds, day(5), day(6))
     assert {r["day"] for r in cut} == {day(5).date()}
 
 
@@ -158,8 +159,8 @@ def test_any_cut_of_the_instances_gives_the_same_rows(ledger, cuts):
         assert ([o for os, _ in pieces for o in os], [r for _, rs in pieces for r in rs]) == \
             partitions.finance_rows(instances, known_at)
         for what in ("orders", "refunds"):
-            assert [r for p in parts for r in partitions.export_rows(p, known_at, what, day(0), day(90))] == \
-                partitions.export_rows(instances, known_at, what, day(0), day(90))
+            assert [r for p in parts for r in exports.export_rows(p, known_at, what, day(0), day(90))] == \
+                exports.export_rows(instances, known_at, what, day(0), day(90))
         merged: dict = {}
         for p in parts:
             merged.update(partitions.reconcile_items(p, known_at))

@@ -18,7 +18,8 @@ from adapters.formats import journal as journal_formats
 from adapters.formats import tables
 from adapters.store.scan import stream_instances
 from bench.generate import generate
-from projections import finance, partitions, segments
+from projections import columns as bulk_columns
+from projections import exports, finance, partitions, segments
 from projections import journal as book
 from tests.feedkit import FAR, memory_ledger, record
 from tests.integration.test_journal import follow_up
@@ -111,15 +112,19 @@ def test_the_bulk_account_ledger_and_journal_equal_the_reference_K_T3_K_L3_K_D1(
     out = tmp_path_factory.mktemp("bulk")
     columns = tables.COLUMNS["account-ledger"]
     for bulk in (True, False):
-        rows = list(partitions.account_ledger_rows(orders, refunds, start, end, tz, bulk=bulk))
+        rows = list(exports.account_ledger_rows(orders, refunds, start, end, tz, bulk=bulk))
         tables.write_csv(rows, str(out / f"{bulk}.csv"), columns)
         tables.write_parquet(rows, str(out / f"{bulk}.parquet"), columns)
-    tables.write_csv(partitions.AccountLedger(orders, refunds, start, end, tz), str(out / "tuples.csv"), columns)
+    tables.write_csv(exports.AccountLedger(orders, refunds, start, end, tz), str(out / "tuples.csv"), columns)
     assert (out / "True.csv").read_bytes() == (out / "False.csv").read_bytes() == (out / "tuples.csv").read_bytes()
     assert (out / "True.parquet").read_bytes() == (out / "False.parquet").read_bytes()
     # the columnar lines (`tables.dense_lines`, the export's worker path) are the reference file's lines
-    period = partitions.period_days(start, end, tz)
-    dense = [g for r in segments.by_account(orders, refunds) for g in segments.dense_days(*r, tz, *period)]
+    period = exports.period_days(start, end, tz)
+    dense = bulk_columns.DenseColumns()
+    for r in segments.by_account(orders, refunds):
+        bulk_columns.dense_columns(*r, tz, *period, dense)
+    reference_groups = [g for r in segments.by_account(orders, refunds) for g in segments.dense_days(*r, tz, *period)]
+    assert dense.groups() == reference_groups
     text, n = tables.dense_lines(dense)
     assert (out / "False.csv").read_bytes().split(b"\r\n", 1)[1] == text.encode() and n == len(rows)
 
@@ -145,9 +150,9 @@ def test_the_account_ledgers_csv_lines_quote_and_neutralise_names_as_the_csv_mod
                                0, "active", 12345) for name, currency in (('=1+2,"x"', "CNY"), ("plain", "EUR"))]
     start, end = t0 - timedelta(days=3), t0 + timedelta(days=60)
     columns = tables.COLUMNS["account-ledger"]
-    tables.write_csv(list(partitions.account_ledger_rows(orders, [], start, end, bulk=False)),
+    tables.write_csv(list(exports.account_ledger_rows(orders, [], start, end, bulk=False)),
                      str(tmp_path / "dicts.csv"), columns)
-    tables.write_csv(partitions.AccountLedger(orders, [], start, end), str(tmp_path / "tuples.csv"), columns)
+    tables.write_csv(exports.AccountLedger(orders, [], start, end), str(tmp_path / "tuples.csv"), columns)
     text = (tmp_path / "tuples.csv").read_bytes()
     assert text == (tmp_path / "dicts.csv").read_bytes()
     assert b"\"'=1+2,\"\"x\"\"\",CNY,2026-01-01,0.00,123.45," in text

@@ -5,6 +5,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.money import Payment, exact, round_cents
 from domain.timeutil import DAY, months_days, usage_days
@@ -100,3 +102,14 @@ def test_the_per_quote_constants_are_the_values_they_stand_for():
                                                                    else {})
     with pytest.raises(LedgerError, match=r"unknown policy parameter\(s\) \['nope'\]"):
         registry.own({"nope": 1}, registry.POLICIES[0])
+
+
+@given(n=st.integers(-(10**24), 10**24), d=st.integers(1, 10**20))  # round_cents: 28 digits
+def test_finance_cents_of_a_fraction_is_round_cents_half_up_K_M2(n, d):
+    """`finance.cents` rounds a Fraction from its integers: the cents `round_cents(..., "half_up")` gives."""
+    from projections.finance import cents
+
+    x = Fraction(n, d)
+    assert cents(x) == int(round_cents(x, "half_up") * 100)
+    for places in range(5):  # stored prices have two decimals; quotients of them more
+        assert cents(Decimal(n).scaleb(-places)) == int(round_cents(Fraction(n, 10**places), "half_up") * 100)

@@ -25,13 +25,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from adapters import services
 from adapters.formats import chain, output, tables, timeline_html
 from adapters.formats.errors import BadFeed, BadInput
 from adapters.http.auth import AppDep, check_visible, may, narrowed_to
 from adapters.http.console import chart, session
 from adapters.http.console.common import context, instant, read_form
 from adapters.http.console.rendering import local, page
+from adapters.services import feeds, jobs, keys, listings, queries
+from adapters.services.overview import account_overview
 from domain.errors import LedgerError
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -41,7 +42,7 @@ SEARCH_LIMIT = 50
 def _mode(mode: str, errors: list[str], policy: str | None) -> str:
     """The form's mode, if the instance's ``policy`` knows it (the select offers only its modes)."""
     try:
-        return services.check_mode(mode, policy)
+        return queries.check_mode(mode, policy)
     except BadInput as e:
         errors.append(str(e))  # the form's field: mode
         return "auto"
@@ -64,7 +65,7 @@ async def sign_in(request: Request, app: AppDep) -> Response:
     form = await read_form(request, small=True)
     session.check_sign_in_token(request, form)
     key = form.get("key")
-    who = await run_in_threadpool(services.authenticate, app, key.strip()) if isinstance(key, str) else None
+    who = await run_in_threadpool(keys.authenticate, app, key.strip()) if isinstance(key, str) else None
     if who is None:
         token = session.sign_in_token(request)
         return page(request, "sign_in.html", status=401, csrf=token, message=None,
@@ -90,9 +91,9 @@ def home(request: Request, app: AppDep, q: str = "") -> Response:
     who, token = session.need(request, app)
     if not may(who, "customer"):
         return page(request, "search.html", **context(request, who, token, q=q, found=None, refunds=None))
-    found = services.search(app, q[:200], limit=SEARCH_LIMIT, accounts=narrowed_to(who))
+    found = listings.search(app, q[:200], limit=SEARCH_LIMIT, accounts=narrowed_to(who))
     zone, note = output.one_zone(output.calendar_tz(product=r.product) for r in found.instances)
-    refunds = None if may(who, "read") else services.refunds(app, accounts=narrowed_to(who), limit=SEARCH_LIMIT)
+    refunds = None if may(who, "read") else listings.refunds(app, accounts=narrowed_to(who), limit=SEARCH_LIMIT)
     return page(request, "search.html", **context(request, who, token, q=q, found=found, refunds=refunds,
                                                     limit=SEARCH_LIMIT, zone=zone, note=note))
 
@@ -109,16 +110,16 @@ def instance_page(request: Request, app: AppDep, instance: str, at: str | None =
     t, k = instant("at", at, errors), instant("known_at", known_at, errors)
     k = k or app.now()
     t = t or k
-    tl = services.timeline(app, instance, t, k)
+    tl = queries.timeline(app, instance, t, k)
     zone = tl.calendar_tz
-    modes = services.quote_modes(tl.policy)  # the instance's policy's
+    modes = queries.quote_modes(tl.policy)  # the instance's policy's
     mode = _mode(mode, errors, tl.policy)
     quote, quote_error = None, None
-    opened = services.instance(app, instance, k)
+    opened = listings.instance(app, instance, k)
     not_yet = opened.opened_at if opened is not None and t < opened.opened_at else None  # a quote before it: none
     if not errors and not_yet is None:
         try:
-            quote = services.quote(app, instance, t, k, mode).as_json()
+            quote = queries.quote(app, instance, t, k, mode).as_json()
         except (LedgerError, BadInput) as e:
             quote_error = str(e)
     drawing = timeline_html.drawing(tl, ' role="img" aria-labelledby="timeline-title timeline-subtitle"')
@@ -128,7 +129,7 @@ def instance_page(request: Request, app: AppDep, instance: str, at: str | None =
                 **context(request, who, token, instance=instance, zone=zone, tl=tl.as_json(), drawing=drawing,
                            modes=modes, quote=quote, quote_error=quote_error, not_yet=not_yet, errors=errors,
                            values=values,
-                           account=services.instance_account(app, instance)))
+                           account=listings.instance_account(app, instance)))
 
 
 @router.get("/instances/{instance}/history")
@@ -137,7 +138,7 @@ def history_page(request: Request, app: AppDep, instance: str, known_at: str | N
     check_visible(app, who, [instance])
     errors: list[str] = []
     k = instant("known_at", known_at, errors) or app.now()
-    h = services.history(app, instance, k)
+    h = queries.history(app, instance, k)
     zone = h.zone  # the instance's policy's business time zone (None: UTC, said so)
     return page(request, "history.html", status=422 if errors else 200,
                 **context(request, who, token, instance=instance, zone=zone, history=h, errors=errors,
@@ -152,18 +153,18 @@ def diff_page(request: Request, app: AppDep, instance: str, at: str | None = Non
     check_visible(app, who, [instance])
     errors: list[str] = []
     t, k1, k2 = instant("at", at, errors), instant("known_at", known_at, errors), instant("vs", vs, errors)
-    policy = services.instance_policy(app, instance)
-    modes = services.quote_modes(policy)  # the instance's policy's
+    policy = queries.instance_policy(app, instance)
+    modes = queries.quote_modes(policy)  # the instance's policy's
     mode = _mode(mode, errors, policy)
     result, diff_error = None, None
     if not errors and t and k1 and k2:
         try:
-            result = services.diff(app, instance, t, k1, k2, mode)
+            result = queries.diff(app, instance, t, k1, k2, mode)
         except (LedgerError, BadInput) as e:
             diff_error = str(e)
     elif not errors and (at or known_at or vs):
         errors.append("at, known_at and vs are all needed")
-    zone = services.instance_zone(app, instance)  # one zone for the page: the instance's policy's
+    zone = listings.instance_zone(app, instance)  # one zone for the page: the instance's policy's
     values = {"at": at or "", "known_at": known_at or "", "vs": vs or "", "mode": mode}
     return page(request, "diff.html", status=422 if errors else 200,
                 **context(request, who, token, instance=instance, zone=zone, result=result, modes=modes,
@@ -177,7 +178,7 @@ def account_page(request: Request, app: AppDep, account: str, known_at: str | No
     who, token = session.need(request, app, "customer")
     errors: list[str] = []
     k = instant("known_at", known_at, errors) or app.now()
-    overview = services.account_overview(app, account, k, accounts=narrowed_to(who))
+    overview = account_overview(app, account, k, accounts=narrowed_to(who))
     # one zone for the page: its instances' policies' business time zone if they share one, else UTC (said so)
     zone, note = output.one_zone(output.calendar_tz(product=r.product) for r in overview.instances)
     return page(request, "account.html", status=422 if errors else 200,
@@ -197,9 +198,9 @@ def chain_page(request: Request, app: AppDep) -> Response:
     path = request.app.state.http_settings.checkpoints
     error = None
     try:
-        result = services.verify(app, [], path)
+        result = queries.verify(app, [], path)
     except BadInput as e:  # the configured file is missing or malformed: say so, and still show the chain
-        result, error = services.verify(app), str(e)
+        result, error = queries.verify(app), str(e)
     report = result.as_json()
     first = report["first_problem"]
     cps = report.get("checkpoints")
@@ -233,7 +234,7 @@ async def reconcile(request: Request, app: AppDep) -> Response:
     who, token = await run_in_threadpool(session.need, request, app, "reconcile", whole=True)
     _, text = await _statement(request)
     try:
-        result = await run_in_threadpool(services.reconcile, app, text)
+        result = await run_in_threadpool(jobs.reconcile, app, text)
     except BadInput as e:
         return page(request, "reconcile.html", status=422,
                     **context(request, who, token, result=None, statement=None, error=str(e)))
@@ -244,7 +245,7 @@ async def reconcile(request: Request, app: AppDep) -> Response:
 async def reconcile_report(request: Request, app: AppDep) -> Response:
     await run_in_threadpool(session.need, request, app, "reconcile", whole=True)
     _, text = await _statement(request)
-    rows = (await run_in_threadpool(services.reconcile, app, text)).findings
+    rows = (await run_in_threadpool(jobs.reconcile, app, text)).findings
     body = b"".join(tables.csv_chunks(rows, list(rows[0]) if rows else ["status"]))
     return Response(body, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="reconciliation.csv"',
@@ -267,7 +268,7 @@ async def record(request: Request, app: AppDep) -> Response:
     upload = form.get("feed")
     data = await upload.read() if hasattr(upload, "read") else (upload or "").encode()
     try:
-        result = await run_in_threadpool(services.record_feed, app, data,
+        result = await run_in_threadpool(feeds.record_feed, app, data,
                                          preserve_recorded_at=form.get("preserve_recorded_at") == "on", actor=who.actor)
     except (BadInput, LedgerError) as e:  # a feed's every bad line (BadFeed), listed
         error, lines = (e.summary, [str(p) for p in e.problems]) if isinstance(e, BadFeed) else (str(e), [])

@@ -28,7 +28,6 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from adapters import services
 from adapters.bootstrap import App
 from adapters.formats import output
 from adapters.formats.errors import BadInput
@@ -36,6 +35,7 @@ from adapters.http.auth import AppDep, check_visible, may, narrowed_to
 from adapters.http.console import session
 from adapters.http.console.common import context, read_form
 from adapters.http.console.rendering import page
+from adapters.services import listings, queries, refund_center, refund_steps
 from adapters.services.keys import Principal
 from adapters.services.refund_steps import InConflict
 from domain.errors import LedgerError, UnknownInstance
@@ -61,8 +61,8 @@ def _text(form: Any, name: str) -> str | None:
 
 
 def _asked(form: Any, policy: str | None) -> dict[str, str | None]:
-    """The application's fields the instance's policy asks (`services.request_fields`), as the form gave them."""
-    return {name: _text(form, name) for name in services.request_fields(policy)}
+    """The application's fields the instance's policy asks (`refund_center.request_fields`), as the form gave them."""
+    return {name: _text(form, name) for name in refund_center.request_fields(policy)}
 
 
 def _mine(who: Principal) -> None:
@@ -72,8 +72,8 @@ def _mine(who: Principal) -> None:
                                  "lists every account's requests)")
 
 
-def _who(who: Principal, attempt: str | None = None) -> services.Who:
-    return services.Who(who.id, who.actor, who.accounts, attempt)
+def _who(who: Principal, attempt: str | None = None) -> refund_steps.Who:
+    return refund_steps.Who(who.id, who.actor, who.accounts, attempt)
 
 
 def _late(application: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -90,18 +90,18 @@ def _refunds_page(request: Request, app: App, who: Principal, token: str, status
                   errors: dict[str, dict[str, str | None]] | None = None,
                   values: dict[str, dict[str, Any]] | None = None) -> Response:
     _mine(who)
-    listing = services.unsubscribe_list(app, who.accounts).as_json()
+    listing = refund_center.unsubscribe_list(app, who.accounts).as_json()
     now = datetime.fromisoformat(listing["known_at"])
     for row in listing["instances"]:
-        row["asks"] = services.request_fields(row["policy"])
+        row["asks"] = refund_center.request_fields(row["policy"])
         for w in row["windows"]:
             w["closed"] = datetime.fromisoformat(w["end"]) <= now
     zone, note = output.one_zone(output.calendar_tz(product=r["product"]) for r in listing["instances"])
-    rows = services.refunds(app, accounts=who.accounts)[-LIMIT:][::-1]  # the newest first
+    rows = listings.refunds(app, accounts=who.accounts)[-LIMIT:][::-1]  # the newest first
     applications = []
     for r in rows:
-        a = _late(services.application(app, r.refund, who.accounts).as_json(), now)
-        a["steps"] = [COMMANDS[c] for c in services.next_steps(a["policy"], a["state"], a["escalated"])
+        a = _late(refund_center.application(app, r.refund, who.accounts).as_json(), now)
+        a["steps"] = [COMMANDS[c] for c in refund_center.next_steps(a["policy"], a["state"], a["escalated"])
                       if may(who, STEPS[COMMANDS[c]])]
         applications.append(a)
     return page(request, "refunds.html", status=status,
@@ -141,11 +141,11 @@ async def confirmation(request: Request, app: AppDep, instance: str) -> Response
     """The confirmation step: what applying now would record (`preview_application`, a dry run: the same
     feed path, nothing written), with the form that records it."""
     who, token, form = await _application_form(request, app, instance)
-    policy = await run_in_threadpool(services.instance_policy, app, instance)
+    policy = await run_in_threadpool(queries.instance_policy, app, instance)
     fields: dict[str, Any] = {}
     try:
         fields = _asked(form, policy)
-        shown = await run_in_threadpool(services.preview_application, app, instance, fields, _who(who))
+        shown = await run_in_threadpool(refund_steps.preview_application, app, instance, fields, _who(who))
     except UnknownInstance:
         raise
     except (BadInput, LedgerError) as e:
@@ -162,12 +162,12 @@ async def apply(request: Request, app: AppDep, instance: str) -> Response:
     its quote frozen now (K-L1); then its page. The confirmation's refund id and attempt (its
     ``Idempotency-Key``) make a second click answer the first application, recorded once."""
     who, token, form = await _application_form(request, app, instance)
-    policy = await run_in_threadpool(services.instance_policy, app, instance)
+    policy = await run_in_threadpool(queries.instance_policy, app, instance)
     fields: dict[str, Any] = {}
     try:
         fields = {**_asked(form, policy), "refund": _text(form, "refund")}
         attempt = _text(form, "attempt")
-        answer = await run_in_threadpool(services.apply_for_refund, app, instance, fields,
+        answer = await run_in_threadpool(refund_steps.apply_for_refund, app, instance, fields,
                                          _who(who, attempt[:255] if attempt else None))
     except UnknownInstance:
         raise
@@ -184,10 +184,10 @@ async def apply(request: Request, app: AppDep, instance: str) -> Response:
 def _refund_page(request: Request, app: App, who: Principal, token: str, refund: str, status: int = 200,
                  error: str | None = None, done: str | None = None, shown: str | None = None,
                  failed: str | None = None, values: dict[str, Any] | None = None) -> Response:
-    found = services.application(app, refund, who.accounts)  # another account's: the 404 of an unknown one
+    found = refund_center.application(app, refund, who.accounts)  # another account's: the 404 of an unknown one
     a = {**found.as_json(), "steps_taken": found.steps}
     _late(a, datetime.fromisoformat(a["known_at"]))
-    steps = [COMMANDS[c] for c in services.next_steps(a["policy"], a["state"], a["escalated"])
+    steps = [COMMANDS[c] for c in refund_center.next_steps(a["policy"], a["state"], a["escalated"])
              if may(who, STEPS[COMMANDS[c]])]
     return page(request, "refund.html", status=status,
                 **context(request, who, token, a=a, zone=output.calendar_tz(policy=a["policy"]), steps=steps,
@@ -213,24 +213,24 @@ def _take(app: App, who: Principal, refund: str, step: str, form: Any) -> None:
     """Refund ``refund``'s ``step`` with the form's values, through its use case (as the API's route)."""
     by = _who(who)
     if step == "escalation":
-        services.escalate_refund(app, refund, by)
+        refund_steps.escalate_refund(app, refund, by)
     elif step == "completion":
-        services.complete_refund(app, refund, by)
+        refund_steps.complete_refund(app, refund, by)
     elif step == "rejection":
         reason = _text(form, "reason")
         if reason is None:  # K-Q2: staff say why (the feed requires it)
             raise BadInput(None, "say why the application is rejected", param="reason")
-        services.reject_refund(app, refund, reason, by)
+        refund_steps.reject_refund(app, refund, reason, by)
     else:
         approve = _approve(form)
         amount = _text(form, "amount") if approve else None
         if step == "escalation-decision":
-            services.decide_escalation(app, refund, approve, amount, by)
+            refund_steps.decide_escalation(app, refund, approve, amount, by)
             return
         reason = _text(form, "reason")
         if not approve and reason is None:  # P-R2: a rejection says why (the customer may escalate it, P-D1)
             raise BadInput(None, "say why the request is rejected", param="reason")
-        services.decide_refund(app, refund, approve, amount, reason, by)
+        refund_steps.decide_refund(app, refund, approve, amount, reason, by)
 
 
 @router.post("/refunds/{refund}/{step}")
@@ -261,8 +261,8 @@ def support_page(request: Request, app: AppDep) -> Response:
     escalations (P-D1) in their own queue; each with its deadline, marked when late (K-L2; P-R2, P-R3, P-D1)."""
     who, token = session.need(request, app, "decide")
     now = app.now()
-    rows = services.refunds(app, known_at=now, open_only=True, accounts=narrowed_to(who))
-    queued = [_late(services.application(app, r.refund).as_json(), now) for r in rows[:LIMIT]]
+    rows = listings.refunds(app, known_at=now, open_only=True, accounts=narrowed_to(who))
+    queued = [_late(refund_center.application(app, r.refund).as_json(), now) for r in rows[:LIMIT]]
     zone, note = output.one_zone(output.calendar_tz(policy=a["policy"]) for a in queued)
     return page(request, "support.html",
                 **context(request, who, token, requests=[a for a in queued if a["state"] != "escalated"],

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from domain.policies.kingsoft import NAME
 from domain.policies.kingsoft.amount import amount_lines, five_day_lines, total
 from domain.policies.kingsoft.events import DiskMounted, KdrdsAssociated, Renewed
 from domain.policies.kingsoft.orders import Order
@@ -328,11 +329,11 @@ def judge(app: Application, explain: bool = True) -> Quote:
                              for m, r in passed_over]
             return Quote(instance=app.primary.name, at=app.at, known_at=app.known_at, currency=app.primary.currency,
                          mode=mode, eligible=True, amount=amount, outcome=outcome, lines=lines,
-                         reasons=informational)
+                         reasons=informational, policy=NAME)
         passed_over += [(mode, r) for r in reasons]
     return Quote(instance=app.primary.name, at=app.at, known_at=app.known_at, currency=app.primary.currency,
                  mode="none", eligible=False, amount=Decimal("0.00"), outcome="denied", lines=[],
-                 reasons=ordered([r for _, r in passed_over]))
+                 reasons=ordered([r for _, r in passed_over]), policy=NAME)
 
 
 EVERY_MODE: tuple[Rule, ...] = (released, promotion_forbids_refund)  # rules of every mode, judged once (lean)
@@ -372,9 +373,9 @@ def _lean(app: Application) -> Quote:
             amount_lines(app.views, app.at, app.params, False)
         amount, outcome = total(lines)
         return Quote(instance=app.primary.name, at=app.at, known_at=app.known_at, currency=app.primary.currency,
-                     mode=mode, eligible=True, amount=amount, outcome=outcome, lines=lines)
+                     mode=mode, eligible=True, amount=amount, outcome=outcome, lines=lines, policy=NAME)
     return Quote(instance=app.primary.name, at=app.at, known_at=app.known_at, currency=app.primary.currency,
-                 mode="none", eligible=False, amount=Decimal("0.00"), outcome="denied", lines=[])
+                 mode="none", eligible=False, amount=Decimal("0.00"), outcome="denied", lines=[], policy=NAME)
 
 
 def _label(mode: str) -> str:
