@@ -184,6 +184,9 @@ class About:
     prefetch: tuple[UUID, ...] = ()  # aggregates every feed may need (read ahead in the same query)
     former_topics: Mapping[str, str] = field(default_factory=dict)
     feed: str | None = None  # the module of its feed commands' models (its ``MODELS``: type -> pydantic model)
+    # the fields of a ``request_refund`` line (docs/feed.md) a request of it takes, the first the one that names
+    # its choice among ``modes`` (``mode``, or a reviewed request's ``reason``): what a form asks (the console)
+    asks: tuple[str, ...] = ("mode",)
 
     def feed_models(self) -> Mapping[str, type]:
         """The models of the feed commands it declares (its ``feed`` module is imported by the first call)."""
@@ -213,6 +216,10 @@ class Policy(Protocol):
     @property
     def modes(self) -> tuple[str, ...]:
         """What a request may ask to be judged as (a quote's ``mode``), besides ``auto``."""
+
+    @property
+    def asks(self) -> tuple[str, ...]:
+        """The ``request_refund`` fields a request of it takes, the first naming its choice of mode (`About`)."""
 
     @property
     def commands(self) -> Mapping[str, Handler]:
@@ -267,7 +274,7 @@ class PolicyBase:
 
     def __init__(self, about: About) -> None:
         self.about = about
-        self.name, self.products, self.modes = about.name, about.products, about.modes
+        self.name, self.products, self.modes, self.asks = about.name, about.products, about.modes, about.asks
         self.prefetch, self.former_topics = about.prefetch, about.former_topics
 
     def feed_models(self) -> Mapping[str, type]:
@@ -291,7 +298,7 @@ class Lazy:
     def __init__(self, module: str, about: About) -> None:
         self.module = module
         self.about = about
-        self.name, self.products, self.modes = about.name, about.products, about.modes
+        self.name, self.products, self.modes, self.asks = about.name, about.products, about.modes, about.asks
         self.prefetch, self.former_topics = about.prefetch, about.former_topics
 
     def feed_models(self) -> Mapping[str, type]:

@@ -232,6 +232,21 @@ def record(ledger: Ledger, lines: list[feed.FeedLine], now: datetime | Clock, *,
                             "or account; nothing was written, record the feed again")
 
 
+def dry_run(ledger: Ledger, lines: list[feed.FeedLine], now: Clock, *, at_recorded: bool = False) -> UnitOfWork:
+    """Apply a validated feed exactly as `record` would, on what the store holds now, and write nothing: the
+    unit of work, every event the feed would record pending in it (a preview: the refund center's confirmation
+    step, `adapters.services.refund_steps.preview_application`). Raises `BadFeed` as `record` does."""
+    floor: datetime | None = None
+    while True:
+        uow = UnitOfWork(ledger)
+        uow.prefetch(lines)
+        try:
+            apply_feed(uow, ledger, lines, now(), False, floor, at_recorded)
+            return uow
+        except _StaleClock as stale:  # the clock behind a fact it rests on: judged again after it, as `record`
+            floor = stale.latest
+
+
 def apply_feed(uow: UnitOfWork, ledger: Ledger, lines: list[feed.FeedLine], now: datetime, preserve: bool,
                floor: datetime | None = None, at_recorded: bool = False) -> RecordResult:
     """Apply every line in order; a line refused is undone (`UnitOfWork.begin`, `undo`) and the next ones are

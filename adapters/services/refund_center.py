@@ -16,6 +16,7 @@ from typing import Any
 
 from adapters.bootstrap import App
 from adapters.services import listings, reads
+from adapters.services.queries import history_rows
 from domain.errors import LedgerError, UnknownInstance
 from domain.instance import Account, Key, account_id, key_id, known, live, opening
 from domain.lifecycle import Refund, refunds
@@ -164,6 +165,7 @@ class Application:
     known_at: datetime
     deadlines: tuple[dict[str, Any], ...]
     actor: str | None
+    steps: tuple[dict[str, Any], ...] = ()  # its lifecycle facts as history rows (a page's; not in the JSON)
 
     def as_json(self) -> dict[str, Any]:
         r, request = self.refund, self.refund.request
@@ -182,12 +184,45 @@ def application(app: App, refund: str, accounts: Collection[str] | None = None) 
     """Refund ``refund`` as the ledger knows it now (`UnknownRefund` as `refund_instance`)."""
     instance = refund_instance(app, refund, accounts)
     known_at = app.now()
-    facts = live(known(reads.events_of(app.ledger, instance), known_at))
-    r = refunds(facts).get(refund)
-    head = opening(facts)
-    if r is None or head is None:  # retracted since
+    return application_in(app, refund, instance, known(reads.events_of(app.ledger, instance), known_at), known_at)
+
+
+def application_in(app: App, refund: str, instance: str, facts: list[Any], known_at: datetime) -> Application:
+    """Refund ``refund`` as ``facts`` (``instance``'s, as known at ``known_at``: the store's, or a dry run's
+    pending ones) leave it; `UnknownRefund` when they hold no such refund (retracted since)."""
+    kept = live(facts)
+    r = refunds(kept).get(refund)
+    head = opening(kept)
+    if r is None or head is None:
         raise UnknownRefund(f"no refund {refund!r}", "refund")
-    return Application(r, instance, head.account, known_at, _deadlines(app, r, known_at), actor_of(r.request))
+    steps = tuple(row for row in history_rows(facts, known_at) if row["details"].get("refund") == refund)
+    return Application(r, instance, head.account, known_at, _deadlines(app, r, known_at), actor_of(r.request),
+                       steps)
+
+
+def request_fields(policy: str | None) -> tuple[str, ...]:
+    """The ``request_refund`` fields an application judged by ``policy`` (its name) takes, the first naming
+    its choice among the policy's modes (`domain.policy.About.asks`): what an application form asks."""
+    try:
+        return registry.named(policy).asks if policy else ("mode",)
+    except LookupError:
+        return ("mode",)
+
+
+# the lifecycle commands a refund's state lets someone give now (`domain.lifecycle`), each taken only if the
+# refund's policy takes it (its ``refund_commands``): what a page offers, never a policy named
+NEXT = {"accepted": ("complete_refund", "reject_refund"), "requested": ("decide_refund",),
+        "approved": ("complete_refund",), "rejected": ("escalate",), "escalated": ("decide_escalation",)}
+
+
+def next_steps(policy: str, state: str, escalated: bool = False) -> tuple[str, ...]:
+    """The commands that move a refund of ``policy`` (a quote's ``policy``, with its version) in ``state`` on:
+    those of `NEXT` its policy takes; a refund escalated once is not escalated again (P-D1)."""
+    try:
+        takes = registry.named(policy).refund_commands
+    except LookupError:  # a quote without a policy (none judged it): nothing to offer
+        return ()
+    return tuple(c for c in NEXT.get(state, ()) if c in takes and not (c == "escalate" and escalated))
 
 
 def _deadlines(app: App, r: Refund, known_at: datetime) -> tuple[dict[str, Any], ...]:

@@ -22,17 +22,21 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from adapters.bootstrap import App
 from adapters.formats.errors import BadFeed, BadInput
+from adapters.formats.feed import parse_feed
 from adapters.services import idempotency, listings
+from adapters.services import record as service
 from adapters.services.feeds import record_feed
-from adapters.services.refund_center import application, refund_instance
+from adapters.services.refund_center import application, application_in, refund_instance
 from domain.errors import Conflict, UnknownInstance
+from domain.instance import instance_id
 
 
 @dataclass(frozen=True)
@@ -65,16 +69,57 @@ class InConflict(BadInput):
     409 over HTTP. Nothing was written."""
 
 
-def _record(app: App, line: dict[str, Any], actor: str | None, now: bool) -> None:
-    """Record ``line`` as a one-line feed (``now``: at the time it is recorded, `record_feed`'s
-    ``at_recorded``); its refusal is bad input naming the field (no ``line 1``), or `InConflict` when the
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A one-line feed's refusal as bad input naming the field (no ``line 1``), or `InConflict` when the
     ledger refused it as a `Conflict` with what it holds."""
     try:
-        record_feed(app, [json.dumps(line)], actor=actor, at_recorded=now)
+        yield
     except BadFeed as e:
         first = e.problems[0]
         cause = first.__context__  # the domain's refusal, which the feed's `BadInput` was raised from
         raise (InConflict if isinstance(cause, Conflict) else BadInput)(None, first.message) from None
+
+
+def _record(app: App, line: dict[str, Any], actor: str | None, now: bool) -> None:
+    """Record ``line`` as a one-line feed (``now``: at the time it is recorded, `record_feed`'s
+    ``at_recorded``); a refusal as `_refusals`."""
+    with _refusals():
+        record_feed(app, [json.dumps(line)], actor=actor, at_recorded=now)
+
+
+def _application_fields(app: App, instance: str, fields: Mapping[str, Any], who: Who) -> dict[str, Any]:
+    """``fields`` of an application of ``instance`` (None ones left out), which must be one of
+    ``who.accounts``' (a key's narrowing), else the same `UnknownInstance` as an unknown one."""
+    account = listings.instance_account(app, instance)
+    if account is None or (who.accounts and account not in who.accounts):
+        raise UnknownInstance(f"unknown instance {instance!r}", "instance")
+    given = {k: v for k, v in fields.items() if v is not None}
+    for name in ("type", "instance", "at", "id", "recorded_at"):
+        if name in given:
+            raise BadInput(None, "not a field of a refund application", param=name)
+    return given
+
+
+def _application_line(app: App, instance: str, given: Mapping[str, Any], who: Who) -> dict[str, Any]:
+    """The ``request_refund`` line of an application (its ``refund`` id generated when not given)."""
+    return {"type": "request_refund", "at": _business_time(app, who.at, who.accounts).isoformat(),
+            "instance": instance, **given, "refund": given.get("refund") or f"rf-{secrets.token_hex(8)}"}
+
+
+def preview_application(app: App, instance: str, fields: Mapping[str, Any], who: Who) -> dict[str, Any]:
+    """A dry run of `apply_for_refund`: the application that recording it now would make (the same line,
+    judged by the same feed path on what the store holds now, with its generated ``refund`` id, its frozen
+    quote, its state, a denial's rules and its deadline), and nothing written (`record.dry_run`). The
+    console's confirmation step shows it; the same refusals as `apply_for_refund`. Confirming records the
+    application again, at its own time: the quote it freezes is judged then (K-L1)."""
+    given = _application_fields(app, instance, fields, who)
+    line = _application_line(app, instance, given, who)
+    with _refusals():
+        uow = service.dry_run(app.ledger, parse_feed([json.dumps(line)]), app.clock, at_recorded=who.at is None)
+    known_at = uow.stamp or app.now()
+    made = application_in(app, line["refund"], instance, uow.facts(instance_id(instance)), known_at)
+    return replace(made, actor=who.actor).as_json()  # the actor a recording would keep
 
 
 def apply_for_refund(app: App, instance: str, fields: Mapping[str, Any], who: Who) -> idempotency.Answer:
@@ -83,20 +128,12 @@ def apply_for_refund(app: App, instance: str, fields: Mapping[str, Any], who: Wh
     when absent; None ones left out), as ``who.actor``; answers the application (`refund_center.Application`).
     ``instance`` must be one of ``who.accounts``' (a key's narrowing), else the same `UnknownInstance` as an
     unknown one."""
-    account = listings.instance_account(app, instance)
-    if account is None or (who.accounts and account not in who.accounts):
-        raise UnknownInstance(f"unknown instance {instance!r}", "instance")
-    given = {k: v for k, v in fields.items() if v is not None}
-    for name in ("type", "instance", "at", "id", "recorded_at"):
-        if name in given:
-            raise BadInput(None, "not a field of a refund application", param=name)
+    given = _application_fields(app, instance, fields, who)
 
     def run() -> dict[str, Any]:
-        refund = given.get("refund") or f"rf-{secrets.token_hex(8)}"
-        line = {"type": "request_refund", "at": _business_time(app, who.at, who.accounts).isoformat(),
-                "instance": instance, **given, "refund": refund}
+        line = _application_line(app, instance, given, who)
         _record(app, line, who.actor, who.at is None)
-        return application(app, refund).as_json()
+        return application(app, line["refund"]).as_json()
 
     return idempotency.once(app, who.principal, who.key, _fingerprint("request_refund", instance, given, who.at),
                             run, status=201)

@@ -7,15 +7,19 @@ Playwright the tests are skipped with the reason, except in CI (``CI=true``), wh
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.bootstrap import Settings, bootstrap
-from adapters.services import feeds, keys
+from adapters.bootstrap import App, Settings, bootstrap
+from adapters.services import feeds, keys, queries
 from tests.http.conftest import ROOT, Server, seed, serving
 from tests.stores import store_url
 
@@ -133,3 +137,63 @@ def sign_in(page, console: Server, key: str) -> None:
     page.get_by_label("API key").fill(console.keys.get(key, key))
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+# ----- the refund center's tests (test_refund_center*.py): their own accounts and instances -----
+
+@contextlib.contextmanager
+def ledger(console) -> Iterator[App]:
+    app = bootstrap(Settings.resolve(console.db))
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def bought(console, *products: str) -> tuple[str, list[str], str, str]:
+    """A new account with one instance per product (KEC, MongoDB: a 12-month purchase of 360.00 CNY; KorPro: a
+    fixed-rate subscription with a 600.00 USD charge), bought a day ago; a customer key for it (its secret and
+    its actor)."""
+    account = f"acct-{uuid.uuid4().hex[:8]}"
+    start = datetime.now(UTC) - timedelta(days=1)
+    names, lines = [], []
+    for n, product in enumerate(products):
+        name = f"{product.lower()}-{account}-{n}"
+        names.append(name)
+        if product == "KorPro":
+            lines += [{"type": "subscribe", "at": start.isoformat(), "instance": name, "account": account,
+                       "plan": "fixed", "cpus": 25},
+                      {"type": "charge", "at": start.isoformat(), "instance": name, "invoice": f"inv-{name}",
+                       "amount": "600.00", "period_start": start.isoformat(),
+                       "period_end": (start + timedelta(days=30)).isoformat()}]
+        else:
+            lines.append({"type": "purchase", "at": start.isoformat(), "instance": name, "account": account,
+                          "product": product, "order": f"o-{name}", "months": 12, "monthly_price": "30.00",
+                          "payment": {"cash": "360.00"}})
+    with ledger(console) as app:
+        feeds.record_feed(app, "\n".join(json.dumps(x) for x in lines), actor=keys.local_actor())
+        key = keys.create_key(app, "customer", [account], name=f"customer@{account}")
+    return account, names, key.key, f"key:{key.id}"
+
+
+def history(console, instance: str) -> list[tuple[str, str | None]]:
+    """Each fact of ``instance`` with its actor, as the ledger has it."""
+    with ledger(console) as app:
+        return [(f["fact"], f["actor"]) for f in queries.history(app, instance).facts]
+
+
+def actor_of(console, role: str) -> str:
+    """The actor of the console fixture's unnarrowed key of ``role``."""
+    with ledger(console) as app:
+        return f"key:{keys.authenticate(app, console.keys[role]).id}"
+
+
+def section(page, instance: str):
+    """The Refunds page's section of ``instance``."""
+    return page.locator("section.refundable", has=page.get_by_role("heading", name=re.compile(f"^{instance} ")))
+
+
+def new_page(browser, console):
+    context = browser.new_context(base_url=console.base, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    return context.new_page()

@@ -49,18 +49,25 @@ sync_api = playwright_api()  # skipped without Playwright (an error in CI)
 Page, expect = sync_api.Page, sync_api.expect
 
 
+def read(page: Page, path: str, picture: Path, name: str, broken: dict[str, list[str]], wide: list[str]) -> None:
+    """Open ``path`` (200), take its picture, and note ``name`` in ``broken`` with the times it breaks across
+    lines, in ``wide`` if the page is wider than the screen."""
+    assert page.goto(path).status == 200, path
+    page.screenshot(path=str(picture), full_page=True)
+    if found := page.evaluate(BROKEN_TIMES):
+        broken[name] = found
+    if page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth"):
+        wide.append(name)
+
+
 @pytest.mark.parametrize("width", WIDTHS, ids=str)
 def test_no_time_wraps_and_no_page_is_wider_than_the_screen(page: Page, console, tmp_path: Path, width: str):
     page.set_viewport_size({"width": WIDTHS[width], "height": 800})
     sign_in(page, console, "auditor")
-    broken, wide = {}, []
+    broken: dict[str, list[str]] = {}
+    wide: list[str] = []
     for name, path in PAGES.items():
-        assert page.goto(path).status == 200, path
-        page.screenshot(path=str(tmp_path / f"{name}-{width}.png"), full_page=True)
-        if found := page.evaluate(BROKEN_TIMES):
-            broken[name] = found
-        if page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth"):
-            wide.append(name)
+        read(page, path, tmp_path / f"{name}-{width}.png", name, broken, wide)
     assert broken == {}
     assert wide == []  # what does not fit scrolls inside its own box (a table's, the drawing's)
 

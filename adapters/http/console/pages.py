@@ -12,11 +12,13 @@ API's function (`session.need`), parses, calls one use case and renders a templa
 | ``/console/reconcile`` (upload a statement, download the report) | reconcile, ledger-wide |
 | ``/console/record`` (upload a feed: the console's only write) | record, ledger-wide |
 | ``/console/chain``: the hash chain's state (verified head, position, last seal and checkpoint) | verify, ledger-wide |
+
+The refund center's pages (a customer's Refunds page, a refund's page, support's queue) are
+`adapters.http.console.refunds`; what both modules share is `adapters.http.console.common`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,35 +27,16 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.formats import chain, output, tables, timeline_html
 from adapters.formats.errors import BadFeed, BadInput
-from adapters.http import bodies, params
 from adapters.http.auth import AppDep, check_visible, may, narrowed_to
 from adapters.http.console import chart, session
+from adapters.http.console.common import context, instant, read_form
 from adapters.http.console.rendering import local, page
 from adapters.services import feeds, jobs, keys, listings, queries
-from adapters.services.keys import Principal
 from adapters.services.overview import account_overview
 from domain.errors import LedgerError
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 SEARCH_LIMIT = 50
-SMALL_FORM = 4096  # bytes: a form read before any key is checked (a key is 60 characters, a CSRF token 64)
-
-
-def _context(request: Request, who: Principal, token: str, **values: Any) -> dict[str, Any]:
-    whole = not who.accounts
-    nav = {"search": True, "reconcile": may(who, "reconcile") and whole, "record": may(who, "record") and whole,
-           "chain": may(who, "verify") and whole}
-    return {"who": who, "csrf": token, "nav": nav, "may_read": may(who, "read"), **values}
-
-
-def _instant(name: str, value: str | None, errors: list[str]) -> datetime | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        return params.instant(name, value.strip())
-    except BadInput as e:
-        errors.append(str(e))
-        return None
 
 
 def _mode(mode: str, errors: list[str], policy: str | None) -> str:
@@ -63,15 +46,6 @@ def _mode(mode: str, errors: list[str], policy: str | None) -> str:
     except BadInput as e:
         errors.append(str(e))  # the form's field: mode
         return "auto"
-
-
-async def _form(request: Request, *, small: bool = False) -> Any:
-    """The form, read through the API's one size-checked reader (`bodies.read_within`, a chunked body too):
-    within ``max_body``, or (``small``: the sign-in and sign-out forms, read before any key is checked) within
-    `SMALL_FORM`; 413 past it."""
-    limit = request.app.state.http_settings.max_body
-    await bodies.read_within(request, min(limit, SMALL_FORM) if small else limit)
-    return await request.form(max_part_size=limit)
 
 
 # ----- signing in and out -----
@@ -88,7 +62,7 @@ def sign_in_page(request: Request, app: AppDep, signed_out: str | None = None) -
 
 @router.post("/sign-in")
 async def sign_in(request: Request, app: AppDep) -> Response:
-    form = await _form(request, small=True)
+    form = await read_form(request, small=True)
     session.check_sign_in_token(request, form)
     key = form.get("key")
     who = await run_in_threadpool(keys.authenticate, app, key.strip()) if isinstance(key, str) else None
@@ -103,7 +77,8 @@ async def sign_in(request: Request, app: AppDep) -> Response:
 
 @router.post("/sign-out")
 async def sign_out(request: Request, app: AppDep) -> Response:
-    session.check_csrf(request, await _form(request, small=True))  # the token is the session key's own: no store read
+    form = await read_form(request, small=True)
+    session.check_csrf(request, form)  # the token is the session key's own: no store read
     answer = RedirectResponse("/console/sign-in?signed_out=bye", status_code=303)
     session.end(answer, request)
     return answer
@@ -115,11 +90,11 @@ async def sign_out(request: Request, app: AppDep) -> Response:
 def home(request: Request, app: AppDep, q: str = "") -> Response:
     who, token = session.need(request, app)
     if not may(who, "customer"):
-        return page(request, "search.html", **_context(request, who, token, q=q, found=None, refunds=None))
+        return page(request, "search.html", **context(request, who, token, q=q, found=None, refunds=None))
     found = listings.search(app, q[:200], limit=SEARCH_LIMIT, accounts=narrowed_to(who))
     zone, note = output.one_zone(output.calendar_tz(product=r.product) for r in found.instances)
     refunds = None if may(who, "read") else listings.refunds(app, accounts=narrowed_to(who), limit=SEARCH_LIMIT)
-    return page(request, "search.html", **_context(request, who, token, q=q, found=found, refunds=refunds,
+    return page(request, "search.html", **context(request, who, token, q=q, found=found, refunds=refunds,
                                                     limit=SEARCH_LIMIT, zone=zone, note=note))
 
 
@@ -132,7 +107,7 @@ def instance_page(request: Request, app: AppDep, instance: str, at: str | None =
     who, token = session.need(request, app, "customer")
     check_visible(app, who, [instance])
     errors: list[str] = []
-    t, k = _instant("at", at, errors), _instant("known_at", known_at, errors)
+    t, k = instant("at", at, errors), instant("known_at", known_at, errors)
     k = k or app.now()
     t = t or k
     tl = queries.timeline(app, instance, t, k)
@@ -151,7 +126,7 @@ def instance_page(request: Request, app: AppDep, instance: str, at: str | None =
     values = {"at": at if errors and at else local(t, zone, exact=bool(at or known_at)),
               "known_at": known_at if errors and known_at else local(k, zone, exact=bool(known_at)), "mode": mode}
     return page(request, "instance.html", status=422 if errors else 200,
-                **_context(request, who, token, instance=instance, zone=zone, tl=tl.as_json(), drawing=drawing,
+                **context(request, who, token, instance=instance, zone=zone, tl=tl.as_json(), drawing=drawing,
                            modes=modes, quote=quote, quote_error=quote_error, not_yet=not_yet, errors=errors,
                            values=values,
                            account=listings.instance_account(app, instance)))
@@ -162,11 +137,11 @@ def history_page(request: Request, app: AppDep, instance: str, known_at: str | N
     who, token = session.need(request, app, "customer")
     check_visible(app, who, [instance])
     errors: list[str] = []
-    k = _instant("known_at", known_at, errors) or app.now()
+    k = instant("known_at", known_at, errors) or app.now()
     h = queries.history(app, instance, k)
     zone = h.zone  # the instance's policy's business time zone (None: UTC, said so)
     return page(request, "history.html", status=422 if errors else 200,
-                **_context(request, who, token, instance=instance, zone=zone, history=h, errors=errors,
+                **context(request, who, token, instance=instance, zone=zone, history=h, errors=errors,
                            unverified_note=chain.UNVERIFIED_NOTE, values={"known_at": known_at if errors and known_at
                                    else local(k, zone, exact=bool(known_at))}))
 
@@ -177,7 +152,7 @@ def diff_page(request: Request, app: AppDep, instance: str, at: str | None = Non
     who, token = session.need(request, app, "read")
     check_visible(app, who, [instance])
     errors: list[str] = []
-    t, k1, k2 = _instant("at", at, errors), _instant("known_at", known_at, errors), _instant("vs", vs, errors)
+    t, k1, k2 = instant("at", at, errors), instant("known_at", known_at, errors), instant("vs", vs, errors)
     policy = queries.instance_policy(app, instance)
     modes = queries.quote_modes(policy)  # the instance's policy's
     mode = _mode(mode, errors, policy)
@@ -192,7 +167,7 @@ def diff_page(request: Request, app: AppDep, instance: str, at: str | None = Non
     zone = listings.instance_zone(app, instance)  # one zone for the page: the instance's policy's
     values = {"at": at or "", "known_at": known_at or "", "vs": vs or "", "mode": mode}
     return page(request, "diff.html", status=422 if errors else 200,
-                **_context(request, who, token, instance=instance, zone=zone, result=result, modes=modes,
+                **context(request, who, token, instance=instance, zone=zone, result=result, modes=modes,
                            diff_error=diff_error, errors=errors, values=values))
 
 
@@ -202,12 +177,12 @@ def diff_page(request: Request, app: AppDep, instance: str, at: str | None = Non
 def account_page(request: Request, app: AppDep, account: str, known_at: str | None = None) -> Response:
     who, token = session.need(request, app, "customer")
     errors: list[str] = []
-    k = _instant("known_at", known_at, errors) or app.now()
+    k = instant("known_at", known_at, errors) or app.now()
     overview = account_overview(app, account, k, accounts=narrowed_to(who))
     # one zone for the page: its instances' policies' business time zone if they share one, else UTC (said so)
     zone, note = output.one_zone(output.calendar_tz(product=r.product) for r in overview.instances)
     return page(request, "account.html", status=422 if errors else 200,
-                **_context(request, who, token, account=account, overview=overview, zone=zone, note=note,
+                **context(request, who, token, account=account, overview=overview, zone=zone, note=note,
                            charts=chart.ledger_charts(overview.ledger), errors=errors,
                            values={"known_at": known_at if errors and known_at
                                    else local(k, zone, exact=bool(known_at))}))
@@ -229,7 +204,7 @@ def chain_page(request: Request, app: AppDep) -> Response:
     report = result.as_json()
     first = report["first_problem"]
     cps = report.get("checkpoints")
-    return page(request, "chain.html", **_context(
+    return page(request, "chain.html", **context(
         request, who, token, report=report, problem=chain.problem_lines(first) if first else [],
         checkpoints_file=path, checkpoints_error=error, last_checkpoint=cps["results"][-1] if cps else None))
 
@@ -239,11 +214,11 @@ def chain_page(request: Request, app: AppDep) -> Response:
 @router.get("/reconcile")
 def reconcile_page(request: Request, app: AppDep) -> Response:
     who, token = session.need(request, app, "reconcile", whole=True)
-    return page(request, "reconcile.html", **_context(request, who, token, result=None, statement=None, error=None))
+    return page(request, "reconcile.html", **context(request, who, token, result=None, statement=None, error=None))
 
 
 async def _statement(request: Request) -> tuple[dict[str, Any], str]:
-    form = await _form(request)
+    form = await read_form(request)
     session.check_csrf(request, form)
     upload = form.get("statement")
     data = await upload.read() if hasattr(upload, "read") else (upload or "").encode()
@@ -262,8 +237,8 @@ async def reconcile(request: Request, app: AppDep) -> Response:
         result = await run_in_threadpool(jobs.reconcile, app, text)
     except BadInput as e:
         return page(request, "reconcile.html", status=422,
-                    **_context(request, who, token, result=None, statement=None, error=str(e)))
-    return page(request, "reconcile.html", **_context(request, who, token, result=result, statement=text, error=None))
+                    **context(request, who, token, result=None, statement=None, error=str(e)))
+    return page(request, "reconcile.html", **context(request, who, token, result=result, statement=text, error=None))
 
 
 @router.post("/reconcile/report")
@@ -282,13 +257,13 @@ async def reconcile_report(request: Request, app: AppDep) -> Response:
 @router.get("/record")
 def record_page(request: Request, app: AppDep) -> Response:
     who, token = session.need(request, app, "record", whole=True)
-    return page(request, "record.html", **_context(request, who, token, result=None, error=None))
+    return page(request, "record.html", **context(request, who, token, result=None, error=None))
 
 
 @router.post("/record")
 async def record(request: Request, app: AppDep) -> Response:
     who, token = await run_in_threadpool(session.need, request, app, "record", whole=True)
-    form = await _form(request)
+    form = await read_form(request)
     session.check_csrf(request, form)
     upload = form.get("feed")
     data = await upload.read() if hasattr(upload, "read") else (upload or "").encode()
@@ -297,6 +272,6 @@ async def record(request: Request, app: AppDep) -> Response:
                                          preserve_recorded_at=form.get("preserve_recorded_at") == "on", actor=who.actor)
     except (BadInput, LedgerError) as e:  # a feed's every bad line (BadFeed), listed
         error, lines = (e.summary, [str(p) for p in e.problems]) if isinstance(e, BadFeed) else (str(e), [])
-        return page(request, "record.html", status=422, **_context(request, who, token, result=None, error=error,
+        return page(request, "record.html", status=422, **context(request, who, token, result=None, error=error,
                                                                   bad_lines=lines))
-    return page(request, "record.html", **_context(request, who, token, result=result.as_json(), error=None))
+    return page(request, "record.html", **context(request, who, token, result=result.as_json(), error=None))

@@ -25,6 +25,7 @@ _MOVED = ("Purchased", "Renewed", "Upgraded", "Downgraded", "BillingModeChanged"
           "DiskMounted", "DiskUnmounted", "KdrdsAssociated", "KdrdsDeleted")
 
 ABOUT = About(NAME, products=None, modes=MODES, feed="domain.policies.kingsoft.feed",
+              asks=("mode", "exception_report", "reason"),  # a console application (K-S4; K-E1's report)
               # its events were nested in Instance
               former_topics={f"domain.instance:Instance.{c}": f"domain.policies.kingsoft.events:{c}"
                              for c in _MOVED})

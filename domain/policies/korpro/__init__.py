@@ -30,6 +30,7 @@ def policy_book_id() -> uuid.UUID:
 
 ABOUT = About(NAME, products=frozenset({PRODUCT}),
               modes=REASONS,  # a request names its reason
+              asks=("reason", "invoice", "email", "explanation"),  # P-R1
               prefetch=(policy_book_id(),), feed="domain.policies.korpro.feed",
               # its module until the policies moved into folders
               former_topics={"domain.korpro": "domain.policies.korpro.subscription"})
