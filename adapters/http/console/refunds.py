@@ -94,6 +94,7 @@ def _refunds_page(request: Request, app: App, who: Principal, token: str, status
     now = datetime.fromisoformat(listing["known_at"])
     for row in listing["instances"]:
         row["asks"] = refund_center.request_fields(row["policy"])
+        row["zone"] = output.calendar_tz(product=row["product"])  # an instance's own times in its business zone
         for w in row["windows"]:
             w["closed"] = datetime.fromisoformat(w["end"]) <= now
     zone, note = output.one_zone(output.calendar_tz(product=r["product"]) for r in listing["instances"])
