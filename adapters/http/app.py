@@ -13,7 +13,7 @@ from fastapi_offline import FastAPIOffline
 
 from adapters import services
 from adapters.bootstrap import App, Settings, bootstrap
-from adapters.http import console, finance, keys, problems, reads, refunds, writes
+from adapters.http import changes, console, finance, keys, problems, reads, refunds, writes
 from adapters.http.auth import AppDep, RateLimit
 from adapters.http.headers import SecurityHeaders
 from adapters.http.settings import HttpSettings
@@ -45,7 +45,7 @@ def create_app(app: App | None = None, http: HttpSettings | None = None) -> Fast
     api.state.limiter = RateLimit(http.rate) if http.rate else None
     problems.install(api)
     api.add_middleware(SecurityHeaders)  # nosniff on every answer, the docs pages' CSP (adapters.http.headers)
-    for module in (writes, reads, refunds, finance, keys):
+    for module in (writes, reads, refunds, finance, keys, changes):
         api.include_router(module.router)
     console.install(api)  # the web console under /console (after problems: its error pages wrap the API's)
 

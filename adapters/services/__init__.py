@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names below, for type checkers; at run time each submodule loads on first use
     from adapters.services.anchors import Audit, KeyPair, Made, Refused, checkpoint, keygen
+    from adapters.services.changes import ChangePage, changes
     from adapters.services.feeds import record_feed
     from adapters.services.jobs import EXPORTS, Projected, Reconciliation, export, project, reconcile
     from adapters.services.journal import JOURNAL_FORMATS, Journal, TrialBalance, journal, trial_balance, write_journal
@@ -93,7 +94,7 @@ __all__ = [
     "revoke_key",
     "AccountOverview", "UnknownAccount", "account_overview", "Found", "instance", "instance_account",
     "instance_zone", "search",
-    "Audit", "KeyPair", "Made", "Refused", "checkpoint", "keygen",
+    "Audit", "KeyPair", "Made", "Refused", "checkpoint", "keygen", "ChangePage", "changes",
     "JOURNAL_FORMATS", "Journal", "TrialBalance", "journal", "trial_balance", "write_journal",
     "EXPORTS", "OPEN_REFUND_STATES", "AccountRow", "History", "InstanceRow", "InstanceScenario", "LedgerScenario",
     "Projected", "Reconciliation", "RecordResult", "RefundListing", "Timeline", "Totals", "accounts",
@@ -108,6 +109,7 @@ __all__ = [
 
 _HOME = {  # each exported name -> the submodule that defines it (imported on first use, PEP 562)
     **dict.fromkeys(("Audit", "KeyPair", "Made", "Refused", "checkpoint", "keygen"), "anchors"),
+    **dict.fromkeys(("ChangePage", "changes"), "changes"),
     "record_feed": "feeds",
     **dict.fromkeys(("EXPORTS", "Projected", "Reconciliation", "export", "project", "reconcile"), "jobs"),
     **dict.fromkeys(("JOURNAL_FORMATS", "Journal", "TrialBalance", "journal", "trial_balance", "write_journal"),

@@ -61,6 +61,7 @@ ENDPOINTS = [
              body=(__import__("tests.http.conftest", fromlist=["purchase"]).purchase("race-0", "race") + "\n")),
     Endpoint("instances", "GET", "/v1/instances?account={a}", "customer-read", "listing"),  # issue 25, item 14
     Endpoint("accounts", "GET", "/v1/accounts", "read", "listing"),
+    Endpoint("events", "GET", "/v1/events?limit=1", "customer-read", "listing"),  # issue 29: filtered to accounts
     Endpoint("refunds", "GET", "/v1/refunds?account={a}", "customer-read", "listing"),
     Endpoint("quote", "GET", "/v1/instances/{i}/quote?{q}", "customer-read", "instance"),
     Endpoint("quote with", "GET", f"/v1/instances/kec-1/quote?{AT}&with={{w}}", "customer-read", "with", ok=422),
