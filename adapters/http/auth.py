@@ -37,9 +37,10 @@ from adapters.services.keys import Principal, authenticate
 #   escalate  POST /v1/refunds/{r}/escalation (a customer: its accounts' refunds only)
 #   decide    POST /v1/refunds/{r}/decision, /escalation-decision, /completion, /rejection (staff)
 #   verify, what-if, reconcile, export, keys   one function each
+#   metrics   GET /metrics (issue 29: admin only)
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset({"customer", "read", "record", "apply", "escalate", "decide", "verify", "what-if",
-                        "reconcile", "export", "keys"}),
+                        "reconcile", "export", "keys", "metrics"}),
     "recorder": frozenset({"record", "apply"}),
     "finance": frozenset({"customer", "read", "verify", "what-if", "reconcile", "export"}),
     "auditor": frozenset({"customer", "read", "verify"}),
@@ -99,6 +100,7 @@ WhatIf = Annotated[Principal, Security(authorized, scopes=["what-if"])]
 Reconciler = Annotated[Principal, Security(authorized, scopes=["reconcile"])]
 Exporter = Annotated[Principal, Security(authorized, scopes=["export"])]
 KeyAdmin = Annotated[Principal, Security(authorized, scopes=["keys"])]
+Watcher = Annotated[Principal, Security(authorized, scopes=["metrics"])]
 Applicant = Annotated[Principal, Security(authorized, scopes=["apply"])]
 Escalator = Annotated[Principal, Security(authorized, scopes=["escalate"])]
 Decider = Annotated[Principal, Security(authorized, scopes=["decide"])]

@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time each submod
         refunds,
         search,
     )
+    from adapters.services.observe import Figures, figures
     from adapters.services.overview import AccountOverview, UnknownAccount, account_overview
     from adapters.services.queries import (
         History,
@@ -94,7 +95,7 @@ __all__ = [
     "revoke_key",
     "AccountOverview", "UnknownAccount", "account_overview", "Found", "instance", "instance_account",
     "instance_zone", "search",
-    "Audit", "KeyPair", "Made", "Refused", "checkpoint", "keygen", "ChangePage", "changes",
+    "Audit", "KeyPair", "Made", "Refused", "checkpoint", "keygen", "ChangePage", "changes", "Figures", "figures",
     "JOURNAL_FORMATS", "Journal", "TrialBalance", "journal", "trial_balance", "write_journal",
     "EXPORTS", "OPEN_REFUND_STATES", "AccountRow", "History", "InstanceRow", "InstanceScenario", "LedgerScenario",
     "Projected", "Reconciliation", "RecordResult", "RefundListing", "Timeline", "Totals", "accounts",
@@ -110,6 +111,7 @@ __all__ = [
 _HOME = {  # each exported name -> the submodule that defines it (imported on first use, PEP 562)
     **dict.fromkeys(("Audit", "KeyPair", "Made", "Refused", "checkpoint", "keygen"), "anchors"),
     **dict.fromkeys(("ChangePage", "changes"), "changes"),
+    **dict.fromkeys(("Figures", "figures"), "observe"),
     "record_feed": "feeds",
     **dict.fromkeys(("EXPORTS", "Projected", "Reconciliation", "export", "project", "reconcile"), "jobs"),
     **dict.fromkeys(("JOURNAL_FORMATS", "Journal", "TrialBalance", "journal", "trial_balance", "write_journal"),

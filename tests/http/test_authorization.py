@@ -14,7 +14,7 @@ from tests.http.conftest import OTHER, OWN, ROLES
 # customer, its own), decide (support: decide, reject, complete, decide escalations; every read).
 RULES = {
     "admin": {"record", "customer-read", "read", "verify", "what-if", "reconcile", "export", "keys", "apply",
-              "escalate", "decide"},
+              "escalate", "decide", "metrics"},
     "recorder": {"record", "apply"},
     "finance": {"customer-read", "read", "verify", "what-if", "reconcile", "export"},
     "auditor": {"customer-read", "read", "verify"},
@@ -79,6 +79,7 @@ ENDPOINTS = [
     Endpoint("export", "GET", "/v1/exports/refunds?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z",
              "export", "ledger"),
     Endpoint("keys", "GET", "/v1/keys", "keys", "ledger"),
+    Endpoint("metrics", "GET", "/metrics", "metrics", "ledger"),  # issue 29: an unnarrowed admin key only
     Endpoint("me instances", "GET", "/v1/me/instances", "customer-read", "mine"),
     Endpoint("refund request", "POST", "/v1/instances/{i}/refund-requests", "apply", "instance", body=BAD, ok=422),
     Endpoint("decision", "POST", "/v1/refunds/{r}/decision", "decide", "refund", body=BAD, ok=422),
