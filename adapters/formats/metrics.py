@@ -62,13 +62,11 @@ class _Figures:
         for policy, state, n in f.refunds:
             refunds.add_metric([policy, state], n)
         yield refunds
-        webhooks = getattr(f, "webhooks", None)
-        if webhooks is not None:
-            lag = GaugeMetricFamily("billing_ledger_webhook_lag_positions", "Positions of the log a webhook "
-                                    "subscription has not been sent yet", labels=["subscription"])
-            for subscription, position in webhooks:
-                lag.add_metric([subscription], max(0, f.head - position))
-            yield lag
+        lag = GaugeMetricFamily("billing_ledger_webhook_lag_positions", "Positions of the log a webhook "
+                                "subscription has not been sent yet", labels=["subscription"])
+        for subscription, position in f.webhooks:
+            lag.add_metric([subscription], max(0, f.head - position))
+        yield lag
 
 
 class _Counted:

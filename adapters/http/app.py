@@ -14,7 +14,7 @@ from fastapi_offline import FastAPIOffline
 from adapters import services
 from adapters.bootstrap import App, Settings, bootstrap
 from adapters.formats import metrics
-from adapters.http import changes, console, finance, keys, problems, reads, refunds, writes
+from adapters.http import changes, console, finance, keys, problems, reads, refunds, webhooks, writes
 from adapters.http.auth import AppDep, RateLimit, Unnarrowed, Watcher
 from adapters.http.headers import SecurityHeaders
 from adapters.http.observe import Observe, install_log
@@ -50,7 +50,7 @@ def create_app(app: App | None = None, http: HttpSettings | None = None) -> Fast
     if http.access_log:
         install_log()
     api.add_middleware(Observe, log_requests=http.access_log)  # outermost: metrics, request id, JSON log line
-    for module in (writes, reads, refunds, finance, keys, changes):
+    for module in (writes, reads, refunds, finance, keys, changes, webhooks):
         api.include_router(module.router)
     console.install(api)  # the web console under /console (after problems: its error pages wrap the API's)
 

@@ -13,6 +13,7 @@ import glob
 import os
 import socket
 import tempfile
+import threading
 from typing import Any
 
 import uvicorn
@@ -27,7 +28,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--fd", type=int)
+    parser.add_argument("--webhooks", action="store_true")
     args = parser.parse_args(argv)
+    if args.webhooks:
+        deliver()
     # uvicorn's own access line is replaced by the JSON line of adapters.http.observe
     options: dict[str, Any] = {"factory": True, "server_header": False, "log_level": "info", "proxy_headers": False,
                                "access_log": False}
@@ -38,6 +42,18 @@ def main(argv: list[str] | None = None) -> None:
         return
     sock = socket.socket(fileno=args.fd)
     uvicorn.Server(uvicorn.Config(APP, **options)).run(sockets=[sock])
+
+
+def deliver() -> threading.Event:
+    """The webhook deliverer (`adapters.services.deliverer`, its default schedule) on a thread of this process:
+    one deliverer whatever the number of workers (this process is uvicorn's supervisor then); its own App."""
+    from adapters import services
+    from adapters.bootstrap import Settings, bootstrap
+
+    stop = threading.Event()
+    app = bootstrap(Settings.resolve())
+    threading.Thread(target=services.run_deliverer, args=(app, stop), name="webhooks", daemon=True).start()
+    return stop
 
 
 def metrics_dir() -> str:
