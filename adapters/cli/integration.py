@@ -104,8 +104,8 @@ def webhooks_remove_cmd(subscription: Id, as_json: Json = False) -> None:
 
 
 @webhooks.command("deliveries")
-def webhooks_deliveries_cmd(subscription: Id, limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 20,
-                            as_json: Json = False) -> None:
+def webhooks_deliveries_cmd(subscription: Id, limit: Annotated[int, typer.Option(
+        "--limit", min=1, max=1000, help="the newest this many rows")] = 20, as_json: Json = False) -> None:
     """The subscription's delivery log, newest first: each attempt, its status or error, the next try."""
     log = services.webhook_deliveries(application(), subscription, limit)
     _show(log, as_json, [f"{d['at']} {d['outcome']} {d['message']} {d['type']} attempt {d['attempt']} "
