@@ -86,7 +86,7 @@ def webhooks_add_cmd(
     """Subscribe a URL and print its signing secret, once."""
     wanted = [t.strip() for given in types or [] for t in given.split(",") if t.strip()]
     made = services.add_subscription(application(), url, wanted, accounts or [], after, from_start=from_start)
-    _show(made.as_json(), as_json, [_line(made), "its signing secret, shown only now:", made.secret or ""])
+    _show(made.as_json(), as_json, [_line(made), "its signing secret, shown only now:", made.secret])
 
 
 @webhooks.command("list")

@@ -14,7 +14,6 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,32 +44,24 @@ class UnknownSubscription(UnknownInstance):
 
 
 @dataclass(frozen=True)
-class Subscription:
-    id: str
-    url: str
-    types: tuple[str, ...]
-    accounts: tuple[str, ...]
-    position: int
-    pending: str | None
-    attempts: int
-    next_try_at: datetime | None
-    created_at: datetime
-    created_by: str
-    secret: str | None = None  # only in the answer that made it
+class Subscription(store.Subscription):
+    """A subscription as the use cases answer it: its secret in the JSON only when ``reveal`` (the answer that
+    made it)."""
+
+    reveal: bool = False
 
     def as_json(self) -> dict[str, Any]:
         shown = {"id": self.id, "url": self.url, "types": list(self.types), "accounts": list(self.accounts),
                  "position": self.position, "pending": self.pending, "attempts": self.attempts,
                  "next_try_at": self.next_try_at.isoformat() if self.next_try_at else None,
                  "created_at": self.created_at.isoformat(), "created_by": self.created_by}
-        if self.secret is not None:
+        if self.reveal:
             shown["secret"] = self.secret
         return shown
 
 
-def _shown(s: store.Subscription, secret: str | None = None) -> Subscription:
-    return Subscription(s.id, s.url, s.types, s.accounts, s.position, s.pending, s.attempts, s.next_try_at,
-                        s.created_at, s.created_by, secret)
+def _shown(s: store.Subscription, reveal: bool = False) -> Subscription:
+    return Subscription(**vars(s), reveal=reveal)
 
 
 def check_url(url: str) -> str:
@@ -101,7 +92,7 @@ def add_subscription(app: App, url: str, types: Sequence[str] = (), accounts: Se
     made = store.Subscription("wh_" + secrets.token_hex(8), url, wanted, tuple(dict.fromkeys(accounts)), secret,
                               position, None, 0, None, app.now(), actor or local_actor(), None)
     store.add(app.readmodels, made)
-    return _shown(made, secret)
+    return _shown(made, reveal=True)
 
 
 def list_subscriptions(app: App) -> list[Subscription]:

@@ -14,7 +14,7 @@ from tests.http.conftest import OTHER, OWN, ROLES
 # customer, its own), decide (support: decide, reject, complete, decide escalations; every read).
 RULES = {
     "admin": {"record", "customer-read", "read", "verify", "what-if", "reconcile", "export", "keys", "apply",
-              "escalate", "decide", "metrics"},
+              "escalate", "decide", "metrics", "webhooks"},
     "recorder": {"record", "apply"},
     "finance": {"customer-read", "read", "verify", "what-if", "reconcile", "export"},
     "auditor": {"customer-read", "read", "verify"},
@@ -80,6 +80,8 @@ ENDPOINTS = [
              "export", "ledger"),
     Endpoint("keys", "GET", "/v1/keys", "keys", "ledger"),
     Endpoint("metrics", "GET", "/metrics", "metrics", "ledger"),  # issue 29: an unnarrowed admin key only
+    Endpoint("webhooks", "GET", "/v1/webhooks", "webhooks", "ledger"),
+    Endpoint("webhook add", "POST", "/v1/webhooks", "webhooks", "ledger", body=BAD, ok=422),
     Endpoint("me instances", "GET", "/v1/me/instances", "customer-read", "mine"),
     Endpoint("refund request", "POST", "/v1/instances/{i}/refund-requests", "apply", "instance", body=BAD, ok=422),
     Endpoint("decision", "POST", "/v1/refunds/{r}/decision", "decide", "refund", body=BAD, ok=422),
