@@ -198,3 +198,36 @@ def test_the_cli_manages_subscriptions_and_serve_webhooks_delivers(tmp_path):
         assert gone.returncode == 0, gone.stderr
         again = subprocess.run([*cli, "remove", made["id"]], capture_output=True, text=True, env=env(), timeout=60)
         assert again.returncode == 2 and "no webhook subscription" in again.stderr
+
+
+def test_a_resend_tries_the_waiting_message_now_or_sends_again_after_a_cursor_under_the_same_ids(server):
+    account = f"again-{uuid.uuid4().hex[:6]}"
+    start = head(server)
+    slow = ("--retry-base", "600", "--retry-cap", "600", "--timeout", "1")
+    with receiving(plan=[500]) as receiver:
+        made = subscribe(server, receiver.url, accounts=[account], types=["order.recorded"])
+        receiver.secret = made["secret"]
+        record_lines(server, [purchase(f"{account}-{i}", account) for i in range(2)])
+        facts = expected(server, account, start)
+        once = [str(EXE), "--db", server.db, "webhooks", "run", "--once", *slow]
+        assert subprocess.run(once, env=env(), timeout=120).returncode == 0
+        waiting = server.get("/v1/webhooks", "admin").json()["webhooks"]
+        mine = next(s for s in waiting if s["id"] == made["id"])
+        assert mine["pending"] == f"msg_{facts[0]['position']}" and mine["attempts"] == 1 and mine["next_try_at"]
+        assert subprocess.run(once, env=env(), timeout=120).returncode == 0  # not due for ten minutes
+        assert len(receiver.got) == 1
+        got = server.post(f"/v1/webhooks/{made['id']}/resend", "admin", json={})
+        assert got.status_code == 200 and got.json()["pending"] is None, got.text
+        assert subprocess.run(once, env=env(), timeout=120).returncode == 0
+        assert [r.id for r in receiver.accepted()] == [f"msg_{f['position']}" for f in facts]
+        done = subprocess.run([str(EXE), "--db", server.db, "webhooks", "resend", made["id"], "--after", start],
+                              capture_output=True, text=True, env=env(), timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert subprocess.run(once, env=env(), timeout=120).returncode == 0
+        ids = [r.id for r in receiver.got if r.status == 200]
+        assert ids == [f"msg_{f['position']}" for f in facts] * 2  # the same messages again, same ids
+        assert len({r.body for r in receiver.got if r.id == ids[0]}) == 1
+        log = server.get(f"/v1/webhooks/{made['id']}/deliveries", "admin").json()["deliveries"]
+        assert [r["outcome"] for r in reversed(log)] == ["failed", "resend", "delivered", "delivered", "resend",
+                                                          "delivered", "delivered"]
+        server.request("DELETE", f"/v1/webhooks/{made['id']}", "admin")
