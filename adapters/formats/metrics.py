@@ -67,6 +67,10 @@ class _Figures:
         for subscription, position in f.webhooks:
             lag.add_metric([subscription], max(0, f.head - position))
         yield lag
+        if f.verification_age is not None:
+            yield GaugeMetricFamily("billing_ledger_chain_verification_age_seconds", "Seconds since the last "
+                                    "checkpoint (billing-ledger checkpoint verifies the chain, then appends one) "
+                                    "in the operator's file, BILLING_LEDGER_CHECKPOINTS", value=f.verification_age)
 
 
 class _Counted:

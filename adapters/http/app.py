@@ -67,7 +67,7 @@ def create_app(app: App | None = None, http: HttpSettings | None = None) -> Fast
     @api.get("/metrics", tags=["health"], summary="Prometheus metrics (an admin key)", response_class=Response,
              responses={200: {"content": {"text/plain": {}}}, **problems.responses(401, 403, 429)})
     def metrics_text(app: AppDep, who: Watcher, whole: Unnarrowed) -> Response:
-        return Response(metrics.exposition(services.figures(app)), media_type=metrics.CONTENT_TYPE)
+        return Response(metrics.exposition(services.figures(app, http.checkpoints)), media_type=metrics.CONTENT_TYPE)
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:

@@ -95,7 +95,13 @@ def logged(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("logged")
     db = store_url("sqlite", workdir)
     made = seed(db)
-    with serving(db, workdir, env={"BILLING_LEDGER_HTTP_ACCESS_LOG": "true"}) as s:
+    env = {k: v for k, v in os.environ.items() if k != "BILLING_LEDGER_DB"}
+    for args in (("keygen", "--out", "ledger.key"), ("checkpoint", "--key", "ledger.key", "--file", "cp.jsonl")):
+        done = subprocess.run([str(EXE), "--db", db, *args], cwd=workdir, env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+    with serving(db, workdir, env={"BILLING_LEDGER_HTTP_ACCESS_LOG": "true",
+                                   "BILLING_LEDGER_CHECKPOINTS": str(workdir / "cp.jsonl")}) as s:
         s.keys = made
         yield s
 
@@ -124,6 +130,13 @@ def test_one_json_line_per_request_with_its_id_echoed_and_the_keys_id_never_its_
     text = logged.log.read_text()
     assert all(secret not in text for secret in logged.keys.values())
     assert '"GET /v1/instances' not in text  # uvicorn's own access line is replaced, not doubled
+
+
+def test_the_age_of_the_last_verification_is_the_operators_last_checkpoints(logged, server):
+    """``checkpoint`` verifies the chain, then appends a signed line: its ``made_at`` is the last verification."""
+    age = value(scrape(logged), "billing_ledger_chain_verification_age_seconds")
+    assert 0 < age < 600
+    assert "billing_ledger_chain_verification_age_seconds" not in scrape(server)  # no checkpoint file set
 
 
 def free_port() -> int:

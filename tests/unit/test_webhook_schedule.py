@@ -6,7 +6,7 @@ from adapters.services.deliverer import Schedule
 
 def test_the_first_retry_comes_within_ten_seconds_by_default_and_each_wait_doubles_up_to_the_cap():
     s = Schedule()
-    assert all(s.delay(1, lambda: r) <= 10 for r in (0.0, 0.5, 0.999999))
+    assert all(s.delay(1, lambda r=r: r) <= 10 for r in (0.0, 0.5, 0.999999))
     highest = [s.delay(n, lambda: 0.999999) for n in range(1, 16)]
     assert highest == sorted(highest) and max(highest) <= s.cap
     assert [round(s.delay(n, lambda: 0.0), 6) for n in range(1, 5)] == [2.5, 5.0, 10.0, 20.0]
