@@ -133,13 +133,16 @@ def webhooks_run_cmd(
                                                                               "answer")] = 10.0,
     overdue_every: Annotated[float, typer.Option("--overdue-every", min=0.1, help="seconds between looks for "
                                                                                   "refunds past a deadline")] = 60.0,
+    lease: Annotated[float, typer.Option("--lease", min=0.5, help="seconds another deliverer waits after this "
+                                                                  "one stopped renewing its lease")] = 30.0,
 ) -> None:
-    """Deliver: each subscription's messages in log order, signed, retried until a 2xx (until interrupted)."""
-    schedule = services.Schedule(retry_base, retry_cap, timeout, overdue_every)
+    """Deliver: each subscription's messages in log order, signed, retried until a 2xx (until interrupted);
+    one deliverer at a time (a second waits for the first's lease)."""
+    schedule = services.Schedule(retry_base, retry_cap, timeout, overdue_every, lease)
     app = application()
     if once:
-        services.find_overdue(app)
-        services.run_once(app, schedule)
+        if services.deliver_once(app, schedule) is None:
+            err.print("another deliverer holds the lease: nothing sent")
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

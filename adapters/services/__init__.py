@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the names below, for type checkers; at run time each submodule loads on first use
     from adapters.services.anchors import Audit, KeyPair, Made, Refused, checkpoint, keygen
     from adapters.services.changes import ChangePage, changes
-    from adapters.services.deliverer import Schedule, find_overdue, run_deliverer, run_once
+    from adapters.services.deliverer import Schedule, deliver_once, run_deliverer
     from adapters.services.feeds import record_feed
     from adapters.services.jobs import EXPORTS, Projected, Reconciliation, export, project, reconcile
     from adapters.services.journal import JOURNAL_FORMATS, Journal, TrialBalance, journal, trial_balance, write_journal
@@ -116,7 +116,7 @@ __all__ = [
     "UnknownRefund", "UnsubscribeList", "application", "refund_instance", "unsubscribe_list",
     "Who", "apply_for_refund", "complete_refund", "decide_escalation", "decide_refund", "escalate_refund",
     "reject_refund",
-    "Schedule", "find_overdue", "run_deliverer", "run_once", "Subscription", "UnknownSubscription",
+    "Schedule", "deliver_once", "run_deliverer", "Subscription", "UnknownSubscription",
     "add_subscription", "list_subscriptions", "remove_subscription", "resend", "webhook_deliveries",
 ]
 
@@ -140,7 +140,7 @@ _HOME = {  # each exported name -> the submodule that defines it (imported on fi
                     "refund_center"),
     **dict.fromkeys(("Who", "apply_for_refund", "complete_refund", "decide_escalation", "decide_refund",
                      "escalate_refund", "reject_refund"), "refund_steps"),
-    **dict.fromkeys(("Schedule", "find_overdue", "run_deliverer", "run_once"), "deliverer"),
+    **dict.fromkeys(("Schedule", "deliver_once", "run_deliverer"), "deliverer"),
     **dict.fromkeys(("Subscription", "UnknownSubscription", "add_subscription", "list_subscriptions",
                      "remove_subscription", "resend", "webhook_deliveries"), "webhooks"),
     **dict.fromkeys(("Exposure", "InstanceScenario", "LedgerExposure", "LedgerScenario", "Totals",

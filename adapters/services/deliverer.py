@@ -8,7 +8,9 @@ signed (Standard Webhooks: ``webhook-id``, ``webhook-timestamp``, ``webhook-sign
 other status, a timeout or no answer keeps it at the head of the line, to be tried again after an exponential
 back-off with jitter (`Schedule`). Nothing behind a waiting message is sent: messages arrive in log order,
 so in order per instance. A deliverer killed after a POST and before its commit sends that message again,
-under the same id: at least once; receivers drop the ids they have seen.
+under the same id: at least once; receivers drop the ids they have seen. One deliverer sends at a time
+(`Lease`): another waits until the lease is released or has expired (`Schedule.lease` seconds after a killed
+one's last renewal).
 
 ``refund.overdue``: every `Schedule.overdue_every` seconds the refunds past a deadline at the deliverer's
 clock (`adapters.services.queries.overdue`, K-L2; P-R2, P-R3, P-D1) are compared with the messages already
@@ -19,10 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
+import socket
 import threading
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,6 +56,7 @@ class Schedule:
     cap: float = 3600.0
     timeout: float = 10.0  # seconds to wait for the receiver's answer
     overdue_every: float = 60.0  # seconds between two looks for refunds past a deadline
+    lease: float = 30.0  # seconds a deliverer holds the lease past its last renewal (a killed one's, then free)
 
     def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
         return min(self.cap, self.base * 2 ** max(attempt - 1, 0)) * (0.5 + rand() / 2)
@@ -147,12 +153,41 @@ def find_overdue(app: App) -> int:
     return made
 
 
+class Lease:
+    """The deliverer's lease (`adapters.store.webhooks.claim`): held, renewed before every message, so that two
+    deliverers never send at once (``serve --webhooks`` and ``webhooks run`` on one ledger: the second waits)."""
+
+    def __init__(self, app: App, seconds: float) -> None:
+        self.app, self.seconds = app, seconds
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def hold(self) -> bool:
+        now = self.app.now()
+        return store.claim(self.app.readmodels, self.owner, now, now + timedelta(seconds=self.seconds))
+
+    def release(self) -> None:
+        store.release(self.app.readmodels, self.owner, self.app.now())
+
+
 def run_once(app: App, schedule: Schedule = Schedule(), send: Send = send_http,
-             rand: Callable[[], float] = random.random) -> int:
-    """One round over every subscription whose next try is due; returns how many messages were delivered."""
+             rand: Callable[[], float] = random.random, lease: Lease | None = None) -> int:
+    """One round over every subscription whose next try is due, while ``lease`` (default: a new one, released
+    after the round) is held; returns how many messages were delivered."""
+    own = lease is None
+    held = Lease(app, schedule.lease) if lease is None else lease
+    try:
+        return _round(app, schedule, send, rand, held)
+    finally:
+        if own:
+            held.release()
+
+
+def _round(app: App, schedule: Schedule, send: Send, rand: Callable[[], float], lease: Lease) -> int:
     delivered = 0
     for sub in store.all_subscriptions(app.readmodels):
         for _ in range(BATCH):
+            if not lease.hold():
+                return delivered
             fresh = store.get(app.readmodels, sub.id)
             if fresh is None or fresh.removed_at is not None:
                 break
@@ -164,14 +199,34 @@ def run_once(app: App, schedule: Schedule = Schedule(), send: Send = send_http,
     return delivered
 
 
+def deliver_once(app: App, schedule: Schedule = Schedule(), send: Send = send_http) -> int | None:
+    """One round, overdue refunds looked for first, under the lease; None when another deliverer holds it."""
+    lease = Lease(app, schedule.lease)
+    if not lease.hold():
+        return None
+    try:
+        find_overdue(app)
+        return run_once(app, schedule, send, lease=lease)
+    finally:
+        lease.release()
+
+
 def run_deliverer(app: App, stop: threading.Event, schedule: Schedule = Schedule(), poll: float = 1.0,
         send: Send = send_http) -> None:
-    """Deliver until ``stop`` is set: a round, then a pause of ``poll`` seconds when nothing was delivered."""
+    """Deliver until ``stop`` is set: a round, then a pause of ``poll`` seconds when nothing was delivered; the
+    lease is held throughout (another deliverer's: this one waits for it), released at the end."""
     looked: datetime | None = None
-    while not stop.is_set():
-        now = app.now()
-        if looked is None or (now - looked).total_seconds() >= schedule.overdue_every:
-            find_overdue(app)
-            looked = now
-        if not run_once(app, schedule, send):
-            stop.wait(poll)
+    lease = Lease(app, schedule.lease)
+    try:
+        while not stop.is_set():
+            if not lease.hold():
+                stop.wait(poll)
+                continue
+            now = app.now()
+            if looked is None or (now - looked).total_seconds() >= schedule.overdue_every:
+                find_overdue(app)
+                looked = now
+            if not run_once(app, schedule, send, lease=lease):
+                stop.wait(poll)
+    finally:
+        lease.release()

@@ -7,6 +7,7 @@ own `MetaData`: ``project --rebuild`` never drops them). docs/webhooks.md.
   next. Removing a subscription stamps ``removed_at`` (its log stays readable).
 - ``webhook_deliveries``: one row per attempt (message id, position, type, when, status or error, the next
   try); a row per manual re-send too.
+- ``webhook_lease``: which deliverer may send, until when (`claim`): a second one waits.
 - ``webhook_overdue``: each ``refund.overdue`` message made for a subscription (its stage: refund, rule and
   since), so that one is made once, and whether it was delivered.
 
@@ -22,7 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, Text, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from adapters.store.schema import Ensured
 
@@ -54,7 +56,13 @@ overdue_sent = Table(
     Column("subscription", String(40), primary_key=True), Column("message", String(200), primary_key=True),
     Column("payload", Text, nullable=False), Column("made_at", TIME, nullable=False), Column("delivered_at", TIME),
 )
+lease = Table(  # one deliverer at a time: the holder and until when (renewed before every message)
+    "webhook_lease", metadata,
+    Column("name", String(40), primary_key=True), Column("owner", String(200), nullable=False),
+    Column("until", TIME, nullable=False),
+)
 ensure = Ensured(metadata)
+LEASE = "deliverer"
 
 
 @dataclass(frozen=True)
@@ -198,3 +206,29 @@ def next_overdue(engine: Engine, subscription: str) -> tuple[str, str] | None:
             overdue_sent.c.subscription == subscription, overdue_sent.c.delivered_at.is_(None))
             .order_by(overdue_sent.c.made_at, overdue_sent.c.message)).first()
     return (row.message, row.payload) if row is not None else None
+
+
+def claim(engine: Engine, owner: str, now: datetime, until: datetime) -> bool:
+    """Hold the deliverer's lease until ``until`` (UTC): renewed when ``owner`` holds it, taken when it is free
+    or has expired; False when another deliverer holds it. One conditional statement: two claimants never both
+    win (the row's lock on PostgreSQL, the write lock on SQLite)."""
+    ensure(engine)
+    free = or_(lease.c.owner == owner, lease.c.until < now.isoformat())
+    with engine.begin() as conn:
+        if conn.execute(update(lease).where(lease.c.name == LEASE, free)
+                        .values(owner=owner, until=until.isoformat())).rowcount:
+            return True
+        if conn.execute(select(lease.c.owner).where(lease.c.name == LEASE)).first() is not None:
+            return False
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(lease).values(name=LEASE, owner=owner, until=until.isoformat()))
+        return True
+    except IntegrityError:  # another deliverer made the row meanwhile: it holds the lease
+        return False
+
+
+def release(engine: Engine, owner: str, now: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(lease).where(lease.c.name == LEASE, lease.c.owner == owner)
+                     .values(until=now.isoformat()))

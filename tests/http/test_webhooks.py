@@ -20,7 +20,7 @@ from tests.http.conftest import EXE, OWN, purchase, seed, serving
 from tests.http.receiver import receiving
 from tests.stores import store_url
 
-FAST = ("--retry-base", "0.2", "--retry-cap", "0.5", "--timeout", "1", "--poll", "0.05")
+FAST = ("--retry-base", "0.2", "--retry-cap", "0.5", "--timeout", "1", "--poll", "0.05", "--lease", "1")
 
 
 def env() -> dict[str, str]:
@@ -139,6 +139,22 @@ def test_kill_9_of_the_deliverer_at_random_moments_loses_nothing(server):
             proc.wait()
         with deliverer(server.db):
             check(receiver, facts)
+        server.request("DELETE", f"/v1/webhooks/{made['id']}", "admin")
+
+
+def test_two_deliverers_at_once_send_each_message_once(server):
+    """The lease: while one deliverer holds it the other sends nothing, so no message is sent twice."""
+    account = f"two-{uuid.uuid4().hex[:6]}"
+    start = head(server)
+    with receiving(pause=0.02) as receiver:
+        made = subscribe(server, receiver.url, accounts=[account], types=["order.recorded", "refund.requested"])
+        receiver.secret = made["secret"]
+        record_lines(server, story(account, 5))
+        facts = expected(server, account, start)
+        with deliverer(server.db), deliverer(server.db):
+            check(receiver, facts)
+            time.sleep(1)
+        assert [r.id for r in receiver.got] == [f"msg_{f['position']}" for f in facts]  # not one copy
         server.request("DELETE", f"/v1/webhooks/{made['id']}", "admin")
 
 
