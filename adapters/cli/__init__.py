@@ -6,7 +6,7 @@ The CLI holds no rules and no infrastructure: each command parses its options, c
 
 The package: `adapters.cli.app` (the typer app, its consoles and global options), `options` (the option aliases
 and their parsing), `render` (tables), `views` (the human answers: pure renderers), and the commands by
-audience: `ingest`, `queries`, `finance`, `audit`, `listings`, `admin` (imported in this order: the order
+audience: `ingest`, `queries`, `finance`, `audit`, `listings`, `admin`, `integration` (imported in this order: the order
 ``--help`` lists them in).
 """
 
@@ -24,7 +24,8 @@ from adapters.cli.options import flag
 from adapters.formats.errors import BadFeed, BadInput
 from domain.errors import LedgerError
 
-COMMANDS = ("ingest", "queries", "finance", "audit", "listings", "admin")  # by audience, in --help's order
+# by audience, in --help's order
+COMMANDS = ("ingest", "queries", "finance", "audit", "listings", "admin", "integration")
 for _module in COMMANDS:  # each registers its commands on `cli`
     importlib.import_module(f"{__name__}.{_module}")
 

@@ -104,6 +104,8 @@ def serve_cmd(
                                                                    "PostgreSQL)")] = 1,
     fd: Annotated[Optional[int], typer.Option("--fd", min=0, hidden=True,
                                               help="serve on this already bound socket (tests)")] = None,
+    webhooks: Annotated[bool, typer.Option("--webhooks", help="also run the webhook deliverer (webhooks run, "
+                                                              "its defaults) beside the server")] = False,
 ) -> None:
     """Serve the HTTP API (docs/http.md) with uvicorn: OpenAPI at /openapi.json, docs at /docs."""
     settings = State.settings or Settings.resolve()
@@ -111,7 +113,8 @@ def serve_cmd(
         raise BadInput(None, f"--workers: {workers} workers need PostgreSQL (--db postgresql+psycopg://...); "
                              "an SQLite ledger is served by one")
     where = ["--fd", str(fd)] if fd is not None else ["--host", host, "--port", str(port)]
-    argv = [sys.executable, "-m", "adapters.http.serve", "--workers", str(workers), *where]
+    argv = [sys.executable, "-m", "adapters.http.serve", "--workers", str(workers), *where,
+            *(["--webhooks"] if webhooks else [])]
     os.environ["BILLING_LEDGER_DB"] = settings.url
     sys.stdout.flush()
     sys.stderr.flush()

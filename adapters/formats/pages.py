@@ -46,3 +46,27 @@ def page(name: str, rows: Sequence[Any], limit: int, known_at: datetime) -> dict
     more = len(rows) > limit and shown
     return {name: [r.as_json() for r in shown],
             "next_cursor": encode(shown[-1].sort_key(), known_at) if more else None}
+
+
+# ----- the change feed's cursor (`adapters.services.changes`) -----
+
+_POSITION = "pos:"
+
+
+def position_cursor(position: int) -> str:
+    """The opaque cursor of a position in the global log: the feed's ``after`` (and ``next_cursor``)."""
+    return base64.urlsafe_b64encode(f"{_POSITION}{position}".encode()).decode().rstrip("=")
+
+
+def cursor_position(text: str | None, param: str = "after") -> int:
+    """The position a change-feed cursor names (none or empty: the start of the log); anything else is bad input
+    naming ``param``."""
+    if not text:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        if not raw.startswith(_POSITION) or not raw[len(_POSITION):].isdigit() or len(raw) > 40:
+            raise ValueError
+        return int(raw[len(_POSITION):])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadInput(None, "not a cursor the change feed gave", param=param) from None

@@ -7,17 +7,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 
 from adapters import services
 from adapters.bootstrap import App, Settings, bootstrap
-from adapters.http import console, finance, keys, problems, reads, refunds, writes
-from adapters.http.auth import AppDep, RateLimit
+from adapters.formats import metrics
+from adapters.http import changes, console, finance, keys, problems, reads, refunds, webhooks, writes
+from adapters.http.auth import AppDep, RateLimit, Unnarrowed, Watcher
 from adapters.http.headers import SecurityHeaders
+from adapters.http.observe import Observe, install_log
 from adapters.http.settings import HttpSettings
 from adapters.services import health
+from adapters.services import observe as observed
 
 ERRORS = (400, 401, 403, 404, 409, 413, 422, 429, 503)
 
@@ -45,7 +48,10 @@ def create_app(app: App | None = None, http: HttpSettings | None = None) -> Fast
     api.state.limiter = RateLimit(http.rate) if http.rate else None
     problems.install(api)
     api.add_middleware(SecurityHeaders)  # nosniff on every answer, the docs pages' CSP (adapters.http.headers)
-    for module in (writes, reads, refunds, finance, keys):
+    if http.access_log:
+        install_log()
+    api.add_middleware(Observe, log_requests=http.access_log)  # outermost: metrics, request id, JSON log line
+    for module in (writes, reads, refunds, finance, keys, changes, webhooks):
         api.include_router(module.router)
     console.install(api)  # the web console under /console (after problems: its error pages wrap the API's)
 
@@ -58,6 +64,11 @@ def create_app(app: App | None = None, http: HttpSettings | None = None) -> Fast
     def readyz(app: AppDep) -> Any:
         ready = health.ready(app)
         return ready.as_json() if ready.ok else problems.problem(503, ready.detail, slug="store-unavailable")
+
+    @api.get("/metrics", tags=["health"], summary="Prometheus metrics (an admin key)", response_class=Response,
+             responses={200: {"content": {"text/plain": {}}}, **problems.responses(401, 403, 429)})
+    def metrics_text(app: AppDep, who: Watcher, whole: Unnarrowed) -> Response:
+        return Response(metrics.exposition(observed.figures(app, http.checkpoints)), media_type=metrics.CONTENT_TYPE)
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:

@@ -37,9 +37,11 @@ from adapters.services.keys import Principal, authenticate
 #   escalate  POST /v1/refunds/{r}/escalation (a customer: its accounts' refunds only)
 #   decide    POST /v1/refunds/{r}/decision, /escalation-decision, /completion, /rejection (staff)
 #   verify, what-if, reconcile, export, keys   one function each
+#   metrics   GET /metrics (issue 29: admin only)
+#   webhooks  /v1/webhooks: the subscriptions, their delivery logs, re-sends (issue 29: admin only)
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset({"customer", "read", "record", "apply", "escalate", "decide", "verify", "what-if",
-                        "reconcile", "export", "keys"}),
+                        "reconcile", "export", "keys", "metrics", "webhooks"}),
     "recorder": frozenset({"record", "apply"}),
     "finance": frozenset({"customer", "read", "verify", "what-if", "reconcile", "export"}),
     "auditor": frozenset({"customer", "read", "verify"}),
@@ -99,6 +101,8 @@ WhatIf = Annotated[Principal, Security(authorized, scopes=["what-if"])]
 Reconciler = Annotated[Principal, Security(authorized, scopes=["reconcile"])]
 Exporter = Annotated[Principal, Security(authorized, scopes=["export"])]
 KeyAdmin = Annotated[Principal, Security(authorized, scopes=["keys"])]
+Watcher = Annotated[Principal, Security(authorized, scopes=["metrics"])]
+Hooks = Annotated[Principal, Security(authorized, scopes=["webhooks"])]
 Applicant = Annotated[Principal, Security(authorized, scopes=["apply"])]
 Escalator = Annotated[Principal, Security(authorized, scopes=["escalate"])]
 Decider = Annotated[Principal, Security(authorized, scopes=["decide"])]

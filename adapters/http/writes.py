@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
 
+from adapters.formats import metrics
 from adapters.http.auth import AppDep, Recorder, Unnarrowed
 from adapters.http.bodies import Body, feed_lines
 from adapters.http.problems import responses
@@ -30,4 +31,7 @@ def record(app: AppDep, who: Recorder, whole: Unnarrowed, body: Body, response: 
                                           actor=who.actor, preserve_recorded_at=preserve_recorded_at)
     if answer.replayed:
         response.headers["Idempotent-Replayed"] = "true"
+    else:
+        counted = answer.as_json()
+        metrics.count_feed(counted["recorded"], counted["duplicates"], counted["denied"])
     return answer.as_json()

@@ -146,6 +146,20 @@ def details(fact: Any) -> dict[str, Any]:
     return {x.name.removesuffix("_"): getattr(fact, x.name) for x in fields(fact) if x.name not in HIDDEN}
 
 
+def fact_row(f: Any, own: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One fact as ``history --json`` shows it (and the change feed, `adapters.services.changes`): its version,
+    both times, its type, line id, actor and details (``own``: `details` of ``f``, when already made)."""
+    own = details(f) if own is None else own
+    row = {"version": f.originator_version, "recorded_at": f.timestamp.isoformat(), "at": f.at.isoformat(),
+           "fact": type(f).__name__, "id": f.line, "actor": actor_of(f),
+           "details": {k: _plain(v) for k, v in own.items()}}
+    # the stored name too, so a reader of the JSON before issue 25 still finds it (interface.md: fields may
+    # be added, never renamed); only the JSON carries it
+    row["details"].update({x.name: row["details"][x.name[:-1]] for x in fields(f)
+                           if x.name.endswith("_") and x.name not in HIDDEN})
+    return row
+
+
 def history_rows(events: Sequence[Any], known_at: datetime) -> list[dict[str, Any]]:
     """Every fact recorded by ``known_at``, with both times, its line id, its details, and its retraction."""
     return [row for row, _ in _history(events, known_at)]
@@ -158,13 +172,7 @@ def _history(events: Sequence[Any], known_at: datetime) -> list[tuple[dict[str, 
     rows = []
     for f in facts:
         own = details(f)
-        row = {"version": f.originator_version, "recorded_at": f.timestamp.isoformat(), "at": f.at.isoformat(),
-               "fact": type(f).__name__, "id": f.line, "actor": actor_of(f),
-               "details": {k: _plain(v) for k, v in own.items()}}
-        # the stored name too, so a reader of the JSON before issue 25 still finds it (interface.md: fields may
-        # be added, never renamed); only the JSON carries it
-        row["details"].update({x.name: row["details"][x.name[:-1]] for x in fields(f)
-                               if x.name.endswith("_") and x.name not in HIDDEN})
+        row = fact_row(f, own)
         r = void.get(f.line) if f.line else None
         if r is not None:
             row["retracted"] = {"by": r.line, "version": r.originator_version,

@@ -284,3 +284,14 @@ def dump(engine: Engine) -> dict[str, list[tuple]]:
     """Every row of every read model, sorted (to compare two runs)."""
     with engine.connect() as conn:
         return {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in TABLES}
+
+
+def refund_counts(engine: Engine) -> list[tuple[str, str, int]]:
+    """How many refund requests the read models hold, by policy and state (``/metrics``)."""
+    from sqlalchemy import func
+
+    position(engine)  # the tables exist
+    with engine.connect() as conn:
+        rows = conn.execute(select(refund_applications.c.policy, refund_applications.c.state, func.count())
+                            .group_by(refund_applications.c.policy, refund_applications.c.state))
+        return sorted((str(p), str(s), int(n)) for p, s, n in rows)

@@ -14,7 +14,7 @@ from tests.http.conftest import OTHER, OWN, ROLES
 # customer, its own), decide (support: decide, reject, complete, decide escalations; every read).
 RULES = {
     "admin": {"record", "customer-read", "read", "verify", "what-if", "reconcile", "export", "keys", "apply",
-              "escalate", "decide"},
+              "escalate", "decide", "metrics", "webhooks"},
     "recorder": {"record", "apply"},
     "finance": {"customer-read", "read", "verify", "what-if", "reconcile", "export"},
     "auditor": {"customer-read", "read", "verify"},
@@ -61,6 +61,7 @@ ENDPOINTS = [
              body=(__import__("tests.http.conftest", fromlist=["purchase"]).purchase("race-0", "race") + "\n")),
     Endpoint("instances", "GET", "/v1/instances?account={a}", "customer-read", "listing"),  # issue 25, item 14
     Endpoint("accounts", "GET", "/v1/accounts", "read", "listing"),
+    Endpoint("events", "GET", "/v1/events?limit=1", "customer-read", "listing"),  # issue 29: filtered to accounts
     Endpoint("refunds", "GET", "/v1/refunds?account={a}", "customer-read", "listing"),
     Endpoint("quote", "GET", "/v1/instances/{i}/quote?{q}", "customer-read", "instance"),
     Endpoint("quote with", "GET", f"/v1/instances/kec-1/quote?{AT}&with={{w}}", "customer-read", "with", ok=422),
@@ -78,6 +79,9 @@ ENDPOINTS = [
     Endpoint("export", "GET", "/v1/exports/refunds?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z",
              "export", "ledger"),
     Endpoint("keys", "GET", "/v1/keys", "keys", "ledger"),
+    Endpoint("metrics", "GET", "/metrics", "metrics", "ledger"),  # issue 29: an unnarrowed admin key only
+    Endpoint("webhooks", "GET", "/v1/webhooks", "webhooks", "ledger"),
+    Endpoint("webhook add", "POST", "/v1/webhooks", "webhooks", "ledger", body=BAD, ok=422),
     Endpoint("me instances", "GET", "/v1/me/instances", "customer-read", "mine"),
     Endpoint("refund request", "POST", "/v1/instances/{i}/refund-requests", "apply", "instance", body=BAD, ok=422),
     Endpoint("decision", "POST", "/v1/refunds/{r}/decision", "decide", "refund", body=BAD, ok=422),
