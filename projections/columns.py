@@ -3,7 +3,7 @@
 A floor piece of an order's consumption (`segments.Piece`: ``cum(k) = (A + B k) // C`` on ``[k0, k1)``) gives
 its days after the first the values ``(A' + B (j + 1)) // C - (A' + B j) // C`` (``A' = A + B k0``,
 ``j = 0 .. n - 1``). With ``A' = qA C + rA`` and ``B = qB C + rB`` that is ``qB + (x + rB) // C - x // C`` for
-``x = rA + rB j``: integers below ``C (n + 1)``. `consumption` hands such a run to a sink (``add_steps``), and
+``x = rA + rB j``: integers below ``C (n + 1)``. `consumption` hands such a run to a sink (`add_steps`), and
 the first day of each piece, the half-up pieces and the tail as plain values (``add``: a few per order). Two
 sinks: `daytotals.DayTotals` (the journal's recognition per day and currency) and `Scatter` (the account
 ledger's days per account and currency, `DenseColumns`); each computes its queued runs with `run_values`, in
@@ -29,10 +29,13 @@ Run = tuple[int, int, int, int, int, int]  # the key of its first element, n, rA
 
 
 class Sink(Protocol):
-    """Where `consumption` adds an order's days: plain values from a day ordinal, and runs of a floor piece."""
+    """Where `consumption` adds an order's days: plain values from a day ordinal, and queued runs of a floor
+    piece (`add_steps`: those whose bounds fit 62 bits)."""
 
     def add(self, key: Any, start: int, values: list[int]) -> None: ...
-    def add_steps(self, key: Any, start: int, n: int, a: int, b: int, c: int) -> None: ...
+    def queue(self, key: Any, start: int, n: int, run: tuple[int, int, int, int], most: int) -> None:
+        """Queue the run of ``n`` values from day ordinal ``start``: ``run`` = (rA, qB, rB, C); ``most``, the
+        largest magnitude a sum of its values can reach."""
 
 
 def steps(a: int, b: int, c: int, n: int) -> list[int]:
@@ -40,14 +43,18 @@ def steps(a: int, b: int, c: int, n: int) -> list[int]:
     return [(a + b * (j + 1)) // c - (a + b * j) // c for j in range(n)]
 
 
-def queued(a: int, b: int, c: int, n: int) -> tuple[int, int, int, int] | None:
-    """(rA, qB, rB, the largest magnitude of a sum of the run's values) when every intermediate of the run fits
-    62 bits, else None (the run is computed in Python)."""
+def add_steps(into: Sink, key: Any, start: int, n: int, a: int, b: int, c: int) -> None:
+    """Add ``(a + b (j + 1)) // c - (a + b j) // c`` at day ordinal ``start + j`` for ``j`` in ``[0, n)`` (``c``
+    > 0) ``into`` the sink: queued as (rA, qB, rB, C) when every intermediate of the run fits 62 bits, else
+    computed here in Python."""
+    if n <= 0:
+        return
     qb, rb = divmod(b, c)
     most = (abs(qb) + 1) * n  # each value is qB or qB + 1
     if c * (n + 1) >= LIMIT or most >= LIMIT:
-        return None
-    return a % c, qb, rb, most
+        into.add(key, start, steps(a, b, c, n))
+    else:
+        into.queue(key, start, n, (a % c, qb, rb, c), most)
 
 
 def run_values(runs: Sequence[Run]) -> tuple[pa.Array, pa.Array]:
@@ -94,7 +101,7 @@ def consumption(s: OrderSegments, into: Sink, key: Any, lo: int | None = None, h
             continue
         if floor:
             into.add(key, s.first + f0, [(a + b * f0) // c - before])
-            into.add_steps(key, s.first + f0 + 1, f1 - f0 - 1, a + b * f0, b, c)
+            add_steps(into, key, s.first + f0 + 1, f1 - f0 - 1, a + b * f0, b, c)
         else:
             into.add(key, *s.consumed(s.first + f0, s.first + f1))
         before = s.cum(f1 - 1)
@@ -129,15 +136,8 @@ class Scatter:
         self.values_at += values
         self.bound += sum(map(abs, values))
 
-    def add_steps(self, key: int, start: int, n: int, a: int, b: int, c: int) -> None:
-        if n <= 0:
-            return
-        fits = queued(a, b, c, n)
-        if fits is None:
-            self.add(key, start, steps(a, b, c, n))
-            return
-        ra, qb, rb, most = fits
-        self.runs.append((self.offset[key] + start - self.lo[key], n, ra, qb, rb, c))
+    def queue(self, key: int, start: int, n: int, run: tuple[int, int, int, int], most: int) -> None:
+        self.runs.append((self.offset[key] + start - self.lo[key], n, *run))
         self.bound += most
 
     def column(self) -> pa.Array:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from projections.columns import LIMIT, Run, consumption, queued, run_values, steps, summed
+from projections.columns import LIMIT, Run, consumption, run_values, steps, summed
 from projections.segments import OrderSegments
 
 BATCH = 1 << 18  # queued elements computed at once (2 MB per column)
@@ -42,19 +42,11 @@ class DayTotals:
             days[i] += v
             i += 1
 
-    def add_steps(self, currency: str, start: int, n: int, a: int, b: int, c: int) -> None:
-        """Add ``(a + b (j + 1)) // c - (a + b j) // c`` at day ordinal ``start + j`` for ``j`` in ``[0, n)``:
-        the days of a floor piece after its first (`columns.consumption`)."""
-        if n <= 0:
-            return
-        fits = queued(a, b, c, n)
-        if fits is None:
-            self.add(currency, start, steps(a, b, c, n))
-            return
-        ra, qb, rb, most = fits
+    def queue(self, currency: str, start: int, n: int, run: tuple[int, int, int, int], most: int) -> None:
+        """A floor piece's run (`columns.add_steps`), computed with the others once enough are queued."""
         if self._bound + most >= LIMIT or self._queued + n > BATCH:
             self._flush()
-        self._runs.append((currency, start, n, ra, qb, rb, c))
+        self._runs.append((currency, start, n, *run))
         self._queued += n
         self._bound += most
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from projections import daytotals
-from projections.columns import Scatter, consumption
+from projections.columns import Scatter, add_steps, consumption
 from projections.daytotals import DayTotals
 from projections.segments import OrderSegments
 from tests.unit.test_segments import ledger_of
@@ -73,8 +73,8 @@ def test_a_run_is_computed_in_columns_when_its_bounds_fit_and_in_python_when_not
     real = daytotals.run_values
     monkeypatch.setattr(daytotals, "run_values", lambda runs: seen.append(len(runs)) or real(runs))
     t = DayTotals()
-    t.add_steps("EUR", 739000, 30, 7, 3_000, 86_400)
-    t.add_steps("EUR", 739000, 30, 7, 3_000, HUGE)
+    add_steps(t, "EUR", 739000, 30, 7, 3_000, 86_400)
+    add_steps(t, "EUR", 739000, 30, 7, 3_000, HUGE)
     assert t._queued == 30 and t.by["EUR"][1] == [0] * 30  # the huge run was added at once, all zeros
     assert list(t.items()) == [((739000 + j, "EUR"), (7 + 3_000 * (j + 1)) // 86_400 - (7 + 3_000 * j) // 86_400)
                                for j in range(30) if (7 + 3_000 * (j + 1)) // 86_400 - (7 + 3_000 * j) // 86_400]
