@@ -1,8 +1,8 @@
 """KorPro's refund policy (``korpro-2025-12-20``, rules-korpro.md: P-*), as a plug-in.
 
 - ``parameters``: the spec's Parameter lines, overridden by a posted version (P-V1) or a what-if;
-- ``subscription``: the `Subscription` aggregate and its events, the policy book (P-V1) and the pricing formulas
-  (P-M1, P-M2, P-O1);
+- ``subscription``: the `Subscription` aggregate and its events, and the policy book (P-V1);
+- ``amount``: the pricing formulas (P-M1, P-M2, P-O1);
 - ``commands``: the feed commands and the refund lifecycle (P-R1, P-R2, P-R3, P-D1, P-B1);
 - ``view``: the subscription replayed at a business time as known at another;
 - ``rules``: one judge per refund reason (P-G*, P-F*, P-B1, P-O1, P-X*, P-N*);

@@ -20,19 +20,14 @@ from domain.lines import Line, money, num
 from domain.money import round_cents
 from domain.policies.korpro import NAME as POLICY
 from domain.policies.korpro import REASONS
+from domain.policies.korpro.amount import add_months, fixed_fee, outage_share, performance_fee
 from domain.policies.korpro.parameters import KorProParameters
-from domain.policies.korpro.subscription import (
-    DISCRETIONARY,
-    Subscription,
-    add_months,
-    fixed_fee,
-    outage_share,
-    performance_fee,
-)
+from domain.policies.korpro.subscription import Subscription
 from domain.policies.korpro.view import DUPLICATE, KorProView
 from domain.quote import Quote, Reason, cite
 from domain.timeutil import ratio, readable, tz_of
 
+DISCRETIONARY = ("early_termination", "not_as_described")  # P-G3, P-X1: a staff decision sets the amount
 PER_INVOICE = ("billing_error", DUPLICATE, "not_as_described")  # reasons that concern one invoice's charge
 
 

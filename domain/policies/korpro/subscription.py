@@ -1,5 +1,5 @@
-"""KorPro (policy ``korpro-2025-12-20``): a SaaS subscription, its events, its policy book and its
-amount rules (rules-korpro.md, P-*). Money is rounded half-up to cents at each refund line.
+"""KorPro (policy ``korpro-2025-12-20``): a SaaS subscription, its events and its policy book (rules-korpro.md,
+P-*); the pricing formulas are in `domain.policies.korpro.amount`.
 
 A `Subscription` is an `Instance` (same stream, same id space, same retraction and release machinery)
 with its own events; the product ``KorPro`` selects this policy.
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -21,11 +20,10 @@ from domain.lifecycle import Refund, opened
 from domain.money import fmt
 from domain.policies.korpro import PRODUCT, policy_book_id
 from domain.policies.korpro.parameters import KorProParameters
-from domain.timeutil import ratio, readable
+from domain.timeutil import readable
 from domain.wording import a as article
 
 BASE_VERSION = "2025-12-20"
-DISCRETIONARY = ("early_termination", "not_as_described")  # P-G3, P-X1: a staff decision sets the amount
 
 
 def _decided(self: Any, r: Refund | None) -> Refund:
@@ -239,35 +237,3 @@ def in_force(posted: Sequence[Any], at: datetime, known_at: datetime) -> tuple[s
                      and e.timestamp <= known_at and e.at <= at), key=lambda e: e.at):
         version, params = e.version, KorProParameters().override(e.parameters)
     return version, params
-
-
-# ----- amount rules (pure) -----
-
-def add_months(t: datetime, months: int) -> datetime:
-    """Calendar months (the commitment is "1 year"); the day is clipped to the month's length."""
-    y, m = divmod(t.month - 1 + months, 12)
-    year, month = t.year + y, m + 1
-    for day in (t.day, 30, 29, 28):
-        try:
-            return t.replace(year=year, month=month, day=min(t.day, day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
-def fixed_fee(params: KorProParameters, cpus: int) -> Decimal:
-    """P-M2: 500 base + 4 per CPU under management."""
-    return params.base_fee + params.per_cpu_fee * cpus
-
-
-def performance_fee(params: KorProParameters, estimated_savings: Decimal) -> Fraction:
-    """P-M1: 20% of the month's estimated savings."""
-    return Fraction(params.performance_rate) * Fraction(estimated_savings)
-
-
-def outage_share(fee: Decimal, period: tuple[datetime, datetime], outage: tuple[datetime, datetime]) -> Fraction:
-    """P-O1: the period's fee prorated by the outage time inside it / the period's length."""
-    start, end = max(period[0], outage[0]), min(period[1], outage[1])
-    if end <= start:
-        return Fraction(0)
-    return Fraction(fee) * ratio(end - start, period[1] - period[0])
