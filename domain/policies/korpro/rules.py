@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from domain.errors import LedgerError
-from domain.lines import Line, money, num
+from domain.lines import Line, formula_money, num
 from domain.money import round_cents
 from domain.policies.korpro import NAME as POLICY
 from domain.policies.korpro import REASONS
@@ -58,7 +58,7 @@ def _line(v: KorProView, c: Subscription.Charged, rule: str, exact: Fraction, fo
     capped = max(min(exact - same, left), Fraction(0))
     refund = round_cents(capped, "half_up")
     before = v.refunded.get(c.invoice, Fraction(0))
-    note = f" (less {money(before)} already refunded on {c.invoice})" if capped != exact else ""
+    note = f" (less {formula_money(before)} already refunded on {c.invoice})" if capped != exact else ""
     return Line(v.name, c.invoice, "charge", rule, Fraction(c.amount), None, refund, f"{formula} = {refund}{note}")
 
 
@@ -67,7 +67,8 @@ def _denied(rule: str, message: str, *facts: Any) -> Judged:
 
 
 def _whole(v: KorProView, rule: str, what: str) -> Judged:
-    lines = [_line(v, c, rule, Fraction(c.amount), f"{what}: whole fee {money(c.amount)}") for c in v.charges.values()]
+    lines = [_line(v, c, rule, Fraction(c.amount), f"{what}: whole fee {formula_money(c.amount)}")
+             for c in v.charges.values()]
     return Judged(lines, []) if lines else _denied(rule, "no fee has been paid yet")
 
 
@@ -133,9 +134,10 @@ def savings_shortfall(v: KorProView, r: KorProRequest, p: KorProParameters) -> J
         estimate = c.estimated_savings if c.estimated_savings is not None else v.sub.estimated_monthly_savings
         if estimate and Fraction(s.actual_savings) < Fraction(p.shortfall_threshold) * Fraction(estimate):
             exact = Fraction(c.amount) - performance_fee(p, s.actual_savings)
-            lines.append(_line(v, c, "P-G2", exact, f"{money(c.amount)} − {num(p.performance_rate)} × "
-                                                    f"{money(s.actual_savings)} (actual < {num(p.shortfall_threshold)}"
-                                                    f" × estimate {money(estimate)})"))
+            lines.append(_line(v, c, "P-G2", exact, f"{formula_money(c.amount)} − {num(p.performance_rate)} × "
+                                                    f"{formula_money(s.actual_savings)} (actual < "
+                                                    f"{num(p.shortfall_threshold)} × estimate "
+                                                    f"{formula_money(estimate)})"))
     if not lines:
         return _denied("P-G2", "no billed month has reported actual savings below "
                                f"{num(p.shortfall_threshold * 100)}% of the estimate", *v.savings.values())
@@ -153,7 +155,7 @@ def early_termination(v: KorProView, r: KorProRequest, p: KorProParameters) -> J
     unused = [c for c in v.charges.values() if c.period_start >= r.at]
     zone = tz_of(p.calendar_tz)
     lines = [_line(v, c, "P-G3", Fraction(c.amount), f"unused month {c.period_start.astimezone(zone).date()}: at most "
-                                                     f"{money(c.amount)}") for c in unused]
+                                                     f"{formula_money(c.amount)}") for c in unused]
     if not lines or not sum(ln.refund for ln in lines):
         return _denied("P-G3", "no fee was paid for a month not yet used")
     return Judged(lines, [], ceiling=sum((ln.refund for ln in lines), Decimal("0.00")))
@@ -171,7 +173,7 @@ def billing_error(v: KorProView, r: KorProRequest, p: KorProParameters, duplicat
         if errors:
             exact = sum((Fraction(e.incorrect_amount) for e in errors), Fraction(0))
             lines.append(_line(v, v.charges[invoice], "P-B1", exact, f"{what} on {invoice}: "
-                               + " + ".join(money(e.incorrect_amount) for e in errors)))
+                               + " + ".join(formula_money(e.incorrect_amount) for e in errors)))
     if not lines:
         where = f"invoice {r.invoice}" if r.invoice is not None else "any invoice"
         return _denied("P-B1", f"no {what} was reported for {where}")
@@ -191,7 +193,7 @@ def outage(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
                                          timedelta(hours=1))) + " h" for o, _ in shares)
             period = num(ratio(c.period_end - c.period_start, timedelta(hours=1)))
             lines.append(_line(v, c, "P-O1", sum((s for _, s in shares), Fraction(0)),
-                               f"{money(c.amount)} × ({hours}) / {period} h"))
+                               f"{formula_money(c.amount)} × ({hours}) / {period} h"))
     if not lines:
         return _denied("P-O1", f"no outage longer than {p.outage_min_hours} consecutive hours touched a billed "
                                "period", *v.outages)
@@ -204,7 +206,7 @@ def not_as_described(v: KorProView, r: KorProRequest, p: KorProParameters) -> Ju
     c = v.charges[r.invoice]
     if not _within(c.at, p.described_days, r.at):
         return _denied("P-X1", f"more than {p.described_days} days after charge {c.invoice}", c)
-    line = _line(v, c, "P-X1", Fraction(c.amount), f"charge {c.invoice}: at most {money(c.amount)}")
+    line = _line(v, c, "P-X1", Fraction(c.amount), f"charge {c.invoice}: at most {formula_money(c.amount)}")
     return Judged([line], [], ceiling=line.refund)
 
 
@@ -246,8 +248,9 @@ def suspected_billing_errors(v: KorProView, p: KorProParameters) -> list[Reason]
         else:
             continue
         if Fraction(c.amount) != expected:
-            out.append(Reason(rule, f"suspected billing error: invoice {c.invoice} charged {money(c.amount)}, the "
-                                    f"formula gives {money(expected)}", (cite(c),)))
+            out.append(Reason(rule, f"suspected billing error: invoice {c.invoice} charged "
+                                    f"{formula_money(c.amount)}, the formula gives {formula_money(expected)}",
+                              (cite(c),)))
     return out
 
 
