@@ -21,8 +21,8 @@ from domain.money import round_cents
 from domain.policies.korpro import NAME as POLICY
 from domain.policies.korpro import REASONS
 from domain.policies.korpro.amount import add_months, fixed_fee, outage_share, performance_fee
+from domain.policies.korpro.events import Cancelled, Charged, TerminatedForViolation
 from domain.policies.korpro.parameters import KorProParameters
-from domain.policies.korpro.subscription import Subscription
 from domain.policies.korpro.view import DUPLICATE, KorProView
 from domain.quote import Quote, Reason, cite
 from domain.timeutil import ratio, readable, tz_of
@@ -48,7 +48,7 @@ class Judged:
 Judge = Callable[[KorProView, KorProRequest, KorProParameters], Judged]
 
 
-def _line(v: KorProView, c: Subscription.Charged, rule: str, exact: Fraction, formula: str) -> Line:
+def _line(v: KorProView, c: Charged, rule: str, exact: Fraction, formula: str) -> Line:
     """One invoice's refund, rounded half-up: what was already granted for the same reason on this invoice
     comes off first (nothing is refunded twice), and the line never exceeds what is left of the invoice's
     charge. Decision (P-B1): a duplicate payment was paid beyond the charge, so it is refunded in full whatever
@@ -99,7 +99,7 @@ def trial(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
     if not v.charges:
         return _denied("P-F1", "no payment has been made yet")
     first = min(v.charges.values(), key=lambda c: c.at)
-    cancelled = v.ended if isinstance(v.ended, Subscription.Cancelled) else None
+    cancelled = v.ended if isinstance(v.ended, Cancelled) else None
     when = cancelled.at if cancelled is not None else r.at
     if not _within(first.at, p.trial_days, when):
         ended = readable(first.at + timedelta(days=p.trial_days), p.calendar_tz, exact=True)
@@ -270,7 +270,7 @@ def judge(v: KorProView, request: KorProRequest, params: KorProParameters, versi
     v = replace(v, reason=request.reason)
     judged = JUDGES[request.reason](v, request, params)
     reasons = list(judged.reasons)
-    if isinstance(v.ended, Subscription.TerminatedForViolation) and request.reason not in ("billing_error",
+    if isinstance(v.ended, TerminatedForViolation) and request.reason not in ("billing_error",
                                                                                             "duplicate_payment"):
         reasons.insert(0, Reason("P-N2", "the account was terminated for a Terms of Service violation: no refund "
                                          "except billing errors", (cite(v.ended),)))
