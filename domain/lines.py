@@ -46,7 +46,7 @@ def num(x: Fraction | Decimal | int) -> str:
     return s.rstrip("0").rstrip(".") if "." in s else s
 
 
-def money(x: Fraction | Decimal) -> str:
+def formula_money(x: Fraction | Decimal) -> str:
     """An amount for a formula: 2 decimals when it is whole cents, else exact."""
     x = Fraction(x)
     return fmt(Decimal(x.numerator) / Decimal(x.denominator)) if (x * 100).denominator == 1 else num(x)

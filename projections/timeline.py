@@ -31,7 +31,7 @@ from domain.policy import Paid, RuleOverlap, Window
 UTC_OFFSET = "+00:00"
 
 
-def money(value: Any) -> str:
+def money_text(value: Any) -> str:
     """An amount as the interface writes money (two decimals); the amounts here are whole cents already."""
     return fmt(round_cents(exact(value), "half_up"))
 
@@ -135,7 +135,7 @@ class InstanceTimeline:
             "orders": [{"order": o.order, "kind": o.kind, "placed_at": o.placed_at.isoformat(),
                         "start": o.start.isoformat(), "end": o.end.isoformat(), "taken_effect": o.taken_effect(at),
                         "in_effect": o.in_effect(at), "overlaps": list(o.overlaps),
-                        "amount": money(o.amount), "credit": money(o.credit), "currency": self.currency,
+                        "amount": money_text(o.amount), "credit": money_text(o.credit), "currency": self.currency,
                         "rule_overlaps": [{"rule": r, "order": p} for r, p in o.rule_overlaps],
                         "released_at": _iso(o.released_at)} for o in self.orders],
             "policy": self.policy, "currency": self.currency, "calendar_tz": self.calendar_tz or UTC_OFFSET,
@@ -146,7 +146,7 @@ class InstanceTimeline:
                           for r in self.retracted],
             "refunds": [{"refund": r.refund, "state": r.state, "mode": r.mode, "policy": r.policy,
                          "requested_at": r.requested_at.isoformat(), "recorded_at": r.recorded_at.isoformat(),
-                         "quoted": money(r.quoted), "amount": money(r.amount), "currency": self.currency,
+                         "quoted": money_text(r.quoted), "amount": money_text(r.amount), "currency": self.currency,
                          "settled_at": _iso(r.settled_at), "primary": r.primary, "with": r.with_,
                          "releases": r.releases, "rules": list(r.rules)} for r in self.refunds],
             "release": None if self.release is None else {
@@ -209,7 +209,8 @@ def timeline(name: str, events: list[Any], at: datetime, known_at: datetime) -> 
         a, b = v.orders
         flagged.setdefault(a, []).append((v.rule, b))
         flagged.setdefault(b, []).append((v.rule, a))
-    bars = [Bar(o.order, o.kind, o.placed_at, o.start, o.end, Decimal(money(o.paid)), Decimal(money(o.credit)),
+    bars = [Bar(o.order, o.kind, o.placed_at, o.start, o.end, Decimal(money_text(o.paid)),
+                Decimal(money_text(o.credit)),
                 tuple(p.order for p in orders if p is not o and p.start < o.end and o.start < p.end),
                 tuple(flagged.get(o.order, ())),
                 release.at if release is not None and release.at < o.end else None) for o in orders]

@@ -34,7 +34,7 @@ def label(name: str) -> str:
     return str(name).replace("_", " ")
 
 
-def _money(amount: Decimal, currency: str | None) -> str:
+def _amount_text(amount: Decimal, currency: str | None) -> str:
     return f"{amount} {currency}" if currency else str(amount)
 
 
@@ -52,10 +52,10 @@ def _inner(value: Any, when: Callable[[datetime], str]) -> str:
 
 def detail(name: str, value: Any, currency: str | None, when: Callable[[datetime], str]) -> Detail:
     if isinstance(value, Payment):
-        used = [f"{label(t)} {_money(getattr(value, t), currency)}" for t in TENDERS if getattr(value, t)]
-        return Detail(label(name), " + ".join(used) or _money(value.total, currency))
+        used = [f"{label(t)} {_amount_text(getattr(value, t), currency)}" for t in TENDERS if getattr(value, t)]
+        return Detail(label(name), " + ".join(used) or _amount_text(value.total, currency))
     if isinstance(value, Decimal):
-        return Detail(label(name), _money(value, currency))
+        return Detail(label(name), _amount_text(value, currency))
     if isinstance(value, datetime):
         return Detail(label(name), when(value), time=True)
     return Detail(label(name), _inner(value, when))

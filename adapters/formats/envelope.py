@@ -100,7 +100,7 @@ class Refused(ValueError):
 
 # ----- money, rates, counts -----
 
-def money(value: Any) -> Decimal:
+def parse_money(value: Any) -> Decimal:
     """An amount: a JSON string of ASCII digits, at most 2 decimals, at most ``MONEY_MAX``."""
     if isinstance(value, bool) or isinstance(value, (int, float)):
         raise Refused(f"money must be a JSON string such as \"696.00\", not the number {echo(value)}")

@@ -35,11 +35,7 @@ from adapters.formats.errors import PROBLEMS_MAX, BadFeed, BadInput, echo  # the
 from domain.money import Payment
 from domain.policies import registry
 
-MONEY_TEXT = re.compile(r"\A[0-9]{1,13}(\.[0-9]{1,2})?\Z", re.ASCII)  # an amount's text (see envelope.money)
-
-
-def _money(value: Any) -> Decimal:
-    return envelope.money(value)
+MONEY_TEXT = re.compile(r"\A[0-9]{1,13}(\.[0-9]{1,2})?\Z", re.ASCII)  # an amount's text (see envelope.parse_money)
 
 
 def _rate(value: Any) -> Decimal:
@@ -60,7 +56,7 @@ def _text(limit: int = envelope.TEXT_MAX, required: bool = False) -> Any:
     return lambda v: envelope.text(v, limit, required=required)
 
 
-Money = Annotated[Decimal, BeforeValidator(_money)]
+Money = Annotated[Decimal, BeforeValidator(envelope.parse_money)]
 Rate = Annotated[Decimal, BeforeValidator(_rate)]
 Instant = Annotated[datetime, BeforeValidator(_instant)]
 Id = Annotated[str, BeforeValidator(envelope.identifier)]
@@ -70,7 +66,7 @@ Version = Annotated[str, BeforeValidator(lambda v: envelope.identifier(v, envelo
 Currency = Annotated[str, BeforeValidator(envelope.currency)]
 Text = Annotated[str, BeforeValidator(_text(required=True))]  # free text that must say something
 Months = Annotated[int, Field(ge=envelope.MONTHS_MIN, le=envelope.MONTHS_MAX, strict=True)]
-OptionalMoney = Annotated[Decimal | None, _optional(_money)]
+OptionalMoney = Annotated[Decimal | None, _optional(envelope.parse_money)]
 OptionalInstant = Annotated[datetime | None, _optional(_instant)]
 OptionalId = Annotated[str | None, _optional(envelope.identifier)]
 OptionalCurrency = Annotated[str | None, _optional(envelope.currency)]

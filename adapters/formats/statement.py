@@ -40,7 +40,7 @@ def read_statement(handle: Iterable[str]) -> list[StatementLine]:
                 raise bad(column, "empty")
         amount = raw["amount"].strip()
         try:
-            envelope.money(amount)
+            envelope.parse_money(amount)
         except envelope.Refused as e:
             raise bad("amount", f"{amount!r} is not a non-negative amount with at most 2 decimals "
                                 f"({e.message})") from None

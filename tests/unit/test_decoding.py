@@ -50,7 +50,7 @@ def generated(tmp_path_factory):
 def test_every_event_of_a_generated_ledger_decodes_the_same_both_ways(generated):
     topics = {n.topic for n in notifications(generated.recorder)}
     assert {"domain.policies.kingsoft.events:Purchased", "domain.instance:Instance.RefundApplied",
-            "domain.policies.korpro.subscription:Subscription.Charged", "domain.chain:Chain.Sealed"} <= topics
+            "domain.policies.korpro.events:Charged", "domain.chain:Chain.Sealed"} <= topics
     assert both_ways(generated) > 1000
 
 

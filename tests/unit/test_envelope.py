@@ -22,10 +22,10 @@ from domain.policies.korpro.parameters import KorProParameters
 ])
 def test_money_is_ascii_digits_two_decimals_at_most_10_to_the_12(text, ok):
     if ok:
-        assert envelope.money(text) == Decimal(text)
+        assert envelope.parse_money(text) == Decimal(text)
     else:
         with pytest.raises(Refused):
-            envelope.money(text)
+            envelope.parse_money(text)
 
 
 @pytest.mark.parametrize("text, ok", [

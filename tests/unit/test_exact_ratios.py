@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.policies.korpro.subscription import outage_share
+from domain.policies.korpro.amount import outage_share
 from domain.timeutil import micros, ratio
 from projections.finance import OrderRow, order_schedule
 

@@ -60,7 +60,8 @@ def test_a_quote_on_sqlite_reads_the_event_store_and_loads_nothing_else(tmp_path
 # each policy's heavy part (domain.policy.Lazy): its policy object, aggregate and events, commands and rules
 KORPRO = ("domain.policies.korpro.policy", "domain.policies.korpro.subscription", "domain.policies.korpro.rules",
           "domain.policies.korpro.commands", "domain.policies.korpro.parameters",
-          "domain.policies.korpro.view")
+          "domain.policies.korpro.view", "domain.policies.korpro.amount",
+          "domain.policies.korpro.events")
 KINGSOFT = ("domain.policies.kingsoft.policy", "domain.policies.kingsoft.events", "domain.policies.kingsoft.commands",
             "domain.policies.kingsoft.rules", "domain.policies.kingsoft.view",
             "domain.policies.kingsoft.amount", "domain.policies.kingsoft.orders", "domain.policies.kingsoft.parameters")

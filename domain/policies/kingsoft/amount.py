@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from domain.errors import Inconsistent
-from domain.lines import Line, money, num, rate
+from domain.lines import Line, formula_money, num, rate
 from domain.money import exact, fmt, round_cents
 from domain.policies.kingsoft.orders import Order
 from domain.policies.kingsoft.parameters import KingsoftParameters
@@ -55,8 +55,8 @@ def base_line(instance: str, o: Order, t: datetime, params: KingsoftParameters, 
         prices = [Fraction(o.monthly_price)] + [Fraction(c.monthly_price) for c in changes]
         by_day = [prices[bisect.bisect_right(starts, i)] for i in range(d)]
         consumed = k_a1_consumed(by_day, factor, m)
-        formula = (f"{money(paid)} − Σ price(day)/30 over {d} days (f({m}) = {rate(factor)} on the first "
-                   f"{MONTH_DAYS * m}) = {money(paid)} − {num(consumed)}") if explain else ""
+        formula = (f"{formula_money(paid)} − Σ price(day)/30 over {d} days (f({m}) = {rate(factor)} on the first "
+                   f"{MONTH_DAYS * m}) = {formula_money(paid)} − {num(consumed)}") if explain else ""
     else:
         daily = Fraction(o.monthly_price) / MONTH_DAYS
         consumed = daily * (MONTH_DAYS * m) * factor + daily * r
@@ -68,7 +68,7 @@ def base_line(instance: str, o: Order, t: datetime, params: KingsoftParameters, 
                 terms.append(f"{p}/30 × {MONTH_DAYS * m}" + (f" × {rate(factor)}" if factor != 1 else ""))
             if r or not m:
                 terms.append(f"{p}/30 × {r}")
-            formula = f"{money(paid)} − ({' + '.join(terms)})"
+            formula = f"{formula_money(paid)} − ({' + '.join(terms)})"
     if not o.refundable:
         return _promotion_line(instance, o, paid, explain)
     refund = round_cents(paid - consumed, "half_down")
@@ -86,7 +86,7 @@ def upgrade_line(instance: str, u: Order, t: datetime, params: KingsoftParameter
     exact_refund = paid / covered * (covered - used) if covered else Fraction(0)
     refund = round_cents(exact_refund, "half_down")
     return Line(instance, u.order, u.kind, "K-U1", paid, paid - exact_refund, refund,
-                f"{money(paid)}/{covered} × ({covered} − {used}) = {fmt(refund)}" if explain else "")
+                f"{formula_money(paid)}/{covered} × ({covered} − {used}) = {fmt(refund)}" if explain else "")
 
 
 def whole_payment_line(instance: str, o: Order, params: KingsoftParameters, rule: str,
@@ -97,7 +97,7 @@ def whole_payment_line(instance: str, o: Order, params: KingsoftParameters, rule
         return _promotion_line(instance, o, paid, explain)
     refund = round_cents(paid, "half_down")
     return Line(instance, o.order, o.kind, rule, paid, None, refund,
-                f"whole actual payment {money(paid)} (not yet in effect)" if explain else "")
+                f"whole actual payment {formula_money(paid)} (not yet in effect)" if explain else "")
 
 
 def expired_line(instance: str, o: Order, params: KingsoftParameters, explain: bool = True) -> Line:

@@ -9,13 +9,21 @@ from typing import Any
 from domain.errors import Conflict, Inconsistent, LedgerError
 from domain.instance import Instance
 from domain.policies.korpro import REASONS, policy_book_id
+from domain.policies.korpro.events import (
+    BillingErrorReported,
+    Cancelled,
+    Charged,
+    OutageReported,
+    SavingsReported,
+    TerminatedForViolation,
+)
 from domain.policies.korpro.subscription import PolicyBook, Subscription
 from domain.policy import Context, Policy, Session
 
 FACTS: dict[str, type[Instance.Event]] = {
-    "charge": Subscription.Charged, "report_savings": Subscription.SavingsReported,
-    "report_outage": Subscription.OutageReported, "report_billing_error": Subscription.BillingErrorReported,
-    "cancel": Subscription.Cancelled, "terminate_for_violation": Subscription.TerminatedForViolation,
+    "charge": Charged, "report_savings": SavingsReported,
+    "report_outage": OutageReported, "report_billing_error": BillingErrorReported,
+    "cancel": Cancelled, "terminate_for_violation": TerminatedForViolation,
 }
 AT_ONCE = ("billing_error", "duplicate_payment")  # P-B1: approved without review
 
@@ -62,7 +70,7 @@ def request_refund(policy: Policy) -> Any:
             raise Inconsistent("mode, with and exception_report are not fields of a KorPro refund request", "mode")
         if session.key("refund", c.refund) is not None:
             raise Conflict(f"refund id {c.refund!r} is already used", "refund")
-        if c.invoice not in {f.invoice for f in sub.live_facts() if isinstance(f, Subscription.Charged)}:
+        if c.invoice not in {f.invoice for f in sub.live_facts() if isinstance(f, Charged)}:
             raise LedgerError(f"no charge for invoice {c.invoice!r} on {sub.name!r}", "invoice")
         ctx = Context(instances=[(sub.name, sub.facts)], load=session.facts, at=c.at, known_at=ts, mode="auto",
                       reason=c.reason, invoice=c.invoice)

@@ -9,6 +9,7 @@ from typing import Any
 from domain.errors import LedgerError, UnknownInstance
 from domain.lifecycle import Refund
 from domain.policies.korpro import ABOUT, NAME, commands, policy_book_id, rules
+from domain.policies.korpro.events import Charged
 from domain.policies.korpro.parameters import KorProParameters
 from domain.policies.korpro.subscription import PolicyBook, Subscription, in_force
 from domain.policies.korpro.view import replay_subscription
@@ -71,7 +72,7 @@ class KorPro(PolicyBase):
     def orders(self, head: Any, facts: Iterable[Any]) -> list[Paid]:
         """Each charge over its billing period (the amount charged is what was paid, and moved as cash)."""
         return [Paid(f.invoice, "charge", f.at, f.period_start, f.period_end, f.amount, f.amount)
-                for f in facts if isinstance(f, Subscription.Charged)]
+                for f in facts if isinstance(f, Charged)]
 
 
 POLICY: Policy = KorPro()

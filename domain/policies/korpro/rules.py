@@ -16,23 +16,18 @@ from fractions import Fraction
 from typing import Any
 
 from domain.errors import LedgerError
-from domain.lines import Line, money, num
+from domain.lines import Line, formula_money, num
 from domain.money import round_cents
 from domain.policies.korpro import NAME as POLICY
 from domain.policies.korpro import REASONS
+from domain.policies.korpro.amount import add_months, fixed_fee, outage_share, performance_fee
+from domain.policies.korpro.events import Cancelled, Charged, TerminatedForViolation
 from domain.policies.korpro.parameters import KorProParameters
-from domain.policies.korpro.subscription import (
-    DISCRETIONARY,
-    Subscription,
-    add_months,
-    fixed_fee,
-    outage_share,
-    performance_fee,
-)
 from domain.policies.korpro.view import DUPLICATE, KorProView
 from domain.quote import Quote, Reason, cite
 from domain.timeutil import ratio, readable, tz_of
 
+DISCRETIONARY = ("early_termination", "not_as_described")  # P-G3, P-X1: a staff decision sets the amount
 PER_INVOICE = ("billing_error", DUPLICATE, "not_as_described")  # reasons that concern one invoice's charge
 
 
@@ -53,7 +48,7 @@ class Judged:
 Judge = Callable[[KorProView, KorProRequest, KorProParameters], Judged]
 
 
-def _line(v: KorProView, c: Subscription.Charged, rule: str, exact: Fraction, formula: str) -> Line:
+def _line(v: KorProView, c: Charged, rule: str, exact: Fraction, formula: str) -> Line:
     """One invoice's refund, rounded half-up: what was already granted for the same reason on this invoice
     comes off first (nothing is refunded twice), and the line never exceeds what is left of the invoice's
     charge. Decision (P-B1): a duplicate payment was paid beyond the charge, so it is refunded in full whatever
@@ -63,7 +58,7 @@ def _line(v: KorProView, c: Subscription.Charged, rule: str, exact: Fraction, fo
     capped = max(min(exact - same, left), Fraction(0))
     refund = round_cents(capped, "half_up")
     before = v.refunded.get(c.invoice, Fraction(0))
-    note = f" (less {money(before)} already refunded on {c.invoice})" if capped != exact else ""
+    note = f" (less {formula_money(before)} already refunded on {c.invoice})" if capped != exact else ""
     return Line(v.name, c.invoice, "charge", rule, Fraction(c.amount), None, refund, f"{formula} = {refund}{note}")
 
 
@@ -72,7 +67,8 @@ def _denied(rule: str, message: str, *facts: Any) -> Judged:
 
 
 def _whole(v: KorProView, rule: str, what: str) -> Judged:
-    lines = [_line(v, c, rule, Fraction(c.amount), f"{what}: whole fee {money(c.amount)}") for c in v.charges.values()]
+    lines = [_line(v, c, rule, Fraction(c.amount), f"{what}: whole fee {formula_money(c.amount)}")
+             for c in v.charges.values()]
     return Judged(lines, []) if lines else _denied(rule, "no fee has been paid yet")
 
 
@@ -103,7 +99,7 @@ def trial(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
     if not v.charges:
         return _denied("P-F1", "no payment has been made yet")
     first = min(v.charges.values(), key=lambda c: c.at)
-    cancelled = v.ended if isinstance(v.ended, Subscription.Cancelled) else None
+    cancelled = v.ended if isinstance(v.ended, Cancelled) else None
     when = cancelled.at if cancelled is not None else r.at
     if not _within(first.at, p.trial_days, when):
         ended = readable(first.at + timedelta(days=p.trial_days), p.calendar_tz, exact=True)
@@ -138,9 +134,10 @@ def savings_shortfall(v: KorProView, r: KorProRequest, p: KorProParameters) -> J
         estimate = c.estimated_savings if c.estimated_savings is not None else v.sub.estimated_monthly_savings
         if estimate and Fraction(s.actual_savings) < Fraction(p.shortfall_threshold) * Fraction(estimate):
             exact = Fraction(c.amount) - performance_fee(p, s.actual_savings)
-            lines.append(_line(v, c, "P-G2", exact, f"{money(c.amount)} − {num(p.performance_rate)} × "
-                                                    f"{money(s.actual_savings)} (actual < {num(p.shortfall_threshold)}"
-                                                    f" × estimate {money(estimate)})"))
+            lines.append(_line(v, c, "P-G2", exact, f"{formula_money(c.amount)} − {num(p.performance_rate)} × "
+                                                    f"{formula_money(s.actual_savings)} (actual < "
+                                                    f"{num(p.shortfall_threshold)} × estimate "
+                                                    f"{formula_money(estimate)})"))
     if not lines:
         return _denied("P-G2", "no billed month has reported actual savings below "
                                f"{num(p.shortfall_threshold * 100)}% of the estimate", *v.savings.values())
@@ -158,7 +155,7 @@ def early_termination(v: KorProView, r: KorProRequest, p: KorProParameters) -> J
     unused = [c for c in v.charges.values() if c.period_start >= r.at]
     zone = tz_of(p.calendar_tz)
     lines = [_line(v, c, "P-G3", Fraction(c.amount), f"unused month {c.period_start.astimezone(zone).date()}: at most "
-                                                     f"{money(c.amount)}") for c in unused]
+                                                     f"{formula_money(c.amount)}") for c in unused]
     if not lines or not sum(ln.refund for ln in lines):
         return _denied("P-G3", "no fee was paid for a month not yet used")
     return Judged(lines, [], ceiling=sum((ln.refund for ln in lines), Decimal("0.00")))
@@ -176,7 +173,7 @@ def billing_error(v: KorProView, r: KorProRequest, p: KorProParameters, duplicat
         if errors:
             exact = sum((Fraction(e.incorrect_amount) for e in errors), Fraction(0))
             lines.append(_line(v, v.charges[invoice], "P-B1", exact, f"{what} on {invoice}: "
-                               + " + ".join(money(e.incorrect_amount) for e in errors)))
+                               + " + ".join(formula_money(e.incorrect_amount) for e in errors)))
     if not lines:
         where = f"invoice {r.invoice}" if r.invoice is not None else "any invoice"
         return _denied("P-B1", f"no {what} was reported for {where}")
@@ -196,7 +193,7 @@ def outage(v: KorProView, r: KorProRequest, p: KorProParameters) -> Judged:
                                          timedelta(hours=1))) + " h" for o, _ in shares)
             period = num(ratio(c.period_end - c.period_start, timedelta(hours=1)))
             lines.append(_line(v, c, "P-O1", sum((s for _, s in shares), Fraction(0)),
-                               f"{money(c.amount)} × ({hours}) / {period} h"))
+                               f"{formula_money(c.amount)} × ({hours}) / {period} h"))
     if not lines:
         return _denied("P-O1", f"no outage longer than {p.outage_min_hours} consecutive hours touched a billed "
                                "period", *v.outages)
@@ -209,7 +206,7 @@ def not_as_described(v: KorProView, r: KorProRequest, p: KorProParameters) -> Ju
     c = v.charges[r.invoice]
     if not _within(c.at, p.described_days, r.at):
         return _denied("P-X1", f"more than {p.described_days} days after charge {c.invoice}", c)
-    line = _line(v, c, "P-X1", Fraction(c.amount), f"charge {c.invoice}: at most {money(c.amount)}")
+    line = _line(v, c, "P-X1", Fraction(c.amount), f"charge {c.invoice}: at most {formula_money(c.amount)}")
     return Judged([line], [], ceiling=line.refund)
 
 
@@ -251,8 +248,9 @@ def suspected_billing_errors(v: KorProView, p: KorProParameters) -> list[Reason]
         else:
             continue
         if Fraction(c.amount) != expected:
-            out.append(Reason(rule, f"suspected billing error: invoice {c.invoice} charged {money(c.amount)}, the "
-                                    f"formula gives {money(expected)}", (cite(c),)))
+            out.append(Reason(rule, f"suspected billing error: invoice {c.invoice} charged "
+                                    f"{formula_money(c.amount)}, the formula gives {formula_money(expected)}",
+                              (cite(c),)))
     return out
 
 
@@ -272,7 +270,7 @@ def judge(v: KorProView, request: KorProRequest, params: KorProParameters, versi
     v = replace(v, reason=request.reason)
     judged = JUDGES[request.reason](v, request, params)
     reasons = list(judged.reasons)
-    if isinstance(v.ended, Subscription.TerminatedForViolation) and request.reason not in ("billing_error",
+    if isinstance(v.ended, TerminatedForViolation) and request.reason not in ("billing_error",
                                                                                             "duplicate_payment"):
         reasons.insert(0, Reason("P-N2", "the account was terminated for a Terms of Service violation: no refund "
                                          "except billing errors", (cite(v.ended),)))

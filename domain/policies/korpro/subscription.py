@@ -1,5 +1,6 @@
-"""KorPro (policy ``korpro-2025-12-20``): a SaaS subscription, its events, its policy book and its
-amount rules (rules-korpro.md, P-*). Money is rounded half-up to cents at each refund line.
+"""KorPro (policy ``korpro-2025-12-20``): a SaaS subscription with its refund lifecycle events, and its policy
+book (rules-korpro.md, P-*); its facts are in `domain.policies.korpro.events`, the pricing formulas in
+`domain.policies.korpro.amount`.
 
 A `Subscription` is an `Instance` (same stream, same id space, same retraction and release machinery)
 with its own events; the product ``KorPro`` selects this policy.
@@ -10,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -20,12 +20,12 @@ from domain.instance import Instance
 from domain.lifecycle import Refund, opened
 from domain.money import fmt
 from domain.policies.korpro import PRODUCT, policy_book_id
+from domain.policies.korpro.events import Cancelled, Charged, OutageReported, Subscribed, TerminatedForViolation
 from domain.policies.korpro.parameters import KorProParameters
-from domain.timeutil import ratio, readable
+from domain.timeutil import readable
 from domain.wording import a as article
 
 BASE_VERSION = "2025-12-20"
-DISCRETIONARY = ("early_termination", "not_as_described")  # P-G3, P-X1: a staff decision sets the amount
 
 
 def _decided(self: Any, r: Refund | None) -> Refund:
@@ -38,42 +38,6 @@ def _decided(self: Any, r: Refund | None) -> Refund:
 
 class Subscription(Instance):
     """One KorPro customer's subscription (P-M1 performance-based, or P-M2 fixed-rate)."""
-
-    class Subscribed(Instance.Event):
-        OPENS = True
-        account: str
-        product: str
-        plan: str  # performance | fixed
-        currency: str
-        commitment_months: int
-        estimated_monthly_savings: Decimal | None
-        cpus: int | None
-
-    class Charged(Instance.Event):
-        invoice: str
-        amount: Decimal
-        period_start: datetime
-        period_end: datetime
-        estimated_savings: Decimal | None
-
-    class SavingsReported(Instance.Event):
-        invoice: str
-        actual_savings: Decimal
-
-    class OutageReported(Instance.Event):
-        start: datetime
-        end: datetime
-
-    class BillingErrorReported(Instance.Event):
-        invoice: str
-        incorrect_amount: Decimal
-        duplicate: bool
-
-    class Cancelled(Instance.Event):
-        pass
-
-    class TerminatedForViolation(Instance.Event):
-        pass
 
     class RefundRequested(Instance.Event):
         """An eligible request, with its frozen quote; waits for a staff decision (P-R2) unless P-B1."""
@@ -129,7 +93,7 @@ class Subscription(Instance):
                               "estimated_monthly_savings")
         if fields_["plan"] == "fixed" and fields_["cpus"] is None:
             raise LedgerError("a fixed-rate subscription needs cpus (P-M2)", "cpus")
-        self.trigger_event(Subscription.Subscribed, timestamp=timestamp, product=PRODUCT, **fields_)
+        self.trigger_event(Subscribed, timestamp=timestamp, product=PRODUCT, **fields_)
 
     def record(self, event_class: type[Instance.Event], *, timestamp: datetime, **fields_: Any) -> None:
         """A subscription fact; invoices must be known (and new, for a charge)."""
@@ -139,18 +103,18 @@ class Subscription(Instance):
             raise Inconsistent(f"cannot precede the subscription at "
                                f"{readable(sub.at, KorProParameters.calendar_tz, exact=True)}", "at")
         invoice = fields_.get("invoice")
-        charged = {f.invoice for f in self.live_facts() if isinstance(f, Subscription.Charged)}
-        if event_class is Subscription.Charged:
+        charged = {f.invoice for f in self.live_facts() if isinstance(f, Charged)}
+        if event_class is Charged:
             if invoice in charged:
                 raise Conflict(f"invoice {invoice!r} was already charged", "invoice")
             if not fields_["period_start"] < fields_["period_end"]:
                 raise Inconsistent("the billing period must end after it starts", "period_end")
         elif invoice is not None and invoice not in charged:
             raise LedgerError(f"no charge for invoice {invoice!r} on {self.name!r}", "invoice")
-        if event_class is Subscription.OutageReported and not fields_["start"] < fields_["end"]:
+        if event_class is OutageReported and not fields_["start"] < fields_["end"]:
             raise Inconsistent("an outage must end after it starts", "end")
-        if event_class in (Subscription.Cancelled, Subscription.TerminatedForViolation) and any(
-                isinstance(f, Subscription.Cancelled | Subscription.TerminatedForViolation) for f in self.live_facts()):
+        if event_class in (Cancelled, TerminatedForViolation) and any(
+                isinstance(f, Cancelled | TerminatedForViolation) for f in self.live_facts()):
             raise Conflict(f"subscription {self.name!r} has already ended", "type")
         self.trigger_event(event_class, timestamp=timestamp, **fields_)
 
@@ -239,35 +203,3 @@ def in_force(posted: Sequence[Any], at: datetime, known_at: datetime) -> tuple[s
                      and e.timestamp <= known_at and e.at <= at), key=lambda e: e.at):
         version, params = e.version, KorProParameters().override(e.parameters)
     return version, params
-
-
-# ----- amount rules (pure) -----
-
-def add_months(t: datetime, months: int) -> datetime:
-    """Calendar months (the commitment is "1 year"); the day is clipped to the month's length."""
-    y, m = divmod(t.month - 1 + months, 12)
-    year, month = t.year + y, m + 1
-    for day in (t.day, 30, 29, 28):
-        try:
-            return t.replace(year=year, month=month, day=min(t.day, day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
-def fixed_fee(params: KorProParameters, cpus: int) -> Decimal:
-    """P-M2: 500 base + 4 per CPU under management."""
-    return params.base_fee + params.per_cpu_fee * cpus
-
-
-def performance_fee(params: KorProParameters, estimated_savings: Decimal) -> Fraction:
-    """P-M1: 20% of the month's estimated savings."""
-    return Fraction(params.performance_rate) * Fraction(estimated_savings)
-
-
-def outage_share(fee: Decimal, period: tuple[datetime, datetime], outage: tuple[datetime, datetime]) -> Fraction:
-    """P-O1: the period's fee prorated by the outage time inside it / the period's length."""
-    start, end = max(period[0], outage[0]), min(period[1], outage[1])
-    if end <= start:
-        return Fraction(0)
-    return Fraction(fee) * ratio(end - start, period[1] - period[0])

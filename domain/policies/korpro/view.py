@@ -12,6 +12,15 @@ from typing import Any
 
 from domain.instance import known, live
 from domain.lifecycle import refunds as lifecycle
+from domain.policies.korpro.events import (
+    BillingErrorReported,
+    Cancelled,
+    Charged,
+    OutageReported,
+    SavingsReported,
+    Subscribed,
+    TerminatedForViolation,
+)
 from domain.policies.korpro.subscription import Subscription
 
 DUPLICATE = "duplicate_payment"
@@ -20,11 +29,11 @@ DUPLICATE = "duplicate_payment"
 @dataclass(frozen=True)
 class KorProView:
     name: str
-    sub: Subscription.Subscribed
-    charges: dict[str, Subscription.Charged]
-    savings: dict[str, Subscription.SavingsReported]
-    outages: list[Subscription.OutageReported]
-    errors: list[Subscription.BillingErrorReported]
+    sub: Subscribed
+    charges: dict[str, Charged]
+    savings: dict[str, SavingsReported]
+    outages: list[OutageReported]
+    errors: list[BillingErrorReported]
     ended: Any  # Cancelled | TerminatedForViolation | None
     refunded: dict[str, Fraction]  # invoice -> refunded of its charge by earlier requests not rejected (P-B1:
     # duplicate payments are not part of the charge, so their refunds are not counted here)
@@ -43,7 +52,7 @@ class KorProView:
 
 def replay_subscription(name: str, events: Sequence[Any], at: datetime, known_at: datetime) -> KorProView | None:
     facts = [f for f in live(known(events, known_at)) if f.at <= at]
-    sub = next((f for f in facts if isinstance(f, Subscription.Subscribed)), None)
+    sub = next((f for f in facts if isinstance(f, Subscribed)), None)
     if sub is None:
         return None
     refunded: dict[str, Fraction] = {}
@@ -57,10 +66,10 @@ def replay_subscription(name: str, events: Sequence[Any], at: datetime, known_at
                 refunded_for[key] = refunded_for.get(key, Fraction(0)) + Fraction(amount)
     return KorProView(
         name=name, sub=sub,
-        charges={f.invoice: f for f in facts if isinstance(f, Subscription.Charged)},
-        savings={f.invoice: f for f in facts if isinstance(f, Subscription.SavingsReported)},
-        outages=[f for f in facts if isinstance(f, Subscription.OutageReported)],
-        errors=[f for f in facts if isinstance(f, Subscription.BillingErrorReported)],
-        ended=next((f for f in facts if isinstance(f, Subscription.Cancelled | Subscription.TerminatedForViolation)),
+        charges={f.invoice: f for f in facts if isinstance(f, Charged)},
+        savings={f.invoice: f for f in facts if isinstance(f, SavingsReported)},
+        outages=[f for f in facts if isinstance(f, OutageReported)],
+        errors=[f for f in facts if isinstance(f, BillingErrorReported)],
+        ended=next((f for f in facts if isinstance(f, Cancelled | TerminatedForViolation)),
                    None),
         refunded=refunded, refunded_for=refunded_for, facts=facts)
