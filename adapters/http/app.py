@@ -43,6 +43,8 @@ def create_app(app: App | None = None, http: HttpSettings | None = None) -> Fast
     api.state.ledger_app = ledger_app
     api.state.http_settings = http
     api.state.limiter = RateLimit(http.rate) if http.rate else None
+    api.state.address_limiter = (RateLimit(http.anon_rate, "from this address without a valid key")
+                                 if http.anon_rate else None)
     problems.install(api)
     api.add_middleware(SecurityHeaders)  # nosniff on every answer, the docs pages' CSP (adapters.http.headers)
     for module in (writes, reads, refunds, finance, keys):

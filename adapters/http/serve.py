@@ -15,8 +15,12 @@ from typing import Any
 
 import uvicorn
 
+from adapters.http import protocol
+from adapters.http.settings import HttpSettings
+
 APP = "adapters.http:create_app"
 ACCESS_LOG = "BILLING_LEDGER_HTTP_ACCESS_LOG"  # "false": no line per request
+MAX_HEAD = 16 * 1024  # a request line and headers over this many bytes: 400 (h11's limit, set here explicitly)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,8 +30,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--fd", type=int)
     args = parser.parse_args(argv)
+    http = HttpSettings.resolve()
     options: dict[str, Any] = {"factory": True, "server_header": False, "log_level": "info", "proxy_headers": False,
-               "access_log": os.environ.get(ACCESS_LOG, "true") != "false"}
+                               "access_log": os.environ.get(ACCESS_LOG, "true") != "false",
+                               # the request's own deadlines (adapters.http.protocol), the idle one between two
+                               "http": protocol.PATH, "timeout_keep_alive": http.keep_alive,
+                               "h11_max_incomplete_event_size": MAX_HEAD}
     if args.fd is None:
         uvicorn.run(APP, host=args.host, port=args.port, workers=args.workers, **options)
         return

@@ -81,6 +81,7 @@ def serving(db: str, workdir: Path, env: dict[str, str] | None = None, args: tup
     port = sock.getsockname()[1]
     log = workdir / f"server-{port}.log"
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "BILLING_LEDGER_HTTP_RATE": "1000000/minute",
+                "BILLING_LEDGER_HTTP_ANON_RATE": "1000000/minute",
                 "BILLING_LEDGER_HTTP_ACCESS_LOG": "false", **(env or {})}
     full_env.pop("BILLING_LEDGER_DB", None)
     with open(log, "wb") as out:
