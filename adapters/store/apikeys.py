@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Engine, MetaData, String, Table, Text, insert, inspect, or_, select, text, update
+from sqlalchemy import Column, Engine, MetaData, String, Table, Text, insert, inspect, or_, select, update
+
+from adapters.store.schema import add_columns
 
 metadata = MetaData()
 TIME = String(40)
@@ -67,18 +69,10 @@ def _exists(engine: Engine) -> bool:
 
 
 def _migrate(engine: Engine) -> None:
-    """Add the columns a table made by an earlier version lacks (once per engine; a racing process's ALTER
-    wins and this one's is checked again)."""
+    """Add the columns a table made by an earlier version lacks (once per engine)."""
     if id(engine) in _migrated:
         return
-    for name in ADDED:
-        if name not in {c["name"] for c in inspect(engine).get_columns("api_keys")}:
-            try:
-                with engine.begin() as conn:
-                    conn.execute(text(f"ALTER TABLE api_keys ADD COLUMN {name} VARCHAR(40)"))
-            except Exception:  # noqa: BLE001 - added meanwhile by another process: checked again below
-                if name not in {c["name"] for c in inspect(engine).get_columns("api_keys")}:
-                    raise
+    add_columns(engine, api_keys, ADDED)
     _migrated.add(id(engine))
 
 
