@@ -9,11 +9,13 @@ a Unix one, and small answers then wait for the peer's delayed acknowledgement).
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import socket
 from typing import Any
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from adapters.http import protocol
 from adapters.http.settings import HttpSettings
@@ -21,6 +23,14 @@ from adapters.http.settings import HttpSettings
 APP = "adapters.http:create_app"
 ACCESS_LOG = "BILLING_LEDGER_HTTP_ACCESS_LOG"  # "false": no line per request
 MAX_HEAD = 16 * 1024  # a request line and headers over this many bytes: 400 (h11's limit, set here explicitly)
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the application's own loggers (``billing_ledger.*``: key actions with their
+    actor, unexpected errors) at INFO on the same handler."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["billing_ledger"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
                                "access_log": os.environ.get(ACCESS_LOG, "true") != "false",
                                # the request's own deadlines (adapters.http.protocol), the idle one between two
                                "http": protocol.PATH, "timeout_keep_alive": http.keep_alive,
-                               "h11_max_incomplete_event_size": MAX_HEAD}
+                               "h11_max_incomplete_event_size": MAX_HEAD, "log_config": log_config()}
     if args.fd is None:
         uvicorn.run(APP, host=args.host, port=args.port, workers=args.workers, **options)
         return

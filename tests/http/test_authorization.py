@@ -78,6 +78,8 @@ ENDPOINTS = [
     Endpoint("export", "GET", "/v1/exports/refunds?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z",
              "export", "ledger"),
     Endpoint("keys", "GET", "/v1/keys", "keys", "ledger"),
+    Endpoint("key rotation", "POST", "/v1/keys/k_0000000000000000/rotation", "keys", "ledger",  # no such key
+             body={"overlap": "1s"}, ok=422),
     Endpoint("me instances", "GET", "/v1/me/instances", "customer-read", "mine"),
     Endpoint("refund request", "POST", "/v1/instances/{i}/refund-requests", "apply", "instance", body=BAD, ok=422),
     Endpoint("decision", "POST", "/v1/refunds/{r}/decision", "decide", "refund", body=BAD, ok=422),
