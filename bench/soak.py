@@ -87,7 +87,8 @@ def serve(db: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
         if proc.poll() is not None:
             raise RuntimeError(f"the server exited: {log.read_text()[-3000:]}")
         try:
-            if httpx.get(base + "/readyz", timeout=1).status_code == 200 and len(workers_of(proc.pid)) >= workers:
+            ready = httpx.get(base + "/readyz", timeout=1).status_code == 200
+            if ready and (workers == 1 or len(workers_of(proc.pid)) >= workers):
                 return proc, base
         except httpx.TransportError:
             pass
