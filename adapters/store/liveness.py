@@ -14,6 +14,8 @@ what a crashed process left "running" is taken over at once rather than after a 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import secrets
 import threading
@@ -24,6 +26,17 @@ from sqlalchemy import Engine, text
 
 _mine: dict[int, tuple[Engine, str, Any]] = {}  # id(engine) -> the engine, its token, the connection holding it
 _lock = threading.Lock()
+
+
+@atexit.register
+def _release() -> None:
+    """Close the connections holding the locks while the interpreter still can (not in its teardown)."""
+    with _lock:
+        for _, _, conn in _mine.values():
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+        _mine.clear()
 
 
 def me(engine: Engine) -> str:

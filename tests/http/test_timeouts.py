@@ -6,15 +6,17 @@ uvicorn kept every such connection open for ever, and an address could be refuse
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
+import sqlite3
 import time
 
 import httpx
 import pytest
 
 from tests.http.conftest import seed, serving
-from tests.stores import STORES, store_url
+from tests.stores import STORES, libpq, store_url
 
 TIGHT = {"BILLING_LEDGER_HTTP_HEADER_TIMEOUT": "1", "BILLING_LEDGER_HTTP_BODY_TIMEOUT": "2",
          "BILLING_LEDGER_HTTP_KEEP_ALIVE": "1"}
@@ -86,6 +88,18 @@ def from_address(s, address: str) -> httpx.Client:
     return httpx.Client(base_url=s.base, timeout=30, transport=httpx.HTTPTransport(local_address=address))
 
 
+def locked_hits(db: str, bucket: str) -> int:
+    """How many hits of ``bucket`` took its row lock (http_rate_keys.hits), read straight from the database."""
+    query = "SELECT hits FROM http_rate_keys WHERE key_id = {}"
+    if db.startswith("sqlite"):
+        with contextlib.closing(sqlite3.connect(db.removeprefix("sqlite:///"))) as con:
+            return con.execute(query.format("?"), (bucket,)).fetchone()[0]
+    import psycopg
+
+    with psycopg.connect(libpq(db)) as con:
+        return con.execute(query.format("%s"), (bucket,)).fetchone()[0]
+
+
 def csrf(page: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
@@ -105,6 +119,7 @@ def test_refused_keys_and_sign_in_attempts_are_limited_per_client_address(store,
             assert "address" in refused[5].json()["detail"]
             assert one.get("/v1/verify", headers={"Authorization": f"Bearer {made['auditor']}"}).status_code == 200
             assert one.get("/console").status_code == 429  # a console page without a session counts too
+            assert locked_hits(db, "@127.0.0.1") == 5  # the refused ones were refused by a read: no lock, no write
         with from_address(s, "127.0.0.2") as two:  # another address: its own window
             assert two.get("/v1/verify").status_code == 401
             token = csrf(two.get("/console/sign-in").text)
