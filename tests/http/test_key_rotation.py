@@ -70,8 +70,11 @@ def test_keys_rotate_on_the_command_line(tmp_path):
     assert done.returncode == 0, done.stderr
     rotated = json.loads(done.stdout)
     assert rotated["id"] == key_id and rotated["key"].startswith(f"blk_{key_id}_")
-    listed = subprocess.run([str(EXE), "--db", db, "keys", "list"], capture_output=True, text=True, timeout=60)
-    assert "old secret until" in listed.stdout.replace("\n", " ") or "rotated" in listed.stdout
+    listed = subprocess.run([str(EXE), "--db", db, "keys", "list", "--json"], capture_output=True, text=True,
+                            timeout=60)
+    (row,) = [k for k in json.loads(listed.stdout)["keys"] if k["id"] == key_id]
+    assert row["rotated_at"] == row["previous_until"] == rotated["previous_until"]  # no overlap: from then on
+    assert row["rotated_by"].startswith(("user:", "uid:"))
     with serving(db, tmp_path) as s:
         assert status(s, made["finance"]) == 401 and status(s, rotated["key"]) == 200  # no overlap: at once
     bad = subprocess.run([str(EXE), "--db", db, "keys", "rotate", "k_0000000000000000"], capture_output=True,
