@@ -19,7 +19,7 @@ from adapters.http.headers import SecurityHeaders
 from adapters.http.settings import HttpSettings
 from adapters.services import health
 
-ERRORS = (400, 401, 403, 404, 409, 413, 422, 429, 503)
+ERRORS = (400, 401, 403, 404, 408, 409, 413, 422, 429, 431, 503)  # 408, 431: adapters.http.protocol
 
 
 def create_app(app: App | None = None, http: HttpSettings | None = None) -> FastAPI:

@@ -5,6 +5,7 @@ idle connection between two requests (``timeout_keep_alive``).
 
 - **The head**: from the moment a connection opens (or its previous answer was sent), the request's headers must
   be complete within ``header_timeout`` seconds, however slowly they trickle in; else the connection is closed.
+- **The head's size**: at most `MAX_HEAD` bytes (request line and headers), else ``431`` and the connection closed.
 - **The body**: from its headers, the request's whole body must arrive within ``body_timeout`` seconds; else the
   server answers ``408`` (``Connection: close``, problem details) and closes the connection. The request waiting
   for its body then sees the client gone and ends.
@@ -27,6 +28,8 @@ from adapters.http.problems import MEDIA_TYPE, TYPES
 from adapters.http.settings import HttpSettings
 
 PATH = "adapters.http.protocol:TimedH11Protocol"
+MAX_HEAD = 64 * 1024  # bytes of a request line and headers; over it: 431 (the routes' own bounds, a hundred
+#                      `with` of 200 characters percent-encoded, stay under it)
 
 
 @cache
@@ -66,8 +69,29 @@ class TimedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE and self._head_too_large(data):
+            return
         super().data_received(data)
         self._track()
+
+    def _head_too_large(self, data: bytes) -> bool:
+        """A request head over `MAX_HEAD` bytes is answered 431 and the connection closed (h11's own limit
+        holds only while a head is incomplete: one that arrives whole in a read passes it)."""
+        buffered = self.conn.trailing_data[0] + data
+        end = buffered.find(b"\r\n\r\n")
+        if (end + 4 if end >= 0 else len(buffered)) <= MAX_HEAD:
+            return False
+        self._answer(431, "Request Header Fields Too Large", f"the request line and headers are over {MAX_HEAD} bytes")
+        self.transport.close()
+        return True
+
+    def _answer(self, status: int, title: str, detail: str) -> None:
+        """Problem details written straight to the connection, which is closed after them."""
+        data = json.dumps({"type": TYPES + title.lower().replace(" ", "-"), "title": title, "status": status,
+                           "detail": detail}).encode()
+        self.transport.write(b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\nconnection: close\r\n"
+                             b"x-content-type-options: nosniff\r\n\r\n" % (status, title.encode(), MEDIA_TYPE.encode(),
+                                                                             len(data)) + data)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -86,14 +110,8 @@ class TimedH11Protocol(H11Protocol):
             return
         cycle = self.cycle
         if cycle is not None and not cycle.response_started and self.conn.our_state is h11.SEND_RESPONSE:
-            data = json.dumps({"type": TYPES + "request-timeout", "title": "Request Timeout", "status": 408,
-                               "detail": f"the body did not arrive within {settings().body_timeout:g} seconds "
-                                         "of the request's headers"}).encode()
-            self.transport.write(self.conn.send(h11.Response(status_code=408, reason=b"Request Timeout", headers=[
-                (b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(data)).encode()),
-                (b"connection", b"close"), (b"x-content-type-options", b"nosniff")])))
-            self.transport.write(self.conn.send(h11.Data(data=data)))
-            self.transport.write(self.conn.send(h11.EndOfMessage()))
+            self._answer(408, "Request Timeout", f"the body did not arrive within {settings().body_timeout:g} "
+                                                 "seconds of the request's headers")
             cycle.response_started = cycle.response_complete = True
         if cycle is not None:
             cycle.disconnected = True  # the request waiting for its body sees the client gone, and ends

@@ -23,7 +23,6 @@ from adapters.http.settings import HttpSettings
 APP = "adapters.http:create_app"
 ACCESS_LOG = "BILLING_LEDGER_HTTP_ACCESS_LOG"  # "false": no line per request
 WORKER_HEALTHCHECK = 30  # seconds a worker has to answer its supervisor's ping (`--workers`)
-MAX_HEAD = 16 * 1024  # a request line and headers over this many bytes: 400 (h11's limit, set here explicitly)
 
 
 def log_config() -> dict[str, Any]:
@@ -46,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
                                "access_log": os.environ.get(ACCESS_LOG, "true") != "false",
                                # the request's own deadlines (adapters.http.protocol), the idle one between two
                                "http": protocol.PATH, "timeout_keep_alive": http.keep_alive,
-                               "h11_max_incomplete_event_size": MAX_HEAD, "log_config": log_config(),
+                               "h11_max_incomplete_event_size": protocol.MAX_HEAD, "log_config": log_config(),
                                # a worker restarted after a crash answers the supervisor's ping only once its
                                # interpreter has started: uvicorn's 5 s killed it again and again on a busy host
                                "timeout_worker_healthcheck": WORKER_HEALTHCHECK}

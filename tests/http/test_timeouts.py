@@ -76,6 +76,18 @@ def test_silent_half_sent_and_idle_connections_are_closed_after_their_deadline(s
         got, waited = until_closed(idle)
         assert got.startswith(b"HTTP/1.1 200 ") and waited < 5
 
+        huge = connect(s.base)  # a head over 64 KiB, whole in one write (h11's own limit misses it)
+        huge.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 65 * 1024 + b"\r\n\r\n")
+        got, _ = until_closed(huge)
+        assert got.startswith(b"HTTP/1.1 431 ") and b'"status": 431' in got, got[:300]
+        long = connect(s.base)  # 30 KiB in three reads: within the limit (uvicorn's 16 KiB default refused it)
+        head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: " + b"a" * 30 * 1024 + b"\r\n\r\n"
+        for part in (head[:10_000], head[10_000:20_000], head[20_000:]):
+            long.sendall(part)
+            time.sleep(0.05)
+        got, _ = until_closed(long)
+        assert got.startswith(b"HTTP/1.1 200 "), got[:100]
+
         s.keys = made
         assert s.get("/v1/instances/slow-1/history", "admin").status_code == 404  # nothing of it was recorded
         assert s.get("/healthz").status_code == 200  # and the server answers as before
