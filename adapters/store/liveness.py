@@ -22,7 +22,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 _mine: dict[int, tuple[Engine, str, Any]] = {}  # id(engine) -> the engine, its token, the connection holding it
 _lock = threading.Lock()
@@ -52,7 +53,9 @@ def me(engine: Engine) -> str:
 def _take(engine: Engine) -> tuple[str, Any]:
     if engine.dialect.name != "postgresql":
         return _process_token(os.getpid()) or f"pk:{os.getpid()}", None  # pk: no /proc here
-    conn = engine.connect()  # kept open for the process's lifetime: its session holds the lock
+    # a connection of its own (not the pool's: it is never given back), kept open for the process's lifetime:
+    # its session holds the lock (advisory locks are the database's, whatever the schema)
+    conn = create_engine(engine.url, poolclass=NullPool).connect()
     while True:
         n = secrets.randbits(62)
         if conn.execute(text("SELECT pg_try_advisory_lock(:n)"), {"n": n}).scalar():
