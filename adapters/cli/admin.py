@@ -27,10 +27,13 @@ def _key_row(r: KeyRow) -> list[str]:
     return [r.id, r.role, ", ".join(r.accounts), r.name or "", output.when(r.created_at, None), r.created_by,
             f"{output.when(r.revoked_at, None)} by {r.revoked_by}" if r.revoked_at else "",
             output.when(r.last_used_at, None) if r.last_used_at else "never",
-            output.when(r.expires_at, None) if r.expires_at else ""]
+            output.when(r.expires_at, None) if r.expires_at else "",
+            f"{output.when(r.rotated_at, None)} by {r.rotated_by}, old secret until "
+            f"{output.when(r.previous_until, None)}" if r.rotated_at and r.previous_until else ""]
 
 
-KEY_COLUMNS = ("id", "role", "accounts", "name", "created at", "created by", "revoked", "last used", "expires")
+KEY_COLUMNS = ("id", "role", "accounts", "name", "created at", "created by", "revoked", "last used", "expires",
+               "rotated")
 
 
 def roles() -> str:
@@ -94,6 +97,26 @@ def keys_revoke_cmd(
         print(output.json_text(r.as_json()))
         return
     out.print(f"revoked {r.id} at {output.when(r.revoked_at, None)} by {r.revoked_by}")
+
+
+@keys.command("rotate")
+def keys_rotate_cmd(
+    key_id: Annotated[str, typer.Argument(metavar="ID", help="the key's id (keys list)")],
+    overlap: Annotated[Optional[str], typer.Option(
+        "--overlap", help="how long the old secret still authenticates: 0s to 30d (default 24h)")] = None,
+    as_json: Json = False,
+) -> None:
+    """Give a key a new secret and print it, once; the old secret is refused once the overlap is over. The key
+    keeps its id, role and accounts."""
+    from adapters.services import keys as use_case  # direct: the keys commands' own module
+
+    made = use_case.rotate_key(application(), key_id, use_case.overlap(overlap), actor=use_case.local_actor())
+    if as_json:
+        print(output.json_text(made.as_json()))
+        return
+    out.print(f"key {made.id}: its old secret authenticates until {output.when(made.previous_until, None)}; "
+              "its new secret, shown only now:")
+    out.print(made.key)
 
 
 @cli.command("serve")

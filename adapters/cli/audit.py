@@ -1,15 +1,16 @@
-"""Audit: how a quote changed between two knowledge times, the hash chain's verification, and the signed
-checkpoints (``keygen``, ``checkpoint``) that anchor it."""
+"""Audit: how a quote changed between two knowledge times, the hash chain's verification, the signed
+checkpoints (``keygen``, ``checkpoint``) that anchor it, and backups that restore and verify (``backup``,
+``restore``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from adapters.cli import views
 from adapters.cli.app import application, cli, err, out
-from adapters.cli.options import Json, Mode
+from adapters.cli.options import Force, Json, Mode
 from adapters.formats import chain, output
 from adapters.formats.params import instant
 from adapters.formats.wording import count
@@ -140,3 +141,50 @@ def checkpoint_cmd(
     recorded = output.when(cp.recorded_at, None) or "never (an empty ledger)"
     out.print(f"checkpoint at line {made.line} of {made.file}: head {cp.head}, position {cp.position}, "
               f"{count(cp.seals, 'seal')}, recorded {recorded}", markup=False)
+
+
+@cli.command("backup")
+def backup_cmd(
+    out_path: Annotated[str, typer.Option("--out", metavar="FILE", help="the backup file (mode 0600)")],
+    force: Force = False,
+    as_json: Json = False,
+) -> None:
+    """Back the ledger up as of one moment while writers go on: SQLite's online backup API (the copy's chain
+    re-walked, its head printed), or pg_dump on PostgreSQL. Exit 1 when the copy does not verify."""
+    from adapters.services import backup as use_case
+
+    copy = use_case.backup(application(), out_path, force=force)
+    _copied(copy, as_json, f"backed up to {copy.file}")
+
+
+@cli.command("restore")
+def restore_cmd(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="a backup (billing-ledger backup)")],
+    expect_head: Annotated[Optional[list[str]], typer.Option(
+        "--expect-head", metavar="HASH", help="a head published before the backup (verify --json): exit 1 "
+                                              "unless the restored chain holds it intact. Repeatable")] = None,
+    as_json: Json = False,
+) -> None:
+    """Restore a backup into --db, which must hold no ledger yet (a new SQLite file, an empty PostgreSQL
+    database), then verify the restored chain (and each --expect-head). Exit 1 when it does not verify."""
+    from adapters.bootstrap import Settings
+    from adapters.cli.app import State
+    from adapters.services import backup as use_case
+
+    copy = use_case.restore((State.settings or Settings.resolve()).url, file, expect_head or [])
+    _copied(copy, as_json, f"restored {copy.file}")
+
+
+def _copied(copy: Any, as_json: bool, done: str) -> None:
+    if as_json:
+        print(output.json_text(copy.as_json()))
+    elif copy.audit is None:
+        out.print(f"{done} (pg_dump; restore it to check its chain)", markup=False)
+    else:
+        v = copy.audit.verification
+        out.print(f"{done}: {'ok' if copy.ok else 'BROKEN'}: {count(v.rows, 'row')} under "
+                  f"{count(v.seals, 'seal')}, head {v.head} (position {v.position})", markup=False)
+        for h in copy.audit.heads:
+            out.print(f"{'ok' if h.ok else 'NOT FOUND'}: head {h.head}: {h.message}", markup=False)
+    if not copy.ok:
+        raise typer.Exit(1)

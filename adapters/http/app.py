@@ -22,7 +22,7 @@ from adapters.http.settings import HttpSettings
 from adapters.services import health
 from adapters.services import observe as observed
 
-ERRORS = (400, 401, 403, 404, 409, 413, 422, 429, 503)
+ERRORS = (400, 401, 403, 404, 408, 409, 413, 422, 429, 431, 503)  # 408, 431: adapters.http.protocol
 
 
 def create_app(app: App | None = None, http: HttpSettings | None = None) -> FastAPI:
@@ -46,6 +46,8 @@ def create_app(app: App | None = None, http: HttpSettings | None = None) -> Fast
     api.state.ledger_app = ledger_app
     api.state.http_settings = http
     api.state.limiter = RateLimit(http.rate) if http.rate else None
+    api.state.address_limiter = (RateLimit(http.anon_rate, "from this address without a valid key")
+                                 if http.anon_rate else None)
     problems.install(api)
     api.add_middleware(SecurityHeaders)  # nosniff on every answer, the docs pages' CSP (adapters.http.headers)
     if http.access_log:

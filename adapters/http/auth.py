@@ -60,15 +60,28 @@ def the_app(request: Request) -> App:
 AppDep = Annotated[App, Depends(the_app)]
 
 
-def principal(app: AppDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+def principal(request: Request, app: AppDep,
+              credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     if credentials is None:
+        count_address(request)
         raise HTTPException(401, "an API key is needed: Authorization: Bearer <key>",
                             headers={"WWW-Authenticate": REALM})
     found = authenticate(app, credentials.credentials)
     if found is None:
+        count_address(request)
         raise HTTPException(401, "the API key is malformed, unknown or revoked",
                             headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'})
     return found
+
+
+def count_address(request: Request) -> None:
+    """Count a request refused for its key (or a console sign-in attempt) against its client address, within
+    ``BILLING_LEDGER_HTTP_ANON_RATE`` (429 with ``Retry-After`` past it; docs/http.md, "Timeouts and
+    unauthenticated limits")."""
+    limiter = request.app.state.address_limiter
+    if limiter is not None:
+        limiter.check(request.app.state.ledger_app, ratelimit.address_bucket(request.client.host if request.client
+                                                                              else None))
 
 
 def may(who: Principal, function: str) -> bool:
@@ -160,14 +173,16 @@ def narrowed_to(who: Principal) -> tuple[str, ...] | None:
 
 
 class RateLimit:
-    """At most ``rate`` requests per key in a moving window, counted in the ledger's database (shared by every
-    worker: `adapters.services.ratelimit`); over it, 429 with ``Retry-After``."""
+    """At most ``rate`` requests per key (or per client address: `count_address`) in a moving window, counted in
+    the ledger's database (shared by every worker: `adapters.services.ratelimit`); over it, 429 with
+    ``Retry-After``."""
 
-    def __init__(self, rate: str) -> None:
+    def __init__(self, rate: str, what: str = "with this key") -> None:
         self.rate = ratelimit.Rate.parse(rate)
+        self.what = what
 
     def check(self, app: App, key_id: str) -> None:
         wait = ratelimit.hit(app, key_id, self.rate)
         if wait is not None:
-            raise HTTPException(429, f"too many requests with this key (at most {self.rate.text})",
+            raise HTTPException(429, f"too many requests {self.what} (at most {self.rate.text})",
                                 headers={"Retry-After": str(max(1, math.ceil(wait)))})

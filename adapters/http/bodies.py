@@ -20,6 +20,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
 from adapters.formats.errors import BadInput, echo
 
@@ -33,11 +34,14 @@ async def read_within(request: Request, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"the body is over {limit} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"the body is over {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HTTPException(413, f"the body is over {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # gone, or cut off by the body's deadline (adapters.http.protocol): nobody hears this
+        raise HTTPException(408, "the connection closed before the body was complete") from None
     data = b"".join(chunks)
     request._body = data  # starlette's own cache: `request.form()` parses these bytes, the stream is done
     return data

@@ -1,4 +1,5 @@
-"""API keys under ``/v1/keys`` (admin only): create (the secret is in the answer, once), list, revoke."""
+"""API keys under ``/v1/keys`` (admin only): create and rotate (the secret is in the answer, once), list,
+revoke."""
 
 from __future__ import annotations
 
@@ -42,3 +43,17 @@ def list_keys(app: AppDep, who: KeyAdmin, whole: Unnarrowed) -> dict[str, Any]:
 def revoke(app: AppDep, who: KeyAdmin, whole: Unnarrowed,
            key_id: Annotated[str, Path(max_length=40)]) -> dict[str, Any]:
     return keys.revoke_key(app, key_id, actor=who.actor).as_json()
+
+
+class Rotation(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    overlap: str | None = Field(None, max_length=20, description="how long the secret it replaces still "
+                                                                 "authenticates: 0s to 30d (default 24h)")
+
+
+@router.post("/keys/{key_id}/rotation", summary="A new secret for a key (shown once), the old one refused after "
+                                                "an overlap", openapi_extra=json_body(Rotation))
+def rotate(app: AppDep, who: KeyAdmin, whole: Unnarrowed, body: Body,
+           key_id: Annotated[str, Path(max_length=40)]) -> dict[str, Any]:
+    asked, _ = json_model(body if body.strip() else b"{}", Rotation)
+    return keys.rotate_key(app, key_id, keys.overlap(asked.overlap), actor=who.actor).as_json()

@@ -9,6 +9,7 @@ a Unix one, and small answers then wait for the peer's delayed acknowledgement).
 from __future__ import annotations
 
 import argparse
+import copy
 import glob
 import os
 import socket
@@ -17,9 +18,24 @@ import threading
 from typing import Any
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
+
+from adapters.http import protocol
+from adapters.http.settings import HttpSettings
 
 APP = "adapters.http:create_app"
 MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"  # adapters.formats.metrics: every worker's counts, added up when scraped
+WORKER_HEALTHCHECK = 30  # seconds a worker has to answer its supervisor's ping (`--workers`)
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the application's own loggers (``billing_ledger.*``: key actions with their
+    actor, unexpected errors) at INFO on the same handler."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["billing_ledger"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    # the JSON line per request has its own handler (adapters.http.observe.install_log), not uvicorn's format
+    config["loggers"]["billing_ledger.access"] = {"level": "INFO", "propagate": False}
+    return config
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,11 +48,18 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.webhooks:
         deliver()
-    # uvicorn's own access line is replaced by the JSON line of adapters.http.observe
-    options: dict[str, Any] = {"factory": True, "server_header": False, "log_level": "info", "proxy_headers": False,
-                               "access_log": False}
     if args.workers > 1:
         metrics_dir()
+    http = HttpSettings.resolve()
+    # uvicorn's own access line is replaced by the JSON line of adapters.http.observe
+    options: dict[str, Any] = {"factory": True, "server_header": False, "log_level": "info", "proxy_headers": False,
+                               "access_log": False,
+                               # the request's own deadlines (adapters.http.protocol), the idle one between two
+                               "http": protocol.PATH, "timeout_keep_alive": http.keep_alive,
+                               "h11_max_incomplete_event_size": protocol.MAX_HEAD, "log_config": log_config(),
+                               # a worker restarted after a crash answers the supervisor's ping only once its
+                               # interpreter has started: uvicorn's 5 s killed it again and again on a busy host
+                               "timeout_worker_healthcheck": WORKER_HEALTHCHECK}
     if args.fd is None:
         uvicorn.run(APP, host=args.host, port=args.port, workers=args.workers, **options)
         return

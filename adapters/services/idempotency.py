@@ -15,11 +15,15 @@ Decisions:
   request. Only successful answers are replayed.
 - **The answer is stored after the feed is recorded, not in the same transaction.** The ledger's events and
   this table are written through different connections (the event store's, the read models' engine). A
-  crash between recording and storing the answer leaves the row "running" with no answer; after
-  ``ABANDONED_AFTER`` a retry takes the key over and records the feed again. That is safe for lines that
+  crash between recording and storing the answer leaves the row "running" with no answer; a retry takes the
+  key over and records the feed again. That is safe for lines that
   carry an ``id``: the ledger's own line ids make a re-recorded line a duplicate (same content: skipped and
   counted in ``duplicates``) or a conflict (other content: bad input). A line without an ``id`` would be
   recorded twice, so a client that retries after a crash should give its lines ids (interface.md).
+- **A crashed request's key is taken over at once** (issue 30, item 8): the row names the process running the
+  first request (`adapters.store.liveness`); a retry that finds it running and its process dead takes the key
+  over (so a request that died before recording anything runs again), one whose process is alive gets 409. A
+  row older than ``ABANDONED_AFTER`` (or of an earlier version, naming no process) is taken over regardless.
 - The idempotency key is the client's: 1 to 255 printable ASCII characters.
 """
 
@@ -30,13 +34,16 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy import Engine
 
 from adapters.bootstrap import App
 from adapters.formats.errors import BadInput
 from adapters.services.feeds import record_feed
 from adapters.store import idempotency as store
+from adapters.store import liveness
 
 ABANDONED_AFTER = timedelta(minutes=5)  # a "running" row older than this belongs to a crashed request
 KEY = re.compile(r"\A[\x20-\x7e]{1,255}\Z")
@@ -75,6 +82,13 @@ def record_feed_once(app: App, feed: bytes | Sequence[bytes], *, principal: str,
     return once(app, principal, key, fingerprint(feed, preserve_recorded_at), run)
 
 
+def _abandoned(engine: Engine, found: store.Stored, now: datetime) -> bool:
+    """A running row's request is gone: its process died (at once), or it ran past ``ABANDONED_AFTER``."""
+    if now - found.started_at >= ABANDONED_AFTER:
+        return True
+    return found.owner is not None and not liveness.alive(engine, found.owner)
+
+
 def once(app: App, principal: str, key: str | None, mine: str, run: Callable[[], dict[str, Any]],
          status: int = 200) -> Answer:
     """``run()``'s answer, stored under (``principal``, ``key``) with the fingerprint ``mine`` of what the
@@ -87,15 +101,15 @@ def once(app: App, principal: str, key: str | None, mine: str, run: Callable[[],
         raise BadInput(None, "Idempotency-Key: 1 to 255 printable ASCII characters")
     engine = app.readmodels
     app.writer  # noqa: B018 - the store exists before its idempotency records (as for keys)
-    now = app.now()
-    found = store.claim(engine, principal, key, mine, now)
+    now, owner = app.now(), liveness.me(engine)
+    found = store.claim(engine, principal, key, mine, now, owner)
     if found is not None:
         if found.fingerprint != mine:
             raise KeyReused(f"Idempotency-Key {key!r} was used for another request")
         if found.status is not None:
             return Answer(json.loads(found.body or "{}"), replayed=True)
-        if now - found.started_at < ABANDONED_AFTER or not store.take_over(engine, principal, key,
-                                                                           found.started_at, now):
+        if not _abandoned(engine, found, now) or not store.take_over(engine, principal, key, found.started_at,
+                                                                     now, owner):
             raise StillRunning(f"the first request with Idempotency-Key {key!r} is still running")
     try:
         body = run()

@@ -6,8 +6,13 @@ once, by `create_key`, and stored only as a hash (`adapters.store.apikeys`). The
 actor a write records (``key:<id>``), shown by ``history``; the CLI records the local user instead
 (`local_actor`).
 
-Key management is recorded in the keys table (who created and revoked each key, and when), not in the
-event log: keys are access control, not facts about instances.
+Key management is recorded in the keys table (who created, rotated and revoked each key, and when), not in
+the event log: keys are access control, not facts about instances. Each action is also logged (`LOG`: the
+key's id, role and the actor; never a secret).
+
+Rotation (`rotate_key`, issue 30 item 9) gives a key a new secret and keeps its id (so its role, accounts,
+actor ``key:<id>``, rate window and history stay): the secret it replaces still authenticates during the
+overlap window, then is refused; rotating again within the window refuses the oldest secret at once.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from __future__ import annotations
 import getpass
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from adapters.bootstrap import App, NoLedger
@@ -33,6 +39,11 @@ ROLES = ("admin", "recorder", "finance", "auditor", "support", "customer")
 PREFIX = "blk_"
 _SECRET = re.compile(r"\Ablk_(k_[0-9a-f]{16})_([A-Za-z0-9_-]{43})\Z")
 _ACCOUNT = re.compile(r"\A[^\x00-\x1f\x7f]{1,200}\Z")
+_OVERLAP = re.compile(r"\A([0-9]{1,7})([smhd])\Z")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+DEFAULT_OVERLAP = "24h"
+MAX_OVERLAP = timedelta(days=30)
+LOG = logging.getLogger("billing_ledger.keys")
 
 
 def local_actor() -> str:
@@ -69,14 +80,20 @@ class KeyRow:
     revoked_by: str | None
     last_used_at: datetime | None = None  # the last authenticated request, to the minute
     expires_at: datetime | None = None  # None: never
+    rotated_at: datetime | None = None  # the last rotation (None: never rotated)
+    rotated_by: str | None = None
+    previous_until: datetime | None = None  # the secret the last rotation replaced authenticates until then
 
     def as_json(self) -> dict[str, Any]:
+        def when(t: datetime | None) -> str | None:
+            return t.isoformat() if t else None
+
         return {"id": self.id, "role": self.role, "accounts": list(self.accounts), "name": self.name,
                 "created_at": self.created_at.isoformat(), "created_by": self.created_by,
-                "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
-                "revoked_by": self.revoked_by,
-                "last_used_at": self.last_used_at.isoformat() if self.last_used_at else None,
-                "expires_at": self.expires_at.isoformat() if self.expires_at else None}
+                "revoked_at": when(self.revoked_at), "revoked_by": self.revoked_by,
+                "last_used_at": when(self.last_used_at), "expires_at": when(self.expires_at),
+                "rotated_at": when(self.rotated_at), "rotated_by": self.rotated_by,
+                "previous_until": when(self.previous_until)}
 
 
 @dataclass(frozen=True)
@@ -87,10 +104,14 @@ class CreatedKey:
     accounts: tuple[str, ...]
     name: str | None
     expires_at: datetime | None = None
+    previous_until: datetime | None = None  # a rotation's: the secret it replaced authenticates until then
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "key": self.key, "role": self.role, "accounts": list(self.accounts),
+        made = {"id": self.id, "key": self.key, "role": self.role, "accounts": list(self.accounts),
                 "name": self.name, "expires_at": self.expires_at.isoformat() if self.expires_at else None}
+        if self.previous_until is not None:
+            made["previous_until"] = self.previous_until.isoformat()
+        return made
 
 
 def _sha256(secret: str) -> str:
@@ -99,7 +120,11 @@ def _sha256(secret: str) -> str:
 
 def _row(k: apikeys.StoredKey) -> KeyRow:
     return KeyRow(k.id, k.role, k.accounts, k.name, k.created_at, k.created_by, k.revoked_at, k.revoked_by,
-                  k.last_used_at, k.expires_at)
+                  k.last_used_at, k.expires_at, k.rotated_at, k.rotated_by, k.previous_until)
+
+
+def _new_secret(key_id: str) -> str:
+    return f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
 
 
 def create_key(app: App, role: str, accounts: Sequence[str] = (), name: str | None = None, *,
@@ -126,12 +151,41 @@ def create_key(app: App, role: str, accounts: Sequence[str] = (), name: str | No
     from adapters.store import apikeys  # SQLAlchemy (the keys table): only where keys are read or written
 
     key_id = f"k_{secrets.token_hex(8)}"
-    secret = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+    secret = _new_secret(key_id)
     app.writer  # noqa: B018 - the store (SQLite file, PostgreSQL schema) exists before its keys
+    actor = actor or local_actor()
     apikeys.insert_key(app.readmodels, apikeys.StoredKey(
-        key_id, _sha256(secret), role, accounts, name, app.now(), actor or local_actor(), None, None,
-        expires_at=expires_at))
+        key_id, _sha256(secret), role, accounts, name, app.now(), actor, None, None, expires_at=expires_at))
+    LOG.info("key %s created: role %s%s, by %s", key_id, role, f", accounts {list(accounts)}" if accounts else "",
+             actor)
     return CreatedKey(key_id, secret, role, accounts, name, expires_at)
+
+
+def overlap(text: str | None) -> timedelta:
+    """A rotation's overlap window: ``<n>s``, ``m``, ``h`` or ``d``, at most `MAX_OVERLAP` (None: 24 hours)."""
+    m = _OVERLAP.match(DEFAULT_OVERLAP if text is None else text)
+    window = timedelta(seconds=int(m.group(1)) * UNITS[m.group(2)]) if m else None
+    if window is None or window > MAX_OVERLAP:
+        raise BadInput(None, f"{text!r} is not a window of 0s to 30d (a number and s, m, h or d: 24h)",
+                       param="overlap")
+    return window
+
+
+def rotate_key(app: App, key_id: str, window: timedelta, *, actor: str | None = None) -> CreatedKey:
+    """A new secret for ``key_id`` (shown once, as `create_key`'s), its old one still authenticating for
+    ``window`` and refused from then on. A revoked, expired or unknown key is bad input."""
+    from adapters.store import apikeys  # SQLAlchemy (the keys table): only where keys are read or written
+
+    app.ledger  # noqa: B018
+    found = apikeys.get_key(app.readmodels, key_id)
+    now = app.now()
+    if found is None or found.revoked_at is not None or (found.expires_at and now >= found.expires_at):
+        raise BadInput(None, f"ID: no active key {key_id!r}: revoked, expired or unknown (keys list shows them)")
+    secret, until, actor = _new_secret(key_id), now + window, actor or local_actor()
+    if not apikeys.rotate(app.readmodels, key_id, _sha256(secret), until, now, actor):
+        raise BadInput(None, f"ID: no active key {key_id!r}: revoked meanwhile")
+    LOG.info("key %s rotated by %s: its previous secret authenticates until %s", key_id, actor, until.isoformat())
+    return CreatedKey(key_id, secret, found.role, found.accounts, found.name, found.expires_at, until)
 
 
 def list_keys(app: App) -> list[KeyRow]:
@@ -147,10 +201,12 @@ def revoke_key(app: App, key_id: str, *, actor: str | None = None) -> KeyRow:
     from adapters.store import apikeys  # SQLAlchemy (the keys table): only where keys are read or written
 
     app.ledger  # noqa: B018
-    if not apikeys.revoke(app.readmodels, key_id, app.now(), actor or local_actor()):
+    actor = actor or local_actor()
+    if not apikeys.revoke(app.readmodels, key_id, app.now(), actor):
         raise BadInput(None, f"ID: no key {key_id!r} (billing-ledger keys list shows them)")
     found = apikeys.get_key(app.readmodels, key_id)
     assert found is not None
+    LOG.info("key %s revoked by %s", key_id, actor)
     return _row(found)
 
 
@@ -172,7 +228,10 @@ def authenticate(app: App, secret: str) -> Principal | None:
     now = app.now()
     if found.expires_at is not None and now >= found.expires_at:
         return None
-    if not hmac.compare_digest(found.secret_sha256, _sha256(secret)):
+    given = _sha256(secret)
+    if not hmac.compare_digest(found.secret_sha256, given) and not (
+            found.previous_sha256 is not None and found.previous_until is not None and now < found.previous_until
+            and hmac.compare_digest(found.previous_sha256, given)):
         return None
     apikeys.touch(app.readmodels, found.id, now)  # keys list's last_used_at (at most once a minute)
     return Principal(found.id, found.role, found.accounts, found.name)

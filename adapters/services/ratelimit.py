@@ -5,6 +5,7 @@ holds whatever their number (docs/http.md, "Errors")."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -24,6 +25,13 @@ class Rate:
 
         item = parse(text)
         return cls(item.amount, float(item.get_expiry()), str(item))
+
+
+def address_bucket(host: str | None) -> str:
+    """The counter of a client address (``@`` and the address: no key id starts so; a long one hashed, to fit
+    the counters' 40 characters)."""
+    name = host or "unknown"
+    return "@" + (name if len(name) <= 39 else hashlib.sha256(name.encode()).hexdigest()[:39])
 
 
 def hit(app: App, key_id: str, rate: Rate) -> float | None:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, Engine, MetaData, String, Table, Text, insert, inspect, or_, select, text, update
+from sqlalchemy import Column, Engine, MetaData, String, Table, Text, insert, inspect, or_, select, update
+
+from adapters.store.schema import add_columns
 
 metadata = MetaData()
 TIME = String(40)
@@ -31,8 +33,12 @@ api_keys = Table(
     Column("revoked_at", TIME), Column("revoked_by", String(200)),
     Column("last_used_at", TIME),  # the last authenticated request, to the minute (issue 30, item 9)
     Column("expires_at", TIME),  # no request authenticates from then on; NULL: never expires (item 9)
+    Column("previous_sha256", String(64)),  # the secret before the last rotation, which still authenticates...
+    Column("previous_until", TIME),  # ...until then (the rotation's overlap window)
+    Column("rotated_at", TIME), Column("rotated_by", String(200)),  # the last rotation
 )
-ADDED = ("last_used_at", "expires_at")  # added since the table was first made: `_migrate` adds them
+# added since the table was first made: `_migrate` adds them
+ADDED = ("last_used_at", "expires_at", "previous_sha256", "previous_until", "rotated_at", "rotated_by")
 _migrated: set[int] = set()
 
 
@@ -49,14 +55,21 @@ class StoredKey:
     revoked_by: str | None
     last_used_at: datetime | None = None
     expires_at: datetime | None = None
+    previous_sha256: str | None = None
+    previous_until: datetime | None = None
+    rotated_at: datetime | None = None
+    rotated_by: str | None = None
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def _key(row: Any) -> StoredKey:
     return StoredKey(row.id, row.secret_sha256, row.role, tuple(json.loads(row.accounts)), row.name,
-                     datetime.fromisoformat(row.created_at), row.created_by,
-                     datetime.fromisoformat(row.revoked_at) if row.revoked_at else None, row.revoked_by,
-                     datetime.fromisoformat(row.last_used_at) if row.last_used_at else None,
-                     datetime.fromisoformat(row.expires_at) if row.expires_at else None)
+                     datetime.fromisoformat(row.created_at), row.created_by, _time(row.revoked_at), row.revoked_by,
+                     _time(row.last_used_at), _time(row.expires_at), row.previous_sha256, _time(row.previous_until),
+                     _time(row.rotated_at), row.rotated_by)
 
 
 def _exists(engine: Engine) -> bool:
@@ -67,18 +80,10 @@ def _exists(engine: Engine) -> bool:
 
 
 def _migrate(engine: Engine) -> None:
-    """Add the columns a table made by an earlier version lacks (once per engine; a racing process's ALTER
-    wins and this one's is checked again)."""
+    """Add the columns a table made by an earlier version lacks (once per engine)."""
     if id(engine) in _migrated:
         return
-    for name in ADDED:
-        if name not in {c["name"] for c in inspect(engine).get_columns("api_keys")}:
-            try:
-                with engine.begin() as conn:
-                    conn.execute(text(f"ALTER TABLE api_keys ADD COLUMN {name} VARCHAR(40)"))
-            except Exception:  # noqa: BLE001 - added meanwhile by another process: checked again below
-                if name not in {c["name"] for c in inspect(engine).get_columns("api_keys")}:
-                    raise
+    add_columns(engine, api_keys, ADDED)
     _migrated.add(id(engine))
 
 
@@ -135,3 +140,15 @@ def revoke(engine: Engine, key_id: str, when: datetime, by: str) -> bool:
             conn.execute(update(api_keys).where(api_keys.c.id == key_id)
                          .values(revoked_at=when.isoformat(), revoked_by=by))
         return True
+
+
+def rotate(engine: Engine, key_id: str, secret_sha256: str, until: datetime, when: datetime, by: str) -> bool:
+    """Give an active key the new secret ``secret_sha256``, its current one still authenticating until
+    ``until`` (a secret from before an earlier rotation no longer does). False: no such key, or revoked."""
+    if not _exists(engine):
+        return False
+    with engine.begin() as conn:
+        done = conn.execute(update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                            .values(previous_sha256=api_keys.c.secret_sha256, previous_until=until.isoformat(),
+                                    secret_sha256=secret_sha256, rotated_at=when.isoformat(), rotated_by=by))
+    return done.rowcount == 1

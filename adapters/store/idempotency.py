@@ -24,9 +24,9 @@ records = Table(
     Column("started_at", String(40), nullable=False),  # when the request owning the key started
     Column("status", Integer),  # the answer's HTTP status: NULL while the first request runs
     Column("body", Text),  # the answer's JSON
-)
-
-ensure = Ensured(metadata)
+    Column("owner", String(64)),  # the process running the first request (`adapters.store.liveness`); NULL: an
+)                                 # earlier version's row
+ensure = Ensured(metadata, {records: ("owner",)})
 
 
 @dataclass(frozen=True)
@@ -35,15 +35,17 @@ class Stored:
     started_at: datetime
     status: int | None
     body: str | None
+    owner: str | None  # None: a row of an earlier version (its process is not known)
 
 
-def claim(engine: Engine, principal: str, key: str, fingerprint: str, now: datetime) -> Stored | None:
-    """Insert the key's row (the caller now owns it: None), or return the row already there."""
+def claim(engine: Engine, principal: str, key: str, fingerprint: str, now: datetime,
+          owner: str | None = None) -> Stored | None:
+    """Insert the key's row as ``owner``'s (the caller now owns it: None), or return the row already there."""
     ensure(engine)
     try:
         with engine.begin() as conn:
             conn.execute(insert(records).values(principal=principal, key=key, fingerprint=fingerprint,
-                                                started_at=now.isoformat()))
+                                                started_at=now.isoformat(), owner=owner))
         return None
     except IntegrityError:
         pass
@@ -51,16 +53,18 @@ def claim(engine: Engine, principal: str, key: str, fingerprint: str, now: datet
         row = conn.execute(select(records).where(and_(records.c.principal == principal,
                                                       records.c.key == key))).first()
     if row is None:  # released meanwhile: try once more
-        return claim(engine, principal, key, fingerprint, now)
-    return Stored(row.fingerprint, datetime.fromisoformat(row.started_at), row.status, row.body)
+        return claim(engine, principal, key, fingerprint, now, owner)
+    return Stored(row.fingerprint, datetime.fromisoformat(row.started_at), row.status, row.body, row.owner)
 
 
-def take_over(engine: Engine, principal: str, key: str, seen: datetime, now: datetime) -> bool:
-    """Own a row whose request was abandoned (still running since ``seen``); False if someone else did."""
+def take_over(engine: Engine, principal: str, key: str, seen: datetime, now: datetime,
+              owner: str | None = None) -> bool:
+    """Own (as ``owner``) a row whose request was abandoned (still running since ``seen``); False if someone
+    else did."""
     with engine.begin() as conn:
         done = conn.execute(update(records).where(and_(
             records.c.principal == principal, records.c.key == key, records.c.status.is_(None),
-            records.c.started_at == seen.isoformat())).values(started_at=now.isoformat()))
+            records.c.started_at == seen.isoformat())).values(started_at=now.isoformat(), owner=owner))
     return done.rowcount == 1
 
 

@@ -54,6 +54,7 @@ class Server:
     log: Path
     keys: dict[str, str] = field(default_factory=dict)  # "admin", "admin@acme", ... -> secret
     client: httpx.Client | None = None
+    proc: subprocess.Popen | None = None  # the server's process (a test may kill it)
 
     def request(self, method: str, path: str, key: str | None = None, **kw) -> httpx.Response:
         headers = dict(kw.pop("headers", {}))
@@ -83,6 +84,7 @@ def serving(db: str, workdir: Path, env: dict[str, str] | None = None, args: tup
     port = sock.getsockname()[1]
     log = workdir / f"server-{port}.log"
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "BILLING_LEDGER_HTTP_RATE": "1000000/minute",
+                "BILLING_LEDGER_HTTP_ANON_RATE": "1000000/minute",
                 "BILLING_LEDGER_HTTP_ACCESS_LOG": "false", **(env or {})}
     full_env.pop("BILLING_LEDGER_DB", None)
     with open(log, "wb") as out:
@@ -90,7 +92,7 @@ def serving(db: str, workdir: Path, env: dict[str, str] | None = None, args: tup
                                 pass_fds=[sock.fileno()], stdout=out, stderr=subprocess.STDOUT, cwd=workdir,
                                 env=full_env)
     sock.close()
-    server = Server(f"http://127.0.0.1:{port}", db, log)
+    server = Server(f"http://127.0.0.1:{port}", db, log, proc=proc)
     try:
         with httpx.Client(timeout=60) as client:
             server.client = client

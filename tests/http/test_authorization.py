@@ -82,6 +82,8 @@ ENDPOINTS = [
     Endpoint("metrics", "GET", "/metrics", "metrics", "ledger"),  # issue 29: an unnarrowed admin key only
     Endpoint("webhooks", "GET", "/v1/webhooks", "webhooks", "ledger"),
     Endpoint("webhook add", "POST", "/v1/webhooks", "webhooks", "ledger", body=BAD, ok=422),
+    Endpoint("key rotation", "POST", "/v1/keys/k_0000000000000000/rotation", "keys", "ledger",  # no such key
+             body={"overlap": "1s"}, ok=422),
     Endpoint("me instances", "GET", "/v1/me/instances", "customer-read", "mine"),
     Endpoint("refund request", "POST", "/v1/instances/{i}/refund-requests", "apply", "instance", body=BAD, ok=422),
     Endpoint("decision", "POST", "/v1/refunds/{r}/decision", "decide", "refund", body=BAD, ok=422),

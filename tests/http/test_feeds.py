@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from adapters.bootstrap import Settings, bootstrap
-from adapters.store import idempotency
+from adapters.store import idempotency, liveness
 from tests.http.conftest import RACE, at_once, purchase, refund_request
 
 
@@ -38,16 +38,18 @@ def test_a_failed_request_releases_its_key(server):
 
 
 def test_the_same_key_while_the_first_request_still_runs_is_409(server):
+    """The first request's process (this one) is alive: its key stays in use (issue 30, item 8: a dead one's is
+    taken over, tests/http/test_idempotency_crash.py)."""
     key, feed = f"running-{uuid.uuid4()}", (purchase("idem-4", "idem") + "\n").encode()
     app = bootstrap(Settings.resolve(server.db))  # the first request: its row claimed, its answer not yet stored
     try:
         from adapters.services.idempotency import fingerprint
 
         assert idempotency.claim(app.readmodels, key_id(server, "recorder"), key, fingerprint(feed, False),
-                                 datetime.now(UTC)) is None
+                                 datetime.now(UTC), liveness.me(app.readmodels)) is None
+        got = server.post("/v1/feeds", "recorder", content=feed, headers={"Idempotency-Key": key})
     finally:
         app.close()
-    got = server.post("/v1/feeds", "recorder", content=feed, headers={"Idempotency-Key": key})
     assert got.status_code == 409 and got.json()["status"] == 409
     assert server.get("/v1/instances/idem-4/history", "admin").status_code == 404
 

@@ -23,6 +23,7 @@ HTTP_ENTRYPOINT = sorted((ROOT / "adapters" / "http").rglob("*.py"))  # the web 
 ALLOWED_PACKAGES = ("typer", "rich", "adapters.bootstrap", "adapters.services", "adapters.formats", "domain.errors",
                     "adapters.cli")
 HTTP_ALLOWED = ("fastapi", "fastapi_offline", "starlette", "pydantic", "limits", "uvicorn", "jinja2", "markupsafe",
+                "h11",  # uvicorn's HTTP/1.1 state machine: the server's protocol (adapters/http/protocol.py)
                 "adapters.bootstrap",
                 "adapters.services", "adapters.formats", "domain.errors", "adapters.http")
 FORBIDDEN_EXAMPLES = ("eventsourcing", "sqlalchemy", "psycopg", "adapters.store", "adapters.store.ledger",

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.formats import chain, output, tables, timeline_html
 from adapters.formats.errors import BadFeed, BadInput
-from adapters.http.auth import AppDep, check_visible, may, narrowed_to
+from adapters.http.auth import AppDep, check_visible, count_address, may, narrowed_to
 from adapters.http.console import chart, session
 from adapters.http.console.common import context, instant, read_form
 from adapters.http.console.rendering import local, page
@@ -62,6 +62,7 @@ def sign_in_page(request: Request, app: AppDep, signed_out: str | None = None) -
 
 @router.post("/sign-in")
 async def sign_in(request: Request, app: AppDep) -> Response:
+    await run_in_threadpool(count_address, request)  # every attempt, before its key is looked at (429 past it)
     form = await read_form(request, small=True)
     session.check_sign_in_token(request, form)
     key = form.get("key")

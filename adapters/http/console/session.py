@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import HTTPException, Request, Response
 
 from adapters.bootstrap import App
-from adapters.http.auth import authorize, check_unnarrowed
+from adapters.http.auth import authorize, check_unnarrowed, count_address
 from adapters.services.keys import Principal, authenticate
 
 COOKIE = "billing_ledger_console"
@@ -46,9 +46,11 @@ def signed_in(request: Request, app: App) -> tuple[Principal, str]:
     """The session's principal and its CSRF token; `SignedOut` without a session that authenticates."""
     key = request.cookies.get(COOKIE)
     if not key:
+        count_address(request)
         raise SignedOut("none")
     who = authenticate(app, key)
     if who is None:
+        count_address(request)
         raise SignedOut("revoked")
     return who, csrf_token(key)
 
