@@ -164,6 +164,11 @@ def _has_bokeh() -> bool:
     return importlib.util.find_spec("bokeh") is not None
 
 
+def _run(partition: AnyPartition, job: Callable[[AnyPartition], Any]) -> Any:
+    """One partition's task on a worker: ``job`` is the scattered job, resolved there."""
+    return job(partition)
+
+
 def _on(connected: Callable[[], Any], progress: Progress | None) -> Mapper:
     """The cluster's ordered map: one future per partition (its own key), results given back in partition
     order and released as they are; the rest cancelled if the job stops early or fails."""
@@ -173,7 +178,10 @@ def _on(connected: Callable[[], Any], progress: Progress | None) -> Mapper:
         client = connected()
         job = getattr(getattr(fn, "job", fn), "__name__", "task")
         token = uuid.uuid4().hex
-        futures = client.map(fn, parts, key=[f"{job}-{token}-{i}" for i in range(len(parts))])
+        # the job (its parameters: a statement's scope can be megabytes) goes to each worker once, not with
+        # every partition's task: measured, reconcile at 100k sent it 100 times (2.4 GB, 3.4x the CPU)
+        [shared] = client.scatter([fn], broadcast=True, hash=False)
+        futures = client.map(_run, parts, job=shared, key=[f"{job}-{token}-{i}" for i in range(len(parts))])
         if progress is not None:
             lock, done = threading.Lock(), [0]
             progress(0, len(parts))
