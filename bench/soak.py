@@ -229,7 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     run = Run()
     try:
         asyncio.run(drive(base, made, args.clients, args.seconds, proc, run))
-        serving = len(workers_of(proc.pid))  # the killed one replaced by uvicorn's supervisor
+        # the killed one replaced by uvicorn's supervisor: on a busy host its replacement may take a while to
+        # start (its health check allows 30 s), so it is waited for, within a minute
+        replaced_by = time.monotonic() + 60
+        while len(workers_of(proc.pid)) < args.workers and time.monotonic() < replaced_by:
+            time.sleep(0.5)
+        serving = len(workers_of(proc.pid))
     finally:
         proc.terminate()
         try:
