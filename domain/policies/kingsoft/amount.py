@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from domain.errors import Inconsistent
 from domain.lines import Line, formula_money, num, rate
 from domain.money import exact, fmt, round_cents
+from domain.policies.kingsoft import scaled
 from domain.policies.kingsoft.orders import Order
 from domain.policies.kingsoft.parameters import KingsoftParameters
 from domain.timeutil import MONTH_DAYS, usage_days
@@ -41,52 +42,60 @@ def base_line(instance: str, o: Order, t: datetime, params: KingsoftParameters, 
     and each usage day is priced at the spec in effect at the start of that day (day ``i`` starts at
     ``start + (i-1) x 24h``; a change at instant ``c`` applies to the day that starts at ``c``).
     K-T4: after expiry the usage is capped at the order's length. ``explain`` False: the formula is left empty
-    (a ledger-wide job's lean quote); every figure is the same.
+    (a ledger-wide job's lean quote) and the figures are computed in scaled integers (`scaled`), the same to
+    the cent and the same exact ``consumed``; the `Fraction` code below is the explained path and the reference.
     """
     length = MONTH_DAYS * (o.months or 0)
     d = min(usage_days(o.start, t), length)
     m, r = divmod(d, MONTH_DAYS)
-    factor = o.discount_factor(m)
     paid = o.payment.actual(params.refundable_tenders)
     if changes:
         rule = "K-D1"
         paid += sum((c.payment.actual(params.refundable_tenders) - exact(c.credit) for c in changes), Fraction(0))
         starts = [usage_days(o.start, c.start) if c.start > o.start else 0 for c in changes]
+    if not o.refundable:
+        return _promotion_line(instance, o, paid, explain)
+    if not explain:  # the lean quote: the same figures in scaled integers (issue 31)
+        ratio = scaled.factor_ratio(o.discounts, m)
+        consumed, refund = scaled.k_d1(paid, [o.monthly_price, *(c.monthly_price for c in changes)], starts, d,
+                                       m, ratio) if changes else scaled.k_a1(paid, o.monthly_price, ratio, m, r)
+        return Line(instance, o.order, o.kind, rule, paid, consumed, refund, "")
+    factor = o.discount_factor(m)
+    if changes:
         prices = [Fraction(o.monthly_price)] + [Fraction(c.monthly_price) for c in changes]
         by_day = [prices[bisect.bisect_right(starts, i)] for i in range(d)]
         consumed = k_a1_consumed(by_day, factor, m)
         formula = (f"{formula_money(paid)} − Σ price(day)/30 over {d} days (f({m}) = {rate(factor)} on the first "
-                   f"{MONTH_DAYS * m}) = {formula_money(paid)} − {num(consumed)}") if explain else ""
+                   f"{MONTH_DAYS * m}) = {formula_money(paid)} − {num(consumed)}")
     else:
         daily = Fraction(o.monthly_price) / MONTH_DAYS
         consumed = daily * (MONTH_DAYS * m) * factor + daily * r
-        formula = ""
-        if explain:
-            p = num(o.monthly_price)
-            terms = []
-            if m:
-                terms.append(f"{p}/30 × {MONTH_DAYS * m}" + (f" × {rate(factor)}" if factor != 1 else ""))
-            if r or not m:
-                terms.append(f"{p}/30 × {r}")
-            formula = f"{formula_money(paid)} − ({' + '.join(terms)})"
-    if not o.refundable:
-        return _promotion_line(instance, o, paid, explain)
+        p = num(o.monthly_price)
+        terms = []
+        if m:
+            terms.append(f"{p}/30 × {MONTH_DAYS * m}" + (f" × {rate(factor)}" if factor != 1 else ""))
+        if r or not m:
+            terms.append(f"{p}/30 × {r}")
+        formula = f"{formula_money(paid)} − ({' + '.join(terms)})"
     refund = round_cents(paid - consumed, "half_down")
-    return Line(instance, o.order, o.kind, rule, paid, consumed, refund,
-                f"{formula} = {fmt(refund)}" if explain else "")
+    return Line(instance, o.order, o.kind, rule, paid, consumed, refund, f"{formula} = {fmt(refund)}")
 
 
 def upgrade_line(instance: str, u: Order, t: datetime, params: KingsoftParameters, explain: bool = True) -> Line:
-    """K-U1: ``paid_U / D_U x (D_U - u)``, D_U its covered days (K-T1 counting), u days used since it."""
+    """K-U1: ``paid_U / D_U x (D_U - u)``, D_U its covered days (K-T1 counting), u days used since it
+    (``explain`` False: in scaled integers, `scaled.k_u1`)."""
     paid = u.payment.actual(params.refundable_tenders)
     covered = usage_days(u.start, u.end)
     used = min(usage_days(u.start, t), covered)
     if not u.refundable:
         return _promotion_line(instance, u, paid, explain)
+    if not explain:  # the lean quote: scaled integers (issue 31)
+        consumed, refund = scaled.k_u1(paid, covered, used)
+        return Line(instance, u.order, u.kind, "K-U1", paid, consumed, refund, "")
     exact_refund = paid / covered * (covered - used) if covered else Fraction(0)
     refund = round_cents(exact_refund, "half_down")
     return Line(instance, u.order, u.kind, "K-U1", paid, paid - exact_refund, refund,
-                f"{formula_money(paid)}/{covered} × ({covered} − {used}) = {fmt(refund)}" if explain else "")
+                f"{formula_money(paid)}/{covered} × ({covered} − {used}) = {fmt(refund)}")
 
 
 def whole_payment_line(instance: str, o: Order, params: KingsoftParameters, rule: str,
