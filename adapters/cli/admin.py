@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -59,11 +59,16 @@ def keys_create_cmd(
 
     made = create_key(application(), role, accounts or [], name, actor=local_actor(),
                       expires_at=optional_instant("expires_at", expires_at))
+    _secret(made, as_json, f"key {made.id} ({made.role}{': ' + ', '.join(made.accounts) if made.accounts else ''}); "
+                           "its secret, shown only now:")
+
+
+def _secret(made: Any, as_json: bool, heading: str) -> None:
+    """A new secret, printed once: the JSON answer, or ``heading`` and the secret on its own line."""
     if as_json:
         print(output.json_text(made.as_json()))
         return
-    out.print(f"key {made.id} ({made.role}{': ' + ', '.join(made.accounts) if made.accounts else ''}); its "
-              "secret, shown only now:")
+    out.print(heading)
     out.print(made.key)
 
 
@@ -111,12 +116,8 @@ def keys_rotate_cmd(
     from adapters.services import keys as use_case  # direct: the keys commands' own module
 
     made = use_case.rotate_key(application(), key_id, use_case.overlap(overlap), actor=use_case.local_actor())
-    if as_json:
-        print(output.json_text(made.as_json()))
-        return
-    out.print(f"key {made.id}: its old secret authenticates until {output.when(made.previous_until, None)}; "
-              "its new secret, shown only now:")
-    out.print(made.key)
+    _secret(made, as_json, f"key {made.id}: its old secret authenticates until "
+                           f"{output.when(made.previous_until, None)}; its new secret, shown only now:")
 
 
 @cli.command("serve")
