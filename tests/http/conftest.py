@@ -110,12 +110,18 @@ def serving(db: str, workdir: Path, env: dict[str, str] | None = None, args: tup
                 time.sleep(0.05)
             yield server
     finally:
+        stop(proc, 15)
+
+
+def stop(proc: subprocess.Popen, timeout: float) -> None:
+    """Terminate a process the test started (if still running), killed when it outlasts ``timeout`` seconds."""
+    if proc.poll() is None:
         proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def seed(db: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from tests.http.conftest import EXE, OWN, purchase, seed, serving
+from tests.http.conftest import EXE, OWN, purchase, seed, serving, stop
 from tests.http.receiver import receiving
 from tests.stores import store_url
 
@@ -34,13 +34,7 @@ def deliverer(db: str, *args: str):
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 20)
 
 
 def subscribe(server, url: str, **body) -> dict:
